@@ -1,0 +1,255 @@
+/*
+ * The kiln IR: modules, computations, instructions.
+ *
+ * Invariants (checked by ir_verify):
+ *   - A module owns its computations and everything they point to; all of it
+ *     lives in the module's arena (instruction arrays are the one exception:
+ *     they grow with realloc and are freed with the module).
+ *   - An instruction is named by its 32-bit id, its index in the
+ *     computation's instruction array. Operands precede their users: every
+ *     operand id is smaller than the user's id. Passes that append and
+ *     redirect call ir_comp_canonicalize() to restore this.
+ *   - Instruction names are unique within the module.
+ *   - An instruction's shape is what ir_infer_shape() says it is (layout
+ *     aside: layouts are free to differ and never change a value's meaning).
+ *   - Constant data is held in logical row-major order, whatever the layout.
+ *   - The entry computation's root is a tuple; its elements are the outputs,
+ *     named by the computation's output_names.
+ */
+#ifndef KILN_IR_IR_H
+#define KILN_IR_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ir/arena.h"
+#include "ir/diag.h"
+#include "ir/types.h"
+
+typedef uint32_t ir_id;
+#define IR_NONE UINT32_MAX
+
+/* Property flags of the op table. */
+enum {
+  IR_F_ELEMENTWISE = 1 << 0,
+  IR_F_COMMUTATIVE = 1 << 1,
+  IR_F_TRANSCENDENTAL = 1 << 2,
+  IR_F_RESULT_PRED = 1 << 3,
+};
+
+/* Shape-rule families of the op table. */
+typedef enum ir_family {
+  IR_FAM_PARAMETER, IR_FAM_CONSTANT, IR_FAM_IOTA, IR_FAM_UNARY, IR_FAM_BINARY,
+  IR_FAM_COMPARE, IR_FAM_SELECT, IR_FAM_CLAMP, IR_FAM_CONVERT, IR_FAM_BROADCAST,
+  IR_FAM_RESHAPE, IR_FAM_TRANSPOSE, IR_FAM_SLICE, IR_FAM_DYNAMIC_SLICE,
+  IR_FAM_DYNAMIC_UPDATE_SLICE, IR_FAM_CONCATENATE, IR_FAM_PAD, IR_FAM_REVERSE,
+  IR_FAM_GATHER, IR_FAM_SCATTER, IR_FAM_REDUCE, IR_FAM_REDUCE_WINDOW, IR_FAM_DOT,
+  IR_FAM_CONVOLUTION, IR_FAM_SORT, IR_FAM_TUPLE, IR_FAM_GET_TUPLE_ELEMENT,
+  IR_FAM_FUSION, IR_FAM_CUSTOM_CALL,
+} ir_family;
+
+typedef enum ir_op {
+#define OP(e, kw, mn, mx, fam, ty, fl) IR_OP_##e,
+#include "ir/ops.def"
+  IR_OP_COUNT
+} ir_op;
+
+typedef struct ir_op_info {
+  const char *name;
+  int min_operands, max_operands; /* max -1: unbounded */
+  ir_family family;
+  char types;
+  unsigned flags;
+} ir_op_info;
+
+const ir_op_info *ir_op_get(ir_op op);
+const char *ir_op_name(ir_op op);
+bool ir_op_from_name(const char *s, size_t n, ir_op *out);
+
+typedef enum ir_cmp { IR_CMP_EQ, IR_CMP_NE, IR_CMP_LT, IR_CMP_LE, IR_CMP_GT, IR_CMP_GE } ir_cmp;
+const char *ir_cmp_name(ir_cmp c); /* "EQ", ... */
+
+/* Combiners of reduce, reduce_window and scatter. The initial value of a
+ * reduction is the combiner's identity (0, 1, -inf/lowest, +inf/highest,
+ * true, false); reduce_window pads with it too. ASSIGN is scatter-only. */
+typedef enum ir_combiner {
+  IR_COMB_ADD, IR_COMB_MUL, IR_COMB_MAX, IR_COMB_MIN, IR_COMB_AND, IR_COMB_OR, IR_COMB_ASSIGN,
+} ir_combiner;
+const char *ir_combiner_name(ir_combiner c);
+
+typedef enum ir_fusion_kind { IR_FUSION_LOOP, IR_FUSION_INPUT, IR_FUSION_OUTPUT } ir_fusion_kind;
+const char *ir_fusion_kind_name(ir_fusion_kind k);
+
+/* Window of reduce_window (one entry per operand dimension) and of
+ * convolution (one entry per spatial dimension). lhs_dilate dilates the
+ * input (base), rhs_dilate the window. Padding may be negative. */
+typedef struct ir_window_dim {
+  int64_t size, stride, pad_lo, pad_hi, lhs_dilate, rhs_dilate;
+} ir_window_dim;
+typedef struct ir_window {
+  int rank;
+  ir_window_dim d[IR_MAX_RANK];
+} ir_window;
+
+/* Convolution dimension numbers, printed as dim_labels=b01f_01io->b01f. */
+typedef struct ir_conv_dims {
+  int nspatial;
+  int64_t in_batch, in_feature, in_spatial[IR_MAX_RANK];
+  int64_t k_in, k_out, k_spatial[IR_MAX_RANK];
+  int64_t out_batch, out_feature, out_spatial[IR_MAX_RANK];
+} ir_conv_dims;
+
+typedef struct ir_dot_dims {
+  int nbatch, ncontract;
+  int64_t lhs_batch[IR_MAX_RANK], rhs_batch[IR_MAX_RANK];
+  int64_t lhs_contract[IR_MAX_RANK], rhs_contract[IR_MAX_RANK];
+} ir_dot_dims;
+
+/* XLA gather semantics (operand, start_indices). */
+typedef struct ir_gather_dims {
+  int noffset, ncollapsed, nstart_map;
+  int64_t offset_dims[IR_MAX_RANK];
+  int64_t collapsed_slice_dims[IR_MAX_RANK];
+  int64_t start_index_map[IR_MAX_RANK];
+  int64_t index_vector_dim;
+  int64_t slice_sizes[IR_MAX_RANK]; /* one per operand dimension */
+} ir_gather_dims;
+
+/* XLA scatter semantics (operand, scatter_indices, updates). */
+typedef struct ir_scatter_dims {
+  int nwindow, ninserted, nscatter_map;
+  int64_t update_window_dims[IR_MAX_RANK];
+  int64_t inserted_window_dims[IR_MAX_RANK];
+  int64_t scatter_dims_to_operand_dims[IR_MAX_RANK];
+  int64_t index_vector_dim;
+} ir_scatter_dims;
+
+typedef struct ir_slice_attr {
+  int64_t start[IR_MAX_RANK], limit[IR_MAX_RANK], stride[IR_MAX_RANK];
+} ir_slice_attr;
+
+typedef struct ir_pad_attr {
+  int64_t lo[IR_MAX_RANK], hi[IR_MAX_RANK], interior[IR_MAX_RANK];
+} ir_pad_attr;
+
+/* Where an instruction came from: the ONNX node's op type and name. */
+typedef struct ir_loc {
+  const char *op_type; /* may be NULL */
+  const char *name;    /* may be NULL */
+} ir_loc;
+
+typedef struct ir_inst {
+  ir_op op;
+  const char *name;
+  ir_shape shape;       /* element type IR_TUPLE for tuple-shaped results */
+  uint32_t ntuple;      /* tuple element shapes, when shape.type == IR_TUPLE */
+  ir_shape *tuple;
+  uint32_t nops;
+  ir_id *ops;
+  ir_loc loc;
+
+  /* Attributes; which ones are meaningful depends on the op family. */
+  uint32_t ndims;
+  int64_t dims[IR_MAX_RANK]; /* dimensions={...}: broadcast, transpose, reduce,
+                                reverse, concatenate, sort; dynamic_slice sizes */
+  int64_t index;      /* parameter number, tuple index, iota dimension,
+                         feature_group_count */
+  ir_cmp cmp;         /* compare */
+  ir_combiner comb;   /* reduce, reduce_window, scatter */
+  bool descending;    /* sort */
+  ir_fusion_kind fusion_kind;
+  uint32_t called;    /* fusion: computation index */
+  const char *io_name;     /* entry parameter: the model's input name */
+  const char *target;      /* custom_call */
+  const char *config;      /* custom_call backend config, may be NULL */
+  void *data;              /* constant: logical row-major bytes */
+  union {
+    ir_slice_attr *slice;
+    ir_pad_attr *pad;
+    ir_window *window;         /* reduce_window; convolution (with conv) */
+    ir_dot_dims *dot;
+    ir_gather_dims *gather;
+    ir_scatter_dims *scatter;
+  } a;
+  ir_conv_dims *conv;          /* convolution */
+} ir_inst;
+
+typedef struct ir_comp {
+  const char *name;
+  bool is_entry;
+  ir_inst *insts;
+  uint32_t ninsts, cap;
+  ir_id root;
+  uint32_t noutputs;         /* entry: number of outputs */
+  const char **output_names; /* entry: one per root tuple element */
+} ir_comp;
+
+typedef struct ir_module {
+  arena arena;
+  const char *name;
+  ir_comp **comps;
+  uint32_t ncomps, capcomps;
+  int32_t entry; /* index of the entry computation, -1 if none */
+  uint64_t next_name; /* suffix for generated names */
+} ir_module;
+
+/* Creates an empty module; caller owns it, frees with ir_module_destroy. */
+ir_module *ir_module_create(const char *name);
+void ir_module_destroy(ir_module *m);
+/* Adds a computation (owned by the module) and returns it. */
+ir_comp *ir_comp_add(ir_module *m, const char *name, bool is_entry);
+ir_comp *ir_module_entry(const ir_module *m);
+int ir_module_find_comp(const ir_module *m, const char *name);
+
+static inline ir_inst *ir_get(const ir_comp *c, ir_id id) { return &c->insts[id]; }
+static inline const ir_shape *ir_shape_of(const ir_comp *c, ir_id id) { return &c->insts[id].shape; }
+
+/* Number of parameters of a computation and the id of parameter i. */
+uint32_t ir_comp_num_params(const ir_comp *c);
+ir_id ir_comp_param(const ir_comp *c, int64_t number);
+
+/* Appends a copy of `proto` (arrays copied into the arena) without any
+ * checking and returns its id; the name is generated when proto->name is
+ * NULL. Returns IR_NONE when out of memory. */
+ir_id ir_comp_append(ir_module *m, ir_comp *c, const ir_inst *proto);
+
+/* Generates a fresh module-unique name "<base>.<n>". */
+const char *ir_fresh_name(ir_module *m, const char *base);
+
+/* Replaces every use of `from` by `to` in computation c (roots included). */
+void ir_replace_uses(ir_comp *c, ir_id from, ir_id to);
+
+/* Restores the invariants after a pass: sorts instructions topologically
+ * (keeping the current relative order where it is already valid), drops
+ * instructions not reachable from the root (parameters always stay), and
+ * renumbers. Returns false when out of memory or on a cycle. */
+bool ir_comp_canonicalize(ir_module *m, ir_comp *c);
+
+/* Shape inference: the single rule book used by the builder, the parser and
+ * the verifier. For ops whose result is partly given (parameter, constant,
+ * iota, reshape, broadcast, convert, custom_call, dot/convolution result
+ * type) the given part is read from inst->shape. On success writes the
+ * result shape (and the tuple element shapes, arena-allocated, for tuple
+ * results) and returns true; otherwise writes a message into err. */
+bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *inst, ir_shape *out,
+                    ir_shape **tuple, uint32_t *ntuple, char *err, size_t errn);
+
+/* Checks every invariant of the module; reports each problem to d naming the
+ * computation, the instruction and the rule. Returns true if valid. */
+bool ir_verify(ir_module *m, diag *d);
+
+/* Text form (docs/ir.md). */
+typedef struct ir_print_opts {
+  int64_t elide_constants_over; /* print constants with more elements as {...}; 0: never */
+} ir_print_opts;
+/* Returns a malloc'd NUL-terminated string the caller frees; NULL if out of memory. */
+char *ir_print_module(const ir_module *m, const ir_print_opts *opts);
+/* Parses text (length n, file name used in messages). Returns a verified
+ * module the caller owns, or NULL after reporting "file:line:col: ..." to d. */
+ir_module *ir_parse_module(const char *text, size_t n, const char *file, diag *d);
+
+/* Clones a whole module (deep copy). Caller owns the result. */
+ir_module *ir_module_clone(const ir_module *m);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * Element access for dense arrays of any element type: read one element as
+ * a double or as a 64-bit integer, write one from either. The printer,
+ * parser, builder and interpreter share these so that every type is handled
+ * in one place. Integer reads of unsigned 64-bit values return the bit
+ * pattern (use ir_elem_get_u for the value).
+ */
+#ifndef KILN_IR_LITERAL_H
+#define KILN_IR_LITERAL_H
+
+#include <stdint.h>
+
+#include "ir/types.h"
+
+double ir_elem_get_f(ir_type t, const void *data, int64_t i);
+int64_t ir_elem_get_i(ir_type t, const void *data, int64_t i);
+uint64_t ir_elem_get_u(ir_type t, const void *data, int64_t i);
+/* Stores with C conversion semantics for in-range values; integers wrap to
+ * the type's width; pred stores v != 0; f16/bf16 round to nearest even. */
+void ir_elem_set_f(ir_type t, void *data, int64_t i, double v);
+void ir_elem_set_i(ir_type t, void *data, int64_t i, int64_t v);
+void ir_elem_set_u(ir_type t, void *data, int64_t i, uint64_t v);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * Modules and computations: creation, the op table lookups, appending
+ * instructions, use replacement and canonical (topological) order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/ir.h"
+
+static const ir_op_info op_table[] = {
+#define OP(e, kw, mn, mx, fam, ty, fl) {kw, mn, mx, IR_FAM_##fam, ty, fl},
+#include "ir/ops.def"
+};
+
+const ir_op_info *ir_op_get(ir_op op) { return (unsigned)op < IR_OP_COUNT ? &op_table[op] : NULL; }
+const char *ir_op_name(ir_op op) { return (unsigned)op < IR_OP_COUNT ? op_table[op].name : "?"; }
+
+bool ir_op_from_name(const char *s, size_t n, ir_op *out) {
+  for (int i = 0; i < IR_OP_COUNT; i++) {
+    if (strlen(op_table[i].name) == n && memcmp(op_table[i].name, s, n) == 0) {
+      *out = (ir_op)i;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char *ir_cmp_name(ir_cmp c) {
+  static const char *n[] = {"EQ", "NE", "LT", "LE", "GT", "GE"};
+  return (unsigned)c < 6 ? n[c] : "?";
+}
+
+const char *ir_combiner_name(ir_combiner c) {
+  static const char *n[] = {"add", "mul", "max", "min", "and", "or", "assign"};
+  return (unsigned)c < 7 ? n[c] : "?";
+}
+
+const char *ir_fusion_kind_name(ir_fusion_kind k) {
+  static const char *n[] = {"loop", "input", "output"};
+  return (unsigned)k < 3 ? n[k] : "?";
+}
+
+ir_module *ir_module_create(const char *name) {
+  ir_module *m = calloc(1, sizeof *m);
+  if (!m) return NULL;
+  arena_init(&m->arena);
+  m->name = arena_strdup(&m->arena, name ? name : "module");
+  m->entry = -1;
+  if (!m->name) {
+    free(m);
+    return NULL;
+  }
+  return m;
+}
+
+void ir_module_destroy(ir_module *m) {
+  if (!m) return;
+  for (uint32_t i = 0; i < m->ncomps; i++) free(m->comps[i]->insts);
+  free(m->comps);
+  arena_free(&m->arena);
+  free(m);
+}
+
+ir_comp *ir_comp_add(ir_module *m, const char *name, bool is_entry) {
+  if (m->ncomps == m->capcomps) {
+    uint32_t cap = m->capcomps ? m->capcomps * 2 : 4;
+    ir_comp **nc = realloc(m->comps, cap * sizeof *nc);
+    if (!nc) return NULL;
+    m->comps = nc;
+    m->capcomps = cap;
+  }
+  ir_comp *c = arena_alloc(&m->arena, sizeof *c, 8);
+  if (!c) return NULL;
+  c->name = arena_strdup(&m->arena, name);
+  c->is_entry = is_entry;
+  c->root = IR_NONE;
+  if (!c->name) return NULL;
+  if (is_entry) m->entry = (int32_t)m->ncomps;
+  m->comps[m->ncomps++] = c;
+  return c;
+}
+
+ir_comp *ir_module_entry(const ir_module *m) { return m->entry >= 0 ? m->comps[m->entry] : NULL; }
+
+int ir_module_find_comp(const ir_module *m, const char *name) {
+  for (uint32_t i = 0; i < m->ncomps; i++)
+    if (strcmp(m->comps[i]->name, name) == 0) return (int)i;
+  return -1;
+}
+
+uint32_t ir_comp_num_params(const ir_comp *c) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < c->ninsts; i++)
+    if (c->insts[i].op == IR_OP_PARAMETER) n++;
+  return n;
+}
+
+ir_id ir_comp_param(const ir_comp *c, int64_t number) {
+  for (uint32_t i = 0; i < c->ninsts; i++)
+    if (c->insts[i].op == IR_OP_PARAMETER && c->insts[i].index == number) return i;
+  return IR_NONE;
+}
+
+const char *ir_fresh_name(ir_module *m, const char *base) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s.%llu", base, (unsigned long long)m->next_name++);
+  return arena_strdup(&m->arena, buf);
+}
+
+ir_id ir_comp_append(ir_module *m, ir_comp *c, const ir_inst *proto) {
+  if (c->ninsts == c->cap) {
+    uint32_t cap = c->cap ? c->cap * 2 : 16;
+    ir_inst *ni = realloc(c->insts, (size_t)cap * sizeof *ni);
+    if (!ni) return IR_NONE;
+    c->insts = ni;
+    c->cap = cap;
+  }
+  ir_inst in = *proto;
+  arena *a = &m->arena;
+  in.name = proto->name ? arena_strdup(a, proto->name) : ir_fresh_name(m, ir_op_name(proto->op));
+  if (!in.name) return IR_NONE;
+  if (proto->nops) {
+    in.ops = arena_memdup(a, proto->ops, proto->nops * sizeof(ir_id), 8);
+    if (!in.ops) return IR_NONE;
+  }
+  if (proto->ntuple) {
+    in.tuple = arena_memdup(a, proto->tuple, proto->ntuple * sizeof(ir_shape), 8);
+    if (!in.tuple) return IR_NONE;
+  }
+  /* Attribute structs are copied so that the caller's stay its own. */
+  size_t asz = 0;
+  switch (ir_op_get(proto->op)->family) {
+    case IR_FAM_SLICE: asz = sizeof(ir_slice_attr); break;
+    case IR_FAM_PAD: asz = sizeof(ir_pad_attr); break;
+    case IR_FAM_REDUCE_WINDOW:
+    case IR_FAM_CONVOLUTION: asz = sizeof(ir_window); break;
+    case IR_FAM_DOT: asz = sizeof(ir_dot_dims); break;
+    case IR_FAM_GATHER: asz = sizeof(ir_gather_dims); break;
+    case IR_FAM_SCATTER: asz = sizeof(ir_scatter_dims); break;
+    default: break;
+  }
+  if (asz && proto->a.slice) {
+    in.a.slice = arena_memdup(a, proto->a.slice, asz, 8);
+    if (!in.a.slice) return IR_NONE;
+  }
+  if (proto->conv) {
+    in.conv = arena_memdup(a, proto->conv, sizeof *proto->conv, 8);
+    if (!in.conv) return IR_NONE;
+  }
+  if (proto->io_name && !(in.io_name = arena_strdup(a, proto->io_name))) return IR_NONE;
+  if (proto->target && !(in.target = arena_strdup(a, proto->target))) return IR_NONE;
+  if (proto->config && !(in.config = arena_strdup(a, proto->config))) return IR_NONE;
+  if (proto->loc.op_type && !(in.loc.op_type = arena_strdup(a, proto->loc.op_type))) return IR_NONE;
+  if (proto->loc.name && !(in.loc.name = arena_strdup(a, proto->loc.name))) return IR_NONE;
+  c->insts[c->ninsts] = in;
+  return c->ninsts++;
+}
+
+void ir_replace_uses(ir_comp *c, ir_id from, ir_id to) {
+  for (uint32_t i = 0; i < c->ninsts; i++) {
+    ir_inst *in = &c->insts[i];
+    for (uint32_t k = 0; k < in->nops; k++)
+      if (in->ops[k] == from) in->ops[k] = to;
+  }
+  if (c->root == from) c->root = to;
+}
+
+/*
+ * Depth-first post-order from the root, visiting operands in order; the
+ * parameters come first in their original order so that they keep their
+ * place even when unused. Instructions already in a valid order come out in
+ * the same order, so printing is stable across canonicalisation.
+ */
+bool ir_comp_canonicalize(ir_module *m, ir_comp *c) {
+  (void)m;
+  uint32_t n = c->ninsts;
+  if (n == 0) return true;
+  uint32_t *newid = malloc(n * sizeof *newid);
+  uint8_t *state = calloc(n, 1); /* 0 new, 1 on stack, 2 done */
+  uint32_t *order = malloc(n * sizeof *order);
+  uint32_t *stack = malloc(n * sizeof *stack);
+  uint32_t *next_op = calloc(n, sizeof *next_op);
+  bool ok = newid && state && order && stack && next_op;
+  uint32_t k = 0;
+  for (uint32_t i = 0; ok && i < n; i++) {
+    if (c->insts[i].op == IR_OP_PARAMETER) {
+      state[i] = 2;
+      order[k++] = i;
+    }
+  }
+  /* Visit everything reachable from the root, then the remaining live-looking
+   * instructions are dropped: they are dead. */
+  if (ok && c->root != IR_NONE && c->root < n && state[c->root] == 0) {
+    uint32_t sp = 0;
+    stack[sp++] = c->root;
+    state[c->root] = 1;
+    while (sp && ok) {
+      uint32_t v = stack[sp - 1];
+      ir_inst *in = &c->insts[v];
+      if (next_op[v] < in->nops) {
+        uint32_t o = in->ops[next_op[v]++];
+        if (o >= n) continue;
+        if (state[o] == 1) ok = false; /* cycle */
+        else if (state[o] == 0) {
+          state[o] = 1;
+          stack[sp++] = o;
+        }
+      } else {
+        state[v] = 2;
+        order[k++] = v;
+        sp--;
+      }
+    }
+  }
+  if (ok) {
+    for (uint32_t i = 0; i < n; i++) newid[i] = IR_NONE;
+    for (uint32_t i = 0; i < k; i++) newid[order[i]] = i;
+    ir_inst *ni = malloc((k ? k : 1) * sizeof *ni);
+    if (!ni) ok = false;
+    else {
+      for (uint32_t i = 0; i < k; i++) {
+        ni[i] = c->insts[order[i]];
+        for (uint32_t j = 0; j < ni[i].nops; j++) ni[i].ops[j] = newid[ni[i].ops[j]];
+      }
+      free(c->insts);
+      c->insts = ni;
+      c->ninsts = c->cap = k;
+      if (c->root != IR_NONE) c->root = newid[c->root];
+    }
+  }
+  free(newid);
+  free(state);
+  free(order);
+  free(stack);
+  free(next_op);
+  return ok;
+}
+
+ir_module *ir_module_clone(const ir_module *src) {
+  ir_module *m = ir_module_create(src->name);
+  if (!m) return NULL;
+  m->next_name = src->next_name;
+  for (uint32_t ci = 0; ci < src->ncomps; ci++) {
+    const ir_comp *sc = src->comps[ci];
+    ir_comp *c = ir_comp_add(m, sc->name, sc->is_entry);
+    if (!c) goto fail;
+    for (uint32_t i = 0; i < sc->ninsts; i++) {
+      const ir_inst *in = &sc->insts[i];
+      ir_inst p = *in;
+      if (in->op == IR_OP_CONSTANT) {
+        int64_t bytes = ir_shape_bytes(&in->shape);
+        p.data = arena_memdup(&m->arena, in->data, (size_t)bytes, 64);
+        if (!p.data) goto fail;
+      }
+      if (ir_comp_append(m, c, &p) == IR_NONE) goto fail;
+    }
+    c->root = sc->root;
+    c->noutputs = sc->noutputs;
+    if (sc->noutputs) {
+      c->output_names = arena_alloc(&m->arena, sc->noutputs * sizeof(char *), 8);
+      if (!c->output_names) goto fail;
+      for (uint32_t i = 0; i < sc->noutputs; i++)
+        if (!(c->output_names[i] = arena_strdup(&m->arena, sc->output_names[i]))) goto fail;
+    }
+  }
+  return m;
+fail:
+  ir_module_destroy(m);
+  return NULL;
+}

@@ -1,0 +1,1221 @@
+/*
+ * Parser of the text form (grammar in docs/ir.md). A hand-written recursive
+ * descent over characters. It stops at the first error and reports it as
+ *
+ *   file:line:col: error: expected X, found 'Y'
+ *     <the source line>
+ *     <caret under the column>
+ *
+ * Every instruction is shape-checked as soon as it is read (so a wrong
+ * declared shape is reported at its line); module-wide rules are left to
+ * ir_verify, which runs on the finished module.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/ir.h"
+#include "ir/literal.h"
+
+/* Attribute keys; a bit each in the per-instruction "seen" mask. */
+#define KEYS(X)                                                                                         \
+  X(IO_NAME, "io_name") X(IOTA_DIM, "iota_dimension") X(DIRECTION, "direction")                          \
+  X(DIMENSIONS, "dimensions") X(COMBINER, "combiner") X(DESCENDING, "descending") X(SLICE, "slice")       \
+  X(DS_SIZES, "dynamic_slice_sizes") X(PADDING, "padding") X(OFFSET_DIMS, "offset_dims")                 \
+  X(COLLAPSED, "collapsed_slice_dims") X(START_MAP, "start_index_map") X(IVD, "index_vector_dim")        \
+  X(SLICE_SIZES, "slice_sizes") X(UPD_WIN, "update_window_dims") X(INSERTED, "inserted_window_dims")     \
+  X(SCATTER_MAP, "scatter_dims_to_operand_dims") X(WINDOW, "window") X(LHS_BATCH, "lhs_batch_dims")      \
+  X(LHS_CONTRACT, "lhs_contracting_dims") X(RHS_BATCH, "rhs_batch_dims")                                \
+  X(RHS_CONTRACT, "rhs_contracting_dims") X(DIM_LABELS, "dim_labels") X(GROUPS, "feature_group_count")   \
+  X(INDEX, "index") X(KIND, "kind") X(CALLS, "calls") X(TARGET, "custom_call_target")                    \
+  X(CONFIG, "backend_config") X(LOC, "loc")
+
+enum {
+#define X(e, s) K_##e,
+  KEYS(X)
+#undef X
+      K_COUNT
+};
+static const char *key_names[] = {
+#define X(e, s) s,
+    KEYS(X)
+#undef X
+};
+#define B(k) (1ull << K_##k)
+
+/* Attributes each family requires and allows (loc is allowed everywhere). */
+static void family_keys(ir_family f, uint64_t *req, uint64_t *opt) {
+  *req = 0;
+  *opt = B(LOC);
+  switch (f) {
+    case IR_FAM_PARAMETER: *opt |= B(IO_NAME); break;
+    case IR_FAM_IOTA: *req = B(IOTA_DIM); break;
+    case IR_FAM_COMPARE: *req = B(DIRECTION); break;
+    case IR_FAM_BROADCAST:
+    case IR_FAM_TRANSPOSE:
+    case IR_FAM_REVERSE:
+    case IR_FAM_CONCATENATE: *req = B(DIMENSIONS); break;
+    case IR_FAM_REDUCE: *req = B(DIMENSIONS) | B(COMBINER); break;
+    case IR_FAM_SORT:
+      *req = B(DIMENSIONS);
+      *opt |= B(DESCENDING);
+      break;
+    case IR_FAM_SLICE: *req = B(SLICE); break;
+    case IR_FAM_DYNAMIC_SLICE: *req = B(DS_SIZES); break;
+    case IR_FAM_PAD: *req = B(PADDING); break;
+    case IR_FAM_GATHER: *req = B(OFFSET_DIMS) | B(COLLAPSED) | B(START_MAP) | B(IVD) | B(SLICE_SIZES); break;
+    case IR_FAM_SCATTER: *req = B(UPD_WIN) | B(INSERTED) | B(SCATTER_MAP) | B(IVD) | B(COMBINER); break;
+    case IR_FAM_REDUCE_WINDOW: *req = B(WINDOW) | B(COMBINER); break;
+    case IR_FAM_DOT:
+      *req = B(LHS_CONTRACT) | B(RHS_CONTRACT);
+      *opt |= B(LHS_BATCH) | B(RHS_BATCH);
+      break;
+    case IR_FAM_CONVOLUTION:
+      *req = B(WINDOW) | B(DIM_LABELS);
+      *opt |= B(GROUPS);
+      break;
+    case IR_FAM_GET_TUPLE_ELEMENT: *req = B(INDEX); break;
+    case IR_FAM_FUSION: *req = B(KIND) | B(CALLS); break;
+    case IR_FAM_CUSTOM_CALL:
+      *req = B(TARGET);
+      *opt |= B(CONFIG);
+      break;
+    default: break;
+  }
+}
+
+/* Name -> instruction id map for one computation. */
+typedef struct namemap {
+  const char **keys;
+  ir_id *vals;
+  size_t cap, n;
+} namemap;
+
+static uint64_t hash_n(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  return h;
+}
+
+static ir_id map_get(const namemap *m, const char *s, size_t n) {
+  if (!m->cap) return IR_NONE;
+  for (size_t i = hash_n(s, n) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    if (!m->keys[i]) return IR_NONE;
+    if (strlen(m->keys[i]) == n && memcmp(m->keys[i], s, n) == 0) return m->vals[i];
+  }
+}
+
+static bool map_put(namemap *m, const char *key, ir_id v) {
+  if ((m->n + 1) * 2 > m->cap) {
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    namemap nm = {calloc(cap, sizeof(char *)), calloc(cap, sizeof(ir_id)), cap, 0};
+    if (!nm.keys || !nm.vals) {
+      free(nm.keys);
+      free(nm.vals);
+      return false;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->keys[i]) map_put(&nm, m->keys[i], m->vals[i]);
+    free(m->keys);
+    free(m->vals);
+    *m = nm;
+  }
+  size_t len = strlen(key);
+  for (size_t i = hash_n(key, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    if (!m->keys[i]) {
+      m->keys[i] = key;
+      m->vals[i] = v;
+      m->n++;
+      return true;
+    }
+  }
+}
+
+static void map_free(namemap *m) {
+  free(m->keys);
+  free(m->vals);
+  memset(m, 0, sizeof *m);
+}
+
+typedef struct parser {
+  const char *src;
+  size_t n, pos;
+  const char *file;
+  diag *d;
+  bool failed;
+  ir_module *m;
+  namemap names;
+} parser;
+
+static bool is_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-';
+}
+
+/* Reports an error at byte offset `at` with the source line and a caret. */
+static void error_at(parser *p, size_t at, const char *fmt, ...) DIAG_PRINTF(3, 4);
+static void error_at(parser *p, size_t at, const char *fmt, ...) {
+  if (p->failed) return;
+  p->failed = true;
+  if (at > p->n) at = p->n;
+  int line = 1;
+  size_t ls = 0;
+  for (size_t i = 0; i < at; i++)
+    if (p->src[i] == '\n') {
+      line++;
+      ls = i + 1;
+    }
+  size_t le = ls;
+  while (le < p->n && p->src[le] != '\n') le++;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  int linelen = (int)(le - ls > 300 ? 300 : le - ls);
+  int col = (int)(at - ls);
+  char caret[320];
+  int cpos = col < 300 ? col : 300;
+  for (int i = 0; i < cpos; i++) caret[i] = p->src[ls + (size_t)i] == '\t' ? '\t' : ' ';
+  caret[cpos] = '^';
+  caret[cpos + 1] = 0;
+  diag_error(p->d, "%s:%d:%d: error: %s\n  %.*s\n  %s", p->file, line, col + 1, msg, linelen, p->src + ls, caret);
+}
+
+/* A short description of what is at the current position, for messages. */
+static const char *found(parser *p, char *buf, size_t n) {
+  if (p->pos >= p->n) return "end of file";
+  size_t i = p->pos, k = 0;
+  if (is_id_char(p->src[i])) {
+    while (i < p->n && is_id_char(p->src[i]) && k + 5 < n) buf[k++] = p->src[i++];
+  } else {
+    unsigned char c = (unsigned char)p->src[i];
+    if (c < 0x20 || c >= 0x7f) {
+      snprintf(buf, n, "byte 0x%02x", c);
+      return buf;
+    }
+    buf[k++] = (char)c;
+  }
+  buf[k] = 0;
+  char tmp[80];
+  snprintf(tmp, sizeof tmp, "'%s'", buf);
+  snprintf(buf, n, "%s", tmp);
+  return buf;
+}
+
+static void expected(parser *p, const char *what) {
+  char b[80];
+  error_at(p, p->pos, "expected %s, found %s", what, found(p, b, sizeof b));
+}
+
+static void ws(parser *p) {
+  while (p->pos < p->n) {
+    char c = p->src[p->pos];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') p->pos++;
+    else if (c == '/' && p->pos + 1 < p->n && p->src[p->pos + 1] == '/') {
+      while (p->pos < p->n && p->src[p->pos] != '\n') p->pos++;
+    } else break;
+  }
+}
+
+static bool peek(parser *p, char c) {
+  ws(p);
+  return p->pos < p->n && p->src[p->pos] == c;
+}
+
+static bool accept(parser *p, char c) {
+  if (p->failed || !peek(p, c)) return false;
+  p->pos++;
+  return true;
+}
+
+static bool expect(parser *p, char c) {
+  if (accept(p, c)) return true;
+  char what[8] = {'\'', c, '\'', 0};
+  expected(p, what);
+  return false;
+}
+
+static bool accept_str(parser *p, const char *s) {
+  ws(p);
+  size_t n = strlen(s);
+  if (p->failed || p->pos + n > p->n || memcmp(p->src + p->pos, s, n) != 0) return false;
+  p->pos += n;
+  return true;
+}
+
+/* Accepts a whole word (not a prefix of a longer identifier). */
+static bool accept_word(parser *p, const char *w) {
+  ws(p);
+  size_t n = strlen(w);
+  if (p->failed || p->pos + n > p->n || memcmp(p->src + p->pos, w, n) != 0) return false;
+  if (p->pos + n < p->n && is_id_char(p->src[p->pos + n])) return false;
+  p->pos += n;
+  return true;
+}
+
+/* Identifier [A-Za-z0-9_.-]+; returns its start and length. */
+static bool ident(parser *p, const char **s, size_t *n, const char *what) {
+  ws(p);
+  size_t st = p->pos;
+  while (p->pos < p->n && is_id_char(p->src[p->pos])) p->pos++;
+  if (p->pos == st) {
+    expected(p, what);
+    return false;
+  }
+  *s = p->src + st;
+  *n = p->pos - st;
+  return true;
+}
+
+static bool int64_tok(parser *p, int64_t *out, const char *what) {
+  ws(p);
+  size_t st = p->pos;
+  if (p->pos < p->n && (p->src[p->pos] == '-' || p->src[p->pos] == '+')) p->pos++;
+  size_t ds = p->pos;
+  while (p->pos < p->n && p->src[p->pos] >= '0' && p->src[p->pos] <= '9') p->pos++;
+  if (p->pos == ds) {
+    p->pos = st;
+    expected(p, what);
+    return false;
+  }
+  char buf[32];
+  size_t len = p->pos - st;
+  if (len >= sizeof buf) {
+    error_at(p, st, "integer out of range");
+    return false;
+  }
+  memcpy(buf, p->src + st, len);
+  buf[len] = 0;
+  errno = 0;
+  long long v = strtoll(buf, NULL, 10);
+  if (errno == ERANGE) {
+    error_at(p, st, "integer out of range");
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+/* Quoted string with escapes; copied into the module arena. NUL refused. */
+static const char *string_tok(parser *p) {
+  ws(p);
+  if (p->pos >= p->n || p->src[p->pos] != '"') {
+    expected(p, "a quoted string");
+    return NULL;
+  }
+  size_t st = p->pos++;
+  char *out = malloc(p->n - p->pos + 1);
+  if (!out) {
+    error_at(p, st, "out of memory");
+    return NULL;
+  }
+  size_t k = 0;
+  while (p->pos < p->n && p->src[p->pos] != '"') {
+    char c = p->src[p->pos++];
+    if (c == '\n') break;
+    if (c == '\\') {
+      if (p->pos >= p->n) break;
+      char e = p->src[p->pos++];
+      if (e == 'n') c = '\n';
+      else if (e == 't') c = '\t';
+      else if (e == '"' || e == '\\') c = e;
+      else if (e == 'x' && p->pos + 2 <= p->n) {
+        char hex[3] = {p->src[p->pos], p->src[p->pos + 1], 0};
+        char *end;
+        long v = strtol(hex, &end, 16);
+        if (*end || v == 0) {
+          free(out);
+          error_at(p, p->pos - 2, "bad \\x escape (two hex digits, not 00)");
+          return NULL;
+        }
+        p->pos += 2;
+        c = (char)v;
+      } else {
+        free(out);
+        error_at(p, p->pos - 2, "unknown escape '\\%c'", e);
+        return NULL;
+      }
+    }
+    out[k++] = c;
+  }
+  if (p->pos >= p->n || p->src[p->pos] != '"') {
+    free(out);
+    error_at(p, st, "unterminated string");
+    return NULL;
+  }
+  p->pos++;
+  const char *r = arena_strndup(&p->m->arena, out, k);
+  free(out);
+  return r;
+}
+
+/* '%' name, copied into the arena. */
+static const char *pname(parser *p, const char *what) {
+  if (!peek(p, '%')) {
+    expected(p, what);
+    return NULL;
+  }
+  p->pos++;
+  if (p->pos >= p->n || !is_id_char(p->src[p->pos])) {
+    expected(p, "a name after '%'");
+    return NULL;
+  }
+  const char *s;
+  size_t n;
+  if (!ident(p, &s, &n, "a name")) return NULL;
+  return arena_strndup(&p->m->arena, s, n);
+}
+
+/* {a,b,c} */
+static int int_list(parser *p, int64_t *v, int max) {
+  if (!expect(p, '{')) return -1;
+  int n = 0;
+  if (accept(p, '}')) return 0;
+  do {
+    if (n == max) {
+      error_at(p, p->pos, "too many entries (at most %d)", max);
+      return -1;
+    }
+    if (!int64_tok(p, &v[n++], "an integer")) return -1;
+  } while (accept(p, ','));
+  if (!expect(p, '}')) return -1;
+  return n;
+}
+
+static bool shape_tok(parser *p, ir_shape *s) {
+  const char *t;
+  size_t tn;
+  size_t at = (ws(p), p->pos);
+  if (!ident(p, &t, &tn, "an element type")) return false;
+  memset(s, 0, sizeof *s);
+  if (!ir_type_from_name(t, tn, &s->type)) {
+    error_at(p, at, "unknown element type '%.*s'", (int)tn, t);
+    return false;
+  }
+  if (!expect(p, '[')) return false;
+  int r = 0;
+  if (!accept(p, ']')) {
+    do {
+      if (r == IR_MAX_RANK) {
+        error_at(p, p->pos, "rank exceeds the maximum of %d", IR_MAX_RANK);
+        return false;
+      }
+      size_t dat = (ws(p), p->pos);
+      if (!int64_tok(p, &s->dims[r], "a dimension size")) return false;
+      if (s->dims[r] < 0) {
+        error_at(p, dat, "dimension size %lld is negative", (long long)s->dims[r]);
+        return false;
+      }
+      r++;
+    } while (accept(p, ','));
+    if (!expect(p, ']')) return false;
+  }
+  s->rank = (uint8_t)r;
+  ir_shape_set_default_layout(s);
+  if (peek(p, '{')) {
+    size_t lat = p->pos;
+    int64_t lay[IR_MAX_RANK];
+    int n = int_list(p, lay, IR_MAX_RANK);
+    if (n < 0) return false;
+    if (n != r) {
+      error_at(p, lat, "layout has %d entries for rank %d", n, r);
+      return false;
+    }
+    for (int i = 0; i < r; i++) {
+      if (lay[i] < 0 || lay[i] >= r) {
+        error_at(p, lat, "layout entry %lld out of range", (long long)lay[i]);
+        return false;
+      }
+      s->minor_to_major[i] = (uint8_t)lay[i];
+    }
+    if (!ir_shape_layout_valid(s)) {
+      error_at(p, lat, "layout must be a permutation of 0..%d", r - 1);
+      return false;
+    }
+  }
+  if (ir_shape_bytes(s) < 0) {
+    error_at(p, at, "shape is too large");
+    return false;
+  }
+  return true;
+}
+
+/* One literal element of type t into data[i]. */
+static bool elem_tok(parser *p, ir_type t, void *data, int64_t i) {
+  ws(p);
+  size_t st = p->pos;
+  while (p->pos < p->n && (is_id_char(p->src[p->pos]) || p->src[p->pos] == '+')) p->pos++;
+  size_t len = p->pos - st;
+  char buf[64];
+  if (len == 0 || len >= sizeof buf) {
+    p->pos = st;
+    expected(p, "a number");
+    return false;
+  }
+  memcpy(buf, p->src + st, len);
+  buf[len] = 0;
+  char *end;
+  if (t == IR_PRED) {
+    if (strcmp(buf, "true") && strcmp(buf, "false")) {
+      error_at(p, st, "expected true or false, found '%s'", buf);
+      return false;
+    }
+    ir_elem_set_i(t, data, i, buf[0] == 't');
+    return true;
+  }
+  errno = 0;
+  if (ir_type_is_float(t)) {
+    double v = strtod(buf, &end);
+    if (*end || end == buf) {
+      error_at(p, st, "expected a number, found '%s'", buf);
+      return false;
+    }
+    ir_elem_set_f(t, data, i, v);
+    return true;
+  }
+  if (ir_type_is_unsigned(t)) {
+    if (buf[0] == '-') {
+      error_at(p, st, "negative value '%s' for %s", buf, ir_type_name(t));
+      return false;
+    }
+    unsigned long long v = strtoull(buf, &end, 10);
+    int bits = ir_type_bits(t);
+    if (*end || end == buf || errno == ERANGE || (bits < 64 && v >> bits)) {
+      error_at(p, st, "'%s' is not a %s value", buf, ir_type_name(t));
+      return false;
+    }
+    ir_elem_set_u(t, data, i, v);
+    return true;
+  }
+  long long v = strtoll(buf, &end, 10);
+  int bits = ir_type_bits(t);
+  if (*end || end == buf || errno == ERANGE ||
+      (bits < 64 && (v < -(1ll << (bits - 1)) || v >= (1ll << (bits - 1))))) {
+    error_at(p, st, "'%s' is not a %s value", buf, ir_type_name(t));
+    return false;
+  }
+  ir_elem_set_i(t, data, i, v);
+  return true;
+}
+
+static bool literal_dim(parser *p, const ir_shape *s, void *data, int dim, int64_t *pos) {
+  if (dim == s->rank) return elem_tok(p, s->type, data, (*pos)++);
+  size_t at = (ws(p), p->pos);
+  if (!expect(p, '{')) return false;
+  for (int64_t i = 0; i < s->dims[dim]; i++) {
+    if (i && !expect(p, ',')) return false;
+    if (!literal_dim(p, s, data, dim + 1, pos)) return false;
+  }
+  if (!accept(p, '}')) {
+    if (peek(p, ',')) error_at(p, at, "literal has more than %lld entries in dimension %d", (long long)s->dims[dim], dim);
+    else expected(p, "'}'");
+    return false;
+  }
+  return true;
+}
+
+/* "3x3" or "1_1x2_2" style lists: nf fields per entry separated by '_'. */
+static int x_list(parser *p, int64_t (*v)[3], int minf, int maxf, int *nfields) {
+  int n = 0;
+  do {
+    if (n == IR_MAX_RANK) {
+      error_at(p, p->pos, "too many dimensions");
+      return -1;
+    }
+    int f = 0;
+    do {
+      if (f == maxf) {
+        error_at(p, p->pos, "too many '_' fields");
+        return -1;
+      }
+      if (!int64_tok(p, &v[n][f++], "an integer")) return -1;
+    } while (p->pos < p->n && p->src[p->pos] == '_' && (p->pos++, true));
+    if (f < minf) {
+      error_at(p, p->pos, "expected %d '_'-separated fields", minf);
+      return -1;
+    }
+    nfields[n] = f;
+    n++;
+  } while (p->pos < p->n && p->src[p->pos] == 'x' && (p->pos++, true));
+  return n;
+}
+
+static bool window_tok(parser *p, ir_window *w, int *rank_out) {
+  memset(w, 0, sizeof *w);
+  for (int i = 0; i < IR_MAX_RANK; i++) {
+    w->d[i].size = w->d[i].stride = w->d[i].lhs_dilate = w->d[i].rhs_dilate = 1;
+  }
+  int rank = -1;
+  if (!expect(p, '{')) return false;
+  while (!accept(p, '}')) {
+    if (p->failed) return false;
+    const char *k;
+    size_t kn;
+    size_t at = (ws(p), p->pos);
+    if (!ident(p, &k, &kn, "a window field (size, stride, pad, lhs_dilate, rhs_dilate)")) return false;
+    if (!expect(p, '=')) return false;
+    int64_t v[IR_MAX_RANK][3];
+    int nf[IR_MAX_RANK];
+    bool is_pad = kn == 3 && memcmp(k, "pad", 3) == 0;
+    ws(p);
+    int n = x_list(p, v, is_pad ? 2 : 1, is_pad ? 2 : 1, nf);
+    if (n < 0) return false;
+    if (rank >= 0 && n != rank) {
+      error_at(p, at, "window field has %d dimensions, others have %d", n, rank);
+      return false;
+    }
+    rank = n;
+    for (int i = 0; i < n; i++) {
+      if (is_pad) {
+        w->d[i].pad_lo = v[i][0];
+        w->d[i].pad_hi = v[i][1];
+      } else if (kn == 4 && !memcmp(k, "size", 4)) w->d[i].size = v[i][0];
+      else if (kn == 6 && !memcmp(k, "stride", 6)) w->d[i].stride = v[i][0];
+      else if (kn == 10 && !memcmp(k, "lhs_dilate", 10)) w->d[i].lhs_dilate = v[i][0];
+      else if (kn == 10 && !memcmp(k, "rhs_dilate", 10)) w->d[i].rhs_dilate = v[i][0];
+      else {
+        error_at(p, at, "unknown window field '%.*s'", (int)kn, k);
+        return false;
+      }
+    }
+  }
+  w->rank = rank < 0 ? 0 : rank;
+  *rank_out = w->rank;
+  return true;
+}
+
+/* dim_labels=bf01_oi01->bf01 */
+static bool labels_part(parser *p, size_t at, const char *s, size_t n, char a, char b, int64_t *da, int64_t *db,
+                        int64_t *sp, int *nsp) {
+  *da = *db = -1;
+  int ns = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == a && *da < 0) *da = (int64_t)i;
+    else if (c == b && *db < 0) *db = (int64_t)i;
+    else if (c >= '0' && c <= '9' && c - '0' < IR_MAX_RANK - 2 && sp[c - '0'] < 0) {
+      sp[c - '0'] = (int64_t)i;
+      ns++;
+    } else {
+      error_at(p, at, "bad dim_labels character '%c' (expected %c, %c or a spatial digit, each once)", c, a, b);
+      return false;
+    }
+  }
+  if (*da < 0 || *db < 0) {
+    error_at(p, at, "dim_labels part '%.*s' needs both '%c' and '%c'", (int)n, s, a, b);
+    return false;
+  }
+  for (int i = 0; i < ns; i++)
+    if (sp[i] < 0) {
+      error_at(p, at, "dim_labels spatial digits must be 0..%d", ns - 1);
+      return false;
+    }
+  *nsp = ns;
+  return true;
+}
+
+static bool dim_labels_tok(parser *p, ir_conv_dims *cd) {
+  ws(p);
+  size_t at = p->pos;
+  size_t st = p->pos;
+  while (p->pos < p->n && (is_id_char(p->src[p->pos]) || p->src[p->pos] == '>')) p->pos++;
+  const char *s = p->src + st;
+  size_t n = p->pos - st;
+  const char *us = memchr(s, '_', n);
+  const char *ar = NULL;
+  for (size_t i = 0; i + 1 < n; i++)
+    if (s[i] == '-' && s[i + 1] == '>') ar = s + i;
+  if (!us || !ar || ar < us) {
+    error_at(p, at, "dim_labels must look like bf01_oi01->bf01");
+    return false;
+  }
+  memset(cd, 0, sizeof *cd);
+  int64_t sp_in[IR_MAX_RANK], sp_k[IR_MAX_RANK], sp_o[IR_MAX_RANK];
+  for (int i = 0; i < IR_MAX_RANK; i++) sp_in[i] = sp_k[i] = sp_o[i] = -1;
+  int n1, n2, n3;
+  if (!labels_part(p, at, s, (size_t)(us - s), 'b', 'f', &cd->in_batch, &cd->in_feature, sp_in, &n1)) return false;
+  if (!labels_part(p, at, us + 1, (size_t)(ar - us - 1), 'i', 'o', &cd->k_in, &cd->k_out, sp_k, &n2)) return false;
+  if (!labels_part(p, at, ar + 2, (size_t)(s + n - ar - 2), 'b', 'f', &cd->out_batch, &cd->out_feature, sp_o, &n3))
+    return false;
+  if (n1 != n2 || n2 != n3) {
+    error_at(p, at, "dim_labels parts have different numbers of spatial dimensions");
+    return false;
+  }
+  cd->nspatial = n1;
+  for (int i = 0; i < n1; i++) {
+    cd->in_spatial[i] = sp_in[i];
+    cd->k_spatial[i] = sp_k[i];
+    cd->out_spatial[i] = sp_o[i];
+  }
+  return true;
+}
+
+/* Temporary attribute storage while an instruction is read. */
+typedef struct attrs {
+  uint64_t seen;
+  int64_t dims[IR_MAX_RANK];
+  int ndims;
+  int64_t v[K_COUNT][IR_MAX_RANK];
+  int nv[K_COUNT];
+  int64_t scalar[K_COUNT];
+  ir_slice_attr slice;
+  int nslice;
+  ir_pad_attr pad;
+  int npad;
+  ir_window window;
+  int nwindow;
+  ir_conv_dims conv;
+  ir_dot_dims dot;
+  ir_gather_dims gather;
+  ir_scatter_dims scatter;
+} attrs;
+
+static bool enum_word(parser *p, const char *const *names, int count, int *out, const char *what) {
+  const char *s;
+  size_t n;
+  size_t at = (ws(p), p->pos);
+  if (!ident(p, &s, &n, what)) return false;
+  for (int i = 0; i < count; i++)
+    if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0) {
+      *out = i;
+      return true;
+    }
+  error_at(p, at, "expected %s, found '%.*s'", what, (int)n, s);
+  return false;
+}
+
+static bool parse_attr(parser *p, ir_module *m, ir_inst *in, attrs *a) {
+  const char *k;
+  size_t kn;
+  size_t at = (ws(p), p->pos);
+  if (!ident(p, &k, &kn, "an attribute name")) return false;
+  int key = -1;
+  for (int i = 0; i < K_COUNT; i++)
+    if (strlen(key_names[i]) == kn && memcmp(key_names[i], k, kn) == 0) key = i;
+  if (key < 0) {
+    error_at(p, at, "unknown attribute '%.*s'", (int)kn, k);
+    return false;
+  }
+  if (a->seen & (1ull << key)) {
+    error_at(p, at, "attribute '%s' given twice", key_names[key]);
+    return false;
+  }
+  a->seen |= 1ull << key;
+  if (!expect(p, '=')) return false;
+  switch (key) {
+    case K_IO_NAME: return (in->io_name = string_tok(p)) != NULL;
+    case K_TARGET: return (in->target = string_tok(p)) != NULL;
+    case K_CONFIG: return (in->config = string_tok(p)) != NULL;
+    case K_IOTA_DIM:
+    case K_IVD:
+    case K_GROUPS:
+    case K_INDEX: return int64_tok(p, &a->scalar[key], "an integer");
+    case K_DIRECTION: {
+      static const char *const dirs[] = {"EQ", "NE", "LT", "LE", "GT", "GE"};
+      int v;
+      if (!enum_word(p, dirs, 6, &v, "a direction (EQ, NE, LT, LE, GT, GE)")) return false;
+      in->cmp = (ir_cmp)v;
+      return true;
+    }
+    case K_COMBINER: {
+      static const char *const combs[] = {"add", "mul", "max", "min", "and", "or", "assign"};
+      int v;
+      if (!enum_word(p, combs, 7, &v, "a combiner (add, mul, max, min, and, or, assign)")) return false;
+      in->comb = (ir_combiner)v;
+      return true;
+    }
+    case K_KIND: {
+      static const char *const kinds[] = {"loop", "input", "output"};
+      int v;
+      if (!enum_word(p, kinds, 3, &v, "a fusion kind (loop, input, output)")) return false;
+      in->fusion_kind = (ir_fusion_kind)v;
+      return true;
+    }
+    case K_DESCENDING: {
+      static const char *const bools[] = {"false", "true"};
+      int v;
+      if (!enum_word(p, bools, 2, &v, "true or false")) return false;
+      in->descending = v == 1;
+      return true;
+    }
+    case K_CALLS: {
+      size_t cat = (ws(p), p->pos);
+      const char *name = pname(p, "a computation name");
+      if (!name) return false;
+      int ci = ir_module_find_comp(m, name);
+      if (ci < 0) {
+        error_at(p, cat, "computation %%%s is not defined before this use", name);
+        return false;
+      }
+      in->called = (uint32_t)ci;
+      return true;
+    }
+    case K_SLICE: {
+      if (!expect(p, '{')) return false;
+      int n = 0;
+      if (!accept(p, '}')) {
+        do {
+          if (n == IR_MAX_RANK) {
+            error_at(p, p->pos, "too many slice dimensions");
+            return false;
+          }
+          if (!expect(p, '[') || !int64_tok(p, &a->slice.start[n], "a slice start") || !expect(p, ':') ||
+              !int64_tok(p, &a->slice.limit[n], "a slice limit"))
+            return false;
+          a->slice.stride[n] = 1;
+          if (accept(p, ':') && !int64_tok(p, &a->slice.stride[n], "a slice stride")) return false;
+          if (!expect(p, ']')) return false;
+          n++;
+        } while (accept(p, ','));
+        if (!expect(p, '}')) return false;
+      }
+      a->nslice = n;
+      return true;
+    }
+    case K_PADDING: {
+      if (peek(p, '{')) {
+        p->pos++;
+        a->npad = 0;
+        return expect(p, '}');
+      }
+      int64_t v[IR_MAX_RANK][3];
+      int nf[IR_MAX_RANK];
+      ws(p);
+      int n = x_list(p, v, 2, 3, nf);
+      if (n < 0) return false;
+      for (int i = 0; i < n; i++) {
+        a->pad.lo[i] = v[i][0];
+        a->pad.hi[i] = v[i][1];
+        a->pad.interior[i] = nf[i] == 3 ? v[i][2] : 0;
+      }
+      a->npad = n;
+      return true;
+    }
+    case K_WINDOW: return window_tok(p, &a->window, &a->nwindow);
+    case K_DIM_LABELS: return dim_labels_tok(p, &a->conv);
+    case K_LOC: {
+      ws(p);
+      const char *first = NULL;
+      if (peek(p, '"')) first = string_tok(p);
+      else {
+        const char *s;
+        size_t n;
+        if (!ident(p, &s, &n, "an op type or a quoted name")) return false;
+        first = arena_strndup(&m->arena, s, n);
+        if (!peek(p, ':')) {
+          expected(p, "':' and a quoted node name after the op type");
+          return false;
+        }
+      }
+      if (!first) return false;
+      if (accept(p, ':')) {
+        in->loc.op_type = first;
+        in->loc.name = string_tok(p);
+        return in->loc.name != NULL;
+      }
+      in->loc.name = first;
+      return true;
+    }
+    default: {
+      int n = int_list(p, a->v[key], IR_MAX_RANK);
+      if (n < 0) return false;
+      a->nv[key] = n;
+      return true;
+    }
+  }
+}
+
+/* Moves parsed attributes into the instruction and checks their counts
+ * against the operand ranks. */
+static bool apply_attrs(parser *p, size_t at, ir_comp *c, ir_inst *in, attrs *a) {
+  ir_family fam = ir_op_get(in->op)->family;
+  uint64_t req, opt;
+  family_keys(fam, &req, &opt);
+  for (int k = 0; k < K_COUNT; k++) {
+    uint64_t bit = 1ull << k;
+    if ((a->seen & bit) && !((req | opt) & bit)) {
+      error_at(p, at, "attribute '%s' does not apply to %s", key_names[k], ir_op_name(in->op));
+      return false;
+    }
+    if ((req & bit) && !(a->seen & bit)) {
+      error_at(p, at, "%s needs attribute '%s'", ir_op_name(in->op), key_names[k]);
+      return false;
+    }
+  }
+  int r0 = in->nops ? c->insts[in->ops[0]].shape.rank : 0;
+  if (a->seen & (B(DIMENSIONS) | B(DS_SIZES))) {
+    int key = (a->seen & B(DIMENSIONS)) ? K_DIMENSIONS : K_DS_SIZES;
+    in->ndims = (uint32_t)a->nv[key];
+    memcpy(in->dims, a->v[key], sizeof in->dims);
+  }
+  switch (fam) {
+    case IR_FAM_IOTA: in->index = a->scalar[K_IOTA_DIM]; break;
+    case IR_FAM_GET_TUPLE_ELEMENT: in->index = a->scalar[K_INDEX]; break;
+    case IR_FAM_CONVOLUTION:
+      in->index = (a->seen & B(GROUPS)) ? a->scalar[K_GROUPS] : 1;
+      in->a.window = &a->window;
+      in->conv = &a->conv;
+      if (a->conv.nspatial != a->nwindow) {
+        error_at(p, at, "window has %d dimensions but dim_labels has %d spatial dimensions", a->nwindow, a->conv.nspatial);
+        return false;
+      }
+      break;
+    case IR_FAM_REDUCE_WINDOW: in->a.window = &a->window; break;
+    case IR_FAM_SLICE:
+      if (a->nslice != r0) {
+        error_at(p, at, "slice has %d dimensions, operand has rank %d", a->nslice, r0);
+        return false;
+      }
+      in->a.slice = &a->slice;
+      break;
+    case IR_FAM_PAD:
+      if (a->npad != r0) {
+        error_at(p, at, "padding has %d dimensions, operand has rank %d", a->npad, r0);
+        return false;
+      }
+      in->a.pad = &a->pad;
+      break;
+    case IR_FAM_DOT:
+      if (a->nv[K_LHS_BATCH] != a->nv[K_RHS_BATCH] || a->nv[K_LHS_CONTRACT] != a->nv[K_RHS_CONTRACT]) {
+        error_at(p, at, "lhs and rhs dimension lists differ in length");
+        return false;
+      }
+      a->dot.nbatch = a->nv[K_LHS_BATCH];
+      a->dot.ncontract = a->nv[K_LHS_CONTRACT];
+      memcpy(a->dot.lhs_batch, a->v[K_LHS_BATCH], sizeof a->dot.lhs_batch);
+      memcpy(a->dot.rhs_batch, a->v[K_RHS_BATCH], sizeof a->dot.rhs_batch);
+      memcpy(a->dot.lhs_contract, a->v[K_LHS_CONTRACT], sizeof a->dot.lhs_contract);
+      memcpy(a->dot.rhs_contract, a->v[K_RHS_CONTRACT], sizeof a->dot.rhs_contract);
+      in->a.dot = &a->dot;
+      break;
+    case IR_FAM_GATHER:
+      if (a->nv[K_SLICE_SIZES] != r0) {
+        error_at(p, at, "slice_sizes has %d entries, operand has rank %d", a->nv[K_SLICE_SIZES], r0);
+        return false;
+      }
+      a->gather.noffset = a->nv[K_OFFSET_DIMS];
+      a->gather.ncollapsed = a->nv[K_COLLAPSED];
+      a->gather.nstart_map = a->nv[K_START_MAP];
+      memcpy(a->gather.offset_dims, a->v[K_OFFSET_DIMS], sizeof a->gather.offset_dims);
+      memcpy(a->gather.collapsed_slice_dims, a->v[K_COLLAPSED], sizeof a->gather.collapsed_slice_dims);
+      memcpy(a->gather.start_index_map, a->v[K_START_MAP], sizeof a->gather.start_index_map);
+      memcpy(a->gather.slice_sizes, a->v[K_SLICE_SIZES], sizeof a->gather.slice_sizes);
+      a->gather.index_vector_dim = a->scalar[K_IVD];
+      in->a.gather = &a->gather;
+      break;
+    case IR_FAM_SCATTER:
+      a->scatter.nwindow = a->nv[K_UPD_WIN];
+      a->scatter.ninserted = a->nv[K_INSERTED];
+      a->scatter.nscatter_map = a->nv[K_SCATTER_MAP];
+      memcpy(a->scatter.update_window_dims, a->v[K_UPD_WIN], sizeof a->scatter.update_window_dims);
+      memcpy(a->scatter.inserted_window_dims, a->v[K_INSERTED], sizeof a->scatter.inserted_window_dims);
+      memcpy(a->scatter.scatter_dims_to_operand_dims, a->v[K_SCATTER_MAP], sizeof a->scatter.scatter_dims_to_operand_dims);
+      a->scatter.index_vector_dim = a->scalar[K_IVD];
+      in->a.scatter = &a->scatter;
+      break;
+    default: break;
+  }
+  return true;
+}
+
+static bool shapes_agree(const ir_inst *in, const ir_shape *s, const ir_shape *t, uint32_t nt) {
+  if (in->shape.type == IR_TUPLE || s->type == IR_TUPLE) {
+    if (in->shape.type != s->type || in->ntuple != nt) return false;
+    for (uint32_t i = 0; i < nt; i++)
+      if (!ir_shape_same_dims(&in->tuple[i], &t[i])) return false;
+    return true;
+  }
+  return ir_shape_same_dims(&in->shape, s);
+}
+
+static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
+  size_t at = (ws(p), p->pos);
+  *is_root = accept_word(p, "ROOT");
+  size_t name_at = (ws(p), p->pos);
+  const char *name = pname(p, "an instruction ('%name = ...') or '}'");
+  if (!name) return false;
+  if (map_get(&p->names, name, strlen(name)) != IR_NONE) {
+    error_at(p, name_at, "instruction %%%s is defined twice", name);
+    return false;
+  }
+  if (!expect(p, '=')) return false;
+  ir_inst in;
+  memset(&in, 0, sizeof in);
+  in.name = name;
+  ir_shape tuple[64];
+  if (accept(p, '(')) {
+    in.shape.type = IR_TUPLE;
+    if (!accept(p, ')')) {
+      do {
+        if (in.ntuple == 64) {
+          error_at(p, p->pos, "tuple has more than 64 elements");
+          return false;
+        }
+        if (!shape_tok(p, &tuple[in.ntuple++])) return false;
+      } while (accept(p, ','));
+      if (!expect(p, ')')) return false;
+    }
+    in.tuple = tuple;
+  } else if (!shape_tok(p, &in.shape)) {
+    return false;
+  }
+  const char *opn;
+  size_t opl;
+  size_t op_at = (ws(p), p->pos);
+  if (!ident(p, &opn, &opl, "an op name")) return false;
+  if (!ir_op_from_name(opn, opl, &in.op)) {
+    error_at(p, op_at, "unknown op '%.*s'", (int)opl, opn);
+    return false;
+  }
+  if (!expect(p, '(')) return false;
+  ir_id ops_local[16];
+  ir_id *ops = ops_local;
+  uint32_t cap = 16;
+  if (in.op == IR_OP_PARAMETER) {
+    if (!int64_tok(p, &in.index, "a parameter number")) return false;
+  } else if (in.op == IR_OP_CONSTANT) {
+    if (in.shape.type == IR_TUPLE) {
+      error_at(p, op_at, "constant must have an array shape");
+      return false;
+    }
+    size_t lat = (ws(p), p->pos);
+    if (accept_str(p, "{...}")) {
+      error_at(p, lat, "constant data was elided in this dump; print it with full constants (kiln --full-constants) to parse it");
+      return false;
+    }
+    in.data = arena_alloc(&m->arena, (size_t)ir_shape_bytes(&in.shape), 64);
+    if (!in.data) {
+      error_at(p, lat, "out of memory");
+      return false;
+    }
+    int64_t pos = 0;
+    if (!literal_dim(p, &in.shape, in.data, 0, &pos)) return false;
+  } else if (!peek(p, ')')) {
+    do {
+      if (in.nops == cap) {
+        ir_id *n = malloc(cap * 2 * sizeof *n);
+        if (!n) {
+          error_at(p, p->pos, "out of memory");
+          goto fail;
+        }
+        memcpy(n, ops, cap * sizeof *n);
+        if (ops != ops_local) free(ops);
+        ops = n;
+        cap *= 2;
+      }
+      size_t oat = (ws(p), p->pos);
+      if (!peek(p, '%')) {
+        expected(p, "an operand ('%name')");
+        goto fail;
+      }
+      p->pos++;
+      const char *s;
+      size_t n;
+      if (!ident(p, &s, &n, "an operand name")) goto fail;
+      ir_id id = map_get(&p->names, s, n);
+      if (id == IR_NONE) {
+        error_at(p, oat, "unknown instruction %%%.*s (operands must be defined before use)", (int)n, s);
+        goto fail;
+      }
+      ops[in.nops++] = id;
+    } while (accept(p, ','));
+  }
+  in.ops = ops;
+  if (!expect(p, ')')) goto fail;
+  attrs *a = calloc(1, sizeof *a);
+  if (!a) {
+    error_at(p, at, "out of memory");
+    goto fail;
+  }
+  bool ok = true;
+  while (ok && accept(p, ',')) ok = parse_attr(p, m, &in, a);
+  ok = ok && apply_attrs(p, op_at, c, &in, a);
+  const ir_op_info *info = ir_op_get(in.op);
+  if (ok && ((int)in.nops < info->min_operands || (info->max_operands >= 0 && (int)in.nops > info->max_operands))) {
+    error_at(p, op_at, "%s takes %d..%d operands, got %u", info->name, info->min_operands, info->max_operands, in.nops);
+    ok = false;
+  }
+  if (ok) {
+    char err[512];
+    ir_shape s;
+    ir_shape *t;
+    uint32_t nt;
+    if (!ir_infer_shape(m, c, &in, &s, &t, &nt, err, sizeof err)) {
+      error_at(p, op_at, "%s", err);
+      ok = false;
+    } else if (!shapes_agree(&in, &s, t, nt)) {
+      char b1[256];
+      if (s.type == IR_TUPLE) snprintf(b1, sizeof b1, "a tuple of %u", nt);
+      else ir_shape_str(&s, b1, sizeof b1);
+      error_at(p, at, "declared shape does not match %s of its operands, which gives %s", info->name, b1);
+      ok = false;
+    }
+  }
+  ir_id id = IR_NONE;
+  if (ok) {
+    id = ir_comp_append(m, c, &in);
+    if (id == IR_NONE || !map_put(&p->names, c->insts[id].name, id)) {
+      error_at(p, at, "out of memory");
+      ok = false;
+    }
+  }
+  free(a);
+  if (ops != ops_local) free(ops);
+  if (ok && *is_root) {
+    if (c->root != IR_NONE) {
+      error_at(p, at, "computation %%%s has a second ROOT", c->name);
+      return false;
+    }
+    c->root = id;
+  }
+  return ok;
+fail:
+  if (ops != ops_local) free(ops);
+  return false;
+}
+
+static bool parse_comp(parser *p, ir_module *m) {
+  bool entry = accept_word(p, "ENTRY");
+  size_t at = (ws(p), p->pos);
+  const char *name = pname(p, entry ? "a computation name ('%name')" : "'ENTRY' or a computation name ('%name')");
+  if (!name) return false;
+  if (ir_module_find_comp(m, name) >= 0) {
+    error_at(p, at, "computation %%%s is defined twice", name);
+    return false;
+  }
+  if (entry && m->entry >= 0) {
+    error_at(p, at, "a second ENTRY computation");
+    return false;
+  }
+  const char *outs[256];
+  int nouts = -1;
+  if (accept_word(p, "outputs")) {
+    if (!entry) {
+      error_at(p, at, "only the ENTRY computation names outputs");
+      return false;
+    }
+    if (!expect(p, '=') || !expect(p, '{')) return false;
+    nouts = 0;
+    if (!accept(p, '}')) {
+      do {
+        if (nouts == 256) {
+          error_at(p, p->pos, "more than 256 outputs");
+          return false;
+        }
+        if (!(outs[nouts++] = string_tok(p))) return false;
+      } while (accept(p, ','));
+      if (!expect(p, '}')) return false;
+    }
+  }
+  if (!expect(p, '{')) return false;
+  ir_comp *c = ir_comp_add(m, name, entry);
+  if (!c) {
+    error_at(p, at, "out of memory");
+    return false;
+  }
+  map_free(&p->names);
+  while (!accept(p, '}')) {
+    if (p->failed) return false;
+    if (p->pos >= p->n) {
+      expected(p, "'}' closing computation");
+      return false;
+    }
+    bool root;
+    if (!parse_inst(p, m, c, &root)) return false;
+  }
+  if (c->root == IR_NONE) {
+    error_at(p, at, "computation %%%s has no ROOT instruction", name);
+    return false;
+  }
+  if (entry) {
+    const ir_inst *r = &c->insts[c->root];
+    if (r->shape.type != IR_TUPLE) {
+      error_at(p, at, "the ROOT of the ENTRY computation must be a tuple of its outputs");
+      return false;
+    }
+    if (nouts >= 0 && (uint32_t)nouts != r->ntuple) {
+      error_at(p, at, "%d output names for a ROOT tuple of %u", nouts, r->ntuple);
+      return false;
+    }
+    c->noutputs = r->ntuple;
+    c->output_names = arena_alloc(&m->arena, (r->ntuple ? r->ntuple : 1) * sizeof(char *), 8);
+    if (!c->output_names) return false;
+    for (uint32_t i = 0; i < r->ntuple; i++) {
+      char def[32];
+      snprintf(def, sizeof def, "output%u", i);
+      c->output_names[i] = nouts >= 0 ? outs[i] : arena_strdup(&m->arena, def);
+    }
+  }
+  return true;
+}
+
+/* Generated names never collide with parsed ones: start past every ".N". */
+static void bump_name_counter(ir_module *m) {
+  for (uint32_t ci = 0; ci < m->ncomps; ci++) {
+    const ir_comp *c = m->comps[ci];
+    for (uint32_t i = 0; i < c->ninsts; i++) {
+      const char *dot = strrchr(c->insts[i].name, '.');
+      if (!dot || !dot[1]) continue;
+      char *end;
+      unsigned long long v = strtoull(dot + 1, &end, 10);
+      if (!*end && v >= m->next_name && v < UINT64_MAX / 2) m->next_name = v + 1;
+    }
+  }
+}
+
+ir_module *ir_parse_module(const char *text, size_t n, const char *file, diag *d) {
+  parser p;
+  memset(&p, 0, sizeof p);
+  p.src = text;
+  p.n = n;
+  p.file = file ? file : "<input>";
+  p.d = d;
+  for (size_t i = 0; i < n; i++)
+    if (text[i] == 0) {
+      p.m = NULL;
+      error_at(&p, i, "NUL byte in the text");
+      return NULL;
+    }
+  p.m = ir_module_create("module");
+  if (!p.m) {
+    diag_error(d, "out of memory");
+    return NULL;
+  }
+  ws(&p);
+  if (!accept_word(&p, "module")) {
+    expected(&p, "'module' and a module name");
+  } else {
+    ws(&p);
+    if (peek(&p, '"')) {
+      const char *name = string_tok(&p);
+      if (name) p.m->name = name;
+    } else {
+      const char *s;
+      size_t len;
+      if (ident(&p, &s, &len, "a module name")) p.m->name = arena_strndup(&p.m->arena, s, len);
+    }
+  }
+  while (!p.failed) {
+    ws(&p);
+    if (p.pos >= p.n) break;
+    if (!parse_comp(&p, p.m)) break;
+  }
+  if (!p.failed && p.m->entry < 0) error_at(&p, p.n, "the module has no ENTRY computation");
+  map_free(&p.names);
+  if (p.failed) {
+    ir_module_destroy(p.m);
+    return NULL;
+  }
+  bump_name_counter(p.m);
+  diag_buffer vd;
+  diag_buffer_init(&vd);
+  if (!ir_verify(p.m, &vd.sink)) {
+    diag_error(d, "%s: error: %s", p.file, vd.first);
+    ir_module_destroy(p.m);
+    return NULL;
+  }
+  return p.m;
+}

@@ -1,0 +1,92 @@
+/*
+ * Element types and static array shapes with layouts.
+ *
+ * A shape is a value type: element type, rank, dimensions and a layout given
+ * as minor-to-major dimension order (as in XLA HLO: {1,0} is row-major for a
+ * rank-2 array). Shapes are static; every dimension is >= 0. Layout describes
+ * the physical order only; it never changes what a value means.
+ *
+ * Tuple shapes are not ir_shape values: an instruction that produces a tuple
+ * has element type IR_TUPLE and a separate list of element shapes (see ir.h).
+ */
+#ifndef KILN_IR_TYPES_H
+#define KILN_IR_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Element types: X(enum suffix, text keyword, byte size, class).
+ * Class: 'p' pred, 's' signed int, 'u' unsigned int, 'f' float, 't' tuple. */
+#define IR_TYPES(X)          \
+  X(PRED, "pred", 1, 'p')    \
+  X(I8, "i8", 1, 's')        \
+  X(I16, "i16", 2, 's')      \
+  X(I32, "i32", 4, 's')      \
+  X(I64, "i64", 8, 's')      \
+  X(U8, "u8", 1, 'u')        \
+  X(U16, "u16", 2, 'u')      \
+  X(U32, "u32", 4, 'u')      \
+  X(U64, "u64", 8, 'u')      \
+  X(F16, "f16", 2, 'f')      \
+  X(BF16, "bf16", 2, 'f')    \
+  X(F32, "f32", 4, 'f')      \
+  X(F64, "f64", 8, 'f')      \
+  X(TUPLE, "tuple", 0, 't')
+
+typedef enum ir_type {
+#define X(e, s, n, c) IR_##e,
+  IR_TYPES(X)
+#undef X
+      IR_TYPE_COUNT
+} ir_type;
+
+#define IR_MAX_RANK 8
+
+typedef struct ir_shape {
+  ir_type type;
+  uint8_t rank;
+  uint8_t minor_to_major[IR_MAX_RANK]; /* a permutation of 0..rank-1 */
+  int64_t dims[IR_MAX_RANK];
+} ir_shape;
+
+const char *ir_type_name(ir_type t);
+/* Parses a type keyword of length n; returns false if it is not one. */
+bool ir_type_from_name(const char *s, size_t n, ir_type *out);
+size_t ir_type_size(ir_type t);
+bool ir_type_is_float(ir_type t);
+bool ir_type_is_int(ir_type t); /* signed or unsigned, not pred */
+bool ir_type_is_signed(ir_type t); /* signed ints and floats */
+bool ir_type_is_unsigned(ir_type t);
+bool ir_type_is_pred(ir_type t);
+/* Number of value bits of an integer type (8..64); 1 for pred. */
+int ir_type_bits(ir_type t);
+
+/* A shape with the default (row-major) layout. */
+ir_shape ir_shape_make(ir_type t, int rank, const int64_t *dims);
+ir_shape ir_shape_scalar(ir_type t);
+void ir_shape_set_default_layout(ir_shape *s);
+bool ir_shape_has_default_layout(const ir_shape *s);
+/* Number of elements; 1 for a scalar. Saturates at INT64_MAX. */
+int64_t ir_shape_elements(const ir_shape *s);
+/* Byte size of a dense array of this shape; -1 if it overflows. */
+int64_t ir_shape_bytes(const ir_shape *s);
+/* Same element type and dimensions (layout ignored). */
+bool ir_shape_same_dims(const ir_shape *a, const ir_shape *b);
+/* Same element type, dimensions and layout. */
+bool ir_shape_equal(const ir_shape *a, const ir_shape *b);
+/* Checks that minor_to_major is a permutation. */
+bool ir_shape_layout_valid(const ir_shape *s);
+/* Writes "f32[2,3]{1,0}" (layout omitted for rank 0) into buf; returns buf. */
+char *ir_shape_str(const ir_shape *s, char *buf, size_t n);
+/* Row-major strides (in elements) of the logical shape, ignoring layout. */
+void ir_shape_strides(const ir_shape *s, int64_t *strides);
+
+/* Conversions between IEEE half / bfloat16 bit patterns and float.
+ * Float-to-half rounds to nearest even; NaN stays NaN. */
+float ir_f16_to_f32(uint16_t h);
+uint16_t ir_f32_to_f16(float f);
+float ir_bf16_to_f32(uint16_t h);
+uint16_t ir_f32_to_bf16(float f);
+
+#endif
