@@ -1,0 +1,53 @@
+/*
+ * Internals behind include/kiln/kiln.h: the structures of the opaque
+ * handles and the helpers the API files share.
+ */
+#ifndef KILN_API_API_H
+#define KILN_API_API_H
+
+#include "kiln/kiln.h"
+#include "ir/diag.h"
+#include "ir/ir.h"
+
+typedef struct api_binding {
+  char *name;
+  int rank;
+  int64_t dims[IR_MAX_RANK];
+} api_binding;
+
+struct kiln_context {
+  kiln_diag_fn user_fn;
+  void *user_data;
+  diag sink;          /* forwards to user_fn and keeps the first error */
+  char last_error[4096];
+  bool have_error;
+  api_binding *bindings;
+  int nbindings;
+  int num_threads;    /* 0: one per core */
+  int opt_level;      /* 0..3 */
+  char *cpu, *triple, *features; /* NULL: host */
+};
+
+struct kiln_model {
+  kiln_context *ctx;
+  ir_module *m;
+  /* Cached descriptions of inputs and outputs (rebuilt on change). */
+  int ninputs, noutputs;
+  kiln_tensor_info *inputs, *outputs;
+  int64_t *dims; /* storage for the dims of all infos */
+};
+
+/* Starts a fallible API call: clears the last error. */
+void api_begin(kiln_context *ctx);
+/* Records msg as the last error (unless an earlier diagnostic in this call
+ * already did) and returns s. */
+kiln_status api_fail(kiln_context *ctx, kiln_status s, const char *fmt, ...) DIAG_PRINTF(3, 4);
+/* Wraps a module (taking ownership) into a model. */
+kiln_status api_model_wrap(kiln_context *ctx, ir_module *m, kiln_model **out);
+/* Rebuilds the input/output descriptions after the module changed. */
+kiln_status api_model_refresh(kiln_model *model);
+
+/* ONNX import behind kiln_model_load_file (frontend/onnx). */
+kiln_status api_load_onnx_file(kiln_context *ctx, const char *path, kiln_model **out);
+
+#endif

@@ -1,0 +1,316 @@
+/* Shared helpers of the `kiln` command line (see cli.h). */
+#include "tools/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("kiln: error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+/* Diagnostics already went to stderr through the callback; only report the
+ * failure itself when nothing was printed. */
+static bool printed_error;
+
+int cli_fail(kiln_context *ctx, const char *what) {
+  if (!printed_error) {
+    const char *e = ctx ? kiln_context_last_error(ctx) : "";
+    cli_error("%s", e && e[0] ? e : what);
+  }
+  return 1;
+}
+
+static void to_stderr(void *user, kiln_diag_level level, const char *msg) {
+  bool remarks = user != NULL;
+  static const char *names[] = {"error", "warning", "note", "remark"};
+  if (level == KILN_DIAG_REMARK && !remarks) return;
+  if (level == KILN_DIAG_ERROR) printed_error = true;
+  fprintf(stderr, "kiln: %s: %s\n", names[level], msg);
+}
+
+kiln_context *cli_context(bool remarks) {
+  kiln_context *ctx;
+  if (kiln_context_create(&ctx) != KILN_OK) {
+    cli_error("cannot create a context (out of memory)");
+    exit(1);
+  }
+  kiln_context_set_diagnostics(ctx, to_stderr, remarks ? (void *)1 : NULL);
+  return ctx;
+}
+
+bool cli_flag_value(int argc, char **argv, int *i, const char *flag, const char **value) {
+  size_t n = strlen(flag);
+  const char *a = argv[*i];
+  if (strncmp(a, flag, n) != 0) return false;
+  if (a[n] == '=') {
+    *value = a + n + 1;
+    return true;
+  }
+  if (a[n] != 0) return false;
+  if (*i + 1 >= argc) {
+    cli_error("%s needs a value", flag);
+    exit(2);
+  }
+  *value = argv[++*i];
+  return true;
+}
+
+bool cli_parse_dims(const char *s, int *rank, int64_t *dims) {
+  *rank = 0;
+  if (!*s || strcmp(s, "scalar") == 0) return true;
+  const char *p = s;
+  for (;;) {
+    if (*rank == 8) return false;
+    char *end;
+    errno = 0;
+    if (*p < '0' || *p > '9') return false;
+    long long v = strtoll(p, &end, 10);
+    if (errno || end == p || v < 0) return false;
+    dims[(*rank)++] = v;
+    if (*end == 0) return true;
+    if (*end != 'x' && *end != ',') return false;
+    p = end + 1;
+  }
+}
+
+bool cli_bind_shape(kiln_context *ctx, const char *spec) {
+  const char *eq = strrchr(spec, '=');
+  int rank;
+  int64_t dims[8];
+  if (!eq || eq == spec || !cli_parse_dims(eq + 1, &rank, dims)) {
+    cli_error("--input-shape needs NAME=DIMS, e.g. input=1x3x224x224 (got '%s')", spec);
+    return false;
+  }
+  char *name = strndup(spec, (size_t)(eq - spec));
+  if (!name) return false;
+  kiln_status s = kiln_context_bind_input_shape(ctx, name, rank, dims);
+  free(name);
+  if (s != KILN_OK) {
+    cli_fail(ctx, "cannot bind the input shape");
+    return false;
+  }
+  return true;
+}
+
+static void dims_str(int rank, const int64_t *dims, char *buf, size_t n) {
+  size_t k = 0;
+  k += (size_t)snprintf(buf + k, n - k, "[");
+  for (int i = 0; i < rank && k < n; i++) k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)dims[i]);
+  if (k < n) snprintf(buf + k, n - k, "]");
+}
+
+kiln_tensor_info *cli_model_inputs(const kiln_model *m) {
+  int n = kiln_model_num_inputs(m);
+  kiln_tensor_info *t = calloc((size_t)n + 1, sizeof *t);
+  for (int i = 0; t && i < n; i++) kiln_model_input(m, i, &t[i]);
+  return t;
+}
+
+kiln_tensor_info *cli_model_outputs(const kiln_model *m) {
+  int n = kiln_model_num_outputs(m);
+  kiln_tensor_info *t = calloc((size_t)n + 1, sizeof *t);
+  for (int i = 0; t && i < n; i++) kiln_model_output(m, i, &t[i]);
+  return t;
+}
+
+bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char **specs, cli_inputs *out) {
+  memset(out, 0, sizeof *out);
+  out->n = ninfo;
+  out->arrays = calloc((size_t)ninfo + 1, sizeof *out->arrays);
+  out->ptrs = calloc((size_t)ninfo + 1, sizeof *out->ptrs);
+  if (!out->arrays || !out->ptrs) {
+    cli_error("out of memory");
+    return false;
+  }
+  bool ok = true;
+  for (int s = 0; s < nspecs && ok; s++) {
+    const char *eq = strchr(specs[s], '=');
+    /* Input names may contain '='; the file is after the last one. */
+    eq = strrchr(specs[s], '=');
+    if (!eq || eq == specs[s] || !eq[1]) {
+      cli_error("--input needs NAME=FILE.npy (got '%s')", specs[s]);
+      ok = false;
+      break;
+    }
+    size_t nl = (size_t)(eq - specs[s]);
+    int idx = -1;
+    for (int i = 0; i < ninfo; i++)
+      if (strlen(info[i].name) == nl && memcmp(info[i].name, specs[s], nl) == 0) idx = i;
+    if (idx < 0) {
+      cli_error("the model has no input named '%.*s'; its inputs are:", (int)nl, specs[s]);
+      for (int i = 0; i < ninfo; i++) fprintf(stderr, "  %s\n", info[i].name);
+      ok = false;
+      break;
+    }
+    if (out->ptrs[idx]) {
+      cli_error("input '%s' is given twice", info[idx].name);
+      ok = false;
+      break;
+    }
+    char err[1024];
+    npy_array *a = &out->arrays[idx];
+    if (!npy_read_file(eq + 1, a, err, sizeof err)) {
+      cli_error("input '%s': %s", info[idx].name, err);
+      ok = false;
+      break;
+    }
+    bool same = a->rank == info[idx].rank;
+    for (int d = 0; same && d < a->rank; d++) same = a->dims[d] == info[idx].dims[d];
+    if (a->dtype != info[idx].dtype || !same) {
+      char want[160], got[160];
+      dims_str(info[idx].rank, info[idx].dims, want, sizeof want);
+      dims_str(a->rank, a->dims, got, sizeof got);
+      cli_error("input '%s': the model takes %s%s, %s holds %s%s", info[idx].name, kiln_dtype_name(info[idx].dtype),
+                want, eq + 1, kiln_dtype_name(a->dtype), got);
+      ok = false;
+      break;
+    }
+    out->ptrs[idx] = a->data;
+  }
+  for (int i = 0; ok && i < ninfo; i++) {
+    if (!out->ptrs[i]) {
+      char want[160];
+      dims_str(info[i].rank, info[i].dims, want, sizeof want);
+      cli_error("no value for input '%s' (%s%s): pass --input %s=FILE.npy", info[i].name,
+                kiln_dtype_name(info[i].dtype), want, info[i].name);
+      ok = false;
+    }
+  }
+  if (!ok) cli_free_inputs(out);
+  return ok;
+}
+
+void cli_free_inputs(cli_inputs *in) {
+  for (int i = 0; in->arrays && i < in->n; i++) npy_free(&in->arrays[i]);
+  free(in->arrays);
+  free(in->ptrs);
+  memset(in, 0, sizeof *in);
+}
+
+bool cli_alloc_outputs(int ninfo, const kiln_tensor_info *info, cli_outputs *out) {
+  memset(out, 0, sizeof *out);
+  out->n = ninfo;
+  out->arrays = calloc((size_t)ninfo + 1, sizeof *out->arrays);
+  out->ptrs = calloc((size_t)ninfo + 1, sizeof *out->ptrs);
+  if (!out->arrays || !out->ptrs) goto oom;
+  for (int i = 0; i < ninfo; i++) {
+    npy_array *a = &out->arrays[i];
+    a->dtype = info[i].dtype;
+    a->rank = info[i].rank;
+    size_t n = kiln_dtype_size(a->dtype);
+    for (int d = 0; d < a->rank; d++) {
+      a->dims[d] = info[i].dims[d];
+      n *= (size_t)a->dims[d];
+    }
+    a->nbytes = n;
+    a->data = calloc(n ? n : 1, 1);
+    if (!a->data) goto oom;
+    out->ptrs[i] = a->data;
+  }
+  return true;
+oom:
+  cli_error("out of memory allocating the outputs");
+  cli_free_outputs(out);
+  return false;
+}
+
+void cli_free_outputs(cli_outputs *o) {
+  for (int i = 0; o->arrays && i < o->n; i++) npy_free(&o->arrays[i]);
+  free(o->arrays);
+  free(o->ptrs);
+  memset(o, 0, sizeof *o);
+}
+
+/* Output names become file names: anything but [A-Za-z0-9._-] becomes '_',
+ * and a leading '.' too (no hidden files, no "..") */
+static void file_name(const char *name, char *buf, size_t n) {
+  size_t k = 0;
+  for (const char *p = name; *p && k + 5 < n; p++) {
+    char c = *p;
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              (c == '.' && k > 0);
+    buf[k++] = ok ? c : '_';
+  }
+  if (k == 0) buf[k++] = '_';
+  memcpy(buf + k, ".npy", 5);
+}
+
+bool cli_write_outputs(const kiln_tensor_info *info, const cli_outputs *o, const char *dir) {
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    cli_error("cannot create output directory %s: %s", dir, strerror(errno));
+    return false;
+  }
+  char **written = calloc((size_t)o->n + 1, sizeof *written);
+  if (!written) return false;
+  bool ok = true;
+  for (int i = 0; i < o->n && ok; i++) {
+    char fname[512];
+    file_name(info[i].name, fname, sizeof fname);
+    size_t pl = strlen(dir) + strlen(fname) + 2;
+    char *path = malloc(pl);
+    if (!path) {
+      ok = false;
+      break;
+    }
+    snprintf(path, pl, "%s/%s", dir, fname);
+    for (int j = 0; j < i; j++)
+      if (written[j] && strcmp(written[j], path) == 0) {
+        cli_error("outputs '%s' and '%s' map to the same file %s", info[j].name, info[i].name, path);
+        ok = false;
+      }
+    char err[1024];
+    if (ok && !npy_write_file(path, &o->arrays[i], err, sizeof err)) {
+      cli_error("%s", err);
+      ok = false;
+    }
+    if (ok) written[i] = path;
+    else free(path);
+  }
+  for (int i = 0; i < o->n; i++) {
+    if (!ok && written[i]) unlink(written[i]);
+    free(written[i]);
+  }
+  free(written);
+  return ok;
+}
+
+static void print_value(kiln_dtype t, const void *data, int64_t i) {
+  switch (t) {
+    case KILN_PRED: printf("%s", ((const uint8_t *)data)[i] ? "true" : "false"); break;
+    case KILN_I8: printf("%d", ((const int8_t *)data)[i]); break;
+    case KILN_I16: printf("%d", ((const int16_t *)data)[i]); break;
+    case KILN_I32: printf("%d", ((const int32_t *)data)[i]); break;
+    case KILN_I64: printf("%lld", (long long)((const int64_t *)data)[i]); break;
+    case KILN_U8: printf("%u", ((const uint8_t *)data)[i]); break;
+    case KILN_U16: printf("%u", ((const uint16_t *)data)[i]); break;
+    case KILN_U32: printf("%u", ((const uint32_t *)data)[i]); break;
+    case KILN_U64: printf("%llu", (unsigned long long)((const uint64_t *)data)[i]); break;
+    case KILN_F32: printf("%.6g", ((const float *)data)[i]); break;
+    case KILN_F64: printf("%.6g", ((const double *)data)[i]); break;
+    default: printf("0x%04x", ((const uint16_t *)data)[i]); break;
+  }
+}
+
+void cli_print_outputs(const kiln_tensor_info *info, const cli_outputs *o, int limit) {
+  for (int i = 0; i < o->n; i++) {
+    char dims[160];
+    dims_str(info[i].rank, info[i].dims, dims, sizeof dims);
+    int64_t n = npy_elements(&o->arrays[i]);
+    printf("%s: %s%s = [", info[i].name, kiln_dtype_name(info[i].dtype), dims);
+    for (int64_t k = 0; k < n && k < limit; k++) {
+      if (k) printf(", ");
+      print_value(info[i].dtype, o->arrays[i].data, k);
+    }
+    printf("%s]\n", n > limit ? ", ..." : "");
+  }
+}

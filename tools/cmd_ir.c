@@ -1,0 +1,116 @@
+/* `kiln opt` and `kiln eval`: IR text in, IR text or interpreted outputs out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/cli.h"
+
+int cmd_opt(int argc, char **argv) {
+  const char *in = NULL, *out = NULL;
+  unsigned flags = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    if (cli_flag_value(argc, argv, &i, "-o", &v)) out = v;
+    else if (!strcmp(argv[i], "--elide-constants")) flags |= KILN_PRINT_ELIDE_CONSTANTS;
+    else if (argv[i][0] == '-' && argv[i][1]) {
+      cli_error("opt: unknown option '%s' (see kiln opt --help)", argv[i]);
+      return 2;
+    } else if (in) {
+      cli_error("opt: more than one input file");
+      return 2;
+    } else in = argv[i];
+  }
+  if (!in) {
+    cli_error("opt: no input file (see kiln opt --help)");
+    return 2;
+  }
+  kiln_context *ctx = cli_context(false);
+  kiln_model *m = NULL;
+  char *text = NULL;
+  int rc = 1;
+  if (kiln_model_load_file(ctx, in, &m) != KILN_OK) goto done;
+  if (kiln_model_print(m, flags, &text) != KILN_OK) goto done;
+  if (out) {
+    FILE *f = fopen(out, "w");
+    if (!f) {
+      cli_error("cannot create %s", out);
+      goto done;
+    }
+    bool ok = fputs(text, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok) {
+      unlink(out);
+      cli_error("write error on %s", out);
+      goto done;
+    }
+  } else {
+    fputs(text, stdout);
+  }
+  rc = 0;
+done:
+  if (rc) cli_fail(ctx, "opt failed");
+  kiln_free(text);
+  kiln_model_destroy(m);
+  kiln_context_destroy(ctx);
+  return rc;
+}
+
+int cmd_eval(int argc, char **argv) {
+  const char *model_path = NULL, *outdir = NULL;
+  char **specs = calloc((size_t)argc, sizeof *specs);
+  int nspecs = 0, limit = 16;
+  kiln_context *ctx = cli_context(false);
+  int rc = 2;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    if (cli_flag_value(argc, argv, &i, "--input", &v)) specs[nspecs++] = (char *)v;
+    else if (cli_flag_value(argc, argv, &i, "--output-dir", &v)) outdir = v;
+    else if (cli_flag_value(argc, argv, &i, "--input-shape", &v)) {
+      if (!cli_bind_shape(ctx, v)) goto done;
+    } else if (cli_flag_value(argc, argv, &i, "--print-limit", &v)) {
+      limit = atoi(v);
+    } else if (argv[i][0] == '-' && argv[i][1]) {
+      cli_error("eval: unknown option '%s' (see kiln eval --help)", argv[i]);
+      goto done;
+    } else if (model_path) {
+      cli_error("eval: more than one model");
+      goto done;
+    } else model_path = argv[i];
+  }
+  if (!model_path) {
+    cli_error("eval: no model (see kiln eval --help)");
+    goto done;
+  }
+  rc = 1;
+  kiln_model *m = NULL;
+  kiln_tensor_info *ins = NULL, *outs = NULL;
+  cli_inputs in = {0};
+  cli_outputs out = {0};
+  if (kiln_model_load_file(ctx, model_path, &m) != KILN_OK) {
+    cli_fail(ctx, "cannot load the model");
+    goto done;
+  }
+  ins = cli_model_inputs(m);
+  outs = cli_model_outputs(m);
+  if (!ins || !outs) goto cleanup;
+  if (!cli_load_inputs(kiln_model_num_inputs(m), ins, nspecs, specs, &in)) goto cleanup;
+  if (!cli_alloc_outputs(kiln_model_num_outputs(m), outs, &out)) goto cleanup;
+  if (kiln_model_evaluate(m, in.ptrs, out.ptrs) != KILN_OK) {
+    cli_fail(ctx, "evaluation failed");
+    goto cleanup;
+  }
+  if (outdir && !cli_write_outputs(outs, &out, outdir)) goto cleanup;
+  cli_print_outputs(outs, &out, limit);
+  rc = 0;
+cleanup:
+  cli_free_inputs(&in);
+  cli_free_outputs(&out);
+  free(ins);
+  free(outs);
+  kiln_model_destroy(m);
+done:
+  free(specs);
+  kiln_context_destroy(ctx);
+  return rc;
+}

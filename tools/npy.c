@@ -1,0 +1,275 @@
+/*
+ * Strict .npy reader/writer (see npy.h). The header parser accepts exactly
+ * the dict NumPy writes: {'descr': ..., 'fortran_order': ..., 'shape': (...)}
+ * in any key order, with an optional trailing comma, padded with spaces and
+ * ended by a newline. All sizes are checked before anything is allocated.
+ */
+#include "tools/npy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ERR(...)                          \
+  do {                                    \
+    snprintf(err, errn, __VA_ARGS__);     \
+    return false;                         \
+  } while (0)
+
+static const struct {
+  const char *code;
+  kiln_dtype t;
+} dtypes[] = {
+    {"b1", KILN_PRED}, {"i1", KILN_I8},  {"i2", KILN_I16}, {"i4", KILN_I32}, {"i8", KILN_I64},
+    {"u1", KILN_U8},   {"u2", KILN_U16}, {"u4", KILN_U32}, {"u8", KILN_U64}, {"f2", KILN_F16},
+    {"f4", KILN_F32},  {"f8", KILN_F64},
+};
+
+int64_t npy_elements(const npy_array *a) {
+  int64_t n = 1;
+  for (int i = 0; i < a->rank; i++) n *= a->dims[i];
+  return n;
+}
+
+void npy_free(npy_array *a) {
+  free(a->data);
+  a->data = NULL;
+  a->nbytes = 0;
+}
+
+typedef struct hp {
+  const char *s;
+  size_t n, i;
+} hp;
+
+static void skip_sp(hp *h) {
+  while (h->i < h->n && h->s[h->i] == ' ') h->i++;
+}
+
+static bool take(hp *h, char c) {
+  skip_sp(h);
+  if (h->i < h->n && h->s[h->i] == c) {
+    h->i++;
+    return true;
+  }
+  return false;
+}
+
+/* A quoted Python string without escapes; returns its contents. */
+static bool pystr(hp *h, const char **s, size_t *len) {
+  skip_sp(h);
+  if (h->i >= h->n || (h->s[h->i] != '\'' && h->s[h->i] != '"')) return false;
+  char q = h->s[h->i++];
+  size_t st = h->i;
+  while (h->i < h->n && h->s[h->i] != q) {
+    if (h->s[h->i] == '\\') return false;
+    h->i++;
+  }
+  if (h->i >= h->n) return false;
+  *s = h->s + st;
+  *len = h->i - st;
+  h->i++;
+  return true;
+}
+
+static bool word(hp *h, const char *w) {
+  skip_sp(h);
+  size_t k = strlen(w);
+  if (h->i + k <= h->n && memcmp(h->s + h->i, w, k) == 0) {
+    h->i += k;
+    return true;
+  }
+  return false;
+}
+
+static bool parse_header(const char *s, size_t n, npy_array *out, char *err, size_t errn) {
+  hp h = {s, n, 0};
+  bool have_descr = false, have_fortran = false, have_shape = false;
+  if (!take(&h, '{')) ERR("npy header: expected '{'");
+  for (;;) {
+    if (take(&h, '}')) break;
+    const char *k;
+    size_t kl;
+    if (!pystr(&h, &k, &kl)) ERR("npy header: expected a quoted key");
+    if (!take(&h, ':')) ERR("npy header: expected ':' after key");
+    if (kl == 5 && !memcmp(k, "descr", 5)) {
+      const char *v;
+      size_t vl;
+      if (have_descr) ERR("npy header: 'descr' given twice");
+      if (!pystr(&h, &v, &vl)) ERR("npy header: 'descr' must be a dtype string (structured dtypes are not supported)");
+      if (vl != 3) ERR("npy header: unsupported dtype '%.*s'", (int)(vl > 40 ? 40 : vl), v);
+      if (v[0] == '>') ERR("npy: big-endian data ('%.3s') is not supported", v);
+      if (v[0] != '<' && v[0] != '|' && v[0] != '=') ERR("npy header: bad byte order in dtype '%.3s'", v);
+      bool found = false;
+      for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (!memcmp(v + 1, dtypes[i].code, 2)) {
+          out->dtype = dtypes[i].t;
+          found = true;
+        }
+      if (!found) ERR("npy: unsupported dtype '%.3s'", v);
+      have_descr = true;
+    } else if (kl == 13 && !memcmp(k, "fortran_order", 13)) {
+      if (have_fortran) ERR("npy header: 'fortran_order' given twice");
+      if (word(&h, "True")) ERR("npy: Fortran-order arrays are not supported (save with C order)");
+      if (!word(&h, "False")) ERR("npy header: 'fortran_order' must be True or False");
+      have_fortran = true;
+    } else if (kl == 5 && !memcmp(k, "shape", 5)) {
+      if (have_shape) ERR("npy header: 'shape' given twice");
+      if (!take(&h, '(')) ERR("npy header: 'shape' must be a tuple");
+      out->rank = 0;
+      while (!take(&h, ')')) {
+        skip_sp(&h);
+        size_t st = h.i;
+        int64_t v = 0;
+        while (h.i < h.n && h.s[h.i] >= '0' && h.s[h.i] <= '9') {
+          if (v > (INT64_MAX - 9) / 10) ERR("npy header: dimension too large");
+          v = v * 10 + (h.s[h.i++] - '0');
+        }
+        if (h.i == st) ERR("npy header: expected a non-negative dimension in 'shape'");
+        if (out->rank == NPY_MAX_RANK) ERR("npy: rank above %d is not supported", NPY_MAX_RANK);
+        out->dims[out->rank++] = v;
+        if (!take(&h, ',')) {
+          if (!take(&h, ')')) ERR("npy header: expected ',' or ')' in 'shape'");
+          break;
+        }
+      }
+      have_shape = true;
+    } else {
+      ERR("npy header: unexpected key '%.*s'", (int)(kl > 40 ? 40 : kl), k);
+    }
+    if (!take(&h, ',')) {
+      if (!take(&h, '}')) ERR("npy header: expected ',' or '}'");
+      break;
+    }
+  }
+  skip_sp(&h);
+  if (h.i != n - 1 || s[n - 1] != '\n') ERR("npy header: junk after the dict (the header must end with a newline)");
+  if (!have_descr || !have_fortran || !have_shape) ERR("npy header: needs 'descr', 'fortran_order' and 'shape'");
+  return true;
+}
+
+bool npy_parse(const void *buf, size_t n, npy_array *out, char *err, size_t errn) {
+  const unsigned char *b = buf;
+  memset(out, 0, sizeof *out);
+  if (n < 10 || memcmp(b, "\x93NUMPY", 6) != 0) ERR("not a .npy file (bad magic)");
+  unsigned major = b[6], minor = b[7];
+  if (minor != 0 || major < 1 || major > 3) ERR("npy: unsupported format version %u.%u", major, minor);
+  size_t hl, off;
+  if (major == 1) {
+    hl = (size_t)b[8] | (size_t)b[9] << 8;
+    off = 10;
+  } else {
+    if (n < 12) ERR("npy: truncated header");
+    hl = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
+    off = 12;
+  }
+  if (hl > n - off) ERR("npy: truncated header (header length %zu, file has %zu bytes after it)", hl, n - off);
+  if (hl == 0) ERR("npy: empty header");
+  for (size_t i = 0; i < hl; i++)
+    if (b[off + i] == 0 || (major < 3 && b[off + i] >= 0x80)) ERR("npy header: invalid byte in header");
+  if (!parse_header((const char *)b + off, hl, out, err, errn)) return false;
+  size_t esz = kiln_dtype_size(out->dtype);
+  uint64_t total = esz;
+  for (int i = 0; i < out->rank; i++) {
+    if (out->dims[i] != 0 && total > UINT64_MAX / (uint64_t)out->dims[i]) ERR("npy: shape is absurdly large");
+    total *= (uint64_t)out->dims[i];
+  }
+  size_t data = off + hl;
+  if (total != n - data)
+    ERR("npy: data size mismatch: shape needs %llu bytes, file has %zu", (unsigned long long)total, n - data);
+  out->nbytes = (size_t)total;
+  out->data = malloc(total ? total : 1);
+  if (!out->data) ERR("npy: out of memory");
+  memcpy(out->data, b + data, total);
+  if (out->dtype == KILN_PRED)
+    for (size_t i = 0; i < total; i++)
+      if (((unsigned char *)out->data)[i] > 1) {
+        npy_free(out);
+        ERR("npy: bool array holds a value other than 0 or 1");
+      }
+  return true;
+}
+
+bool npy_read_file(const char *path, npy_array *out, char *err, size_t errn) {
+  memset(out, 0, sizeof *out);
+  FILE *f = fopen(path, "rb");
+  if (!f) ERR("%s: cannot open: %s", path, strerror(errno));
+  if (fseek(f, 0, SEEK_END) != 0) {
+    fclose(f);
+    ERR("%s: cannot seek (not a regular file?)", path);
+  }
+  long len = ftell(f);
+  if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    fclose(f);
+    ERR("%s: cannot determine the size", path);
+  }
+  void *buf = malloc((size_t)len + 1);
+  if (!buf) {
+    fclose(f);
+    ERR("%s: out of memory", path);
+  }
+  size_t got = fread(buf, 1, (size_t)len, f);
+  fclose(f);
+  if (got != (size_t)len) {
+    free(buf);
+    ERR("%s: read error", path);
+  }
+  char inner[512];
+  bool ok = npy_parse(buf, (size_t)len, out, inner, sizeof inner);
+  free(buf);
+  if (!ok) ERR("%s: %s", path, inner);
+  return true;
+}
+
+bool npy_serialize(const npy_array *a, void **out, size_t *outn, char *err, size_t errn) {
+  const char *code = NULL;
+  for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+    if (dtypes[i].t == a->dtype) code = dtypes[i].code;
+  if (!code) ERR("npy: dtype %s cannot be written to .npy", kiln_dtype_name(a->dtype));
+  if (a->rank < 0 || a->rank > NPY_MAX_RANK) ERR("npy: bad rank");
+  char dict[512];
+  int k = snprintf(dict, sizeof dict, "{'descr': '%c%s', 'fortran_order': False, 'shape': (",
+                   kiln_dtype_size(a->dtype) == 1 ? '|' : '<', code);
+  for (int i = 0; i < a->rank; i++)
+    k += snprintf(dict + k, sizeof dict - (size_t)k, "%lld%s", (long long)a->dims[i],
+                  a->rank == 1 ? "," : (i + 1 < a->rank ? ", " : ""));
+  k += snprintf(dict + k, sizeof dict - (size_t)k, "), }");
+  /* Pad so that the data starts on a 64-byte boundary. */
+  size_t pre = 10, hl = (size_t)k + 1;
+  size_t total_hdr = (pre + hl + 63) / 64 * 64;
+  hl = total_hdr - pre;
+  size_t n = total_hdr + a->nbytes;
+  unsigned char *b = malloc(n ? n : 1);
+  if (!b) ERR("npy: out of memory");
+  memcpy(b, "\x93NUMPY\x01\x00", 8);
+  b[8] = (unsigned char)(hl & 0xff);
+  b[9] = (unsigned char)(hl >> 8);
+  memcpy(b + pre, dict, (size_t)k);
+  memset(b + pre + k, ' ', hl - (size_t)k - 1);
+  b[total_hdr - 1] = '\n';
+  if (a->nbytes) memcpy(b + total_hdr, a->data, a->nbytes);
+  *out = b;
+  *outn = n;
+  return true;
+}
+
+bool npy_write_file(const char *path, const npy_array *a, char *err, size_t errn) {
+  void *buf;
+  size_t n;
+  if (!npy_serialize(a, &buf, &n, err, errn)) return false;
+  FILE *f = fopen(path, "wb");
+  if (!f) {
+    free(buf);
+    ERR("%s: cannot create: %s", path, strerror(errno));
+  }
+  bool ok = fwrite(buf, 1, n, f) == n;
+  ok = (fclose(f) == 0) && ok;
+  free(buf);
+  if (!ok) {
+    unlink(path);
+    ERR("%s: write error", path);
+  }
+  return true;
+}
