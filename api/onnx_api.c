@@ -1,0 +1,21 @@
+/* ONNX loading behind the public API: context bindings -> importer options. */
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "frontend/onnx/onnx.h"
+
+kiln_status api_load_onnx_file(kiln_context *ctx, const char *path, kiln_model **out) {
+  onnx_binding *b = calloc((size_t)ctx->nbindings + 1, sizeof *b);
+  if (!b) return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
+  for (int i = 0; i < ctx->nbindings; i++) {
+    b[i].name = ctx->bindings[i].name;
+    b[i].rank = ctx->bindings[i].rank;
+    b[i].dims = ctx->bindings[i].dims;
+  }
+  onnx_options o = {b, ctx->nbindings, NULL};
+  ir_module *m = NULL;
+  int rc = onnx_import_file(path, &o, &ctx->sink, &m);
+  free(b);
+  if (rc != KILN_OK) return api_fail(ctx, (kiln_status)rc, "%s: import failed", path);
+  return api_model_wrap(ctx, m, out);
+}

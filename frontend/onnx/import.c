@@ -1,0 +1,656 @@
+/*
+ * ONNX graph import: model checks, inputs and initializers, a pre-pass that
+ * reports every unsupported or dangling construct at once, lowering of the
+ * nodes in topological order, import-time folding of small constant values,
+ * and the outputs.
+ *
+ * Invariant while lowering: every name in `values` maps to an instruction
+ * of the entry computation whose shape is the ONNX value's shape.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/onnx/ox.h"
+#include "ir/eval.h"
+#include "kiln/kiln.h"
+
+/* Largest constant (in elements) folded automatically during import. */
+#define OX_FOLD_LIMIT 65536
+
+/* ---- name -> value map ---- */
+typedef struct valmap {
+  const char **keys;
+  ir_id *vals;
+  size_t cap, n;
+} valmap;
+
+static uint64_t hash_s(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static ir_id vm_get(const valmap *m, const char *k) {
+  if (!m->cap) return IR_NONE;
+  for (size_t i = hash_s(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    if (!m->keys[i]) return IR_NONE;
+    if (!strcmp(m->keys[i], k)) return m->vals[i];
+  }
+}
+
+static bool vm_put(valmap *m, const char *k, ir_id v) {
+  if ((m->n + 1) * 2 > m->cap) {
+    size_t cap = m->cap ? m->cap * 2 : 256;
+    valmap nm = {calloc(cap, sizeof(char *)), calloc(cap, sizeof(ir_id)), cap, 0};
+    if (!nm.keys || !nm.vals) {
+      free(nm.keys);
+      free(nm.vals);
+      return false;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->keys[i]) vm_put(&nm, m->keys[i], m->vals[i]);
+    free(m->keys);
+    free(m->vals);
+    *m = nm;
+  }
+  for (size_t i = hash_s(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    if (!m->keys[i]) {
+      m->keys[i] = k;
+      m->vals[i] = v;
+      m->n++;
+      return true;
+    }
+    if (!strcmp(m->keys[i], k)) {
+      m->vals[i] = v;
+      return true;
+    }
+  }
+}
+
+static void vm_free(valmap *m) {
+  free(m->keys);
+  free(m->vals);
+}
+
+/* ---- messages ---- */
+
+const char *ox_node_name(const ox_node *n, char *buf, size_t len) {
+  if (n->p->name && n->p->name[0]) snprintf(buf, len, "'%s'", n->p->name);
+  else if (n->p->n_output && n->p->output[0][0]) snprintf(buf, len, "#%d (output '%s')", n->index, n->p->output[0]);
+  else snprintf(buf, len, "#%d", n->index);
+  return buf;
+}
+
+bool ox_error(ox_ctx *cx, const ox_node *n, const char *fmt, ...) {
+  char msg[1536], nm[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  cx->errors++;
+  if (!n) {
+    diag_error(cx->d, "%s", msg);
+    return false;
+  }
+  const char *dom = n->p->domain && n->p->domain[0] ? n->p->domain : NULL;
+  diag_error(cx->d, "node %s (%s%s%s, opset %d): %s", ox_node_name(n, nm, sizeof nm), dom ? dom : "", dom ? "." : "",
+             n->p->op_type ? n->p->op_type : "?", n->opset, msg);
+  return false;
+}
+
+/* ---- import-time constants ---- */
+
+static bool sync_const(ox_ctx *cx) {
+  uint32_t n = cx->c->ninsts;
+  if (n > cx->capconst) {
+    uint32_t cap = cx->capconst ? cx->capconst : 256;
+    while (cap < n) cap *= 2;
+    uint8_t *f = realloc(cx->is_const, cap);
+    if (!f) return false;
+    cx->is_const = f;
+    void **dd = realloc(cx->const_data, cap * sizeof *dd);
+    if (!dd) return false;
+    cx->const_data = dd;
+    cx->capconst = cap;
+  }
+  for (uint32_t i = cx->nconst; i < n; i++) {
+    const ir_inst *in = ir_get(cx->c, i);
+    bool k = in->op != IR_OP_PARAMETER && in->op != IR_OP_CUSTOM_CALL && in->op != IR_OP_FUSION &&
+             in->shape.type != IR_TUPLE && in->op != IR_OP_GET_TUPLE_ELEMENT;
+    for (uint32_t j = 0; k && j < in->nops; j++) k = cx->is_const[in->ops[j]];
+    cx->is_const[i] = k;
+    cx->const_data[i] = in->op == IR_OP_CONSTANT ? in->data : NULL;
+  }
+  cx->nconst = n;
+  return true;
+}
+
+bool ox_is_const(ox_ctx *cx, ir_id v) {
+  if (v == IR_NONE || !sync_const(cx)) return false;
+  return cx->is_const[v];
+}
+
+/* Evaluates v (known at import time) and everything it needs, operands
+ * first: ids are topologically ordered, so increasing id order works. */
+static const void *eval_const(ox_ctx *cx, ir_id v) {
+  if (cx->const_data[v]) return cx->const_data[v];
+  uint32_t *stack = malloc((v + 1) * sizeof *stack);
+  uint8_t *need = calloc(v + 1, 1);
+  bool ok = stack && need;
+  uint32_t sp = 0;
+  if (ok) {
+    stack[sp++] = v;
+    need[v] = 1;
+  }
+  while (ok && sp) {
+    const ir_inst *in = ir_get(cx->c, stack[--sp]);
+    for (uint32_t j = 0; j < in->nops; j++) {
+      ir_id o = in->ops[j];
+      if (!need[o] && !cx->const_data[o]) {
+        need[o] = 1;
+        stack[sp++] = o;
+      }
+    }
+  }
+  for (uint32_t i = 0; ok && i <= v; i++) {
+    if (!need[i] || cx->const_data[i]) continue;
+    const ir_inst *in = ir_get(cx->c, i);
+    const void *ops[OX_MAX_IO];
+    if (in->nops > OX_MAX_IO) {
+      ok = false;
+      break;
+    }
+    for (uint32_t j = 0; j < in->nops; j++) ops[j] = cx->const_data[in->ops[j]];
+    int64_t bytes = ir_shape_bytes(&in->shape);
+    void *res = arena_alloc(&cx->m->arena, (size_t)(bytes > 0 ? bytes : 1), 64);
+    if (!res || !ir_eval_inst(cx->m, cx->c, i, ops, res, cx->d)) ok = false;
+    else cx->const_data[i] = res;
+  }
+  free(stack);
+  free(need);
+  return ok ? cx->const_data[v] : NULL;
+}
+
+const void *ox_const_data(ox_ctx *cx, const ox_node *n, ir_id v, const char *what) {
+  if (v == IR_NONE) {
+    ox_error(cx, n, "%s is missing", what);
+    return NULL;
+  }
+  if (!ox_is_const(cx, v)) {
+    ox_error(cx, n, "%s must be known at compile time (a constant, an initializer, or computed from shapes only)", what);
+    return NULL;
+  }
+  const void *d = eval_const(cx, v);
+  if (!d) ox_error(cx, n, "could not evaluate %s at compile time", what);
+  return d;
+}
+
+/* Replaces a small constant value computed by node n with a literal, so
+ * shape-computing subgraphs leave no trace in the IR. */
+static ir_id fold_output(ox_ctx *cx, ir_id v) {
+  if (!ox_is_const(cx, v)) return v;
+  const ir_inst *in = ir_get(cx->c, v);
+  if (in->op == IR_OP_CONSTANT || ir_shape_elements(&in->shape) > OX_FOLD_LIMIT) return v;
+  const void *data = eval_const(cx, v);
+  if (!data) return IR_NONE;
+  ir_id k = ir_constant(&cx->b, ir_get(cx->c, v)->shape, data);
+  if (k != IR_NONE && sync_const(cx)) cx->const_data[k] = ir_get(cx->c, k)->data;
+  return k;
+}
+
+/* ---- graph inputs ---- */
+
+static const onnx_binding *find_binding(const onnx_options *o, const char *name) {
+  for (int i = 0; o && i < o->nbindings; i++)
+    if (!strcmp(o->bindings[i].name, name)) return &o->bindings[i];
+  return NULL;
+}
+
+static int input_shape(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_options *o, ir_shape *out) {
+  const char *name = vi->name;
+  if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type) {
+    diag_error(cx->d, "graph input '%s': only tensor inputs are supported (not sequences, maps or optionals)", name);
+    return KILN_ERR_UNSUPPORTED;
+  }
+  const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+  ir_type ty;
+  if (!tt->has_elem_type || !ox_type_from_onnx(tt->elem_type, &ty)) {
+    diag_error(cx->d, "graph input '%s': element type %s is not supported", name,
+               tt->has_elem_type ? ox_onnx_type_name(tt->elem_type) : "(missing)");
+    return KILN_ERR_UNSUPPORTED;
+  }
+  const onnx_binding *b = find_binding(o, name);
+  const Onnx__TensorShapeProto *sp = tt->shape;
+  if (!sp && !b) {
+    diag_error(cx->d, "graph input '%s' has no shape; give one with --input-shape %s=DIMS", name, name);
+    return KILN_ERR_SHAPE;
+  }
+  int rank = sp ? (int)sp->n_dim : b->rank;
+  if (rank > IR_MAX_RANK) {
+    diag_error(cx->d, "graph input '%s': rank %d exceeds kiln's maximum of %d", name, rank, IR_MAX_RANK);
+    return KILN_ERR_UNSUPPORTED;
+  }
+  if (b && b->rank != rank) {
+    diag_error(cx->d, "graph input '%s' has rank %d, but the shape bound for it has rank %d", name, rank, b->rank);
+    return KILN_ERR_SHAPE;
+  }
+  int64_t dims[IR_MAX_RANK];
+  for (int i = 0; i < rank; i++) {
+    const Onnx__TensorShapeProto__Dimension *dm = sp ? sp->dim[i] : NULL;
+    bool fixed = dm && dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+    if (fixed && dm->dim_value < 0) {
+      diag_error(cx->d, "graph input '%s': dimension %d is negative (%lld)", name, i, (long long)dm->dim_value);
+      return KILN_ERR_PARSE;
+    }
+    if (b) {
+      if (fixed && dm->dim_value != b->dims[i]) {
+        diag_error(cx->d, "graph input '%s': dimension %d is %lld in the model but bound to %lld", name, i,
+                   (long long)dm->dim_value, (long long)b->dims[i]);
+        return KILN_ERR_SHAPE;
+      }
+      dims[i] = b->dims[i];
+    } else if (fixed) {
+      dims[i] = dm->dim_value;
+    } else {
+      const char *param = dm && dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dm->dim_param : NULL;
+      diag_error(cx->d, "graph input '%s': dimension %d%s%s%s is symbolic; bind it with --input-shape %s=DIMS", name, i,
+                 param ? " ('" : "", param ? param : "", param ? "')" : "", name);
+      return KILN_ERR_SHAPE;
+    }
+  }
+  *out = ir_shape_make(ty, rank, dims);
+  if (ir_shape_bytes(out) < 0) {
+    diag_error(cx->d, "graph input '%s': shape is too large", name);
+    return KILN_ERR_SHAPE;
+  }
+  return KILN_OK;
+}
+
+/* ---- node order ---- */
+
+/* Orders nodes so each comes after the producers of its inputs. Reports
+ * inputs that refer to nothing and cycles. Returns a malloc'd order. */
+static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, valmap *defined, int *rc) {
+  size_t n = g->n_node;
+  int *order = malloc((n + 1) * sizeof *order);
+  valmap producer = {0};
+  bool ok = order != NULL;
+  for (size_t i = 0; ok && i < n; i++) {
+    const Onnx__NodeProto *nd = g->node[i];
+    for (size_t k = 0; k < nd->n_output; k++) {
+      const char *o = nd->output[k];
+      if (!o[0]) continue;
+      if (vm_get(defined, o) != IR_NONE || vm_get(&producer, o) != IR_NONE) {
+        diag_error(cx->d, "tensor name '%s' is defined twice (output of node #%zu '%s')", o, i, nd->name ? nd->name : "");
+        *rc = KILN_ERR_PARSE;
+        ok = false;
+        break;
+      }
+      if (!vm_put(&producer, o, (ir_id)i)) ok = false;
+    }
+  }
+  /* Kahn's algorithm, preferring the original order. */
+  size_t k = 0;
+  if (ok) {
+    for (size_t i = 0; i < n; i++) {
+      const Onnx__NodeProto *nd = g->node[i];
+      for (size_t j = 0; j < nd->n_input; j++) {
+        const char *in = nd->input[j];
+        if (!in[0] || vm_get(defined, in) != IR_NONE) continue;
+        if (vm_get(&producer, in) == IR_NONE) {
+          diag_error(cx->d, "node #%zu '%s' (%s): input '%s' refers to no graph input, initializer or node output", i,
+                     nd->name ? nd->name : "", nd->op_type ? nd->op_type : "?", in);
+          *rc = KILN_ERR_PARSE;
+          ok = false;
+        }
+      }
+    }
+  }
+  if (ok) {
+    /* Simple repeated scan: models are nearly always already sorted, which
+     * makes this a single pass. */
+    uint8_t *done = calloc(n + 1, 1);
+    valmap ready = {0};
+    bool progress = true;
+    while (done && progress && k < n) {
+      progress = false;
+      for (size_t i = 0; i < n; i++) {
+        if (done[i]) continue;
+        const Onnx__NodeProto *nd = g->node[i];
+        bool can = true;
+        for (size_t j = 0; can && j < nd->n_input; j++) {
+          const char *in = nd->input[j];
+          can = !in[0] || vm_get(defined, in) != IR_NONE || vm_get(&ready, in) != IR_NONE;
+        }
+        if (!can) continue;
+        done[i] = 1;
+        order[k++] = (int)i;
+        progress = true;
+        for (size_t j = 0; j < nd->n_output; j++)
+          if (nd->output[j][0]) vm_put(&ready, nd->output[j], 1);
+      }
+    }
+    if (done && k < n) {
+      for (size_t i = 0; i < n; i++)
+        if (!done[i]) {
+          diag_error(cx->d, "the graph has a cycle: node #%zu '%s' (%s) depends on its own output", i,
+                     g->node[i]->name ? g->node[i]->name : "", g->node[i]->op_type ? g->node[i]->op_type : "?");
+          break;
+        }
+      *rc = KILN_ERR_PARSE;
+      ok = false;
+    }
+    if (!done) ok = false;
+    free(done);
+    vm_free(&ready);
+  }
+  vm_free(&producer);
+  if (!ok) {
+    free(order);
+    if (*rc == KILN_OK) *rc = KILN_ERR_OUT_OF_MEMORY;
+    return NULL;
+  }
+  return order;
+}
+
+/* ---- the model ---- */
+
+static void init_node(ox_ctx *cx, ox_node *on, const Onnx__NodeProto *nd, int index) {
+  memset(on, 0, sizeof *on);
+  on->p = nd;
+  on->index = index;
+  on->opset = cx->opset;
+  on->nin = (int)(nd->n_input < OX_MAX_IO ? nd->n_input : OX_MAX_IO);
+  on->nout = (int)(nd->n_output < OX_MAX_IO ? nd->n_output : OX_MAX_IO);
+  for (int i = 0; i < OX_MAX_IO; i++) on->in[i] = on->out[i] = IR_NONE;
+}
+
+/* Pre-pass: every node's domain, op and opset, and the op's own checks. */
+static int check_nodes(ox_ctx *cx, const Onnx__GraphProto *g) {
+  int bad = 0;
+  bool unsupported = false, malformed = false;
+  for (size_t i = 0; i < g->n_node; i++) {
+    const Onnx__NodeProto *nd = g->node[i];
+    ox_node on;
+    init_node(cx, &on, nd, (int)i);
+    int before = cx->errors;
+    if (!nd->op_type || !nd->op_type[0]) {
+      ox_error(cx, &on, "node has no op_type");
+      malformed = true;
+    } else if (nd->n_input > OX_MAX_IO || nd->n_output > OX_MAX_IO) {
+      ox_error(cx, &on, "more than %d inputs or outputs are not supported", OX_MAX_IO);
+      unsupported = true;
+    } else if (nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx")) {
+      ox_error(cx, &on, "operator domain '%s' is not supported (only the default ai.onnx domain is)", nd->domain);
+      unsupported = true;
+    } else {
+      const ox_op *op = ox_find_op(nd->op_type);
+      if (!op) {
+        ox_error(cx, &on, "operator %s is not supported", nd->op_type);
+        unsupported = true;
+      } else if (cx->opset < op->min_opset) {
+        ox_error(cx, &on, "kiln supports %s from opset %d", nd->op_type, op->min_opset);
+        unsupported = true;
+      } else if (op->check && !op->check(cx, &on)) {
+        unsupported = true;
+      }
+    }
+    if (cx->errors > before) bad++;
+  }
+  if (!bad) return KILN_OK;
+  diag_error(cx->d, "%d node%s of the model cannot be imported (listed above)", bad, bad == 1 ? "" : "s");
+  return unsupported ? KILN_ERR_UNSUPPORTED : malformed ? KILN_ERR_PARSE : KILN_ERR_UNSUPPORTED;
+}
+
+static int output_check(ox_ctx *cx, const Onnx__ValueInfoProto *vi, ir_id v) {
+  const ir_shape *s = ox_shape(cx, v);
+  if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type)
+    return KILN_OK; /* no declared type: nothing to check */
+  const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+  ir_type ty;
+  if (tt->has_elem_type && tt->elem_type != 0) {
+    if (!ox_type_from_onnx(tt->elem_type, &ty)) {
+      diag_error(cx->d, "graph output '%s': element type %s is not supported", vi->name, ox_onnx_type_name(tt->elem_type));
+      return KILN_ERR_UNSUPPORTED;
+    }
+    if (ty != s->type) {
+      diag_error(cx->d, "graph output '%s' is declared %s but computes %s", vi->name, ir_type_name(ty),
+                 ir_type_name(s->type));
+      return KILN_ERR_SHAPE;
+    }
+  }
+  const Onnx__TensorShapeProto *sp = tt->shape;
+  if (!sp) return KILN_OK;
+  char buf[160];
+  if ((int)sp->n_dim != s->rank) {
+    diag_error(cx->d, "graph output '%s' is declared with rank %zu but computes %s", vi->name, sp->n_dim,
+               ir_shape_str(s, buf, sizeof buf));
+    return KILN_ERR_SHAPE;
+  }
+  for (int i = 0; i < s->rank; i++) {
+    const Onnx__TensorShapeProto__Dimension *dm = sp->dim[i];
+    if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dm->dim_value != s->dims[i]) {
+      diag_error(cx->d, "graph output '%s': dimension %d is declared %lld but computes %s", vi->name, i,
+                 (long long)dm->dim_value, ir_shape_str(s, buf, sizeof buf));
+      return KILN_ERR_SHAPE;
+    }
+  }
+  return KILN_OK;
+}
+
+static bool is_ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_options *o) {
+  const Onnx__GraphProto *g = model->graph;
+  valmap values = {0};
+  int rc = KILN_OK;
+  int *order = NULL;
+#define FAIL_RC(code)   \
+  do {                  \
+    rc = (code);        \
+    goto done;          \
+  } while (0)
+  /* Every unsupported construct first, all at once. */
+  rc = check_nodes(cx, g);
+  if (rc != KILN_OK) goto done;
+  /* Initializers become constants. */
+  for (size_t i = 0; i < g->n_initializer; i++) {
+    const Onnx__TensorProto *t = g->initializer[i];
+    if (!t->name || !t->name[0]) {
+      diag_error(cx->d, "initializer #%zu has no name", i);
+      FAIL_RC(KILN_ERR_PARSE);
+    }
+    if (vm_get(&values, t->name) != IR_NONE) {
+      diag_error(cx->d, "initializer '%s' is defined twice", t->name);
+      FAIL_RC(KILN_ERR_PARSE);
+    }
+    char what[600];
+    snprintf(what, sizeof what, "initializer '%s'", t->name);
+    ir_shape s;
+    void *data;
+    int r = ox_tensor_data(t, cx->base_dir, what, &s, &data, cx->d);
+    if (r != KILN_OK) FAIL_RC(r);
+    ir_builder_set_loc(&cx->b, NULL, t->name);
+    ir_id k = ir_constant(&cx->b, s, data);
+    free(data);
+    if (k == IR_NONE || !vm_put(&values, t->name, k)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
+  }
+  if (g->n_sparse_initializer) {
+    diag_error(cx->d, "sparse initializers are not supported");
+    FAIL_RC(KILN_ERR_UNSUPPORTED);
+  }
+  /* Graph inputs that are not initializers become parameters. */
+  int64_t param = 0;
+  for (size_t i = 0; i < g->n_input; i++) {
+    const Onnx__ValueInfoProto *vi = g->input[i];
+    if (!vi->name || !vi->name[0]) {
+      diag_error(cx->d, "graph input #%zu has no name", i);
+      FAIL_RC(KILN_ERR_PARSE);
+    }
+    ir_id existing = vm_get(&values, vi->name);
+    if (existing != IR_NONE) {
+      if (ir_get(cx->c, existing)->op == IR_OP_CONSTANT) continue; /* an initializer's default */
+      diag_error(cx->d, "graph input '%s' is listed twice", vi->name);
+      FAIL_RC(KILN_ERR_PARSE);
+    }
+    ir_shape s;
+    int r = input_shape(cx, vi, o, &s);
+    if (r != KILN_OK) {
+      rc = r; /* keep going: report every input that needs a shape */
+      continue;
+    }
+    ir_builder_set_loc(&cx->b, NULL, vi->name);
+    ir_id p = ir_parameter(&cx->b, param++, s, vi->name);
+    if (p == IR_NONE || !vm_put(&values, vi->name, p)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
+  }
+  if (rc != KILN_OK) goto done;
+  for (int i = 0; o && i < o->nbindings; i++) {
+    ir_id v = vm_get(&values, o->bindings[i].name);
+    if (v == IR_NONE || ir_get(cx->c, v)->op != IR_OP_PARAMETER) {
+      diag_error(cx->d, "--input-shape names '%s', which is not an input of the model", o->bindings[i].name);
+      FAIL_RC(KILN_ERR_INVALID_ARGUMENT);
+    }
+  }
+  order = topo_order(cx, g, &values, &rc);
+  if (!order) goto done;
+  for (size_t k = 0; k < g->n_node; k++) {
+    int i = order[k];
+    const Onnx__NodeProto *nd = g->node[i];
+    ox_node on;
+    init_node(cx, &on, nd, i);
+    for (int j = 0; j < on.nin; j++) on.in[j] = nd->input[j][0] ? vm_get(&values, nd->input[j]) : IR_NONE;
+    ir_builder_set_loc(&cx->b, nd->op_type, nd->name && nd->name[0] ? nd->name : (nd->n_output ? nd->output[0] : ""));
+    cx->cur = &on;
+    const ox_op *op = ox_find_op(nd->op_type);
+    int before = cx->d ? cx->d->errors : 0;
+    bool ok = op->lower(cx, &on);
+    cx->cur = NULL;
+    if (!ok) {
+      if (cx->d && cx->d->errors == before) ox_error(cx, &on, "could not be lowered");
+      FAIL_RC(KILN_ERR_SHAPE);
+    }
+    for (int j = 0; j < on.nout; j++) {
+      if (!nd->output[j][0]) continue;
+      ir_id v = on.out[j];
+      if (v == IR_NONE) {
+        ox_error(cx, &on, "output %d ('%s') is not produced by kiln's lowering of this op", j, nd->output[j]);
+        FAIL_RC(KILN_ERR_UNSUPPORTED);
+      }
+      v = fold_output(cx, v);
+      if (v == IR_NONE) FAIL_RC(KILN_ERR_INTERNAL);
+      if (!vm_put(&values, nd->output[j], v)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
+    }
+  }
+  /* Outputs. */
+  if (g->n_output == 0) {
+    diag_error(cx->d, "the graph has no outputs");
+    FAIL_RC(KILN_ERR_PARSE);
+  }
+  ir_id *outs = arena_alloc(&cx->m->arena, g->n_output * sizeof *outs, 8);
+  const char **names = arena_alloc(&cx->m->arena, g->n_output * sizeof *names, 8);
+  if (!outs || !names) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
+  for (size_t i = 0; i < g->n_output; i++) {
+    const Onnx__ValueInfoProto *vi = g->output[i];
+    ir_id v = vi->name ? vm_get(&values, vi->name) : IR_NONE;
+    if (v == IR_NONE) {
+      diag_error(cx->d, "graph output '%s' is not produced by any node, input or initializer", vi->name ? vi->name : "");
+      FAIL_RC(KILN_ERR_PARSE);
+    }
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(names[j], vi->name)) {
+        diag_error(cx->d, "graph output '%s' is listed twice", vi->name);
+        FAIL_RC(KILN_ERR_PARSE);
+      }
+    int r = output_check(cx, vi, v);
+    if (r != KILN_OK) FAIL_RC(r);
+    outs[i] = v;
+    names[i] = vi->name;
+  }
+  ir_builder_set_loc(&cx->b, NULL, NULL);
+  ir_id t = ir_tuple(&cx->b, (int)g->n_output, outs);
+  if (t == IR_NONE || !ir_set_root(&cx->b, t, (int)g->n_output, names)) FAIL_RC(KILN_ERR_INTERNAL);
+done:
+#undef FAIL_RC
+  free(order);
+  vm_free(&values);
+  return rc;
+}
+
+int onnx_import(const void *bytes, size_t n, const onnx_options *o, diag *d, ir_module **out) {
+  *out = NULL;
+  Onnx__ModelProto *model = ox_decode_model(bytes, n, "model", d);
+  if (!model) return KILN_ERR_PARSE;
+  int rc = KILN_OK;
+  ox_ctx cx;
+  memset(&cx, 0, sizeof cx);
+  cx.d = d;
+  cx.base_dir = o ? o->base_dir : NULL;
+  /* Opset of the default domain. */
+  cx.opset = -1;
+  for (size_t i = 0; i < model->n_opset_import; i++) {
+    const Onnx__OperatorSetIdProto *os = model->opset_import[i];
+    if (!os->domain || !os->domain[0] || !strcmp(os->domain, "ai.onnx")) cx.opset = (int)os->version;
+  }
+  if (!model->graph) {
+    diag_error(d, "the model has no graph");
+    rc = KILN_ERR_PARSE;
+  } else if (cx.opset < 0) {
+    diag_error(d, "the model imports no opset of the default domain (ai.onnx); its opset_import list is missing or incomplete");
+    rc = KILN_ERR_PARSE;
+  } else if (cx.opset < OX_MIN_OPSET || cx.opset > OX_MAX_OPSET) {
+    diag_error(d, "the model uses ai.onnx opset %d; kiln supports opsets %d to %d (re-export with one of those)",
+               cx.opset, OX_MIN_OPSET, OX_MAX_OPSET);
+    rc = KILN_ERR_UNSUPPORTED;
+  }
+  if (rc == KILN_OK) {
+    char name[128];
+    const char *gn = model->graph->name && model->graph->name[0] ? model->graph->name : "model";
+    size_t k = 0;
+    for (const char *p = gn; *p && k + 1 < sizeof name; p++) name[k++] = is_ident_char(*p) ? *p : '_';
+    name[k] = 0;
+    cx.m = ir_module_create(name);
+    cx.c = cx.m ? ir_comp_add(cx.m, "main", true) : NULL;
+    if (!cx.c) rc = KILN_ERR_OUT_OF_MEMORY;
+  }
+  if (rc == KILN_OK) {
+    ir_builder_init(&cx.b, cx.m, cx.c, d);
+    rc = import_graph(&cx, model, o);
+  }
+  if (rc == KILN_OK && !ir_comp_canonicalize(cx.m, cx.c)) rc = KILN_ERR_OUT_OF_MEMORY;
+  if (rc == KILN_OK) {
+    diag_buffer vb;
+    diag_buffer_init(&vb);
+    if (!ir_verify(cx.m, &vb.sink)) {
+      diag_error(d, "internal error: the importer produced invalid IR: %s", vb.first);
+      rc = KILN_ERR_INTERNAL;
+    }
+  }
+  free(cx.is_const);
+  free(cx.const_data);
+  onnx__model_proto__free_unpacked(model, NULL);
+  if (rc != KILN_OK) {
+    ir_module_destroy(cx.m);
+    return rc;
+  }
+  *out = cx.m;
+  return KILN_OK;
+}
+
+int onnx_import_file(const char *path, const onnx_options *o, diag *d, ir_module **out) {
+  void *buf;
+  size_t n;
+  *out = NULL;
+  int rc = ox_read_file(path, &buf, &n, d);
+  if (rc != KILN_OK) return rc;
+  onnx_options oo = o ? *o : (onnx_options){0};
+  char *dir = ox_dirname(path);
+  oo.base_dir = dir;
+  rc = dir ? onnx_import(buf, n, &oo, d, out) : KILN_ERR_OUT_OF_MEMORY;
+  free(dir);
+  free(buf);
+  return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * The ONNX importer, as the rest of kiln sees it: bytes or a file in, a
+ * verified IR module out (or every problem of the model reported at once).
+ *
+ * Status values are kiln_status codes (kiln/kiln.h): KILN_ERR_PARSE for a
+ * malformed file, KILN_ERR_UNSUPPORTED for valid constructs kiln cannot
+ * import, KILN_ERR_SHAPE for unbound or inconsistent shapes, KILN_ERR_IO.
+ */
+#ifndef KILN_FRONTEND_ONNX_H
+#define KILN_FRONTEND_ONNX_H
+
+#include <stddef.h>
+
+#include "ir/ir.h"
+
+typedef struct onnx_binding {
+  const char *name; /* graph input name */
+  int rank;
+  const int64_t *dims;
+} onnx_binding;
+
+typedef struct onnx_options {
+  const onnx_binding *bindings;
+  int nbindings;
+  /* Folder that external data files are read from (never outside it);
+   * NULL refuses models with external data. */
+  const char *base_dir;
+} onnx_options;
+
+/* Imports a model image. On success *out is a verified module the caller
+ * owns (ir_module_destroy). */
+int onnx_import(const void *bytes, size_t n, const onnx_options *o, diag *d, ir_module **out);
+/* Reads and imports a file; external data is looked up beside it. */
+int onnx_import_file(const char *path, const onnx_options *o, diag *d, ir_module **out);
+
+/* A decoded TensorProto (ONNX test data: input_0.pb, output_0.pb). */
+typedef struct onnx_tensor {
+  ir_shape shape;  /* row-major */
+  void *data;      /* malloc'd, ir_shape_bytes(&shape) bytes */
+  char *name;      /* malloc'd, "" if none */
+} onnx_tensor;
+
+int onnx_read_tensor(const void *bytes, size_t n, const char *base_dir, onnx_tensor *out, diag *d);
+int onnx_read_tensor_file(const char *path, onnx_tensor *out, diag *d);
+void onnx_tensor_free(onnx_tensor *t);
+
+#endif
