@@ -26,6 +26,10 @@ struct kiln_context {
   int num_threads;    /* 0: one per core */
   int opt_level;      /* 0..3 */
   char *cpu, *triple, *features; /* NULL: host */
+  char *dump_pattern;
+  kiln_dump_fn dump_fn;
+  void *dump_user;
+  bool verify_passes;
 };
 
 struct kiln_model {

@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "ir/eval.h"
+#include "passes/pass.h"
 
 const char *kiln_version(void) { return "0.1.0"; }
 
@@ -69,6 +70,9 @@ kiln_status kiln_context_create(kiln_context **out) {
   ctx->sink.fn = forward;
   ctx->sink.user = ctx;
   ctx->opt_level = 3;
+#ifdef KILN_VERIFY_PASSES
+  ctx->verify_passes = true;
+#endif
   *out = ctx;
   return KILN_OK;
 }
@@ -80,6 +84,7 @@ void kiln_context_destroy(kiln_context *ctx) {
   free(ctx->cpu);
   free(ctx->triple);
   free(ctx->features);
+  free(ctx->dump_pattern);
   free(ctx);
 }
 
@@ -302,4 +307,48 @@ kiln_status kiln_model_evaluate(kiln_model *m, const void *const *inputs, void *
   if (!ir_eval_module(m->m, NULL, inputs, outputs, &m->ctx->sink))
     return api_fail(m->ctx, KILN_ERR_RUNTIME, "evaluation failed");
   return KILN_OK;
+}
+
+void kiln_context_set_ir_dump(kiln_context *ctx, const char *pattern, kiln_dump_fn fn, void *user) {
+  if (!ctx) return;
+  free(ctx->dump_pattern);
+  ctx->dump_pattern = pattern && fn ? strdup(pattern) : NULL;
+  ctx->dump_fn = ctx->dump_pattern ? fn : NULL;
+  ctx->dump_user = user;
+}
+
+void kiln_context_set_verify_passes(kiln_context *ctx, int on) {
+  if (ctx) ctx->verify_passes = on != 0;
+}
+
+static void dump_text(void *user, const char *pass, const ir_module *m) {
+  kiln_context *ctx = user;
+  char *text = ir_print_module(m, NULL);
+  if (text) ctx->dump_fn(ctx->dump_user, pass, text);
+  free(text);
+}
+
+kiln_status kiln_model_optimize(kiln_model *m, const char *passes, const char *disable) {
+  if (!m) return KILN_ERR_INVALID_ARGUMENT;
+  kiln_context *ctx = m->ctx;
+  api_begin(ctx);
+  pass_ctx pc = {0};
+  pc.d = &ctx->sink;
+  pc.verify = ctx->verify_passes;
+  pc.dump_pattern = ctx->dump_pattern;
+  pc.dump = ctx->dump_fn ? dump_text : NULL;
+  pc.dump_user = ctx;
+  if (!pass_run(m->m, passes, disable, &pc))
+    return api_fail(ctx, pc.failed ? KILN_ERR_INTERNAL : KILN_ERR_INVALID_ARGUMENT, "optimisation failed");
+  return api_model_refresh(m);
+}
+
+kiln_status kiln_pass_info(int i, const char **name, const char **summary) {
+  for (int k = 0; pass_pipeline[k].name; k++)
+    if (k == i) {
+      if (name) *name = pass_pipeline[k].name;
+      if (summary) *summary = pass_pipeline[k].summary;
+      return KILN_OK;
+    }
+  return KILN_ERR_INVALID_ARGUMENT;
 }

@@ -6,13 +6,25 @@
 
 #include "tools/cli.h"
 
+static void dump_to_stderr(void *user, const char *pass, const char *text) {
+  (void)user;
+  fprintf(stderr, "// ---- IR after %s ----\n%s", pass, text);
+}
+
 int cmd_opt(int argc, char **argv) {
-  const char *in = NULL, *out = NULL;
+  const char *in = NULL, *out = NULL, *passes = NULL, *disable = NULL, *dump = NULL;
   unsigned flags = 0;
   for (int i = 1; i < argc; i++) {
     const char *v;
     if (cli_flag_value(argc, argv, &i, "-o", &v)) out = v;
-    else if (!strcmp(argv[i], "--elide-constants")) flags |= KILN_PRINT_ELIDE_CONSTANTS;
+    else if (cli_flag_value(argc, argv, &i, "--passes", &v)) passes = v;
+    else if (cli_flag_value(argc, argv, &i, "--disable-pass", &v)) disable = v;
+    else if (cli_flag_value(argc, argv, &i, "--dump-after", &v)) dump = v;
+    else if (!strcmp(argv[i], "--list-passes")) {
+      const char *name, *summary;
+      for (int k = 0; kiln_pass_info(k, &name, &summary) == KILN_OK; k++) printf("%-10s %s\n", name, summary);
+      return 0;
+    } else if (!strcmp(argv[i], "--elide-constants")) flags |= KILN_PRINT_ELIDE_CONSTANTS;
     else if (argv[i][0] == '-' && argv[i][1]) {
       cli_error("opt: unknown option '%s' (see kiln opt --help)", argv[i]);
       return 2;
@@ -29,7 +41,9 @@ int cmd_opt(int argc, char **argv) {
   kiln_model *m = NULL;
   char *text = NULL;
   int rc = 1;
+  if (dump) kiln_context_set_ir_dump(ctx, dump, dump_to_stderr, NULL);
   if (kiln_model_load_file(ctx, in, &m) != KILN_OK) goto done;
+  if ((passes || disable || dump) && kiln_model_optimize(m, passes, disable) != KILN_OK) goto done;
   if (kiln_model_print(m, flags, &text) != KILN_OK) goto done;
   if (out) {
     FILE *f = fopen(out, "w");

@@ -12,9 +12,14 @@ static const cli_command commands[] = {
     {"opt", "parse, verify and print IR text",
      "usage: kiln opt FILE.kir [options]\n"
      "\n"
-     "Parses and verifies FILE.kir and prints it in canonical form.\n"
+     "Parses and verifies FILE.kir (or imports FILE.onnx), optionally runs passes,\n"
+     "and prints the IR in canonical form.\n"
      "\n"
      "  -o FILE              write the IR to FILE instead of standard output\n"
+     "  --passes=LIST        run these passes (comma-separated; 'default' is the pipeline)\n"
+     "  --disable-pass=LIST  skip these passes\n"
+     "  --dump-after=LIST    print the IR to stderr after these passes ('all' for every one)\n"
+     "  --list-passes        list the passes of the default pipeline\n"
      "  --elide-constants    print constants of more than 16 elements as {...}\n",
      cmd_opt},
     {"eval", "run a model in the reference interpreter",

@@ -122,6 +122,22 @@ KILN_API kiln_status kiln_model_print(const kiln_model *m, unsigned flags, char 
 /* Checks the IR's invariants; errors name the instruction and rule. */
 KILN_API kiln_status kiln_model_verify(kiln_model *m);
 
+/* Called with the IR text after each pass whose name matches. */
+typedef void (*kiln_dump_fn)(void *user, const char *pass, const char *ir_text);
+/* Dumps the IR after the passes named in `pattern` ("all", or
+ * comma-separated names; NULL turns dumping off). */
+KILN_API void kiln_context_set_ir_dump(kiln_context *ctx, const char *pattern, kiln_dump_fn fn, void *user);
+/* Verify the IR after every pass (default: on in debug builds). */
+KILN_API void kiln_context_set_verify_passes(kiln_context *ctx, int on);
+
+/* Optimises the model with the pass pipeline: `passes` is NULL for the
+ * default pipeline or a comma-separated list of pass names; `disable`
+ * (may be NULL) lists passes to skip. */
+KILN_API kiln_status kiln_model_optimize(kiln_model *m, const char *passes, const char *disable);
+/* Names and one-line summaries of the passes of the default pipeline, in
+ * order; i from 0 until it returns KILN_ERR_INVALID_ARGUMENT. */
+KILN_API kiln_status kiln_pass_info(int i, const char **name, const char **summary);
+
 /* Runs the model in the reference interpreter. inputs[i] and outputs[i] are
  * dense row-major arrays of input/output i (caller-owned; outputs sized
  * from kiln_model_output). */

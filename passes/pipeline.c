@@ -1,0 +1,114 @@
+/*
+ * The pass pipeline: one table, run in order. `kiln opt --passes`,
+ * `--disable-pass` and `--dump-after` read it. After every pass the
+ * computations are canonicalized (topological order, dead code dropped)
+ * and, when asked, verified and dumped.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/pass.h"
+
+const pass_info pass_pipeline[] = {
+    {"simplify", "algebraic identities and canonical forms, to a fixed point", pass_simplify},
+    {"fold", "constant folding through the reference interpreter", pass_fold},
+    {"cse", "common subexpression elimination", pass_cse},
+    {"dce", "dead code elimination", pass_dce},
+    {NULL, NULL, NULL},
+};
+
+const pass_info *pass_find(const char *name) {
+  for (const pass_info *p = pass_pipeline; p->name; p++)
+    if (!strcmp(p->name, name)) return p;
+  return NULL;
+}
+
+/* Is `name` in the comma-separated list? */
+static bool in_list(const char *list, const char *name) {
+  if (!list) return false;
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == n && !strncmp(p, name, n)) return true;
+    if (!e) break;
+    p = e + 1;
+  }
+  return false;
+}
+
+static bool check_names(const char *list, diag *d, const char *what) {
+  if (!list) return true;
+  bool ok = true;
+  for (const char *p = list; *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    char name[64];
+    if (len == 0 || len >= sizeof name) {
+      diag_error(d, "%s: empty or overlong pass name in '%s'", what, list);
+      return false;
+    }
+    memcpy(name, p, len);
+    name[len] = 0;
+    if (!pass_find(name) && strcmp(name, "default") && strcmp(name, "all")) {
+      diag_error(d, "%s: unknown pass '%s' (kiln opt --list-passes shows them)", what, name);
+      ok = false;
+    }
+    if (!e) break;
+    p = e + 1;
+  }
+  return ok;
+}
+
+bool pass_canonicalize_all(ir_module *m, pass_ctx *ctx) {
+  for (uint32_t i = 0; i < m->ncomps; i++)
+    if (!ir_comp_canonicalize(m, m->comps[i])) {
+      diag_error(ctx->d, "out of memory (or a cycle) while canonicalizing %%%s", m->comps[i]->name);
+      ctx->failed = true;
+      return false;
+    }
+  return true;
+}
+
+static bool run_one(ir_module *m, const pass_info *p, pass_ctx *ctx) {
+  p->run(m, ctx);
+  if (ctx->failed) {
+    diag_error(ctx->d, "pass %s failed", p->name);
+    return false;
+  }
+  if (!pass_canonicalize_all(m, ctx)) return false;
+  if (ctx->verify && !ir_verify(m, ctx->d)) {
+    diag_error(ctx->d, "internal error: the IR is invalid after pass %s", p->name);
+    return false;
+  }
+  if (ctx->dump && ctx->dump_pattern && (!strcmp(ctx->dump_pattern, "all") || in_list(ctx->dump_pattern, p->name)))
+    ctx->dump(ctx->dump_user, p->name, m);
+  return true;
+}
+
+bool pass_run(ir_module *m, const char *spec, const char *disable, pass_ctx *ctx) {
+  if (!check_names(spec, ctx->d, "--passes") || !check_names(disable, ctx->d, "--disable-pass")) return false;
+  if (ctx->dump_pattern && strcmp(ctx->dump_pattern, "all") && !check_names(ctx->dump_pattern, ctx->d, "--dump-after"))
+    return false;
+  if (!spec || !strcmp(spec, "default")) {
+    for (const pass_info *p = pass_pipeline; p->name; p++)
+      if (!in_list(disable, p->name) && !run_one(m, p, ctx)) return false;
+    return true;
+  }
+  for (const char *s = spec; *s;) {
+    const char *e = strchr(s, ',');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    char name[64];
+    memcpy(name, s, len);
+    name[len] = 0;
+    if (!strcmp(name, "default") || !strcmp(name, "all")) {
+      for (const pass_info *p = pass_pipeline; p->name; p++)
+        if (!in_list(disable, p->name) && !run_one(m, p, ctx)) return false;
+    } else if (!in_list(disable, name) && !run_one(m, pass_find(name), ctx)) {
+      return false;
+    }
+    if (!e) break;
+    s = e + 1;
+  }
+  return true;
+}

@@ -1,0 +1,15 @@
+/* Helpers shared by passes. */
+#include "ir/literal.h"
+#include "passes/pass.h"
+
+bool pass_is_splat(const ir_comp *c, ir_id id, double v) {
+  const ir_inst *in = ir_get(c, id);
+  while (in->op == IR_OP_BROADCAST || in->op == IR_OP_RESHAPE) in = ir_get(c, in->ops[0]);
+  if (in->op != IR_OP_CONSTANT) return false;
+  int64_t n = ir_shape_elements(&in->shape);
+  for (int64_t i = 0; i < n; i++) {
+    double x = ir_elem_get_f(in->shape.type, in->data, i);
+    if (x != v) return false;
+  }
+  return true; /* an empty constant is trivially a splat */
+}

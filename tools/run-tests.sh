@@ -1,0 +1,31 @@
+#!/bin/sh
+# The test command of the README: installs the dependencies, builds kiln
+# with gcc, runs the whole test suite, then builds with AddressSanitizer +
+# UndefinedBehaviorSanitizer and runs the suite again.
+#   tools/run-tests.sh            everything
+#   tools/run-tests.sh --no-deps  skip the apt-get step
+#   tools/run-tests.sh --no-asan  skip the sanitizer build
+set -eu
+cd "$(dirname "$0")/.."
+deps=1 asan=1
+for a in "$@"; do
+  case "$a" in
+    --no-deps) deps=0 ;;
+    --no-asan) asan=0 ;;
+    *) echo "unknown option $a" >&2; exit 2 ;;
+  esac
+done
+if [ $deps = 1 ]; then
+  if [ "$(id -u)" = 0 ]; then tools/install-deps.sh; else sudo tools/install-deps.sh; fi
+fi
+jobs=$(nproc)
+[ -d build ] || meson setup build --werror
+ninja -C build
+meson test -C build --num-processes "$jobs" --print-errorlogs
+if [ $asan = 1 ]; then
+  [ -d build-asan ] || meson setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false
+  ninja -C build-asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --num-processes "$jobs" --print-errorlogs --timeout-multiplier 4
+fi
+echo "kiln: all tests passed"
