@@ -7,8 +7,10 @@
  * at the boundary (entry parameters are read, and outputs written, in the
  * layout their shapes declare). Float ops on f16/bf16/f32 are computed in
  * double and rounded once to the result type; integer ops wrap at their
- * width; integer division or remainder by zero gives 0 (docs/ir.md gives
- * every op's exact semantics).
+ * width; integer x / 0 gives 0 and x rem 0 gives x (docs/ir.md gives every
+ * op's exact semantics). The implementation is split by op family:
+ * eval.c (driver, structural ops), eval_elem.c, eval_data.c, eval_index.c,
+ * eval_reduce.c, eval_contract.c, sharing ir/eval_internal.h.
  */
 #ifndef KILN_IR_EVAL_H
 #define KILN_IR_EVAL_H

@@ -1,0 +1,53 @@
+/* Output comparison for the interpreter tests (see npy_check.h). */
+#include "tests/ir/npy_check.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "ir/literal.h"
+
+bool npy_check_type(kiln_dtype d, ir_type *t) {
+  static const ir_type map[] = {IR_PRED, IR_I8,  IR_I16, IR_I32,  IR_I64, IR_U8, IR_U16,
+                                IR_U32,  IR_U64, IR_F16, IR_BF16, IR_F32, IR_F64};
+  if ((unsigned)d >= sizeof map / sizeof map[0]) return false;
+  *t = map[d];
+  return true;
+}
+
+static void tolerance(ir_type t, double *rtol, double *atol) {
+  switch (t) {
+    case IR_F64: *rtol = 1e-12, *atol = 1e-14; break;
+    case IR_F32: *rtol = 1e-6, *atol = 1e-7; break;
+    default: *rtol = 1e-3, *atol = 1e-4; break; /* f16, bf16 */
+  }
+}
+
+int npy_check_compare(const char *label, int out, ir_type t, const void *got, const void *want, int64_t n) {
+  int bad = 0;
+  for (int64_t i = 0; i < n; i++) {
+    bool ok;
+    char g[64], w[64];
+    if (ir_type_is_float(t)) {
+      double a = ir_elem_get_f(t, got, i), b = ir_elem_get_f(t, want, i), rtol, atol;
+      tolerance(t, &rtol, &atol);
+      if (isnan(b)) ok = isnan(a);
+      else if (isinf(b)) ok = a == b;
+      else ok = !isnan(a) && fabs(a - b) <= atol + rtol * fabs(b);
+      snprintf(g, sizeof g, "%.17g", a);
+      snprintf(w, sizeof w, "%.17g", b);
+    } else if (t == IR_PRED) {
+      unsigned a = ((const uint8_t *)got)[i], b = ((const uint8_t *)want)[i];
+      ok = a == b;
+      snprintf(g, sizeof g, "%u", a);
+      snprintf(w, sizeof w, "%u", b);
+    } else {
+      ok = ir_elem_get_u(t, got, i) == ir_elem_get_u(t, want, i);
+      snprintf(g, sizeof g, "%lld", (long long)ir_elem_get_i(t, got, i));
+      snprintf(w, sizeof w, "%lld", (long long)ir_elem_get_i(t, want, i));
+    }
+    if (!ok && bad++ < 5)
+      fprintf(stderr, "  [%s] output %d element %lld: got %s, want %s\n", label, out, (long long)i, g, w);
+  }
+  if (bad) fprintf(stderr, "  [%s] output %d: %d of %lld elements differ\n", label, out, bad, (long long)n);
+  return bad;
+}
