@@ -146,7 +146,10 @@ typedef struct parser {
   diag *d;
   bool failed;
   ir_module *m;
-  namemap names;
+  namemap names;   /* the current computation's instructions (operands) */
+  namemap all;     /* every instruction of the module (names are module-wide) */
+  size_t *inst_at; /* source offset of each instruction of the current computation */
+  size_t ninst_at, cap_inst_at;
 } parser;
 
 static bool is_id_char(char c) {
@@ -299,6 +302,14 @@ static bool int64_tok(parser *p, int64_t *out, const char *what) {
   return true;
 }
 
+/* Value of a hex digit; -1 for anything else. */
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 /* Quoted string with escapes; copied into the module arena. NUL refused. */
 static const char *string_tok(parser *p) {
   ws(p);
@@ -322,11 +333,12 @@ static const char *string_tok(parser *p) {
       if (e == 'n') c = '\n';
       else if (e == 't') c = '\t';
       else if (e == '"' || e == '\\') c = e;
-      else if (e == 'x' && p->pos + 2 <= p->n) {
-        char hex[3] = {p->src[p->pos], p->src[p->pos + 1], 0};
-        char *end;
-        long v = strtol(hex, &end, 16);
-        if (*end || v == 0) {
+      else if (e == 'x') {
+        /* Exactly two hex digits (strtol alone would take a sign or spaces). */
+        int hi = p->pos + 2 <= p->n ? hex_digit(p->src[p->pos]) : -1;
+        int lo = p->pos + 2 <= p->n ? hex_digit(p->src[p->pos + 1]) : -1;
+        int v = hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+        if (v <= 0) {
           free(out);
           error_at(p, p->pos - 2, "bad \\x escape (two hex digits, not 00)");
           return NULL;
@@ -335,7 +347,8 @@ static const char *string_tok(parser *p) {
         c = (char)v;
       } else {
         free(out);
-        error_at(p, p->pos - 2, "unknown escape '\\%c'", e);
+        if (e > 0x20 && e < 0x7f) error_at(p, p->pos - 2, "unknown escape '\\%c'", e);
+        else error_at(p, p->pos - 2, "unknown escape: '\\' followed by byte 0x%02x", (unsigned char)e);
         return NULL;
       }
     }
@@ -931,34 +944,84 @@ static bool shapes_agree(const ir_inst *in, const ir_shape *s, const ir_shape *t
   return ir_shape_same_dims(&in->shape, s);
 }
 
+/* Doubles an arena array of *cap elements of `elem` bytes (the old copy stays
+ * in the arena until the module is freed: fine for the short lists this is
+ * used for). Reports "out of memory" and returns NULL on failure. */
+static void *grow(parser *p, void *old, size_t *cap, size_t elem) {
+  size_t nc = *cap ? *cap * 2 : 16;
+  void *n = nc <= SIZE_MAX / 2 / elem ? arena_alloc(&p->m->arena, nc * elem, 8) : NULL;
+  if (!n) {
+    error_at(p, p->pos, "out of memory");
+    return NULL;
+  }
+  if (*cap) memcpy(n, old, *cap * elem);
+  *cap = nc;
+  return n;
+}
+
+/* Remembers where the current computation's next instruction starts, so
+ * that rules checked at the end of a computation can point at it. */
+static bool note_inst_at(parser *p, size_t at) {
+  if (p->ninst_at == p->cap_inst_at) {
+    size_t cap = p->cap_inst_at ? p->cap_inst_at * 2 : 64;
+    size_t *n = realloc(p->inst_at, cap * sizeof *n);
+    if (!n) return false;
+    p->inst_at = n;
+    p->cap_inst_at = cap;
+  }
+  p->inst_at[p->ninst_at++] = at;
+  return true;
+}
+
+/* Rules of parameters that ir_verify would otherwise report without a
+ * position: io_name only in the entry, input names and parameter numbers
+ * used once (that the numbers have no gap is checked at the end of the
+ * computation). */
+static bool param_ok(parser *p, size_t at, const ir_comp *c, const ir_inst *in) {
+  if (in->io_name && !c->is_entry) {
+    error_at(p, at, "io_name is only allowed on parameters of the ENTRY computation");
+    return false;
+  }
+  for (uint32_t i = 0; i < c->ninsts; i++) {
+    const ir_inst *o = &c->insts[i];
+    if (o->op != IR_OP_PARAMETER) continue;
+    if (o->index == in->index) {
+      error_at(p, at, "parameter number %lld is used twice (also by %%%s)", (long long)in->index, o->name);
+      return false;
+    }
+    if (in->io_name && o->io_name && strcmp(in->io_name, o->io_name) == 0) {
+      error_at(p, at, "input name \"%s\" is used twice (also by %%%s)", in->io_name, o->name);
+      return false;
+    }
+  }
+  return true;
+}
+
 static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
   size_t at = (ws(p), p->pos);
   *is_root = accept_word(p, "ROOT");
   size_t name_at = (ws(p), p->pos);
   const char *name = pname(p, "an instruction ('%name = ...') or '}'");
   if (!name) return false;
-  if (map_get(&p->names, name, strlen(name)) != IR_NONE) {
-    error_at(p, name_at, "instruction %%%s is defined twice", name);
+  if (map_get(&p->all, name, strlen(name)) != IR_NONE) {
+    error_at(p, name_at, "instruction %%%s is defined twice (names are unique in the whole module)", name);
     return false;
   }
   if (!expect(p, '=')) return false;
   ir_inst in;
   memset(&in, 0, sizeof in);
   in.name = name;
-  ir_shape tuple[64];
   if (accept(p, '(')) {
+    /* Any number of elements: whatever the builder makes must read back. */
     in.shape.type = IR_TUPLE;
+    size_t cap = 0;
     if (!accept(p, ')')) {
       do {
-        if (in.ntuple == 64) {
-          error_at(p, p->pos, "tuple has more than 64 elements");
-          return false;
-        }
-        if (!shape_tok(p, &tuple[in.ntuple++])) return false;
+        if (in.ntuple == cap && !(in.tuple = grow(p, in.tuple, &cap, sizeof *in.tuple))) return false;
+        if (!shape_tok(p, &in.tuple[in.ntuple++])) return false;
       } while (accept(p, ','));
       if (!expect(p, ')')) return false;
     }
-    in.tuple = tuple;
   } else if (!shape_tok(p, &in.shape)) {
     return false;
   }
@@ -983,7 +1046,15 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
     }
     size_t lat = (ws(p), p->pos);
     if (accept_str(p, "{...}")) {
-      error_at(p, lat, "constant data was elided in this dump; print it with full constants (kiln --full-constants) to parse it");
+      error_at(p, lat, "constant data was elided in this dump ({...}); print the module again without --elide-constants to get text that parses");
+      return false;
+    }
+    /* Each element takes at least one byte of text: refuse a shape the rest
+     * of the text cannot fill before allocating memory for it. */
+    int64_t elems = ir_shape_elements(&in.shape);
+    if (elems > 0 && (uint64_t)elems > p->n - p->pos) {
+      error_at(p, lat, "constant of shape %s has %lld elements, more than the rest of the text could hold",
+               ir_shape_str(&in.shape, (char[160]){0}, 160), (long long)elems);
       return false;
     }
     in.data = arena_alloc(&m->arena, (size_t)ir_shape_bytes(&in.shape), 64);
@@ -1032,12 +1103,21 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
   }
   bool ok = true;
   while (ok && accept(p, ',')) ok = parse_attr(p, m, &in, a);
-  ok = ok && apply_attrs(p, op_at, c, &in, a);
   const ir_op_info *info = ir_op_get(in.op);
   if (ok && ((int)in.nops < info->min_operands || (info->max_operands >= 0 && (int)in.nops > info->max_operands))) {
-    error_at(p, op_at, "%s takes %d..%d operands, got %u", info->name, info->min_operands, info->max_operands, in.nops);
+    if (info->min_operands == info->max_operands)
+      error_at(p, op_at, "%s takes %d operand%s, got %u", info->name, info->min_operands,
+               info->min_operands == 1 ? "" : "s", in.nops);
+    else if (info->max_operands < 0)
+      error_at(p, op_at, "%s takes at least %d operand%s, got %u", info->name, info->min_operands,
+               info->min_operands == 1 ? "" : "s", in.nops);
+    else
+      error_at(p, op_at, "%s takes %d to %d operands, got %u", info->name, info->min_operands, info->max_operands,
+               in.nops);
     ok = false;
   }
+  ok = ok && apply_attrs(p, op_at, c, &in, a);
+  if (ok && in.op == IR_OP_PARAMETER && !param_ok(p, at, c, &in)) ok = false;
   if (ok) {
     char err[512];
     ir_shape s;
@@ -1047,9 +1127,17 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
       error_at(p, op_at, "%s", err);
       ok = false;
     } else if (!shapes_agree(&in, &s, t, nt)) {
-      char b1[256];
-      if (s.type == IR_TUPLE) snprintf(b1, sizeof b1, "a tuple of %u", nt);
-      else ir_shape_str(&s, b1, sizeof b1);
+      char b1[512];
+      if (s.type == IR_TUPLE) {
+        size_t k = (size_t)snprintf(b1, sizeof b1, "(");
+        for (uint32_t i = 0; i < nt && k < sizeof b1; i++) {
+          char e[160];
+          k += (size_t)snprintf(b1 + k, sizeof b1 - k, "%s%s", i ? ", " : "", ir_shape_str(&t[i], e, sizeof e));
+        }
+        if (k < sizeof b1) snprintf(b1 + k, sizeof b1 - k, ")");
+      } else {
+        ir_shape_str(&s, b1, sizeof b1);
+      }
       error_at(p, at, "declared shape does not match %s of its operands, which gives %s", info->name, b1);
       ok = false;
     }
@@ -1057,7 +1145,8 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
   ir_id id = IR_NONE;
   if (ok) {
     id = ir_comp_append(m, c, &in);
-    if (id == IR_NONE || !map_put(&p->names, c->insts[id].name, id)) {
+    if (id == IR_NONE || !map_put(&p->names, c->insts[id].name, id) || !map_put(&p->all, c->insts[id].name, id) ||
+        !note_inst_at(p, at)) {
       error_at(p, at, "out of memory");
       ok = false;
     }
@@ -1090,7 +1179,8 @@ static bool parse_comp(parser *p, ir_module *m) {
     error_at(p, at, "a second ENTRY computation");
     return false;
   }
-  const char *outs[256];
+  const char **outs = NULL;
+  size_t capouts = 0;
   int nouts = -1;
   if (accept_word(p, "outputs")) {
     if (!entry) {
@@ -1101,11 +1191,14 @@ static bool parse_comp(parser *p, ir_module *m) {
     nouts = 0;
     if (!accept(p, '}')) {
       do {
-        if (nouts == 256) {
-          error_at(p, p->pos, "more than 256 outputs");
-          return false;
-        }
+        if ((size_t)nouts == capouts && !(outs = grow(p, outs, &capouts, sizeof *outs))) return false;
+        size_t sat = (ws(p), p->pos);
         if (!(outs[nouts++] = string_tok(p))) return false;
+        for (int i = 0; i + 1 < nouts; i++)
+          if (strcmp(outs[i], outs[nouts - 1]) == 0) {
+            error_at(p, sat, "output name \"%s\" is used twice", outs[i]);
+            return false;
+          }
       } while (accept(p, ','));
       if (!expect(p, '}')) return false;
     }
@@ -1117,6 +1210,7 @@ static bool parse_comp(parser *p, ir_module *m) {
     return false;
   }
   map_free(&p->names);
+  p->ninst_at = 0;
   while (!accept(p, '}')) {
     if (p->failed) return false;
     if (p->pos >= p->n) {
@@ -1130,6 +1224,14 @@ static bool parse_comp(parser *p, ir_module *m) {
     error_at(p, at, "computation %%%s has no ROOT instruction", name);
     return false;
   }
+  /* Numbers are distinct (param_ok), so a gap shows as a number >= n. */
+  uint32_t nparams = ir_comp_num_params(c);
+  for (uint32_t i = 0; i < c->ninsts; i++)
+    if (c->insts[i].op == IR_OP_PARAMETER && (c->insts[i].index < 0 || c->insts[i].index >= (int64_t)nparams)) {
+      error_at(p, p->inst_at[i], "parameter number %lld is out of range: the %u parameters of %%%s must be numbered 0..%u",
+               (long long)c->insts[i].index, nparams, name, nparams - 1);
+      return false;
+    }
   if (entry) {
     const ir_inst *r = &c->insts[c->root];
     if (r->shape.type != IR_TUPLE) {
@@ -1205,6 +1307,8 @@ ir_module *ir_parse_module(const char *text, size_t n, const char *file, diag *d
   }
   if (!p.failed && p.m->entry < 0) error_at(&p, p.n, "the module has no ENTRY computation");
   map_free(&p.names);
+  map_free(&p.all);
+  free(p.inst_at);
   if (p.failed) {
     ir_module_destroy(p.m);
     return NULL;

@@ -3,6 +3,7 @@
  * parsing it and printing again gives the same bytes. Floats are printed
  * with the fewest digits that read back to the same value.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,9 @@ static void put_float(strbuf *b, ir_type t, double v) {
     return;
   }
   char buf[64];
-  int lo = t == IR_F64 ? 15 : 1, hi = t == IR_F64 ? 17 : 9;
+  /* 15 significant digits never lose a normal double, so f64 starts there;
+   * subnormal doubles have fewer digits of precision and start at 1. */
+  int lo = t == IR_F64 && fabs(v) >= DBL_MIN ? 15 : 1, hi = t == IR_F64 ? 17 : 9;
   for (int p = lo; p <= hi; p++) {
     snprintf(buf, sizeof buf, "%.*g", p, v);
     double back = strtod(buf, NULL);

@@ -59,14 +59,35 @@ static bool contains(const int64_t *v, int n, int64_t x) {
   return false;
 }
 
-/* Output extent of one window dimension; -1 if the parameters are invalid. */
+/* Checked 64-bit arithmetic: sizes come from user text, and a wrapped size
+ * would be undefined behaviour and a wrong shape. mul_nonneg takes a, b >= 0. */
+static bool add_ok(int64_t a, int64_t b, int64_t *r) {
+  if ((b > 0 && a > INT64_MAX - b) || (b < 0 && a < INT64_MIN - b)) return false;
+  *r = a + b;
+  return true;
+}
+
+static bool mul_nonneg(int64_t a, int64_t b, int64_t *r) {
+  if (a != 0 && b > INT64_MAX / a) return false;
+  *r = a * b;
+  return true;
+}
+
+/* Output extent of one window dimension; -1 if the parameters are invalid,
+ * -2 if the dilated or padded extents do not fit in 64 bits. */
 static int64_t window_out(int64_t in, const ir_window_dim *w) {
   if (w->size < 1 || w->stride < 1 || w->lhs_dilate < 1 || w->rhs_dilate < 1) return -1;
-  int64_t base = in > 0 ? (in - 1) * w->lhs_dilate + 1 : 0;
-  base += w->pad_lo + w->pad_hi;
-  int64_t eff = (w->size - 1) * w->rhs_dilate + 1;
+  int64_t base = 0, eff, pad;
+  if (in > 0 && (!mul_nonneg(in - 1, w->lhs_dilate, &base) || !add_ok(base, 1, &base))) return -2;
+  if (!add_ok(w->pad_lo, w->pad_hi, &pad) || !add_ok(base, pad, &base)) return -2;
+  if (!mul_nonneg(w->size - 1, w->rhs_dilate, &eff) || !add_ok(eff, 1, &eff)) return -2;
   if (base < eff) return 0;
   return (base - eff) / w->stride + 1;
+}
+
+/* The message for a window_out failure in dimension i. */
+static const char *window_problem(int64_t code) {
+  return code == -1 ? "has a size, stride or dilation below 1" : "overflows: its padded or dilated extent is too large";
 }
 
 static bool check_type_class(const ir_op_info *info, const ir_shape *s, char *err, size_t errn) {
@@ -213,7 +234,7 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
         if (s < 0 || l < s || l > x->dims[i] || st < 1)
           FAIL("slice bounds [%lld:%lld:%lld] invalid for dimension %d of size %lld", (long long)s, (long long)l,
                (long long)st, i, (long long)x->dims[i]);
-        r.dims[i] = (l - s + st - 1) / st;
+        r.dims[i] = l == s ? 0 : (l - s - 1) / st + 1; /* ceil((l - s) / st) without overflow */
       }
       break;
 
@@ -254,7 +275,8 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
         for (int i = 0; i < x->rank; i++)
           if (i != in->dims[0] && OPS(k)->dims[i] != x->dims[i])
             FAIL("concatenate operand %u differs in dimension %d: %s vs %s", k, i, sstr(OPS(k), b1), sstr(x, b2));
-        r.dims[in->dims[0]] += OPS(k)->dims[in->dims[0]];
+        if (!add_ok(r.dims[in->dims[0]], OPS(k)->dims[in->dims[0]], &r.dims[in->dims[0]]))
+          FAIL("concatenate result dimension %lld is too large", (long long)in->dims[0]);
       }
       break;
 
@@ -265,8 +287,10 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       for (int i = 0; i < x->rank; i++) {
         const ir_pad_attr *p = in->a.pad;
         if (p->interior[i] < 0) FAIL("interior padding of dimension %d is negative", i);
-        int64_t d = x->dims[i];
-        int64_t n = p->lo[i] + p->hi[i] + d + (d > 0 ? (d - 1) * p->interior[i] : 0);
+        int64_t d = x->dims[i], n = 0, gaps = 0;
+        if ((d > 0 && !mul_nonneg(d - 1, p->interior[i], &gaps)) || !add_ok(d, gaps, &n) || !add_ok(n, p->lo[i], &n) ||
+            !add_ok(n, p->hi[i], &n))
+          FAIL("padding of dimension %d gives a size that does not fit in 64 bits", i);
         if (n < 0) FAIL("padding of dimension %d gives a negative size", i);
         r.dims[i] = n;
       }
@@ -374,7 +398,7 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       r = *x;
       for (int i = 0; i < x->rank; i++) {
         int64_t o = window_out(x->dims[i], &w->d[i]);
-        if (o < 0) FAIL("window dimension %d has a size, stride or dilation below 1", i);
+        if (o < 0) FAIL("window dimension %d %s", i, window_problem(o));
         r.dims[i] = o;
       }
       break;
@@ -439,7 +463,8 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       int64_t groups = in->index;
       if (groups < 1) FAIL("feature_group_count must be >= 1");
       int64_t cin = x->dims[cd->in_feature], kin = k->dims[cd->k_in], kout = k->dims[cd->k_out];
-      if (cin != kin * groups)
+      int64_t kin_total;
+      if (!mul_nonneg(kin, groups, &kin_total) || cin != kin_total)
         FAIL("input features %lld != kernel input features %lld x feature_group_count %lld", (long long)cin,
              (long long)kin, (long long)groups);
       if (kout % groups != 0) FAIL("kernel output features %lld not divisible by feature_group_count %lld", (long long)kout, (long long)groups);
@@ -455,7 +480,7 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
           FAIL("window size %lld != kernel spatial size %lld in dimension %d", (long long)w->d[i].size,
                (long long)k->dims[cd->k_spatial[i]], i);
         int64_t o = window_out(x->dims[cd->in_spatial[i]], &w->d[i]);
-        if (o < 0) FAIL("window dimension %d has a size, stride or dilation below 1", i);
+        if (o < 0) FAIL("window dimension %d %s", i, window_problem(o));
         r.dims[cd->out_spatial[i]] = o;
       }
       break;

@@ -130,10 +130,12 @@ char *ir_shape_str(const ir_shape *s, char *buf, size_t n) {
 }
 
 void ir_shape_strides(const ir_shape *s, int64_t *strides) {
-  int64_t st = 1;
+  /* Unsigned so that a shape with a zero dimension and huge others (whose
+   * strides are never used to address anything) cannot overflow. */
+  uint64_t st = 1;
   for (int i = s->rank - 1; i >= 0; i--) {
-    strides[i] = st;
-    st *= s->dims[i];
+    strides[i] = (int64_t)st;
+    st *= (uint64_t)s->dims[i];
   }
 }
 

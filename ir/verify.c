@@ -47,6 +47,29 @@ static bool strset_init(strset *s, size_t n) {
     ok = false;                    \
   } while (0)
 
+/* Names are printed bare after '%', so they must be identifiers for the
+ * text form to read them back. */
+static bool is_ident(const char *s) {
+  if (!*s) return false;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+          *s == '.' || *s == '-'))
+      return false;
+  return true;
+}
+
+/* A result shape as text: an array shape, or "(s1, s2, ...)" for a tuple. */
+static const char *result_str(const ir_shape *s, const ir_shape *tuple, uint32_t nt, char *buf, size_t n) {
+  if (s->type != IR_TUPLE) return ir_shape_str(s, buf, n);
+  size_t k = (size_t)snprintf(buf, n, "(");
+  for (uint32_t i = 0; i < nt && k < n; i++) {
+    char e[160];
+    k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", ir_shape_str(&tuple[i], e, sizeof e));
+  }
+  if (k < n) snprintf(buf + k, n - k, ")");
+  return buf;
+}
+
 static bool shapes_match(const ir_inst *in, const ir_shape *s, const ir_shape *tuple, uint32_t nt) {
   if (in->shape.type == IR_TUPLE || s->type == IR_TUPLE) {
     if (in->shape.type != s->type || in->ntuple != nt) return false;
@@ -57,15 +80,21 @@ static bool shapes_match(const ir_inst *in, const ir_shape *s, const ir_shape *t
   return ir_shape_same_dims(&in->shape, s);
 }
 
-/* Fusion call graph must be acyclic. state: 0 unseen, 1 active, 2 done. */
-static bool calls_acyclic(const ir_module *m, uint32_t ci, uint8_t *state) {
-  if (state[ci] == 2) return true;
-  if (state[ci] == 1) return false;
+/* Fusion call graph must be acyclic. state: 0 unseen, 1 active, 2 done.
+ * On a cycle, *bad_c and *bad_i name the fusion that closes it. */
+static bool calls_acyclic(const ir_module *m, uint32_t ci, uint8_t *state, const ir_comp **bad_c,
+                          const ir_inst **bad_i) {
   state[ci] = 1;
   const ir_comp *c = m->comps[ci];
   for (uint32_t i = 0; i < c->ninsts; i++) {
     const ir_inst *in = &c->insts[i];
-    if (in->op == IR_OP_FUSION && in->called < m->ncomps && !calls_acyclic(m, in->called, state)) return false;
+    if (in->op != IR_OP_FUSION || in->called >= m->ncomps || state[in->called] == 2) continue;
+    if (state[in->called] == 1) {
+      *bad_c = c;
+      *bad_i = in;
+      return false;
+    }
+    if (!calls_acyclic(m, in->called, state, bad_c, bad_i)) return false;
   }
   state[ci] = 2;
   return true;
@@ -82,6 +111,10 @@ static bool verify_comp(ir_module *m, const ir_comp *c, strset *names, diag *d) 
       VERR("computation %%%s, instruction %u (%s): has no name", c->name, i, op);
       continue;
     }
+    if (!is_ident(in->name))
+      VERR("computation %%%s, instruction %%%s (%s): the name is not an identifier ([A-Za-z0-9_.-]+), so the text "
+           "form could not read it back",
+           c->name, in->name, op);
     int added = strset_add(names, in->name);
     if (added == 0) VERR("computation %%%s, instruction %%%s (%s): name is used twice in the module", c->name, in->name, op);
     bool operands_ok = true;
@@ -107,42 +140,54 @@ static bool verify_comp(ir_module *m, const ir_comp *c, strset *names, diag *d) 
       continue;
     }
     if (!shapes_match(in, &s, tuple, nt)) {
-      if (s.type == IR_TUPLE) snprintf(b2, sizeof b2, "a tuple of %u", nt);
-      else ir_shape_str(&s, b2, sizeof b2);
-      if (in->shape.type == IR_TUPLE) snprintf(b1, sizeof b1, "a tuple of %u", in->ntuple);
-      else ir_shape_str(&in->shape, b1, sizeof b1);
+      result_str(&s, tuple, nt, b2, sizeof b2);
+      result_str(&in->shape, in->tuple, in->ntuple, b1, sizeof b1);
       VERR("computation %%%s, instruction %%%s (%s): declared shape %s, but the operands give %s", c->name, in->name,
            op, b1, b2);
     }
   }
-  /* Parameter numbers are 0..n-1, each once. */
-  for (uint32_t p = 0; p < nparams; p++) {
-    int count = 0;
-    for (uint32_t i = 0; i < c->ninsts; i++)
-      if (c->insts[i].op == IR_OP_PARAMETER && c->insts[i].index == (int64_t)p) count++;
-    if (count != 1)
-      VERR("computation %%%s: parameter number %u appears %d times (numbers must be 0..%u, each once)", c->name, p,
-           count, nparams - 1);
+  /* Parameter numbers are 0..n-1, each once: with n parameters, a gap means
+   * some number is out of range, so each problem has an instruction to name. */
+  for (uint32_t i = 0; i < c->ninsts; i++) {
+    const ir_inst *in = &c->insts[i];
+    if (in->op != IR_OP_PARAMETER) continue;
+    if (in->index < 0 || in->index >= (int64_t)nparams) {
+      VERR("computation %%%s, instruction %%%s (parameter): parameter number %lld is out of range (with %u "
+           "parameters the numbers must be 0..%u, each once)",
+           c->name, in->name, (long long)in->index, nparams, nparams - 1);
+      continue;
+    }
+    for (uint32_t j = 0; j < i; j++)
+      if (c->insts[j].op == IR_OP_PARAMETER && c->insts[j].index == in->index) {
+        VERR("computation %%%s, instruction %%%s (parameter): parameter number %lld is also used by %%%s", c->name,
+             in->name, (long long)in->index, c->insts[j].name);
+        break;
+      }
   }
   if (c->root == IR_NONE || c->root >= c->ninsts) {
     VERR("computation %%%s: has no ROOT instruction", c->name);
   } else if (c->is_entry) {
     const ir_inst *r = &c->insts[c->root];
-    if (r->shape.type != IR_TUPLE) VERR("computation %%%s: the entry ROOT must be a tuple of the outputs", c->name);
+    if (r->shape.type != IR_TUPLE)
+      VERR("computation %%%s, instruction %%%s (%s): the entry ROOT must be a tuple of the outputs", c->name, r->name,
+           ir_op_name(r->op));
     else if (r->ntuple != c->noutputs)
-      VERR("computation %%%s: %u output names for a ROOT tuple of %u", c->name, c->noutputs, r->ntuple);
+      VERR("computation %%%s, instruction %%%s (tuple): %u output names for a ROOT tuple of %u", c->name, r->name,
+           c->noutputs, r->ntuple);
   }
   if (c->is_entry && ok) {
     for (uint32_t i = 0; i < c->noutputs; i++)
       for (uint32_t j = 0; j < i; j++)
         if (strcmp(c->output_names[i], c->output_names[j]) == 0)
-          VERR("computation %%%s: output name \"%s\" is used twice", c->name, c->output_names[i]);
+          VERR("computation %%%s, instruction %%%s (tuple): output name \"%s\" is used twice (outputs %u and %u)",
+               c->name, c->insts[c->root].name, c->output_names[i], j, i);
     for (uint32_t i = 0; i < nparams; i++) {
       const ir_inst *a = &c->insts[ir_comp_param(c, i)];
       for (uint32_t j = 0; j < i && a->io_name; j++) {
         const ir_inst *b = &c->insts[ir_comp_param(c, j)];
         if (b->io_name && strcmp(a->io_name, b->io_name) == 0)
-          VERR("computation %%%s: input name \"%s\" is used twice", c->name, a->io_name);
+          VERR("computation %%%s, instruction %%%s (parameter): input name \"%s\" is also used by %%%s", c->name,
+               a->name, a->io_name, b->name);
       }
     }
   }
@@ -160,6 +205,9 @@ bool ir_verify(ir_module *m, diag *d) {
   if (entries != 1 || m->entry < 0 || (uint32_t)m->entry >= m->ncomps || !m->comps[m->entry]->is_entry)
     VERR("module %s: needs exactly one ENTRY computation, has %d", m->name, entries);
   for (uint32_t i = 0; i < m->ncomps; i++)
+    if (!is_ident(m->comps[i]->name))
+      VERR("module %s: computation name %%%s is not an identifier ([A-Za-z0-9_.-]+)", m->name, m->comps[i]->name);
+  for (uint32_t i = 0; i < m->ncomps; i++)
     for (uint32_t j = 0; j < i; j++)
       if (strcmp(m->comps[i]->name, m->comps[j]->name) == 0)
         VERR("module %s: computation name %%%s is used twice", m->name, m->comps[i]->name);
@@ -168,11 +216,16 @@ bool ir_verify(ir_module *m, diag *d) {
     diag_error(d, "out of memory");
     return false;
   }
-  for (uint32_t i = 0; i < m->ncomps; i++)
-    if (!calls_acyclic(m, i, state)) {
-      VERR("module %s: computation %%%s calls itself through fusions", m->name, m->comps[i]->name);
+  for (uint32_t i = 0; i < m->ncomps; i++) {
+    const ir_comp *bc = NULL;
+    const ir_inst *bi = NULL;
+    if (state[i] == 0 && !calls_acyclic(m, i, state, &bc, &bi)) {
+      VERR("computation %%%s, instruction %%%s (fusion): calls %%%s, which is already on the call path (a fusion "
+           "must not call its own computation, directly or through other fusions)",
+           bc->name, bi->name, m->comps[bi->called]->name);
       break;
     }
+  }
   free(state);
   if (!ok) return false; /* per-instruction checks assume a sane call graph */
   strset names;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ERR(...)                          \
@@ -28,6 +29,8 @@ static const struct {
 };
 
 int64_t npy_elements(const npy_array *a) {
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] == 0) return 0; /* before multiplying: the others may be huge */
   int64_t n = 1;
   for (int i = 0; i < a->rank; i++) n *= a->dims[i];
   return n;
@@ -170,12 +173,20 @@ bool npy_parse(const void *buf, size_t n, npy_array *out, char *err, size_t errn
   for (size_t i = 0; i < hl; i++)
     if (b[off + i] == 0 || (major < 3 && b[off + i] >= 0x80)) ERR("npy header: invalid byte in header");
   if (!parse_header((const char *)b + off, hl, out, err, errn)) return false;
-  size_t esz = kiln_dtype_size(out->dtype);
-  uint64_t total = esz;
+  /* As NumPy does: the product of the non-zero dimensions times the item
+   * size must fit in 63 bits, even when another dimension is 0, so that no
+   * element count or byte size computed from the shape can overflow. */
+  uint64_t total = kiln_dtype_size(out->dtype);
+  bool empty = false;
   for (int i = 0; i < out->rank; i++) {
-    if (out->dims[i] != 0 && total > UINT64_MAX / (uint64_t)out->dims[i]) ERR("npy: shape is absurdly large");
+    if (out->dims[i] == 0) {
+      empty = true;
+      continue;
+    }
+    if (total > (uint64_t)INT64_MAX / (uint64_t)out->dims[i]) ERR("npy: shape is absurdly large");
     total *= (uint64_t)out->dims[i];
   }
+  if (empty) total = 0;
   size_t data = off + hl;
   if (total != n - data)
     ERR("npy: data size mismatch: shape needs %llu bytes, file has %zu", (unsigned long long)total, n - data);
@@ -196,6 +207,13 @@ bool npy_read_file(const char *path, npy_array *out, char *err, size_t errn) {
   memset(out, 0, sizeof *out);
   FILE *f = fopen(path, "rb");
   if (!f) ERR("%s: cannot open: %s", path, strerror(errno));
+  /* A directory opens and seeks on Linux, and reports a huge size: only
+   * regular files are read. */
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(f);
+    ERR("%s: not a regular file", path);
+  }
   if (fseek(f, 0, SEEK_END) != 0) {
     fclose(f);
     ERR("%s: cannot seek (not a regular file?)", path);

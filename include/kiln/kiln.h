@@ -139,9 +139,121 @@ KILN_API kiln_status kiln_model_optimize(kiln_model *m, const char *passes, cons
 KILN_API kiln_status kiln_pass_info(int i, const char **name, const char **summary);
 
 /* Runs the model in the reference interpreter. inputs[i] and outputs[i] are
- * dense row-major arrays of input/output i (caller-owned; outputs sized
- * from kiln_model_output). */
+ * dense arrays of input/output i in the layout the model declares for them
+ * (row-major for every model imported from ONNX), caller-owned, outputs
+ * sized from kiln_model_output. */
 KILN_API kiln_status kiln_model_evaluate(kiln_model *m, const void *const *inputs, void *const *outputs);
+
+/* ---- ahead-of-time compilation (api/compile.c) -------------------------- */
+
+/* Target of code generation for models compiled afterwards: an LLVM triple
+ * (NULL: the host's; e.g. "aarch64-linux-gnu" to cross compile), a CPU
+ * (NULL: the host CPU for the host triple, "generic" otherwise) and a
+ * feature string ("+avx2,-avx512f"; NULL: the host CPU's features when the
+ * CPU is the host's, else none). Unknown triples, CPUs or features are
+ * reported when a model is compiled. Strings are copied. */
+KILN_API kiln_status kiln_context_set_target(kiln_context *ctx, const char *triple, const char *cpu,
+                                             const char *features);
+/* LLVM optimisation level 0..3 (default 3). */
+KILN_API kiln_status kiln_context_set_opt_level(kiln_context *ctx, int level);
+/* The C compiler driver that links shared objects (NULL: "cc" for the host,
+ * "<triple>-gcc" when cross compiling). Copied. */
+KILN_API kiln_status kiln_context_set_linker(kiln_context *ctx, const char *driver);
+
+/* What kiln_model_emit produces. */
+typedef enum kiln_emit_kind {
+  KILN_EMIT_IR = 0,     /* the IR after the pass pipeline (text) */
+  KILN_EMIT_LLVM = 1,   /* the optimised LLVM IR (text) */
+  KILN_EMIT_ASM = 2,    /* assembly (text) */
+  KILN_EMIT_OBJECT = 3, /* an ELF object (binary) */
+  KILN_EMIT_HEADER = 4, /* the C header of the artifact (text) */
+} kiln_emit_kind;
+
+/* Compiles m for the context's target and returns one stage of the result.
+ * `name` is the artifact's name, a C identifier used in its symbols
+ * (kiln_<name>_run); NULL derives one from the module's name. Caller owns
+ * *data (NUL-terminated for text kinds; *len excludes the NUL); free with
+ * kiln_free. */
+KILN_API kiln_status kiln_model_emit(kiln_model *m, const char *name, kiln_emit_kind kind, char **data, size_t *len);
+
+/* Compiles m into a shared object at so_path (see kiln/artifact.h for what
+ * it exports) and, unless header_path is NULL, its C header. Linking needs
+ * a C compiler driver (kiln_context_set_linker). Compiling the same model
+ * with the same options gives byte-identical files. On failure no file is
+ * left at either path. */
+KILN_API kiln_status kiln_model_compile(kiln_model *m, const char *name, const char *so_path,
+                                        const char *header_path);
+
+/* ---- loading artifacts (runtime/rt_loader.c) ----------------------------- */
+
+typedef struct kiln_artifact kiln_artifact;
+
+/* Opens a shared object made by kiln_model_compile (dlopen; `path` is a
+ * file path, never searched in the library path) and checks its
+ * description. Errors go to ctx, which must outlive the artifact. Opening
+ * the same file twice gives handles on one loaded copy (one thread pool).
+ * Caller owns *out; close with kiln_artifact_close. */
+KILN_API kiln_status kiln_artifact_open(kiln_context *ctx, const char *path, kiln_artifact **out);
+KILN_API void kiln_artifact_close(kiln_artifact *a);
+/* The artifact's name (kiln_<name>_run) and description; both owned by the
+ * loaded object, valid until kiln_artifact_close. The description is a
+ * `const kiln_artifact_desc *` (kiln/artifact.h). */
+KILN_API const char *kiln_artifact_name(const kiln_artifact *a);
+KILN_API const void *kiln_artifact_description(const kiln_artifact *a);
+KILN_API int kiln_artifact_num_inputs(const kiln_artifact *a);
+KILN_API int kiln_artifact_num_outputs(const kiln_artifact *a);
+/* Pointers in *out are owned by the artifact. */
+KILN_API kiln_status kiln_artifact_input(const kiln_artifact *a, int i, kiln_tensor_info *out);
+KILN_API kiln_status kiln_artifact_output(const kiln_artifact *a, int i, kiln_tensor_info *out);
+KILN_API int kiln_artifact_find_input(const kiln_artifact *a, const char *name);
+KILN_API int kiln_artifact_find_output(const kiln_artifact *a, const char *name);
+/* Bytes of workspace a run needs (64-byte aligned). */
+KILN_API size_t kiln_artifact_workspace_size(const kiln_artifact *a);
+/* Threads for parallel loops, caller included (n <= 0: one per core). */
+KILN_API void kiln_artifact_set_num_threads(kiln_artifact *a, int n);
+KILN_API int kiln_artifact_num_threads(const kiln_artifact *a);
+/* Runs the artifact: inputs/outputs as in kiln_model_evaluate (dense, in
+ * their layouts), workspace of kiln_artifact_workspace_size bytes aligned
+ * to 64, or NULL (allocated per call). Safe from several threads at once,
+ * each with its own workspace and outputs; it records no message in the
+ * context (the status says what failed). */
+KILN_API kiln_status kiln_artifact_run(kiln_artifact *a, const void *const *inputs, void *const *outputs,
+                                       void *workspace);
+
+/* ---- ONNX files -------------------------------------------------------- */
+
+/* Loads an ONNX model file whatever its name ends with. Caller owns *out;
+ * destroy with kiln_model_destroy. */
+KILN_API kiln_status kiln_model_load_onnx(kiln_context *ctx, const char *path, kiln_model **out);
+
+#define KILN_MAX_RANK 8
+
+/* A dense row-major array on the host. */
+typedef struct kiln_host_tensor {
+  kiln_dtype dtype;
+  int rank;
+  int64_t dims[KILN_MAX_RANK];
+  size_t nbytes;
+  void *data; /* nbytes bytes */
+  char *name; /* "" when the file names none */
+} kiln_host_tensor;
+
+/* Reads an ONNX TensorProto file, such as the input_N.pb / output_N.pb
+ * files of ONNX's backend tests; external data is read only from the
+ * file's folder. On success the caller owns out->data and out->name:
+ * release them with kiln_host_tensor_free. Element types kiln has no
+ * counterpart for (string, complex) give KILN_ERR_UNSUPPORTED, a malformed
+ * file KILN_ERR_PARSE. On failure *out holds nothing to free. */
+KILN_API kiln_status kiln_tensor_read_onnx(kiln_context *ctx, const char *path, kiln_host_tensor *out);
+/* Frees what t holds and zeroes it; NULL is fine. */
+KILN_API void kiln_host_tensor_free(kiln_host_tensor *t);
+/* Like kiln_model_load_onnx, with n model inputs frozen to values: each
+ * values[i] (named by its `name`) becomes a constant instead of an input, so
+ * parts of the model that compute shapes from it are evaluated at import
+ * time (a Reshape whose target shape is an input, for instance). The values
+ * stay the caller's. */
+KILN_API kiln_status kiln_model_load_onnx_with_values(kiln_context *ctx, const char *path, int n,
+                                                      const kiln_host_tensor *values, kiln_model **out);
 
 #ifdef __cplusplus
 }
