@@ -151,7 +151,7 @@ static void test_parser(void **state) {
     const entry *e = &entries[i];
     char path[4096];
     join(path, sizeof path, e->file);
-    size_t n;
+    size_t n = 0;
     char *text = read_all(path, &n);
     if (!text) {
       print_error("cannot read %s\n", path);

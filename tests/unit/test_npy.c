@@ -221,7 +221,7 @@ static void refused(const void *buf, size_t n, const char *msg) {
 }
 
 static void refused_dict(const char *dict, size_t ndata, const char *msg) {
-  size_t n;
+  size_t n = 0;
   uint8_t *zeros = calloc(1, ndata + 1);
   uint8_t *b = image(1, dict, zeros, ndata, &n);
   refused(b, n, msg);
@@ -233,7 +233,7 @@ static void refused_dict(const char *dict, size_t ndata, const char *msg) {
 
 static void test_malformed(void **state) {
   (void)state;
-  size_t n;
+  size_t n = 0;
   float v[3] = {1, 2, 3};
   uint8_t *good = image(1, GOOD_F4_3, v, sizeof v, &n);
   npy_array a;

@@ -60,7 +60,7 @@ static void test_all_forms(void **state) {
   (void)state;
   char path[4096];
   snprintf(path, sizeof path, "%s/all_forms.kir", kir_dir);
-  size_t n;
+  size_t n = 0;
   char *text = read_all(path, &n);
   if (!text) {
     print_error("cannot read %s\n", path);
