@@ -26,10 +26,12 @@ struct kiln_context {
   int num_threads;    /* 0: one per core */
   int opt_level;      /* 0..3 */
   char *cpu, *triple, *features; /* NULL: host */
+  char *linker;       /* C compiler driver for linking artifacts; NULL: default */
   char *dump_pattern;
   kiln_dump_fn dump_fn;
   void *dump_user;
   bool verify_passes;
+  bool remarks;       /* report pass decisions as remarks */
 };
 
 struct kiln_model {
@@ -40,6 +42,23 @@ struct kiln_model {
   kiln_tensor_info *inputs, *outputs;
   int64_t *dims; /* storage for the dims of all infos */
 };
+
+/* Compiled code (api/executable.c): a loaded .so (dl) or JIT'd code
+ * (jit); either way described by the artifact ABI's description, through
+ * which everything else (run, thread count) goes. */
+struct kiln_executable {
+  kiln_context *ctx;
+  void *dl;                     /* dlopen handle, or NULL */
+  struct cg_jit *jit;           /* JIT'd code, or NULL */
+  const struct kiln_artifact_desc *desc;
+  kiln_tensor_info *inputs, *outputs; /* views of desc */
+};
+
+/* Checks the description the code at exe->dl or exe->jit gives (`what`
+ * names it in messages), fills exe's infos and applies the context's
+ * thread count. On failure reports and destroys exe. */
+kiln_status api_executable_init(kiln_executable *exe, const struct kiln_artifact_desc *desc, const char *what,
+                                 kiln_executable **out);
 
 /* Starts a fallible API call: clears the last error. */
 void api_begin(kiln_context *ctx);

@@ -84,6 +84,7 @@ void kiln_context_destroy(kiln_context *ctx) {
   free(ctx->cpu);
   free(ctx->triple);
   free(ctx->features);
+  free(ctx->linker);
   free(ctx->dump_pattern);
   free(ctx);
 }
@@ -256,6 +257,8 @@ void kiln_model_destroy(kiln_model *model) {
   free(model);
 }
 
+kiln_context *kiln_model_context(const kiln_model *m) { return m ? m->ctx : NULL; }
+
 int kiln_model_num_inputs(const kiln_model *m) { return m ? m->ninputs : 0; }
 int kiln_model_num_outputs(const kiln_model *m) { return m ? m->noutputs : 0; }
 
@@ -321,6 +324,10 @@ void kiln_context_set_verify_passes(kiln_context *ctx, int on) {
   if (ctx) ctx->verify_passes = on != 0;
 }
 
+void kiln_context_set_remarks(kiln_context *ctx, int on) {
+  if (ctx) ctx->remarks = on != 0;
+}
+
 static void dump_text(void *user, const char *pass, const ir_module *m) {
   kiln_context *ctx = user;
   char *text = ir_print_module(m, NULL);
@@ -335,6 +342,7 @@ kiln_status kiln_model_optimize(kiln_model *m, const char *passes, const char *d
   pass_ctx pc = {0};
   pc.d = &ctx->sink;
   pc.verify = ctx->verify_passes;
+  pc.remarks = ctx->remarks;
   pc.dump_pattern = ctx->dump_pattern;
   pc.dump = ctx->dump_fn ? dump_text : NULL;
   pc.dump_user = ctx;

@@ -12,10 +12,27 @@ kiln_status api_load_onnx_file(kiln_context *ctx, const char *path, kiln_model *
     b[i].rank = ctx->bindings[i].rank;
     b[i].dims = ctx->bindings[i].dims;
   }
-  onnx_options o = {b, ctx->nbindings, NULL};
+  onnx_options o = {.bindings = b, .nbindings = ctx->nbindings};
   ir_module *m = NULL;
   int rc = onnx_import_file(path, &o, &ctx->sink, &m);
   free(b);
   if (rc != KILN_OK) return api_fail(ctx, (kiln_status)rc, "%s: import failed", path);
+  return api_model_wrap(ctx, m, out);
+}
+
+kiln_status kiln_model_from_onnx_bytes(kiln_context *ctx, const void *bytes, size_t len, kiln_model **out) {
+  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
+  api_begin(ctx);
+  if (!bytes || !out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_from_onnx_bytes: NULL argument");
+  *out = NULL;
+  onnx_binding *b = calloc((size_t)ctx->nbindings + 1, sizeof *b);
+  if (!b) return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
+  for (int i = 0; i < ctx->nbindings; i++)
+    b[i] = (onnx_binding){ctx->bindings[i].name, ctx->bindings[i].rank, ctx->bindings[i].dims};
+  onnx_options o = {.bindings = b, .nbindings = ctx->nbindings};
+  ir_module *m = NULL;
+  int rc = onnx_import(bytes, len, &o, &ctx->sink, &m);
+  free(b);
+  if (rc != KILN_OK) return api_fail(ctx, (kiln_status)rc, "<memory>: import failed");
   return api_model_wrap(ctx, m, out);
 }

@@ -5,6 +5,8 @@
  */
 #include "ir/builder.h"
 
+#include "ir/literal.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -84,37 +86,17 @@ ir_id ir_constant(ir_builder *b, ir_shape shape, const void *data) {
   return ir_build(b, &p);
 }
 
-/* Stores v (given as double and int64 views) into one element of type t. */
-static void store_scalar(ir_type t, void *dst, double f, int64_t i, bool from_float) {
-  if (from_float && !ir_type_is_float(t)) i = (int64_t)f;
-  if (!from_float && ir_type_is_float(t)) f = (double)i;
-  switch (t) {
-    case IR_PRED: *(uint8_t *)dst = from_float ? f != 0 : i != 0; break;
-    case IR_I8: *(int8_t *)dst = (int8_t)i; break;
-    case IR_I16: *(int16_t *)dst = (int16_t)i; break;
-    case IR_I32: *(int32_t *)dst = (int32_t)i; break;
-    case IR_I64: *(int64_t *)dst = i; break;
-    case IR_U8: *(uint8_t *)dst = (uint8_t)i; break;
-    case IR_U16: *(uint16_t *)dst = (uint16_t)i; break;
-    case IR_U32: *(uint32_t *)dst = (uint32_t)i; break;
-    case IR_U64: *(uint64_t *)dst = (uint64_t)i; break;
-    case IR_F16: *(uint16_t *)dst = ir_f32_to_f16((float)f); break;
-    case IR_BF16: *(uint16_t *)dst = ir_f32_to_bf16((float)f); break;
-    case IR_F32: *(float *)dst = (float)f; break;
-    case IR_F64: *(double *)dst = f; break;
-    default: break;
-  }
-}
-
+/* Scalars go through ir_elem_set_*, which saturates out-of-range floats
+ * (as convert does) instead of the undefined C conversion. */
 ir_id ir_constant_f(ir_builder *b, ir_type t, double v) {
   uint64_t buf = 0;
-  store_scalar(t, &buf, v, 0, true);
+  ir_elem_set_f(t, &buf, 0, v);
   return ir_constant(b, ir_shape_scalar(t), &buf);
 }
 
 ir_id ir_constant_i(ir_builder *b, ir_type t, int64_t v) {
   uint64_t buf = 0;
-  store_scalar(t, &buf, 0, v, false);
+  ir_elem_set_i(t, &buf, 0, v);
   return ir_constant(b, ir_shape_scalar(t), &buf);
 }
 

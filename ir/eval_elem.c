@@ -3,7 +3,7 @@
  * (iota, unary, binary, compare, select, clamp, convert).
  *
  * Floats are computed in double and rounded once to the result type (a
- * single rounding, also for f16/bf16: ev_f64_to_f16/bf16 round from the
+ * single rounding, also for f16/bf16: ir_f64_to_f16/bf16 round from the
  * double directly, not through float). Integers are computed on 64-bit
  * patterns (signed types sign-extended, unsigned zero-extended) and wrap to
  * their width when stored. The edge cases follow docs/ir.md: integer x/0 is
@@ -21,32 +21,6 @@
 #include "ir/eval_internal.h"
 
 /* ---- element conversions ---------------------------------------------- */
-
-/* Rounds |v| (finite, nonzero) to a float format with `mant` explicit
- * mantissa bits and minimum normal exponent `emin`: scaling by a power of
- * two is exact in double, so one nearbyint (ties to even) is one rounding. */
-static double round_to_format(double a, int mant, int emin) {
-  int e;
-  (void)frexp(a, &e); /* a = f * 2^e, f in [0.5, 1) */
-  int ex = e - 1;
-  if (ex < emin) ex = emin; /* subnormals share the smallest quantum */
-  double q = ldexp(1.0, ex - mant);
-  return nearbyint(a / q) * q;
-}
-
-uint16_t ev_f64_to_f16(double v) {
-  if (isnan(v) || isinf(v) || v == 0) return ir_f32_to_f16((float)v);
-  double r = round_to_format(fabs(v), 10, -14);
-  if (r > 65504.0) r = INFINITY;
-  return ir_f32_to_f16((float)copysign(r, v)); /* exact: r is an f16 value */
-}
-
-uint16_t ev_f64_to_bf16(double v) {
-  if (isnan(v) || isinf(v) || v == 0) return ir_f32_to_bf16((float)v);
-  double r = round_to_format(fabs(v), 7, -126);
-  if (r >= 0x1p128) r = INFINITY;
-  return ir_f32_to_bf16((float)copysign(r, v)); /* exact: r is a bf16 value */
-}
 
 /* An integer as a double rounded to odd: exact below 2^53, otherwise the
  * low bits are folded into a sticky bit so that a second rounding to any
@@ -166,12 +140,12 @@ void ev_store_f64(ir_type t, void *data, int64_t start, int64_t n, const double 
     }
     case IR_F16: {
       uint16_t *p = (uint16_t *)data + start;
-      for (int64_t i = 0; i < n; i++) p[i] = ev_f64_to_f16(in[i]);
+      for (int64_t i = 0; i < n; i++) p[i] = ir_f64_to_f16(in[i]);
       return;
     }
     case IR_BF16: {
       uint16_t *p = (uint16_t *)data + start;
-      for (int64_t i = 0; i < n; i++) p[i] = ev_f64_to_bf16(in[i]);
+      for (int64_t i = 0; i < n; i++) p[i] = ir_f64_to_bf16(in[i]);
       return;
     }
     case IR_PRED: {

@@ -71,8 +71,6 @@ void ev_store_u64(ir_type t, void *data, int64_t start, int64_t n, const uint64_
 
 /* Rounds a double once to the nearest f16 / bf16 value (ties to even) and
  * returns its bit pattern. */
-uint16_t ev_f64_to_f16(double v);
-uint16_t ev_f64_to_bf16(double v);
 
 /* Loads a whole array into a malloc'd double (float types) or uint64 array;
  * NULL when out of memory. */

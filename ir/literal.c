@@ -50,20 +50,28 @@ uint64_t ir_elem_get_u(ir_type t, const void *d, int64_t i) {
 
 void ir_elem_set_f(ir_type t, void *d, int64_t i, double v) {
   switch (t) {
-    case IR_F16: ((uint16_t *)d)[i] = ir_f32_to_f16((float)v); return;
-    case IR_BF16: ((uint16_t *)d)[i] = ir_f32_to_bf16((float)v); return;
+    case IR_F16: ((uint16_t *)d)[i] = ir_f64_to_f16(v); return;
+    case IR_BF16: ((uint16_t *)d)[i] = ir_f64_to_bf16(v); return;
     case IR_F32: ((float *)d)[i] = (float)v; return;
     case IR_F64: ((double *)d)[i] = v; return;
     case IR_PRED: ((uint8_t *)d)[i] = v != 0; return;
     default: break;
   }
-  /* Integers: truncate toward zero, saturating at the int64 range, then wrap. */
-  int64_t x;
-  if (isnan(v)) x = 0;
-  else if (v >= 9.2233720368547758e18) x = t == IR_U64 && v < 1.8446744073709552e19 ? (int64_t)(uint64_t)v : INT64_MAX;
-  else if (v <= -9.2233720368547758e18) x = INT64_MIN;
-  else x = (int64_t)v;
-  ir_elem_set_i(t, d, i, x);
+  /* Integers: truncate toward zero and saturate at the type's range (NaN
+   * gives 0), as convert does; never the undefined C conversion. */
+  double tv = isnan(v) ? 0 : trunc(v);
+  int bits = ir_type_bits(t);
+  if (ir_type_is_unsigned(t)) {
+    double hi = ldexp(1.0, bits); /* 2^bits, exactly */
+    uint64_t x = tv <= 0 ? 0 : tv >= hi ? (bits == 64 ? UINT64_MAX : (1ull << bits) - 1) : (uint64_t)tv;
+    ir_elem_set_u(t, d, i, x);
+  } else {
+    double lim = ldexp(1.0, bits - 1); /* 2^(bits-1) */
+    int64_t x = tv >= lim ? (bits == 64 ? INT64_MAX : (int64_t)((1ull << (bits - 1)) - 1))
+                : tv < -lim ? (bits == 64 ? INT64_MIN : -(int64_t)(1ull << (bits - 1)))
+                            : (int64_t)tv;
+    ir_elem_set_i(t, d, i, x);
+  }
 }
 
 void ir_elem_set_i(ir_type t, void *d, int64_t i, int64_t v) {

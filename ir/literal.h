@@ -15,8 +15,9 @@
 double ir_elem_get_f(ir_type t, const void *data, int64_t i);
 int64_t ir_elem_get_i(ir_type t, const void *data, int64_t i);
 uint64_t ir_elem_get_u(ir_type t, const void *data, int64_t i);
-/* Stores with C conversion semantics for in-range values; integers wrap to
- * the type's width; pred stores v != 0; f16/bf16 round to nearest even. */
+/* set_i/set_u wrap integers to the width of t; set_f truncates floats
+ * toward zero and saturates at the range of t (NaN: 0), as convert does;
+ * pred stores v != 0; f16/bf16 round once to nearest even. */
 void ir_elem_set_f(ir_type t, void *data, int64_t i, double v);
 void ir_elem_set_i(ir_type t, void *data, int64_t i, int64_t v);
 void ir_elem_set_u(ir_type t, void *data, int64_t i, uint64_t v);

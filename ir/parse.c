@@ -1063,7 +1063,14 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
       return false;
     }
     int64_t pos = 0;
-    if (!literal_dim(p, &in.shape, in.data, 0, &pos)) return false;
+    /* An array with no elements is written "{}" whatever its rank (the
+     * nested form is accepted too). */
+    size_t save = p->pos;
+    bool empty = ir_shape_elements(&in.shape) == 0 && in.shape.rank > 0 && accept(p, '{') && accept(p, '}');
+    if (!empty) {
+      p->pos = save;
+      if (!literal_dim(p, &in.shape, in.data, 0, &pos)) return false;
+    }
   } else if (!peek(p, ')')) {
     do {
       if (in.nops == cap) {

@@ -264,7 +264,8 @@ static void put_inst(strbuf *b, const ir_module *m, const ir_comp *c, ir_id id, 
       sb_puts(b, "{...}");
     } else {
       int64_t pos = 0;
-      put_literal_dim(b, &in->shape, in->data, 0, &pos);
+      if (n == 0 && in->shape.rank > 0) sb_puts(b, "{}"); /* not millions of nested {} */
+      else put_literal_dim(b, &in->shape, in->data, 0, &pos);
     }
   } else {
     for (uint32_t i = 0; i < in->nops; i++) {

@@ -4,6 +4,7 @@
  */
 #include "ir/types.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -206,3 +207,30 @@ uint16_t ir_f32_to_bf16(float f) {
   x += 0x7fff + lsb;
   return (uint16_t)(x >> 16);
 }
+
+/* Rounds |v| (finite, nonzero) to a float format with `mant` explicit
+ * mantissa bits and minimum normal exponent `emin`: scaling by a power of
+ * two is exact in double, so one nearbyint (ties to even) is one rounding. */
+static double round_to_format(double a, int mant, int emin) {
+  int e;
+  (void)frexp(a, &e); /* a = f * 2^e, f in [0.5, 1) */
+  int ex = e - 1;
+  if (ex < emin) ex = emin; /* subnormals share the smallest quantum */
+  double q = ldexp(1.0, ex - mant);
+  return nearbyint(a / q) * q;
+}
+
+uint16_t ir_f64_to_f16(double v) {
+  if (isnan(v) || isinf(v) || v == 0) return ir_f32_to_f16((float)v);
+  double r = round_to_format(fabs(v), 10, -14);
+  if (r > 65504.0) r = INFINITY;
+  return ir_f32_to_f16((float)copysign(r, v)); /* exact: r is an f16 value */
+}
+
+uint16_t ir_f64_to_bf16(double v) {
+  if (isnan(v) || isinf(v) || v == 0) return ir_f32_to_bf16((float)v);
+  double r = round_to_format(fabs(v), 7, -126);
+  if (r >= 0x1p128) r = INFINITY;
+  return ir_f32_to_bf16((float)copysign(r, v)); /* exact: r is a bf16 value */
+}
+

@@ -88,5 +88,9 @@ float ir_f16_to_f32(uint16_t h);
 uint16_t ir_f32_to_f16(float f);
 float ir_bf16_to_f32(uint16_t h);
 uint16_t ir_f32_to_bf16(float f);
+/* From double with a single rounding (to nearest even), so that values
+ * computed in double are not rounded twice on the way to f16/bf16. */
+uint16_t ir_f64_to_f16(double v);
+uint16_t ir_f64_to_bf16(double v);
 
 #endif

@@ -54,8 +54,9 @@ static bool same(const ir_inst *a, const ir_inst *b) {
     for (uint32_t i = 0; i < a->ntuple; i++)
       if (!ir_shape_equal(&a->tuple[i], &b->tuple[i])) return false;
   }
-  if (memcmp(a->ops, b->ops, a->nops * sizeof *a->ops)) return false;
-  if (a->ndims != b->ndims || memcmp(a->dims, b->dims, a->ndims * sizeof(int64_t))) return false;
+  /* memcmp with a NULL pointer is undefined even for 0 bytes. */
+  if (a->nops && memcmp(a->ops, b->ops, a->nops * sizeof *a->ops)) return false;
+  if (a->ndims != b->ndims || (a->ndims && memcmp(a->dims, b->dims, a->ndims * sizeof(int64_t)))) return false;
   if (a->index != b->index || a->cmp != b->cmp || a->comb != b->comb || a->descending != b->descending ||
       a->fusion_kind != b->fusion_kind || a->called != b->called)
     return false;

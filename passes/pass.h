@@ -46,6 +46,8 @@ bool pass_dce(ir_module *m, pass_ctx *ctx);
 bool pass_cse(ir_module *m, pass_ctx *ctx);
 bool pass_fold(ir_module *m, pass_ctx *ctx);
 bool pass_simplify(ir_module *m, pass_ctx *ctx);
+bool pass_rewrite(ir_module *m, pass_ctx *ctx);
+bool pass_fuse(ir_module *m, pass_ctx *ctx);
 
 /* Shared helpers (util.c). */
 /* True if instruction id is a constant (or a broadcast/reshape of one)

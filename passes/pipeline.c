@@ -14,6 +14,8 @@ const pass_info pass_pipeline[] = {
     {"fold", "constant folding through the reference interpreter", pass_fold},
     {"cse", "common subexpression elimination", pass_cse},
     {"dce", "dead code elimination", pass_dce},
+    {"rewrite", "model-level rewrites: batch norm and scales folded into conv/dot weights, bias adds combined", pass_rewrite},
+    {"fuse", "loop, input and output (epilogue) fusion, with a reason for every decision", pass_fuse},
     {NULL, NULL, NULL},
 };
 

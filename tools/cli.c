@@ -245,8 +245,27 @@ static void file_name(const char *name, char *buf, size_t n) {
   memcpy(buf + k, ".npy", 5);
 }
 
+/* mkdir -p: creates dir and any missing parents. */
+static int mkdir_p(const char *dir) {
+  char path[4096];
+  size_t n = strlen(dir);
+  if (n == 0 || n >= sizeof path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(path, dir, n + 1);
+  for (size_t i = 1; i < n; i++) {
+    if (path[i] != '/') continue;
+    path[i] = 0;
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+    path[i] = '/';
+  }
+  if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+  return 0;
+}
+
 bool cli_write_outputs(const kiln_tensor_info *info, const cli_outputs *o, const char *dir) {
-  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+  if (mkdir_p(dir) != 0) {
     cli_error("cannot create output directory %s: %s", dir, strerror(errno));
     return false;
   }

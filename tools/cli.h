@@ -21,6 +21,10 @@ typedef struct cli_command {
 /* Every command's handler; the table is in kiln.c. */
 int cmd_opt(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_import(int argc, char **argv);    /* cmd_onnx.c */
+int cmd_test_onnx(int argc, char **argv); /* cmd_onnx.c */
+int cmd_compile(int argc, char **argv);   /* cmd_compile.c */
+int cmd_run(int argc, char **argv);       /* cmd_compile.c */
 
 /* Prints "kiln: error: ..." to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,6 +14,7 @@ static void dump_to_stderr(void *user, const char *pass, const char *text) {
 int cmd_opt(int argc, char **argv) {
   const char *in = NULL, *out = NULL, *passes = NULL, *disable = NULL, *dump = NULL;
   unsigned flags = 0;
+  bool remarks = false;
   for (int i = 1; i < argc; i++) {
     const char *v;
     if (cli_flag_value(argc, argv, &i, "-o", &v)) out = v;
@@ -25,6 +26,7 @@ int cmd_opt(int argc, char **argv) {
       for (int k = 0; kiln_pass_info(k, &name, &summary) == KILN_OK; k++) printf("%-10s %s\n", name, summary);
       return 0;
     } else if (!strcmp(argv[i], "--elide-constants")) flags |= KILN_PRINT_ELIDE_CONSTANTS;
+    else if (!strcmp(argv[i], "--remarks")) remarks = true;
     else if (argv[i][0] == '-' && argv[i][1]) {
       cli_error("opt: unknown option '%s' (see kiln opt --help)", argv[i]);
       return 2;
@@ -37,13 +39,14 @@ int cmd_opt(int argc, char **argv) {
     cli_error("opt: no input file (see kiln opt --help)");
     return 2;
   }
-  kiln_context *ctx = cli_context(false);
+  kiln_context *ctx = cli_context(remarks);
   kiln_model *m = NULL;
   char *text = NULL;
   int rc = 1;
+  kiln_context_set_remarks(ctx, remarks);
   if (dump) kiln_context_set_ir_dump(ctx, dump, dump_to_stderr, NULL);
   if (kiln_model_load_file(ctx, in, &m) != KILN_OK) goto done;
-  if ((passes || disable || dump) && kiln_model_optimize(m, passes, disable) != KILN_OK) goto done;
+  if ((passes || disable || dump || remarks) && kiln_model_optimize(m, passes, disable) != KILN_OK) goto done;
   if (kiln_model_print(m, flags, &text) != KILN_OK) goto done;
   if (out) {
     FILE *f = fopen(out, "w");

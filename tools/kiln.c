@@ -20,6 +20,7 @@ static const cli_command commands[] = {
      "  --disable-pass=LIST  skip these passes\n"
      "  --dump-after=LIST    print the IR to stderr after these passes ('all' for every one)\n"
      "  --list-passes        list the passes of the default pipeline\n"
+     "  --remarks            report the passes' decisions (fusion, rewrites) with reasons\n"
      "  --elide-constants    print constants of more than 16 elements as {...}\n",
      cmd_opt},
     {"eval", "run a model in the reference interpreter",
@@ -32,6 +33,88 @@ static const cli_command commands[] = {
      "  --output-dir DIR          also write each output as DIR/<output name>.npy\n"
      "  --print-limit N           print at most N values of each output (default 16)\n",
      cmd_eval},
+    {"import", "import an ONNX model and print its IR",
+     "usage: kiln import MODEL.onnx [options]\n"
+     "\n"
+     "Imports the ONNX model and prints the IR. Every unsupported construct of\n"
+     "the model is reported at once (node name, op type, domain and opset).\n"
+     "\n"
+     "  --input-shape NAME=DIMS   bind the symbolic dimensions of input NAME, e.g. 1x3x224x224\n"
+     "  --input-value NAME=FILE.npy\n"
+     "                            freeze input NAME to this value: it becomes a constant, so\n"
+     "                            shapes computed from it (a Reshape's target, ...) are known\n"
+     "  -o FILE                   write the IR to FILE instead of standard output\n"
+     "  --elide-constants         print constants of more than 16 elements as {...}\n",
+     cmd_import},
+    {"test-onnx", "run ONNX backend test cases and compare outputs",
+     "usage: kiln test-onnx [options] DIR...\n"
+     "\n"
+     "Each DIR is an ONNX backend test case (a folder with model.onnx and\n"
+     "test_data_set_N/input_K.pb, output_K.pb) or a folder of such cases (all are\n"
+     "run, in sorted order). Outputs are compared as ONNX's backend runner does\n"
+     "(rtol 1e-3, atol 1e-7, NaN equals NaN, same dtype and shape). Prints one\n"
+     "line per failing case with its reason and ends with\n"
+     "'N passed, M failed, K skipped'; a case kiln refuses as unsupported\n"
+     "(string tensors, sequences, training ops, missing ops) is skipped.\n"
+     "\n"
+     "  --engine=NAME        how to run the models: compiled (the default: the pass\n"
+     "                       pipeline, then the JIT), interp (the reference interpreter),\n"
+     "                       aot (the pass pipeline, then kiln compile to a .so)\n"
+     "  --expect-pass FILE   FILE lists cases (e.g. node/test_abs), one a line, that must\n"
+     "                       pass: exit 1 if any of them did not (without it: exit 1\n"
+     "                       if any case failed)\n"
+     "  --list-passing       print the names of the passing cases on standard output\n"
+     "                       (the report then goes to standard error)\n"
+     "  -v, --verbose        also print passing and skipped cases, with reasons and times\n",
+     cmd_test_onnx},
+    {"compile", "compile a model to a shared object and C header",
+     "usage: kiln compile MODEL (.kir or .onnx) [-o FILE] [options]\n"
+     "\n"
+     "Runs the pass pipeline and compiles the model for the CPU: writes FILE\n"
+     "(default: <model>.so in the current folder) and its C header (FILE with\n"
+     ".so replaced by .h). The artifact exports kiln_<name>_run and the\n"
+     "generic kiln_artifact_info (include/kiln/artifact.h). Linking needs a C\n"
+     "compiler driver (cc; <triple>-gcc when cross compiling). On failure no\n"
+     "file is left behind.\n"
+     "\n"
+     "  -o FILE                   the shared object (or, with --emit, the stage's output;\n"
+     "                            without -o --emit prints to standard output)\n"
+     "  --name NAME               C name of the artifact (default: FILE's name)\n"
+     "  --header FILE             where to write the header; --no-header: none\n"
+     "  --emit=KIND               write one stage instead: ir (the IR after the passes),\n"
+     "                            llvm (optimised LLVM IR), asm, obj, header\n"
+     "  --input-shape NAME=DIMS   bind the symbolic dimensions of input NAME, e.g. 1x3x224x224\n"
+     "  --target=TRIPLE           cross compile, e.g. aarch64-linux-gnu (default: this machine)\n"
+     "  --cpu=NAME                LLVM CPU name, e.g. znver4, x86-64-v3 (default: this machine's)\n"
+     "  --features=LIST           LLVM target features, e.g. +avx2,-avx512f\n"
+     "  -O0 .. -O3                LLVM optimisation level (default -O3)\n"
+     "  --linker=DRIVER           C compiler driver that links the .so\n"
+     "  --passes=LIST             run these passes instead of the default pipeline\n"
+     "  --disable-pass=LIST       skip these passes\n"
+     "  --time                    print how long each phase took\n"
+     "  --remarks                 report the passes' decisions (fusion, rewrites) with reasons\n",
+     cmd_compile},
+    {"run", "run a compiled artifact, or JIT and run a model, on .npy inputs",
+     "usage: kiln run ARTIFACT.so|MODEL --input NAME=FILE.npy ... [options]\n"
+     "\n"
+     "Runs a shared object made by kiln compile, or a model (.onnx, or .kir IR\n"
+     "text) compiled in process by the JIT (the pass pipeline, then the same code\n"
+     "generator as kiln compile), and prints its outputs.\n"
+     "\n"
+     "  --input NAME=FILE.npy     value of input NAME (every input is needed)\n"
+     "  --output-dir DIR          also write each output as DIR/<output name>.npy\n"
+     "  --threads N               threads for parallel loops (default: one per core)\n"
+     "  --repeat N                after one warm-up run, time N more runs and print the\n"
+     "                            min/median/max latency\n"
+     "  --print-limit N           print at most N values of each output (default 16)\n"
+     "\n"
+     "For a model (JIT) only:\n"
+     "  --input-shape NAME=DIMS   bind the symbolic dimensions of input NAME, e.g. 1x3x224x224\n"
+     "  -O0 .. -O3                LLVM optimisation level (default -O3)\n"
+     "  --passes=LIST             run these passes instead of the default pipeline\n"
+     "  --disable-pass=LIST       skip these passes\n"
+     "  --time                    print how long loading, passes and JIT compilation took\n",
+     cmd_run},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,17 +1,20 @@
 #!/bin/sh
 # The test command of the README: installs the dependencies, builds kiln
-# with gcc, runs the whole test suite, then builds with AddressSanitizer +
+# with gcc and runs the whole test suite, checks that clang-19 builds it
+# without a warning too, then builds with AddressSanitizer +
 # UndefinedBehaviorSanitizer and runs the suite again.
 #   tools/run-tests.sh            everything
 #   tools/run-tests.sh --no-deps  skip the apt-get step
 #   tools/run-tests.sh --no-asan  skip the sanitizer build
+#   tools/run-tests.sh --no-clang skip the clang-19 build
 set -eu
 cd "$(dirname "$0")/.."
-deps=1 asan=1
+deps=1 asan=1 clang=1
 for a in "$@"; do
   case "$a" in
     --no-deps) deps=0 ;;
     --no-asan) asan=0 ;;
+    --no-clang) clang=0 ;;
     *) echo "unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -22,6 +25,11 @@ jobs=$(nproc)
 [ -d build ] || meson setup build --werror
 ninja -C build
 meson test -C build --num-processes "$jobs" --print-errorlogs
+if [ $clang = 1 ]; then
+  # warning_level=3 and --werror: any clang warning fails the build.
+  [ -d build-clang ] || CC=clang-19 meson setup build-clang --werror
+  ninja -C build-clang
+fi
 if [ $asan = 1 ]; then
   [ -d build-asan ] || meson setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false
   ninja -C build-asan

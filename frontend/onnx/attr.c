@@ -52,7 +52,7 @@ int ox_attr_ints(ox_ctx *cx, const ox_node *n, const char *name, int64_t *out, i
     if (ok) *ok = false;
     return -1;
   }
-  memcpy(out, a->ints, a->n_ints * sizeof *out);
+  if (a->n_ints) memcpy(out, a->ints, a->n_ints * sizeof *out);
   return (int)a->n_ints;
 }
 
@@ -68,7 +68,7 @@ int ox_attr_floats(ox_ctx *cx, const ox_node *n, const char *name, float *out, i
     if (ok) *ok = false;
     return -1;
   }
-  memcpy(out, a->floats, a->n_floats * sizeof *out);
+  if (a->n_floats) memcpy(out, a->floats, a->n_floats * sizeof *out);
   return (int)a->n_floats;
 }
 
@@ -79,6 +79,7 @@ const char *ox_attr_string(ox_ctx *cx, const ox_node *n, const char *name, const
     wrong_type(cx, n, name, "a string", ok);
     return dflt;
   }
+  if (!a->s.len) return cx->m ? arena_strndup(&cx->m->arena, "", 0) : ""; /* data may be NULL */
   if (memchr(a->s.data, 0, a->s.len)) {
     ox_error(cx, n, "attribute '%s' contains a NUL byte", name);
     if (ok) *ok = false;

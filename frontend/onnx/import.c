@@ -18,6 +18,10 @@
 
 /* Largest constant (in elements) folded automatically during import. */
 #define OX_FOLD_LIMIT 65536
+/* Largest value (in bytes) evaluated at import time for a value that must
+ * be known then (a shape, axes, ...): a bound on what a malformed model can
+ * make the importer allocate. */
+#define OX_EVAL_LIMIT ((int64_t)1 << 30)
 
 /* ---- name -> value map ---- */
 typedef struct valmap {
@@ -164,6 +168,13 @@ static const void *eval_const(ox_ctx *cx, ir_id v) {
     }
     for (uint32_t j = 0; j < in->nops; j++) ops[j] = cx->const_data[in->ops[j]];
     int64_t bytes = ir_shape_bytes(&in->shape);
+    if (bytes < 0 || bytes > OX_EVAL_LIMIT) {
+      char b[200];
+      diag_error(cx->d, "computing a value at compile time needs %s (%s); kiln evaluates at most %lld bytes per value",
+                 in->name, ir_shape_str(&in->shape, b, sizeof b), (long long)OX_EVAL_LIMIT);
+      ok = false;
+      break;
+    }
     void *res = arena_alloc(&cx->m->arena, (size_t)(bytes > 0 ? bytes : 1), 64);
     if (!res || !ir_eval_inst(cx->m, cx->c, i, ops, res, cx->d)) ok = false;
     else cx->const_data[i] = res;
@@ -179,7 +190,26 @@ const void *ox_const_data(ox_ctx *cx, const ox_node *n, ir_id v, const char *wha
     return NULL;
   }
   if (!ox_is_const(cx, v)) {
-    ox_error(cx, n, "%s must be known at compile time (a constant, an initializer, or computed from shapes only)", what);
+    /* Name the graph inputs it depends on: freezing them makes it known.
+     * (kiln test-onnx looks for "must be known at compile time".) */
+    char inputs[512] = "";
+    size_t len = 0;
+    uint8_t *seen = calloc(v + 1, 1);
+    for (ir_id i = v + 1; seen && i-- > 0;) {
+      const ir_inst *in = ir_get(cx->c, i);
+      if (i != v && !seen[i]) continue;
+      for (uint32_t j = 0; j < in->nops; j++) seen[in->ops[j]] = 1;
+      if (in->op == IR_OP_PARAMETER && in->io_name && len + 8 < sizeof inputs) {
+        int k = snprintf(inputs + len, sizeof inputs - len, "%s'%s'", len ? ", " : "", in->io_name);
+        len = k > 0 && (size_t)k < sizeof inputs - len ? len + (size_t)k : sizeof inputs - 1;
+      }
+    }
+    free(seen);
+    if (len)
+      ox_error(cx, n, "%s must be known at compile time, but it depends on graph input %s; freeze the input to a value "
+               "(kiln import --input-value NAME=FILE.npy) or make it an initializer", what, inputs);
+    else
+      ox_error(cx, n, "%s must be known at compile time (a constant, an initializer, or computed from shapes only)", what);
     return NULL;
   }
   const void *d = eval_const(cx, v);
@@ -261,10 +291,54 @@ static int input_shape(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_op
     }
   }
   *out = ir_shape_make(ty, rank, dims);
-  if (ir_shape_bytes(out) < 0) {
-    diag_error(cx->d, "graph input '%s': shape is too large", name);
+  /* The same limit as for initializers (tensor.c): 1 TiB. */
+  int64_t bytes = ir_shape_bytes(out);
+  if (bytes < 0 || bytes > ((int64_t)1 << 40)) {
+    char buf[200];
+    diag_error(cx->d, "graph input '%s': shape %s is too large (over 1 TiB)", name, ir_shape_str(out, buf, sizeof buf));
     return KILN_ERR_SHAPE;
   }
+  return KILN_OK;
+}
+
+/* ---- inputs frozen to values ---- */
+
+static const onnx_tensor *find_value(const onnx_options *o, const char *name) {
+  for (int i = 0; o && i < o->nvalues; i++)
+    if (o->values[i].name && !strcmp(o->values[i].name, name)) return &o->values[i];
+  return NULL;
+}
+
+/* Makes graph input vi the constant fv after checking it against the
+ * declared type and fixed dimensions. */
+static int frozen_input(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_tensor *fv, valmap *values) {
+  const char *name = vi->name;
+  if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type) {
+    diag_error(cx->d, "graph input '%s': only tensor inputs are supported (not sequences, maps or optionals)", name);
+    return KILN_ERR_UNSUPPORTED;
+  }
+  const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+  ir_type ty;
+  char buf[160];
+  if (tt->has_elem_type && (!ox_type_from_onnx(tt->elem_type, &ty) || ty != fv->shape.type)) {
+    diag_error(cx->d, "graph input '%s' is declared %s, but the value given for it is %s", name,
+               ox_onnx_type_name(tt->elem_type), ir_shape_str(&fv->shape, buf, sizeof buf));
+    return KILN_ERR_SHAPE;
+  }
+  const Onnx__TensorShapeProto *sp = tt->shape;
+  bool fits = !sp || (int)sp->n_dim == fv->shape.rank;
+  for (int i = 0; fits && sp && i < fv->shape.rank; i++) {
+    const Onnx__TensorShapeProto__Dimension *dm = sp->dim[i];
+    fits = dm->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || dm->dim_value == fv->shape.dims[i];
+  }
+  if (!fits) {
+    diag_error(cx->d, "graph input '%s': the value given for it (%s) does not fit its declared shape", name,
+               ir_shape_str(&fv->shape, buf, sizeof buf));
+    return KILN_ERR_SHAPE;
+  }
+  ir_builder_set_loc(&cx->b, NULL, name);
+  ir_id k = ir_constant(&cx->b, fv->shape, fv->data);
+  if (k == IR_NONE || !vm_put(values, name, k)) return KILN_ERR_OUT_OF_MEMORY;
   return KILN_OK;
 }
 
@@ -405,7 +479,7 @@ static int check_nodes(ox_ctx *cx, const Onnx__GraphProto *g) {
 }
 
 static int output_check(ox_ctx *cx, const Onnx__ValueInfoProto *vi, ir_id v) {
-  const ir_shape *s = ox_shape(cx, v);
+  const ir_shape s_v = ox_shape(cx, v), *s = &s_v;
   if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type)
     return KILN_OK; /* no declared type: nothing to check */
   const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
@@ -498,6 +572,12 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
       FAIL_RC(KILN_ERR_PARSE);
     }
     ir_shape s;
+    const onnx_tensor *fv = find_value(o, vi->name);
+    if (fv) {
+      int r = frozen_input(cx, vi, fv, &values);
+      if (r != KILN_OK) FAIL_RC(r);
+      continue;
+    }
     int r = input_shape(cx, vi, o, &s);
     if (r != KILN_OK) {
       rc = r; /* keep going: report every input that needs a shape */
@@ -508,6 +588,14 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     if (p == IR_NONE || !vm_put(&values, vi->name, p)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
   }
   if (rc != KILN_OK) goto done;
+  for (int i = 0; o && i < o->nvalues; i++) {
+    bool found = false;
+    for (size_t k = 0; k < g->n_input && !found; k++) found = g->input[k]->name && !strcmp(g->input[k]->name, o->values[i].name);
+    if (!found) {
+      diag_error(cx->d, "a value is given for '%s', which is not an input of the model", o->values[i].name);
+      FAIL_RC(KILN_ERR_INVALID_ARGUMENT);
+    }
+  }
   for (int i = 0; o && i < o->nbindings; i++) {
     ir_id v = vm_get(&values, o->bindings[i].name);
     if (v == IR_NONE || ir_get(cx->c, v)->op != IR_OP_PARAMETER) {
@@ -531,7 +619,7 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     cx->cur = NULL;
     if (!ok) {
       if (cx->d && cx->d->errors == before) ox_error(cx, &on, "could not be lowered");
-      FAIL_RC(KILN_ERR_SHAPE);
+      FAIL_RC(cx->unsupported ? KILN_ERR_UNSUPPORTED : KILN_ERR_SHAPE);
     }
     for (int j = 0; j < on.nout; j++) {
       if (!nd->output[j][0]) continue;
@@ -580,6 +668,17 @@ done:
   return rc;
 }
 
+/* True when the model imports other domains and no node uses the default
+ * one (e.g. a model of training ops only). */
+static bool only_other_domains(const Onnx__ModelProto *model) {
+  if (!model->n_opset_import || !model->graph) return false;
+  for (size_t i = 0; i < model->graph->n_node; i++) {
+    const char *dom = model->graph->node[i]->domain;
+    if (!dom || !dom[0] || !strcmp(dom, "ai.onnx")) return false;
+  }
+  return true;
+}
+
 int onnx_import(const void *bytes, size_t n, const onnx_options *o, diag *d, ir_module **out) {
   *out = NULL;
   Onnx__ModelProto *model = ox_decode_model(bytes, n, "model", d);
@@ -598,12 +697,14 @@ int onnx_import(const void *bytes, size_t n, const onnx_options *o, diag *d, ir_
   if (!model->graph) {
     diag_error(d, "the model has no graph");
     rc = KILN_ERR_PARSE;
-  } else if (cx.opset < 0) {
+  } else if (cx.opset < 0 && !only_other_domains(model)) {
     diag_error(d, "the model imports no opset of the default domain (ai.onnx); its opset_import list is missing or incomplete");
     rc = KILN_ERR_PARSE;
-  } else if (cx.opset < OX_MIN_OPSET || cx.opset > OX_MAX_OPSET) {
-    diag_error(d, "the model uses ai.onnx opset %d; kiln supports opsets %d to %d (re-export with one of those)",
-               cx.opset, OX_MIN_OPSET, OX_MAX_OPSET);
+  } else if (cx.opset < 0) {
+    cx.opset = 0; /* every node is in another domain: the node checks name them */
+  } else if (cx.opset < OX_MIN_MODEL_OPSET || cx.opset > OX_MAX_OPSET) {
+    diag_error(d, "the model uses ai.onnx opset %d; kiln supports opsets %d to %d (re-export with one of those; "
+               "older models import where their ops are unchanged since)", cx.opset, OX_MIN_OPSET, OX_MAX_OPSET);
     rc = KILN_ERR_UNSUPPORTED;
   }
   if (rc == KILN_OK) {

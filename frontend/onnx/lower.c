@@ -2,6 +2,9 @@
  * Helpers shared by the op lowerings: required inputs, compile-time
  * constants, scalars, NumPy broadcasting, axis normalisation.
  */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "frontend/onnx/ox.h"
@@ -18,7 +21,7 @@ bool ox_need_inputs(ox_ctx *cx, const ox_node *n, int count) {
 int ox_const_ints(ox_ctx *cx, const ox_node *n, ir_id v, int64_t *out, int max, const char *what) {
   const void *data = ox_const_data(cx, n, v, what);
   if (!data) return -1;
-  const ir_shape *s = ox_shape(cx, v);
+  const ir_shape s_v = ox_shape(cx, v), *s = &s_v;
   if (!ir_type_is_int(s->type)) {
     ox_error(cx, n, "%s must be an integer tensor, not %s", what, ir_type_name(s->type));
     return -1;
@@ -39,13 +42,33 @@ int ox_const_ints(ox_ctx *cx, const ox_node *n, ir_id v, int64_t *out, int max, 
 bool ox_const_scalar_f(ox_ctx *cx, const ox_node *n, ir_id v, double *out, const char *what) {
   const void *data = ox_const_data(cx, n, v, what);
   if (!data) return false;
-  const ir_shape *s = ox_shape(cx, v);
+  const ir_shape s_v = ox_shape(cx, v), *s = &s_v;
   if (ir_shape_elements(s) != 1) return ox_error(cx, n, "%s must hold exactly one value", what);
   *out = ir_elem_get_f(s->type, data, 0);
   return true;
 }
 
-ir_id ox_scalar(ox_ctx *cx, ir_type t, double v) { return ir_constant_f(&cx->b, t, v); }
+/* Integer types get v converted as the IR's convert does (truncated toward
+ * zero, saturated at the type's range, NaN to 0): a float attribute may
+ * hold anything, and an out-of-range float-to-int conversion is undefined
+ * in C. */
+ir_id ox_scalar(ox_ctx *cx, ir_type t, double v) {
+  if (t == IR_PRED) return ir_constant_i(&cx->b, t, v != 0);
+  if (ir_type_is_int(t)) {
+    int bits = ir_type_bits(t);
+    double lo = ir_type_is_unsigned(t) ? 0 : -ldexp(1, bits - 1);
+    double hi = ir_type_is_unsigned(t) ? ldexp(1, bits) - 1 : ldexp(1, bits - 1) - 1;
+    if (v != v) return ir_constant_i(&cx->b, t, 0);
+    if (v <= lo) v = lo;
+    if (v >= hi) {
+      if (t == IR_U64) return ir_constant_i(&cx->b, t, -1); /* all ones: UINT64_MAX */
+      if (t == IR_I64) return ir_constant_i(&cx->b, t, INT64_MAX);
+      v = hi;
+    }
+    return ir_constant_i(&cx->b, t, (int64_t)v);
+  }
+  return ir_constant_f(&cx->b, t, v);
+}
 
 ir_id ox_const_i64(ox_ctx *cx, int n, const int64_t *v) {
   int64_t d = n;
@@ -54,7 +77,7 @@ ir_id ox_const_i64(ox_ctx *cx, int n, const int64_t *v) {
 
 ir_id ox_full_like(ox_ctx *cx, ir_id like, ir_type t, double v) {
   if (like == IR_NONE) return IR_NONE;
-  const ir_shape *s = ox_shape(cx, like);
+  const ir_shape s_v = ox_shape(cx, like), *s = &s_v;
   int64_t dims[IR_MAX_RANK];
   int r = s->rank;
   memcpy(dims, s->dims, sizeof dims);
@@ -64,8 +87,8 @@ ir_id ox_full_like(ox_ctx *cx, ir_id like, ir_type t, double v) {
 
 ir_id ox_reshape(ox_ctx *cx, ir_id x, int rank, const int64_t *dims) {
   if (x == IR_NONE) return IR_NONE;
-  const ir_shape *s = ox_shape(cx, x);
-  if (s->rank == rank && !memcmp(s->dims, dims, (size_t)rank * sizeof *dims)) return x;
+  const ir_shape s_v = ox_shape(cx, x), *s = &s_v;
+  if (s->rank == rank && (rank == 0 || !memcmp(s->dims, dims, (size_t)rank * sizeof *dims))) return x;
   return ir_reshape(&cx->b, x, rank, dims);
 }
 
@@ -74,12 +97,12 @@ ir_id ox_reshape(ox_ctx *cx, ir_id x, int rank, const int64_t *dims) {
  * an explicit IR broadcast. */
 ir_id ox_broadcast_to(ox_ctx *cx, const ox_node *n, ir_id x, int rank, const int64_t *dims) {
   if (x == IR_NONE) return IR_NONE;
-  const ir_shape *s = ox_shape(cx, x);
+  const ir_shape s_v = ox_shape(cx, x), *s = &s_v;
   if (s->rank > rank) {
     ox_error(cx, n, "cannot broadcast rank %d to rank %d", s->rank, rank);
     return IR_NONE;
   }
-  if (s->rank == rank && !memcmp(s->dims, dims, (size_t)rank * sizeof *dims)) return x;
+  if (s->rank == rank && (rank == 0 || !memcmp(s->dims, dims, (size_t)rank * sizeof *dims))) return x;
   int off = rank - s->rank;
   int64_t kept[IR_MAX_RANK], map[IR_MAX_RANK];
   int k = 0;
@@ -101,7 +124,7 @@ ir_id ox_broadcast_to(ox_ctx *cx, const ox_node *n, ir_id x, int rank, const int
 
 bool ox_broadcast_pair(ox_ctx *cx, const ox_node *n, ir_id *a, ir_id *b) {
   if (*a == IR_NONE || *b == IR_NONE) return false;
-  const ir_shape *sa = ox_shape(cx, *a), *sb = ox_shape(cx, *b);
+  const ir_shape sa_v = ox_shape(cx, *a), sb_v = ox_shape(cx, *b), *sa = &sa_v, *sb = &sb_v;
   int rank = sa->rank > sb->rank ? sa->rank : sb->rank;
   int64_t dims[IR_MAX_RANK];
   for (int i = 0; i < rank; i++) {
@@ -120,7 +143,7 @@ bool ox_broadcast_pair(ox_ctx *cx, const ox_node *n, ir_id *a, ir_id *b) {
 }
 
 static bool same_type(ox_ctx *cx, const ox_node *n, ir_id a, ir_id b) {
-  ir_type ta = ox_shape(cx, a)->type, tb = ox_shape(cx, b)->type;
+  ir_type ta = ox_shape(cx, a).type, tb = ox_shape(cx, b).type;
   if (ta != tb) return ox_error(cx, n, "input types differ: %s and %s", ir_type_name(ta), ir_type_name(tb));
   return true;
 }
@@ -141,4 +164,170 @@ bool ox_axis(ox_ctx *cx, const ox_node *n, int64_t axis, int rank, bool extra, i
     return ox_error(cx, n, "axis %lld is out of range for rank %d", (long long)axis, rank);
   *out = axis < 0 ? axis + r : axis;
   return true;
+}
+
+ir_id ox_reduce(ox_ctx *cx, ir_id x, int n, const int64_t *dims, ir_combiner comb, bool keepdims) {
+  if (x == IR_NONE) return IR_NONE;
+  const ir_shape s_v = ox_shape(cx, x), *s = &s_v;
+  int64_t sorted[IR_MAX_RANK];
+  bool red[IR_MAX_RANK] = {false};
+  int k = 0;
+  for (int i = 0; i < n; i++) red[dims[i]] = true;
+  for (int i = 0; i < s->rank; i++)
+    if (red[i]) sorted[k++] = i;
+  int64_t kept[IR_MAX_RANK];
+  int rank = s->rank;
+  for (int i = 0; i < rank; i++) kept[i] = red[i] ? 1 : s->dims[i];
+  ir_id r = ir_reduce(&cx->b, x, k, sorted, comb);
+  return keepdims ? ox_reshape(cx, r, rank, kept) : r;
+}
+
+ir_id ox_unreduce(ox_ctx *cx, ir_id r, ir_id like, int n, const int64_t *dims) {
+  if (r == IR_NONE || like == IR_NONE) return IR_NONE;
+  const ir_shape s_v = ox_shape(cx, like), *s = &s_v;
+  bool red[IR_MAX_RANK] = {false};
+  for (int i = 0; i < n; i++) red[dims[i]] = true;
+  int64_t keep[IR_MAX_RANK], map[IR_MAX_RANK], all[IR_MAX_RANK];
+  int k = 0, rank = s->rank;
+  for (int i = 0; i < rank; i++) {
+    all[i] = s->dims[i];
+    if (!red[i]) {
+      keep[k] = s->dims[i];
+      map[k++] = i;
+    }
+  }
+  r = ox_reshape(cx, r, k, keep);
+  return ir_broadcast(&cx->b, r, rank, all, map);
+}
+
+ir_id ox_broadcast_along(ox_ctx *cx, ir_id x, int rank, const int64_t *dims, int64_t dim) {
+  if (x == IR_NONE) return IR_NONE;
+  const ir_shape xs = ox_shape(cx, x);
+  int64_t d1 = ir_shape_elements(&xs);
+  x = ox_reshape(cx, x, 1, &d1);
+  return ir_broadcast(&cx->b, x, rank, dims, &dim);
+}
+
+/* ---- elementwise and tensor-op helpers ---- */
+
+bool ox_unsupported(ox_ctx *cx, const ox_node *n, const char *fmt, ...) {
+  char msg[1536];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  cx->unsupported = true;
+  return ox_error(cx, n, "%s", msg);
+}
+
+bool ox_broadcast_all(ox_ctx *cx, const ox_node *n, ir_id *ids, int k) {
+  int rank = 0;
+  int64_t dims[IR_MAX_RANK];
+  for (int j = 0; j < k; j++) {
+    if (ids[j] == IR_NONE) return false;
+    int r = ox_shape(cx, ids[j]).rank;
+    if (r > rank) rank = r;
+  }
+  for (int i = 0; i < rank; i++) dims[i] = 1;
+  for (int j = 0; j < k; j++) {
+    const ir_shape s_v = ox_shape(cx, ids[j]), *s = &s_v;
+    for (int i = 0; i < s->rank; i++) {
+      int64_t *d = &dims[rank - s->rank + i], v = s->dims[i];
+      if (v == *d || v == 1) continue;
+      if (*d != 1) {
+        char b1[160];
+        return ox_error(cx, n, "input %d (%s) does not broadcast with the others: dimension %d is %lld, others have %lld",
+                        j, ir_shape_str(s, b1, sizeof b1), i, (long long)v, (long long)*d);
+      }
+      *d = v;
+    }
+  }
+  for (int j = 0; j < k; j++) {
+    ids[j] = ox_broadcast_to(cx, n, ids[j], rank, dims);
+    if (ids[j] == IR_NONE) return false;
+  }
+  return true;
+}
+
+bool ox_legacy_broadcast(ox_ctx *cx, const ox_node *n, ir_id a, ir_id *b) {
+  if (n->opset >= 7 || a == IR_NONE || *b == IR_NONE) return true;
+  bool ok = true;
+  int64_t bc = ox_attr_int(cx, n, "broadcast", 0, &ok);
+  if (!ok) return false;
+  if (!bc) return true;
+  const ir_shape sa_v = ox_shape(cx, a), sb_v = ox_shape(cx, *b), *sa = &sa_v, *sb = &sb_v;
+  int64_t axis = sa->rank - sb->rank;
+  if (ox_attr(n, "axis")) {
+    axis = ox_attr_int(cx, n, "axis", 0, &ok);
+    if (!ok || !ox_axis(cx, n, axis, sa->rank, false, &axis)) return false;
+  }
+  /* A single-element b broadcasts whatever its rank. */
+  if (ir_shape_elements(sb) == 1) return true;
+  if (axis < 0 || axis + sb->rank > sa->rank) {
+    char b1[160], b2[160];
+    return ox_error(cx, n, "legacy broadcast: %s does not fit into %s at axis %lld", ir_shape_str(sb, b1, sizeof b1),
+                    ir_shape_str(sa, b2, sizeof b2), (long long)axis);
+  }
+  int64_t dims[IR_MAX_RANK];
+  for (int i = 0; i < sa->rank; i++) dims[i] = 1;
+  for (int i = 0; i < sb->rank; i++) dims[axis + i] = sb->dims[i];
+  *b = ox_reshape(cx, *b, sa->rank, dims);
+  return *b != IR_NONE;
+}
+
+bool ox_need_float(ox_ctx *cx, const ox_node *n, ir_id v, const char *what) {
+  if (v == IR_NONE) return false;
+  ir_type t = ox_shape(cx, v).type;
+  if (ir_type_is_float(t)) return true;
+  return ox_unsupported(cx, n, "%s has type %s; this op takes floating-point types only", what, ir_type_name(t));
+}
+
+ir_id ox_quant_param(ox_ctx *cx, const ox_node *n, ir_id v, ir_type t, int rank, const int64_t *dims, int axis,
+                     const char *what) {
+  if (v == IR_NONE) return IR_NONE;
+  ir_shape s = ox_shape(cx, v);
+  int64_t count = ir_shape_elements(&s);
+  bool per_axis = axis >= 0 && s.rank == 1 && count == dims[axis] && count != 1;
+  if (s.rank > 1 || (count != 1 && !per_axis)) {
+    char buf[160];
+    if (axis >= 0)
+      ox_error(cx, n, "%s is %s; a scalar or %lld values (one per index of dimension %d) are needed", what,
+               ir_shape_str(&s, buf, sizeof buf), (long long)dims[axis], axis);
+    else
+      ox_error(cx, n, "%s is %s; a scalar is needed", what, ir_shape_str(&s, buf, sizeof buf));
+    return IR_NONE;
+  }
+  if (s.type != t) v = ir_convert(&cx->b, v, t);
+  if (per_axis) return ox_broadcast_along(cx, v, rank, dims, axis);
+  return ir_broadcast(&cx->b, ox_reshape(cx, v, 0, NULL), rank, dims, NULL);
+}
+
+ir_id ox_requantize(ox_ctx *cx, ir_id acc, ir_id scale, ir_id zero_point, ir_type out) {
+  if (acc == IR_NONE || scale == IR_NONE) return IR_NONE;
+  ir_id y = ir_unary(&cx->b, IR_OP_ROUND, ir_binary(&cx->b, IR_OP_MUL, ir_convert(&cx->b, acc, IR_F32), scale));
+  y = ir_convert(&cx->b, y, IR_I32);
+  if (zero_point != IR_NONE) y = ir_binary(&cx->b, IR_OP_ADD, y, zero_point);
+  int bits = ir_type_bits(out);
+  int64_t lo = ir_type_is_unsigned(out) ? 0 : -((int64_t)1 << (bits - 1));
+  int64_t hi = ir_type_is_unsigned(out) ? ((int64_t)1 << bits) - 1 : ((int64_t)1 << (bits - 1)) - 1;
+  y = ir_clamp(&cx->b, ir_constant_i(&cx->b, IR_I32, lo), y, ir_constant_i(&cx->b, IR_I32, hi));
+  return ir_convert(&cx->b, y, out);
+}
+
+bool ox_dim_mul(ox_ctx *cx, const ox_node *n, int64_t a, int64_t b, int64_t *out) {
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, out))
+    return ox_error(cx, n, "a result dimension overflows (%lld x %lld)", (long long)a, (long long)b);
+  return true;
+}
+
+bool ox_check_size(ox_ctx *cx, const ox_node *n, ir_type t, int rank, const int64_t *dims) {
+  ir_shape s = ir_shape_make(t, rank, dims);
+  int64_t bytes = ir_shape_bytes(&s), prod = 1;
+  bool overflow = bytes < 0 || bytes > ((int64_t)1 << 40);
+  /* With a zero dimension the size is 0, but the other dimensions must
+   * still multiply without overflow for later reshapes to be sound. */
+  for (int i = 0; i < rank && !overflow; i++) overflow = dims[i] < 0 || (dims[i] && __builtin_mul_overflow(prod, dims[i], &prod));
+  if (!overflow) return true;
+  char b[200];
+  return ox_error(cx, n, "the result %s would be too large (kiln accepts tensors up to 1 TiB)", ir_shape_str(&s, b, sizeof b));
 }

@@ -25,6 +25,11 @@ typedef struct onnx_options {
   /* Folder that external data files are read from (never outside it);
    * NULL refuses models with external data. */
   const char *base_dir;
+  /* Inputs frozen to values (matched by onnx_tensor.name): each becomes a
+   * constant instead of a parameter, so import-time shape computations can
+   * read it. The declared type and fixed dimensions must agree. */
+  const struct onnx_tensor *values;
+  int nvalues;
 } onnx_options;
 
 /* Imports a model image. On success *out is a verified module the caller

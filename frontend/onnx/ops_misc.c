@@ -8,8 +8,28 @@
 static bool lower_identity(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
   n->out[0] = n->in[0];
-  /* Dropout's optional mask output: all true in inference. */
-  if (n->nout > 1) n->out[1] = ox_full_like(cx, n->in[0], IR_PRED, 1);
+  return true;
+}
+
+/* Dropout in inference is the identity; its optional mask output is all
+ * true (bool from opset 10; before, the input's type). Training mode is
+ * refused: from opset 12 a true training_mode input; before opset 7 an
+ * is_test=0 node that asks for the mask. (is_test defaults to 0, i.e.
+ * training, but exporters of inference graphs left it so: without a mask
+ * such a node is taken as the identity.) */
+static bool lower_dropout(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  bool ok = true;
+  if (n->opset < 7 && !ox_attr_int(cx, n, "is_test", 0, &ok) && n->nout > 1)
+    return ox_unsupported(cx, n, "training-mode Dropout (is_test=0 with a mask output) is not supported");
+  if (n->opset >= 12 && n->nin > 2 && n->in[2] != IR_NONE) {
+    double train;
+    if (!ox_const_scalar_f(cx, n, n->in[2], &train, "the 'training_mode' input")) return false;
+    if (train != 0) return ox_unsupported(cx, n, "training-mode Dropout (random) is not supported");
+  }
+  if (!ok) return false;
+  n->out[0] = n->in[0];
+  if (n->nout > 1) n->out[1] = ox_full_like(cx, n->in[0], n->opset >= 10 ? IR_PRED : ox_shape(cx, n->in[0]).type, 1);
   return true;
 }
 
@@ -48,8 +68,8 @@ static bool check_constant(ox_ctx *cx, const ox_node *n) {
 }
 
 const ox_op ox_ops_misc[] = {
-    {"Identity", OX_MIN_OPSET, lower_identity, NULL},
-    {"Dropout", OX_MIN_OPSET, lower_identity, NULL},
-    {"Constant", OX_MIN_OPSET, lower_constant, check_constant},
+    {"Identity", 1, lower_identity, NULL},
+    {"Dropout", 1, lower_dropout, NULL},
+    {"Constant", 1, lower_constant, check_constant},
     {NULL, 0, NULL, NULL},
 };

@@ -1,6 +1,330 @@
-/* Reductions: ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax/ArgMin (to come). */
+/*
+ * Reductions and other ops along axes: the Reduce* family, ArgMax/ArgMin,
+ * Softmax/LogSoftmax/Hardmax, CumSum and TopK.
+ *
+ * Every one is a decomposition into core IR ops: reduce (whose identity is
+ * the starting value), elementwise chains, compare/select with iota for
+ * positions, reduce_window for scans, sort with an iota operand for TopK.
+ * Reductions are built without kept dimensions and reshaped at the end,
+ * so a later pass sees plain reduce ops; values are broadcast back along
+ * the reduced axes with ox_unreduce.
+ */
+#include <string.h>
+
 #include "frontend/onnx/ox.h"
 
+/* ---- Reduce* ---- */
+
+typedef enum {
+  R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_LOGSUM, R_LOGSUMEXP, R_SUMSQUARE,
+} reduce_kind;
+
+/* Reads the reduced axes: the 'axes' attribute, or (ReduceSum from opset
+ * 13) the optional second input. No axes means all of them, unless
+ * noop_with_empty_axes is set, when *noop becomes true. Axes come back
+ * normalised; repeats are an error. */
+static bool reduce_axes(ox_ctx *cx, const ox_node *n, bool axes_input, int rank, int64_t *axes, int *nax, bool *noop) {
+  bool ok = true;
+  int64_t v[IR_MAX_RANK + 1];
+  int got = -1;
+  *noop = false;
+  if (axes_input) {
+    int64_t noop_attr = ox_attr_int(cx, n, "noop_with_empty_axes", 0, &ok);
+    if (!ok) return false;
+    if (n->nin > 1 && n->in[1] != IR_NONE) {
+      got = ox_const_ints(cx, n, n->in[1], v, IR_MAX_RANK + 1, "the 'axes' input");
+      if (got < 0) return false;
+    }
+    if (got <= 0 && noop_attr) {
+      *noop = true;
+      return true;
+    }
+  } else {
+    got = ox_attr_ints(cx, n, "axes", v, IR_MAX_RANK + 1, &ok);
+    if (!ok) return false;
+  }
+  if (got <= 0) {
+    for (int i = 0; i < rank; i++) axes[i] = i;
+    *nax = rank;
+    return true;
+  }
+  bool seen[IR_MAX_RANK] = {false};
+  for (int i = 0; i < got; i++) {
+    if (!ox_axis(cx, n, v[i], rank, false, &axes[i])) return false;
+    if (seen[axes[i]]) return ox_error(cx, n, "axis %lld is listed twice", (long long)axes[i]);
+    seen[axes[i]] = true;
+  }
+  *nax = got;
+  return true;
+}
+
+static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  ir_id x = n->in[0];
+  ir_shape s = ox_shape(cx, x);
+  ir_type t = s.type;
+  if (!ir_type_is_float(t) && !ir_type_is_int(t))
+    return ox_error(cx, n, "input has type %s; a numeric type is needed", ir_type_name(t));
+  bool ok = true;
+  int64_t keep = ox_attr_int(cx, n, "keepdims", 1, &ok);
+  int64_t axes[IR_MAX_RANK + 1];
+  int nax = 0;
+  bool noop;
+  bool axes_input = kind == R_SUM && n->opset >= 13;
+  if (!ok || !reduce_axes(cx, n, axes_input, s.rank, axes, &nax, &noop)) return false;
+  if (noop) {
+    n->out[0] = x;
+    return true;
+  }
+  int rank = s.rank;
+  int64_t kept[IR_MAX_RANK];
+  double count = 1;
+  memcpy(kept, s.dims, sizeof kept);
+  for (int i = 0; i < nax; i++) {
+    count *= (double)s.dims[axes[i]];
+    kept[axes[i]] = 1;
+  }
+  /* The float-only forms of integer inputs are computed in f64. */
+  bool via_f64 = !ir_type_is_float(t) && (kind == R_L2 || kind == R_LOGSUM || kind == R_LOGSUMEXP);
+  if (via_f64) x = ir_convert(&cx->b, x, IR_F64);
+  ir_type ct = via_f64 ? IR_F64 : t;
+  ir_id r;
+  switch (kind) {
+    case R_SUM: r = ox_reduce(cx, x, nax, axes, IR_COMB_ADD, false); break;
+    case R_MEAN:
+      r = ox_reduce(cx, x, nax, axes, IR_COMB_ADD, false);
+      r = ox_binary(cx, n, IR_OP_DIV, r, ox_scalar(cx, ct, count));
+      break;
+    case R_MAX: r = ox_reduce(cx, x, nax, axes, IR_COMB_MAX, false); break;
+    case R_MIN: r = ox_reduce(cx, x, nax, axes, IR_COMB_MIN, false); break;
+    case R_PROD: r = ox_reduce(cx, x, nax, axes, IR_COMB_MUL, false); break;
+    case R_L1: r = ox_reduce(cx, ir_unary(&cx->b, IR_OP_ABS, x), nax, axes, IR_COMB_ADD, false); break;
+    case R_L2:
+      r = ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, x, x), nax, axes, IR_COMB_ADD, false);
+      r = ir_unary(&cx->b, IR_OP_SQRT, r);
+      break;
+    case R_LOGSUM: r = ir_unary(&cx->b, IR_OP_LOG, ox_reduce(cx, x, nax, axes, IR_COMB_ADD, false)); break;
+    case R_LOGSUMEXP: {
+      /* log(sum(exp(x - m))) + m with m the (finite) maximum, so that large
+       * inputs do not overflow exp. */
+      ir_id m = ox_reduce(cx, x, nax, axes, IR_COMB_MAX, false);
+      m = ir_select(&cx->b, ir_unary(&cx->b, IR_OP_IS_FINITE, m), m, ox_full_like(cx, m, ct, 0));
+      ir_id e = ir_unary(&cx->b, IR_OP_EXP, ir_binary(&cx->b, IR_OP_SUB, x, ox_unreduce(cx, m, x, nax, axes)));
+      r = ir_binary(&cx->b, IR_OP_ADD, ir_unary(&cx->b, IR_OP_LOG, ox_reduce(cx, e, nax, axes, IR_COMB_ADD, false)), m);
+      break;
+    }
+    case R_SUMSQUARE:
+    default: r = ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, x, x), nax, axes, IR_COMB_ADD, false); break;
+  }
+  if (via_f64) r = ir_convert(&cx->b, r, t);
+  n->out[0] = keep ? ox_reshape(cx, r, rank, kept) : r;
+  return n->out[0] != IR_NONE;
+}
+
+static bool lower_reduce_sum(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_SUM); }
+static bool lower_reduce_mean(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_MEAN); }
+static bool lower_reduce_max(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_MAX); }
+static bool lower_reduce_min(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_MIN); }
+static bool lower_reduce_prod(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_PROD); }
+static bool lower_reduce_l1(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_L1); }
+static bool lower_reduce_l2(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_L2); }
+static bool lower_reduce_logsum(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_LOGSUM); }
+static bool lower_reduce_logsumexp(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_LOGSUMEXP); }
+static bool lower_reduce_sumsquare(ox_ctx *cx, ox_node *n) { return reduce_common(cx, n, R_SUMSQUARE); }
+
+/* ---- ArgMax / ArgMin ---- */
+
+/* Index (i64) of the extreme value of x along axis, without the reduced
+ * dimension: the first one, or the last one with `last`. Positions holding
+ * the extreme (or NaN, which max/min propagate, so NaN wins as in NumPy)
+ * keep their iota value, others get a sentinel; a min (or max) reduction
+ * picks the first (or last). */
+static ir_id arg_extreme(ox_ctx *cx, ir_id x, int64_t axis, bool is_max, bool last) {
+  ir_shape s = ox_shape(cx, x);
+  ir_shape is = ir_shape_make(IR_I64, s.rank, s.dims);
+  int64_t len = s.dims[axis];
+  ir_id ext = ox_reduce(cx, x, 1, &axis, is_max ? IR_COMB_MAX : IR_COMB_MIN, false);
+  ir_id hit = ir_compare(&cx->b, IR_CMP_EQ, x, ox_unreduce(cx, ext, x, 1, &axis));
+  if (ir_type_is_float(s.type)) hit = ir_binary(&cx->b, IR_OP_OR, hit, ir_compare(&cx->b, IR_CMP_NE, x, x));
+  ir_id io = ir_iota(&cx->b, is, axis);
+  ir_id cand = ir_select(&cx->b, hit, io, ox_full_like(cx, io, IR_I64, last ? -1.0 : (double)len));
+  return ox_reduce(cx, cand, 1, &axis, last ? IR_COMB_MAX : IR_COMB_MIN, false);
+}
+
+static bool arg_common(ox_ctx *cx, ox_node *n, bool is_max) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  ir_id x = n->in[0];
+  ir_shape s = ox_shape(cx, x);
+  if (!ir_type_is_float(s.type) && !ir_type_is_int(s.type))
+    return ox_error(cx, n, "input has type %s; a numeric type is needed", ir_type_name(s.type));
+  if (s.rank == 0) return ox_error(cx, n, "input must have rank >= 1");
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", 0, &ok), keep = ox_attr_int(cx, n, "keepdims", 1, &ok);
+  int64_t last = n->opset >= 12 ? ox_attr_int(cx, n, "select_last_index", 0, &ok) : 0;
+  if (!ok || !ox_axis(cx, n, axis, s.rank, false, &axis)) return false;
+  if (s.dims[axis] == 0) return ox_error(cx, n, "the reduced axis %lld is empty", (long long)axis);
+  int64_t kept[IR_MAX_RANK];
+  int rank = s.rank;
+  memcpy(kept, s.dims, sizeof kept);
+  kept[axis] = 1;
+  ir_id r = arg_extreme(cx, x, axis, is_max, last != 0);
+  n->out[0] = keep ? ox_reshape(cx, r, rank, kept) : r;
+  return n->out[0] != IR_NONE;
+}
+
+static bool lower_argmax(ox_ctx *cx, ox_node *n) { return arg_common(cx, n, true); }
+static bool lower_argmin(ox_ctx *cx, ox_node *n) { return arg_common(cx, n, false); }
+
+/* ---- Softmax, LogSoftmax, Hardmax ---- */
+
+typedef enum { SM_SOFT, SM_LOG, SM_HARD } softmax_kind;
+
+/* Before opset 13 the input is coerced to 2-D, [prod(dims < axis),
+ * prod(dims >= axis)], and normalised over the second dimension (default
+ * axis 1); from 13 over the single axis (default -1). Numerically stable:
+ * the maximum is subtracted before exp. */
+static bool softmax_common(ox_ctx *cx, ox_node *n, softmax_kind kind) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  ir_id x = n->in[0];
+  ir_shape s = ox_shape(cx, x);
+  ir_type t = s.type;
+  if (!ir_type_is_float(t)) return ox_error(cx, n, "input has type %s; a floating-point type is needed", ir_type_name(t));
+  if (s.rank == 0) return ox_error(cx, n, "input must have rank >= 1");
+  bool ok = true;
+  bool legacy = n->opset < 13;
+  int64_t axis = ox_attr_int(cx, n, "axis", legacy ? 1 : -1, &ok);
+  if (!ok || !ox_axis(cx, n, axis, s.rank, false, &axis)) return false;
+  int rank = s.rank;
+  int64_t orig[IR_MAX_RANK];
+  memcpy(orig, s.dims, sizeof orig);
+  if (legacy) {
+    int64_t two[2] = {1, 1};
+    for (int i = 0; i < rank; i++) two[i < axis ? 0 : 1] *= orig[i];
+    x = ox_reshape(cx, x, 2, two);
+    axis = 1;
+  }
+  ir_id y;
+  if (kind == SM_HARD) {
+    ir_id first = arg_extreme(cx, x, axis, true, false);
+    ir_shape xs = ox_shape(cx, x);
+    ir_id io = ir_iota(&cx->b, ir_shape_make(IR_I64, xs.rank, xs.dims), axis);
+    y = ir_convert(&cx->b, ir_compare(&cx->b, IR_CMP_EQ, io, ox_unreduce(cx, first, x, 1, &axis)), t);
+  } else {
+    ir_id m = ox_reduce(cx, x, 1, &axis, IR_COMB_MAX, false);
+    ir_id d = ir_binary(&cx->b, IR_OP_SUB, x, ox_unreduce(cx, m, x, 1, &axis));
+    ir_id e = ir_unary(&cx->b, IR_OP_EXP, d);
+    ir_id sum = ox_unreduce(cx, ox_reduce(cx, e, 1, &axis, IR_COMB_ADD, false), x, 1, &axis);
+    if (kind == SM_SOFT) y = ir_binary(&cx->b, IR_OP_DIV, e, sum);
+    else y = ir_binary(&cx->b, IR_OP_SUB, d, ir_unary(&cx->b, IR_OP_LOG, sum));
+  }
+  n->out[0] = legacy ? ox_reshape(cx, y, rank, orig) : y;
+  return n->out[0] != IR_NONE;
+}
+
+static bool lower_softmax(ox_ctx *cx, ox_node *n) { return softmax_common(cx, n, SM_SOFT); }
+static bool lower_logsoftmax(ox_ctx *cx, ox_node *n) { return softmax_common(cx, n, SM_LOG); }
+static bool lower_hardmax(ox_ctx *cx, ox_node *n) { return softmax_common(cx, n, SM_HARD); }
+
+/* ---- CumSum ---- */
+
+/* A running sum is a reduce_window along the axis whose window spans the
+ * whole axis, padded so each output sees exactly its prefix (or suffix):
+ * inclusive forward pads len-1 before; exclusive shifts by one more, using
+ * negative padding to crop the far end. */
+static bool lower_cumsum(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 2)) return false;
+  ir_id x = n->in[0];
+  ir_shape s = ox_shape(cx, x);
+  if (!ir_type_is_float(s.type) && !ir_type_is_int(s.type))
+    return ox_error(cx, n, "input x has type %s; a numeric type is needed", ir_type_name(s.type));
+  if (s.rank == 0) return ox_error(cx, n, "input x must have rank >= 1");
+  bool ok = true;
+  int64_t excl = ox_attr_int(cx, n, "exclusive", 0, &ok), rev = ox_attr_int(cx, n, "reverse", 0, &ok);
+  int64_t axis;
+  if (!ok) return false;
+  int got = ox_const_ints(cx, n, n->in[1], &axis, 1, "the 'axis' input");
+  if (got < 0) return false;
+  if (got != 1) return ox_error(cx, n, "the 'axis' input must hold one value");
+  if (!ox_axis(cx, n, axis, s.rank, false, &axis)) return false;
+  int64_t len = s.dims[axis];
+  if (len == 0) {
+    n->out[0] = x;
+    return true;
+  }
+  ir_window w;
+  memset(&w, 0, sizeof w);
+  w.rank = s.rank;
+  for (int i = 0; i < w.rank; i++) w.d[i] = (ir_window_dim){1, 1, 0, 0, 1, 1};
+  int64_t before = rev ? 0 : len - 1, after = rev ? len - 1 : 0;
+  if (excl) {
+    before += rev ? -1 : 1;
+    after += rev ? 1 : -1;
+  }
+  w.d[axis] = (ir_window_dim){len, 1, before, after, 1, 1};
+  n->out[0] = ir_reduce_window(&cx->b, x, &w, IR_COMB_ADD);
+  return n->out[0] != IR_NONE;
+}
+
+/* ---- TopK ---- */
+
+/* Sort along the axis with an iota of positions as the second operand
+ * (stable: equal values keep increasing indices, as ONNX requires), then
+ * slice the first k. */
+static bool lower_topk(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, n->opset >= 10 ? 2 : 1)) return false;
+  ir_id x = n->in[0];
+  ir_shape s = ox_shape(cx, x);
+  if (!ir_type_is_float(s.type) && !ir_type_is_int(s.type))
+    return ox_error(cx, n, "input X has type %s; a numeric type is needed", ir_type_name(s.type));
+  if (s.rank == 0) return ox_error(cx, n, "input X must have rank >= 1");
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", -1, &ok);
+  int64_t largest = n->opset >= 11 ? ox_attr_int(cx, n, "largest", 1, &ok) : 1;
+  int64_t k;
+  if (!ok) return false;
+  if (n->opset >= 10) {
+    int got = ox_const_ints(cx, n, n->in[1], &k, 1, "the 'K' input");
+    if (got < 0) return false;
+    if (got != 1) return ox_error(cx, n, "the 'K' input must hold one value");
+  } else {
+    k = ox_attr_int(cx, n, "k", -1, &ok);
+    if (!ok) return false;
+  }
+  if (!ox_axis(cx, n, axis, s.rank, false, &axis)) return false;
+  if (k < 0 || k > s.dims[axis])
+    return ox_error(cx, n, "K=%lld is outside [0, %lld] (the size of axis %lld)", (long long)k, (long long)s.dims[axis],
+                    (long long)axis);
+  int rank = s.rank;
+  ir_id ops[2] = {x, ir_iota(&cx->b, ir_shape_make(IR_I64, rank, s.dims), axis)};
+  ir_id sorted = ir_sort(&cx->b, 2, ops, axis, largest != 0);
+  int64_t start[IR_MAX_RANK] = {0}, limit[IR_MAX_RANK], stride[IR_MAX_RANK];
+  for (int i = 0; i < rank; i++) {
+    limit[i] = ox_shape(cx, x).dims[i];
+    stride[i] = 1;
+  }
+  limit[axis] = k;
+  n->out[0] = ir_slice(&cx->b, ir_get_tuple_element(&cx->b, sorted, 0), start, limit, stride);
+  if (n->nout > 1) n->out[1] = ir_slice(&cx->b, ir_get_tuple_element(&cx->b, sorted, 1), start, limit, stride);
+  return n->out[0] != IR_NONE && (n->nout < 2 || n->out[1] != IR_NONE);
+}
+
 const ox_op ox_ops_reduce[] = {
+    {"ReduceSum", 1, lower_reduce_sum, NULL},
+    {"ReduceMean", 1, lower_reduce_mean, NULL},
+    {"ReduceMax", 1, lower_reduce_max, NULL},
+    {"ReduceMin", 1, lower_reduce_min, NULL},
+    {"ReduceProd", 1, lower_reduce_prod, NULL},
+    {"ReduceL1", 1, lower_reduce_l1, NULL},
+    {"ReduceL2", 1, lower_reduce_l2, NULL},
+    {"ReduceLogSum", 1, lower_reduce_logsum, NULL},
+    {"ReduceLogSumExp", 1, lower_reduce_logsumexp, NULL},
+    {"ReduceSumSquare", 1, lower_reduce_sumsquare, NULL},
+    {"ArgMax", 1, lower_argmax, NULL},
+    {"ArgMin", 1, lower_argmin, NULL},
+    {"Softmax", 1, lower_softmax, NULL},
+    {"LogSoftmax", 1, lower_logsoftmax, NULL},
+    {"Hardmax", 1, lower_hardmax, NULL},
+    {"CumSum", 11, lower_cumsum, NULL},
+    {"TopK", 1, lower_topk, NULL},
     {NULL, 0, NULL, NULL},
 };

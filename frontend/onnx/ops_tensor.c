@@ -1,10 +1,59 @@
 /*
- * Shape and data-movement ONNX ops: Reshape, Shape, and (to come) Flatten,
- * Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Gather, ...
+ * Shape and data-movement ONNX ops: Reshape, Shape, Size, Flatten, Squeeze,
+ * Unsqueeze, Transpose, Concat, Split, Slice, Expand, Tile, Pad,
+ * DepthToSpace, SpaceToDepth. Indexing ops (Gather*, Scatter*, OneHot, ...)
+ * are in ops_index.c.
+ *
+ * Every value that decides a result shape (Reshape's shape, Slice's
+ * starts/ends, Squeeze's axes, Pad's pads, ...) must be known at import
+ * time; it is read with ox_const_ints. Up to opset 9-12 (per op) such
+ * values are attributes, later inputs: each lowering reads whichever the
+ * node's opset defines.
+ *
+ * Shapes are read into local copies (x_v) before anything is built:
+ * ox_shape points into the computation's instruction array, which every
+ * new instruction may move.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "frontend/onnx/ox.h"
+
+/* Reads an int list that is an attribute before opset `from`, an optional
+ * input (number `input`) from then on. Returns the count, -1 when absent,
+ * -2 after an error. */
+static int attr_or_input(ox_ctx *cx, const ox_node *n, int from, const char *name, int input, int64_t *out, int max) {
+  if (n->opset < from) {
+    bool ok = true;
+    int k = ox_attr_ints(cx, n, name, out, max, &ok);
+    return ok ? k : -2;
+  }
+  if (input >= n->nin || n->in[input] == IR_NONE) return -1;
+  char what[64];
+  snprintf(what, sizeof what, "the '%s' input", name);
+  int k = ox_const_ints(cx, n, n->in[input], out, max, what);
+  return k < 0 ? -2 : k;
+}
+
+static ir_id slice1(ox_ctx *cx, ir_id x, int axis, int64_t start, int64_t limit, int64_t stride) {
+  ir_shape s_v = ox_shape(cx, x);
+  const ir_shape *s = &s_v;
+  int64_t st[IR_MAX_RANK], li[IR_MAX_RANK], sd[IR_MAX_RANK];
+  for (int i = 0; i < s->rank; i++) {
+    st[i] = 0;
+    li[i] = s->dims[i];
+    sd[i] = 1;
+  }
+  st[axis] = start;
+  li[axis] = limit;
+  sd[axis] = stride;
+  return ir_slice(&cx->b, x, st, li, sd);
+}
+
+static bool done(ox_node *n, ir_id r) {
+  n->out[0] = r;
+  return r != IR_NONE;
+}
 
 /* Reshape (opset 5+: shape as an input; 0 copies a dimension unless
  * allowzero, -1 is inferred). */
@@ -15,7 +64,8 @@ static bool lower_reshape(ox_ctx *cx, ox_node *n) {
   int64_t dims[IR_MAX_RANK];
   int r = ox_const_ints(cx, n, n->in[1], dims, IR_MAX_RANK, "the 'shape' input");
   if (r < 0 || !ok) return false;
-  const ir_shape *s = ox_shape(cx, n->in[0]);
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
   int infer = -1;
   int64_t known = 1;
   for (int i = 0; i < r; i++) {
@@ -28,23 +78,31 @@ static bool lower_reshape(ox_ctx *cx, ox_node *n) {
       infer = i;
     } else if (dims[i] < 0) {
       return ox_error(cx, n, "shape entry %d is %lld", i, (long long)dims[i]);
+    } else if (dims[i] && known > INT64_MAX / dims[i]) {
+      return ox_error(cx, n, "the shape's element count overflows");
     } else {
       known *= dims[i];
     }
   }
   int64_t total = ir_shape_elements(s);
   if (infer >= 0) {
-    if (known == 0 || total % known) return ox_error(cx, n, "cannot infer the -1 dimension: %lld elements do not divide by %lld", (long long)total, (long long)known);
+    if (known == 0 || total % known)
+      return ox_error(cx, n, "cannot infer the -1 dimension: %lld elements do not divide by %lld", (long long)total,
+                      (long long)known);
     dims[infer] = total / known;
+  } else if (known != total) {
+    char b[160];
+    return ox_error(cx, n, "cannot reshape %s (%lld elements) to %lld elements", ir_shape_str(s, b, sizeof b),
+                    (long long)total, (long long)known);
   }
-  n->out[0] = ox_reshape(cx, n->in[0], r, dims);
-  return n->out[0] != IR_NONE;
+  return done(n, ox_reshape(cx, n->in[0], r, dims));
 }
 
 /* Shape: a constant (static shapes), optionally sliced (opset 15). */
 static bool lower_shape(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
-  const ir_shape *s = ox_shape(cx, n->in[0]);
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
   bool ok = true;
   int64_t start = 0, end = s->rank;
   if (n->opset >= 15) {
@@ -54,15 +112,499 @@ static bool lower_shape(ox_ctx *cx, ox_node *n) {
     if (start < 0) start += s->rank;
     if (end < 0) end += s->rank;
     if (start < 0) start = 0;
+    if (start > s->rank) start = s->rank;
     if (end > s->rank) end = s->rank;
     if (end < start) end = start;
   }
-  n->out[0] = ox_const_i64(cx, (int)(end - start), s->dims + start);
-  return n->out[0] != IR_NONE;
+  int64_t dims[IR_MAX_RANK];
+  memcpy(dims, s->dims, sizeof dims);
+  return done(n, ox_const_i64(cx, (int)(end - start), dims + start));
+}
+
+static bool lower_size(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  const ir_shape xs = ox_shape(cx, n->in[0]);
+  return done(n, ir_constant_i(&cx->b, IR_I64, ir_shape_elements(&xs)));
+}
+
+/* Flatten: [d0 * ... * d(axis-1), d(axis) * ... * d(r-1)]. */
+static bool lower_flatten(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", 1, &ok);
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  if (!ok) return false;
+  /* axis is in [-r, r]; a negative one counts from r (not r + 1). */
+  if (axis < -s->rank || axis > s->rank) return ox_error(cx, n, "axis %lld is out of range for rank %d", (long long)axis, s->rank);
+  if (axis < 0) axis += s->rank;
+  int64_t d[2] = {1, 1};
+  for (int i = 0; i < s->rank; i++)
+    if (!ox_dim_mul(cx, n, d[i >= axis], s->dims[i], &d[i >= axis])) return false;
+  return done(n, ox_reshape(cx, n->in[0], 2, d));
+}
+
+static bool lower_squeeze(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  int64_t axes[IR_MAX_RANK];
+  int k = attr_or_input(cx, n, 13, "axes", 1, axes, IR_MAX_RANK);
+  if (k == -2) return false;
+  bool drop[IR_MAX_RANK] = {false};
+  for (int i = 0; i < k; i++) {
+    int64_t a;
+    if (!ox_axis(cx, n, axes[i], s->rank, false, &a)) return false;
+    if (s->dims[a] != 1) return ox_error(cx, n, "cannot squeeze dimension %lld of size %lld", (long long)a, (long long)s->dims[a]);
+    drop[a] = true;
+  }
+  int64_t dims[IR_MAX_RANK];
+  int r = 0;
+  for (int i = 0; i < s->rank; i++)
+    if (!(k < 0 ? s->dims[i] == 1 : drop[i])) dims[r++] = s->dims[i];
+  return done(n, ox_reshape(cx, n->in[0], r, dims));
+}
+
+static bool lower_unsqueeze(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  int64_t axes[IR_MAX_RANK];
+  int k = attr_or_input(cx, n, 13, "axes", 1, axes, IR_MAX_RANK);
+  if (k == -2) return false;
+  if (k < 0) return ox_error(cx, n, "needs axes");
+  int rank = s->rank + k;
+  if (rank > IR_MAX_RANK) return ox_unsupported(cx, n, "the result would have rank %d; kiln's maximum is %d", rank, IR_MAX_RANK);
+  bool ins[IR_MAX_RANK] = {false};
+  for (int i = 0; i < k; i++) {
+    int64_t a;
+    if (!ox_axis(cx, n, axes[i], rank, false, &a)) return false;
+    if (ins[a]) return ox_error(cx, n, "axis %lld is repeated", (long long)axes[i]);
+    ins[a] = true;
+  }
+  int64_t dims[IR_MAX_RANK];
+  for (int i = 0, j = 0; i < rank; i++) dims[i] = ins[i] ? 1 : s->dims[j++];
+  return done(n, ox_reshape(cx, n->in[0], rank, dims));
+}
+
+static bool lower_transpose(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  int64_t perm[IR_MAX_RANK];
+  bool ok = true, seen[IR_MAX_RANK] = {false};
+  int k = ox_attr_ints(cx, n, "perm", perm, IR_MAX_RANK, &ok);
+  if (!ok) return false;
+  if (k < 0) {
+    k = s->rank;
+    for (int i = 0; i < k; i++) perm[i] = k - 1 - i;
+  }
+  if (k != s->rank) return ox_error(cx, n, "'perm' has %d entries for an input of rank %d", k, s->rank);
+  for (int i = 0; i < k; i++) {
+    if (perm[i] < 0 || perm[i] >= k || seen[perm[i]]) return ox_error(cx, n, "'perm' is not a permutation of 0..%d", k - 1);
+    seen[perm[i]] = true;
+  }
+  bool identity = true;
+  for (int i = 0; i < k; i++) identity = identity && perm[i] == i;
+  return done(n, identity ? n->in[0] : ir_transpose(&cx->b, n->in[0], perm));
+}
+
+static bool lower_concat(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  bool ok = true;
+  /* Concat-1 defaults the axis to 1; from opset 4 it is required. */
+  if (n->opset >= 4 && !ox_attr(n, "axis")) return ox_error(cx, n, "attribute 'axis' is required");
+  int64_t axis = ox_attr_int(cx, n, "axis", 1, &ok);
+  ir_id xs[OX_MAX_IO];
+  int k = 0;
+  for (int i = 0; i < n->nin; i++)
+    if (n->in[i] != IR_NONE) xs[k++] = n->in[i];
+  ir_shape s_v = ox_shape(cx, xs[0]);
+  const ir_shape *s = &s_v;
+  if (!ok || !ox_axis(cx, n, axis, s->rank, false, &axis)) return false;
+  for (int i = 1; i < k; i++) {
+    ir_shape t_v = ox_shape(cx, xs[i]);
+    const ir_shape *t = &t_v;
+    bool fits = t->type == s->type && t->rank == s->rank;
+    for (int d = 0; fits && d < s->rank; d++) fits = d == axis || t->dims[d] == s->dims[d];
+    if (!fits) {
+      char b1[160], b2[160];
+      return ox_error(cx, n, "input %d (%s) does not fit input 0 (%s) along axis %lld", i, ir_shape_str(t, b1, sizeof b1),
+                      ir_shape_str(s, b2, sizeof b2), (long long)axis);
+    }
+  }
+  return done(n, k == 1 ? xs[0] : ir_concatenate(&cx->b, k, xs, axis));
+}
+
+/* Split: sizes from the 'split' attribute (opset < 13; opset 1 also took
+ * it as input 1) or input 1 (opset >= 13); without them, equal parts (the
+ * last one smaller when the size does not divide, as opset 18 says). */
+static bool lower_split(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", 0, &ok);
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  if (!ok || !ox_axis(cx, n, axis, s->rank, false, &axis)) return false;
+  int64_t sizes[OX_MAX_IO];
+  int k = -1;
+  if (n->opset < 13) {
+    k = ox_attr_ints(cx, n, "split", sizes, OX_MAX_IO, &ok);
+    if (!ok) return false;
+    if (k < 0 && n->opset < 2 && n->nin > 1 && n->in[1] != IR_NONE)
+      k = ox_const_ints(cx, n, n->in[1], sizes, OX_MAX_IO, "the 'split' input");
+  } else if (n->nin > 1 && n->in[1] != IR_NONE) {
+    k = ox_const_ints(cx, n, n->in[1], sizes, OX_MAX_IO, "the 'split' input");
+    if (k < 0) return false;
+  }
+  int64_t d = s->dims[axis];
+  if (n->nout < 1) return ox_error(cx, n, "needs at least one output");
+  if (k < 0) {
+    k = n->nout;
+    int64_t part = (d + k - 1) / k;
+    for (int i = 0; i < k; i++) sizes[i] = i < k - 1 ? part : d - part * (k - 1);
+    if (sizes[k - 1] < 0) return ox_error(cx, n, "cannot split %lld elements into %d parts", (long long)d, k);
+  }
+  if (k != n->nout) return ox_error(cx, n, "'split' has %d entries for %d outputs", k, n->nout);
+  int64_t at = 0;
+  for (int i = 0; i < k; i++) {
+    if (sizes[i] < 0 || sizes[i] > d - at) return ox_error(cx, n, "split sizes do not add up to dimension %lld (%lld)", (long long)axis, (long long)d);
+    n->out[i] = slice1(cx, n->in[0], (int)axis, at, at + sizes[i], 1);
+    if (n->out[i] == IR_NONE) return false;
+    at += sizes[i];
+  }
+  if (at != d) return ox_error(cx, n, "split sizes add up to %lld, dimension %lld has %lld", (long long)at, (long long)axis, (long long)d);
+  return true;
+}
+
+/* Slice: starts/ends/axes as attributes before opset 10, inputs (with
+ * steps) after. Bounds follow the ONNX clamping rules: negative values
+ * count from the end; for a positive step start and end are clamped to
+ * [0, dim], for a negative step start to [0, dim-1] and end to [-1, dim-1].
+ * Negative steps become a reverse plus a positive-step slice. */
+static bool lower_slice(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  ir_id x = n->in[0];
+  ir_shape s_v = ox_shape(cx, x);
+  const ir_shape *s = &s_v;
+  int r = s->rank;
+  int64_t starts[IR_MAX_RANK], ends[IR_MAX_RANK], axes[IR_MAX_RANK], steps[IR_MAX_RANK];
+  int ns = attr_or_input(cx, n, 10, "starts", 1, starts, IR_MAX_RANK);
+  int ne = attr_or_input(cx, n, 10, "ends", 2, ends, IR_MAX_RANK);
+  int na = attr_or_input(cx, n, 10, "axes", 3, axes, IR_MAX_RANK);
+  int nst = n->opset >= 10 ? attr_or_input(cx, n, 10, "steps", 4, steps, IR_MAX_RANK) : -1;
+  if (ns == -2 || ne == -2 || na == -2 || nst == -2) return false;
+  if (ns < 0 || ne < 0) return ox_error(cx, n, "needs starts and ends");
+  if (ns != ne || (na >= 0 && na != ns) || (nst >= 0 && nst != ns))
+    return ox_error(cx, n, "starts, ends, axes and steps must have the same length");
+  int64_t st[IR_MAX_RANK], li[IR_MAX_RANK], sd[IR_MAX_RANK], rev[IR_MAX_RANK];
+  bool seen[IR_MAX_RANK] = {false};
+  int nrev = 0;
+  for (int i = 0; i < r; i++) {
+    st[i] = 0;
+    li[i] = s->dims[i];
+    sd[i] = 1;
+  }
+  for (int i = 0; i < ns; i++) {
+    int64_t a = na >= 0 ? axes[i] : i;
+    if (!ox_axis(cx, n, a, r, false, &a)) return false;
+    if (seen[a]) return ox_error(cx, n, "axis %lld is repeated", (long long)a);
+    seen[a] = true;
+    int64_t d = s->dims[a], b = starts[i], e = ends[i], k = nst >= 0 ? steps[i] : 1;
+    if (k == 0) return ox_error(cx, n, "step %d is 0", i);
+    if (b < 0) b = b < -d ? 0 : b + d; /* also avoids overflow for INT64_MIN */
+    if (e < 0) e = e < -d ? -1 : e + d;
+    if (k > 0) {
+      b = b < 0 ? 0 : b > d ? d : b;
+      e = e < 0 ? 0 : e > d ? d : e;
+      st[a] = b;
+      li[a] = e < b ? b : e;
+      sd[a] = k;
+    } else {
+      /* After reversing, index j reads d-1-j. */
+      b = b > d - 1 ? d - 1 : b;
+      e = e > d - 1 ? d - 1 : e;
+      if (d == 0 || b <= e) {
+        st[a] = li[a] = 0;
+      } else {
+        st[a] = d - 1 - b;
+        li[a] = d - 1 - e;
+        if (k == INT64_MIN) k = -d; /* -k would overflow; one element */
+        sd[a] = -k;
+        rev[nrev++] = a;
+      }
+    }
+  }
+  if (nrev) {
+    /* Sorted reverse dims (the IR does not require it, but print stably). */
+    for (int i = 1; i < nrev; i++)
+      for (int j = i; j > 0 && rev[j - 1] > rev[j]; j--) {
+        int64_t t = rev[j];
+        rev[j] = rev[j - 1];
+        rev[j - 1] = t;
+      }
+    x = ir_reverse(&cx->b, x, nrev, rev);
+  }
+  bool whole = true;
+  for (int i = 0; i < r; i++) whole = whole && st[i] == 0 && li[i] == s->dims[i] && sd[i] == 1;
+  return done(n, whole ? x : ir_slice(&cx->b, x, st, li, sd));
+}
+
+/* Expand: bidirectional NumPy broadcasting of x and the shape input. */
+static bool lower_expand(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 2)) return false;
+  int64_t shape[IR_MAX_RANK], dims[IR_MAX_RANK];
+  int k = ox_const_ints(cx, n, n->in[1], shape, IR_MAX_RANK, "the 'shape' input");
+  if (k < 0) return false;
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  int rank = k > s->rank ? k : s->rank;
+  for (int i = 0; i < rank; i++) {
+    int ix = i - (rank - s->rank), is = i - (rank - k);
+    int64_t a = ix >= 0 ? s->dims[ix] : 1, b = is >= 0 ? shape[is] : 1;
+    if (b < 0) return ox_error(cx, n, "shape entry %d is negative", is);
+    if (a != b && a != 1 && b != 1)
+      return ox_error(cx, n, "dimension %d: %lld does not broadcast to %lld", i, (long long)a, (long long)b);
+    dims[i] = a == 1 ? b : a;
+  }
+  if (!ox_check_size(cx, n, s->type, rank, dims)) return false;
+  return done(n, ox_broadcast_to(cx, n, n->in[0], rank, dims));
+}
+
+/* Tile: per axis with repeat r > 1, broadcast to [.., r, d, ..] and merge
+ * the two dimensions (rank + 1 must fit; otherwise concatenate copies). */
+static bool lower_tile(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 2)) return false;
+  ir_id x = n->in[0];
+  int64_t reps[IR_MAX_RANK];
+  ir_shape s_v = ox_shape(cx, x);
+  const ir_shape *s = &s_v;
+  int k = ox_const_ints(cx, n, n->in[1], reps, IR_MAX_RANK, "the 'repeats' input");
+  if (k < 0) return false;
+  if (k != s->rank) return ox_error(cx, n, "'repeats' has %d entries for an input of rank %d", k, s->rank);
+  int r = s->rank;
+  for (int a = 0; a < r; a++) {
+    if (reps[a] < 0) return ox_error(cx, n, "repeat %d is negative", a);
+    if (reps[a] == 1) continue;
+    s_v = ox_shape(cx, x);
+    int64_t dims[IR_MAX_RANK];
+    memcpy(dims, s->dims, sizeof dims);
+    if (r < IR_MAX_RANK) {
+      int64_t big[IR_MAX_RANK], map[IR_MAX_RANK];
+      for (int i = 0, j = 0; i <= r; i++) {
+        if (i == a) {
+          big[i] = reps[a];
+          continue;
+        }
+        big[i] = dims[j];
+        map[j++] = i;
+      }
+      ir_id b = ir_broadcast(&cx->b, x, r + 1, big, map);
+      if (!ox_dim_mul(cx, n, dims[a], reps[a], &dims[a]) || !ox_check_size(cx, n, s->type, r, dims)) return false;
+      x = ox_reshape(cx, b, r, dims);
+    } else {
+      ir_id copies[OX_MAX_IO];
+      if (reps[a] == 0 || reps[a] > OX_MAX_IO) {
+        if (reps[a]) return ox_unsupported(cx, n, "tiling a rank-%d tensor %lld times is not supported", r, (long long)reps[a]);
+        x = slice1(cx, x, a, 0, 0, 1);
+        continue;
+      }
+      for (int i = 0; i < reps[a]; i++) copies[i] = x;
+      x = ir_concatenate(&cx->b, (int)reps[a], copies, a);
+    }
+    if (x == IR_NONE) return false;
+  }
+  return done(n, x);
+}
+
+/* Pad: modes constant, reflect, edge. pads = [begin_0.., end_0..]; an
+ * attribute before opset 11 ('paddings' in opset 1), then an input, with
+ * the constant value as attribute 'value' / optional input 2. Negative
+ * pads crop. reflect and edge are built from slices, reverses and
+ * concatenation along each axis. */
+static bool lower_pad(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  ir_id x = n->in[0];
+  ir_shape s_v = ox_shape(cx, x);
+  const ir_shape *s = &s_v;
+  int r = s->rank;
+  bool ok = true;
+  const char *mode = ox_attr_string(cx, n, "mode", "constant", &ok);
+  int64_t pads[2 * IR_MAX_RANK];
+  int k;
+  if (n->opset < 11) {
+    k = ox_attr_ints(cx, n, n->opset < 2 ? "paddings" : "pads", pads, 2 * IR_MAX_RANK, &ok);
+    if (!ok) return false;
+    if (k < 0) return ox_error(cx, n, "attribute 'pads' is required");
+  } else {
+    if (!ox_need_inputs(cx, n, 2)) return false;
+    k = ox_const_ints(cx, n, n->in[1], pads, 2 * IR_MAX_RANK, "the 'pads' input");
+    if (k < 0) return false;
+  }
+  if (!ok) return false;
+  if (k != 2 * r) return ox_error(cx, n, "'pads' has %d entries; an input of rank %d needs %d", k, r, 2 * r);
+  /* The result dims, checked before anything is built (pads are data: any
+   * int64). */
+  int64_t out[IR_MAX_RANK];
+  for (int i = 0; i < r; i++) {
+    int64_t lo = pads[i], hi = pads[r + i];
+    if (lo < -s->dims[i] || hi < -s->dims[i] || __builtin_add_overflow(s->dims[i], lo, &out[i]) ||
+        __builtin_add_overflow(out[i], hi, &out[i]) || out[i] < 0)
+      return ox_error(cx, n, "pads (%lld, %lld) do not fit dimension %d of size %lld", (long long)lo, (long long)hi, i,
+                      (long long)s->dims[i]);
+  }
+  if (!ox_check_size(cx, n, s->type, r, out)) return false;
+  if (!strcmp(mode, "constant")) {
+    ir_id v;
+    if (n->opset < 11) {
+      v = ox_scalar(cx, s->type, ox_attr_float(cx, n, "value", 0, &ok));
+    } else if (n->nin > 2 && n->in[2] != IR_NONE) {
+      v = n->in[2];
+      const ir_shape vs = ox_shape(cx, v);
+      if (ir_shape_elements(&vs) != 1 || vs.type != s->type)
+        return ox_error(cx, n, "the constant value must be one value of the input's type");
+      v = ox_reshape(cx, v, 0, NULL);
+    } else {
+      v = ox_scalar(cx, s->type, 0);
+    }
+    int64_t lo[IR_MAX_RANK], hi[IR_MAX_RANK], in[IR_MAX_RANK] = {0};
+    for (int i = 0; i < r; i++) {
+      lo[i] = pads[i];
+      hi[i] = pads[r + i];
+    }
+    return ok && done(n, ir_pad(&cx->b, x, v, lo, hi, in));
+  }
+  bool reflect = !strcmp(mode, "reflect");
+  if (!reflect && strcmp(mode, "edge")) return ox_unsupported(cx, n, "pad mode '%s' is not supported", mode);
+  for (int a = 0; a < r && x != IR_NONE; a++) {
+    int64_t lo = pads[a], hi = pads[r + a], d = ox_shape(cx, x).dims[a];
+    /* Crop first. */
+    int64_t b = lo < 0 ? -lo : 0, e = hi < 0 ? d + hi : d;
+    if (e < b) return ox_error(cx, n, "negative pads crop more than dimension %d holds", a);
+    if (b || e != d) x = slice1(cx, x, a, b, e, 1);
+    d = e - b;
+    lo = lo > 0 ? lo : 0;
+    hi = hi > 0 ? hi : 0;
+    if (!lo && !hi) continue;
+    if (d == 0) return ox_error(cx, n, "cannot %s-pad an empty dimension %d", mode, a);
+    if (reflect && (lo >= d || hi >= d))
+      return ox_error(cx, n, "reflect pads (%lld, %lld) must be smaller than dimension %d (%lld)", (long long)lo,
+                      (long long)hi, a, (long long)d);
+    ir_id parts[3];
+    int np = 0;
+    int64_t rd = a;
+    if (lo) {
+      ir_id p;
+      if (reflect) p = ir_reverse(&cx->b, slice1(cx, x, a, 1, lo + 1, 1), 1, &rd);
+      else {
+        ir_shape xs_v = ox_shape(cx, x);
+        const ir_shape *xs = &xs_v;
+        int64_t dims[IR_MAX_RANK];
+        memcpy(dims, xs->dims, sizeof dims);
+        dims[a] = lo;
+        p = ox_broadcast_to(cx, n, slice1(cx, x, a, 0, 1, 1), r, dims);
+      }
+      parts[np++] = p;
+    }
+    parts[np++] = x;
+    if (hi) {
+      ir_id p;
+      if (reflect) p = ir_reverse(&cx->b, slice1(cx, x, a, d - 1 - hi, d - 1, 1), 1, &rd);
+      else {
+        ir_shape xs_v = ox_shape(cx, x);
+        const ir_shape *xs = &xs_v;
+        int64_t dims[IR_MAX_RANK];
+        memcpy(dims, xs->dims, sizeof dims);
+        dims[a] = hi;
+        p = ox_broadcast_to(cx, n, slice1(cx, x, a, d - 1, d, 1), r, dims);
+      }
+      parts[np++] = p;
+    }
+    x = ir_concatenate(&cx->b, np, parts, a);
+  }
+  return done(n, x);
+}
+
+/* Pre-pass checks (all unsupported attributes of a model are reported at
+ * once, before lowering). */
+static bool check_pad(ox_ctx *cx, const ox_node *n) {
+  bool ok = true;
+  const char *mode = ox_attr_string(cx, n, "mode", "constant", &ok);
+  if (ok && strcmp(mode, "constant") && strcmp(mode, "reflect") && strcmp(mode, "edge"))
+    return ox_unsupported(cx, n, "pad mode '%s' is not supported (constant, reflect and edge are)", mode);
+  return ok;
+}
+
+static bool check_depth_to_space(ox_ctx *cx, const ox_node *n) {
+  bool ok = true;
+  const char *mode = n->opset >= 11 ? ox_attr_string(cx, n, "mode", "DCR", &ok) : "DCR";
+  if (ok && strcmp(mode, "DCR") && strcmp(mode, "CRD")) return ox_error(cx, n, "attribute 'mode' must be DCR or CRD, not %s", mode);
+  return ok;
+}
+
+/* DepthToSpace: [N, C, H, W] -> [N, C/b², H*b, W*b]. DCR (default) takes
+ * the block offsets from the outer part of C, CRD from the inner part. */
+static bool lower_depth_to_space(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  bool ok = true;
+  int64_t b = ox_attr_int(cx, n, "blocksize", 0, &ok);
+  const char *mode = n->opset >= 11 ? ox_attr_string(cx, n, "mode", "DCR", &ok) : "DCR";
+  if (!ok) return false;
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  if (s->rank != 4) return ox_error(cx, n, "the input must have rank 4");
+  int64_t bb, Hb, Wb;
+  if (b <= 0 || !ox_dim_mul(cx, n, b, b, &bb) || !ox_dim_mul(cx, n, s->dims[2], b, &Hb) ||
+      !ox_dim_mul(cx, n, s->dims[3], b, &Wb))
+    return b <= 0 ? ox_error(cx, n, "blocksize %lld must be positive", (long long)b) : false;
+  if (s->dims[1] % bb) return ox_error(cx, n, "blocksize %lld does not divide the %lld channels in b*b blocks", (long long)b, (long long)s->dims[1]);
+  int64_t N = s->dims[0], C = s->dims[1] / bb, H = s->dims[2], W = s->dims[3];
+  bool crd = !strcmp(mode, "CRD");
+  if (!crd && strcmp(mode, "DCR")) return ox_error(cx, n, "attribute 'mode' must be DCR or CRD, not %s", mode);
+  int64_t d6[6] = {N, b, b, C, H, W}, perm[6] = {0, 3, 4, 1, 5, 2};
+  if (crd) {
+    int64_t c6[6] = {N, C, b, b, H, W}, p6[6] = {0, 1, 4, 2, 5, 3};
+    memcpy(d6, c6, sizeof d6);
+    memcpy(perm, p6, sizeof perm);
+  }
+  ir_id t = ir_transpose(&cx->b, ox_reshape(cx, n->in[0], 6, d6), perm);
+  int64_t out[4] = {N, C, Hb, Wb};
+  return done(n, ox_reshape(cx, t, 4, out));
+}
+
+/* SpaceToDepth: [N, C, H, W] -> [N, C*b², H/b, W/b], block offsets outer. */
+static bool lower_space_to_depth(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  bool ok = true;
+  int64_t b = ox_attr_int(cx, n, "blocksize", 0, &ok);
+  if (!ok) return false;
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  if (s->rank != 4) return ox_error(cx, n, "the input must have rank 4");
+  if (b <= 0 || s->dims[2] % b || s->dims[3] % b) return ox_error(cx, n, "blocksize %lld does not divide the spatial dimensions", (long long)b);
+  int64_t N = s->dims[0], C = s->dims[1], H = s->dims[2] / b, W = s->dims[3] / b, Cbb;
+  if (!ox_dim_mul(cx, n, C, b, &Cbb) || !ox_dim_mul(cx, n, Cbb, b, &Cbb)) return false;
+  int64_t d6[6] = {N, C, H, b, W, b}, perm[6] = {0, 3, 5, 1, 2, 4};
+  ir_id t = ir_transpose(&cx->b, ox_reshape(cx, n->in[0], 6, d6), perm);
+  int64_t out[4] = {N, Cbb, H, W};
+  return done(n, ox_reshape(cx, t, 4, out));
 }
 
 const ox_op ox_ops_tensor[] = {
     {"Reshape", 5, lower_reshape, NULL},
-    {"Shape", OX_MIN_OPSET, lower_shape, NULL},
+    {"Shape", 1, lower_shape, NULL},
+    {"Size", 1, lower_size, NULL},
+    {"Flatten", 1, lower_flatten, NULL},
+    {"Squeeze", 1, lower_squeeze, NULL},
+    {"Unsqueeze", 1, lower_unsqueeze, NULL},
+    {"Transpose", 1, lower_transpose, NULL},
+    {"Concat", 1, lower_concat, NULL},
+    {"Split", 1, lower_split, NULL},
+    {"Slice", 1, lower_slice, NULL},
+    {"Expand", 8, lower_expand, NULL},
+    {"Tile", 6, lower_tile, NULL},
+    {"Pad", 1, lower_pad, check_pad},
+    {"DepthToSpace", 1, lower_depth_to_space, check_depth_to_space},
+    {"SpaceToDepth", 1, lower_space_to_depth, NULL},
     {NULL, 0, NULL, NULL},
 };

@@ -23,6 +23,9 @@
 
 #define OX_MIN_OPSET 7
 #define OX_MAX_OPSET 17
+/* Models may declare older opsets: each op's table entry says from which
+ * version kiln lowers it (ops unchanged since opset 1 or 6 say so). */
+#define OX_MIN_MODEL_OPSET 1
 #define OX_MAX_IO 64 /* inputs or outputs of one node handled at once */
 
 typedef struct ox_ctx ox_ctx;
@@ -58,6 +61,15 @@ extern const ox_op ox_ops_tensor[];
 extern const ox_op ox_ops_nn[];
 extern const ox_op ox_ops_reduce[];
 extern const ox_op ox_ops_misc[];
+extern const ox_op ox_ops_activation[];
+extern const ox_op ox_ops_index[];
+extern const ox_op ox_ops_quant[];
+extern const ox_op ox_ops_signal[];
+extern const ox_op ox_ops_conv[];    /* ops_conv.c */
+extern const ox_op ox_ops_einsum[];  /* ops_einsum.c */
+extern const ox_op ox_ops_resize[];  /* ops_resize.c */
+extern const ox_op ox_ops_loss[];    /* ops_loss.c */
+extern const ox_op ox_ops_rnn[];     /* ops_rnn.c */
 const ox_op *ox_find_op(const char *op_type);
 
 /* ---- decoding (decode.c) ---- */
@@ -95,6 +107,7 @@ struct ox_ctx {
   uint32_t nconst; /* entries of is_const/const_data that are valid */
   uint32_t capconst;
   int errors;
+  bool unsupported; /* a lowering refused a valid construct (ox_unsupported) */
 };
 
 /* Reports an error about node n (name, op type, opset) and returns false. */
@@ -115,7 +128,10 @@ int ox_attr_floats(ox_ctx *cx, const ox_node *n, const char *name, float *out, i
 const char *ox_attr_string(ox_ctx *cx, const ox_node *n, const char *name, const char *dflt, bool *ok);
 
 /* ---- helpers for lowering (lower.c) ---- */
-static inline const ir_shape *ox_shape(ox_ctx *cx, ir_id v) { return ir_shape_of(cx->c, v); }
+/* A copy of v's shape. By value on purpose: a pointer into the
+ * computation's instruction array goes stale as soon as an instruction is
+ * added (the array moves), and lowerings build while they read shapes. */
+static inline ir_shape ox_shape(ox_ctx *cx, ir_id v) { return *ir_shape_of(cx->c, v); }
 /* Requires input i to be present; reports and returns false otherwise. */
 bool ox_need_inputs(ox_ctx *cx, const ox_node *n, int count);
 /* True when v is known at import time. */
@@ -144,5 +160,46 @@ ir_id ox_compare(ox_ctx *cx, const ox_node *n, ir_cmp dir, ir_id a, ir_id b);
 bool ox_axis(ox_ctx *cx, const ox_node *n, int64_t axis, int rank, bool extra, int64_t *out);
 /* Reshape to dims (helper that skips no-op reshapes). */
 ir_id ox_reshape(ox_ctx *cx, ir_id x, int rank, const int64_t *dims);
+
+/* ---- reductions and windows (lower.c; used by the nn/reduce ops) ---- */
+/* Reduces x over the n dimensions `dims` (any order, no repeats) with
+ * comb; with keepdims the reduced dimensions stay, as size 1. */
+ir_id ox_reduce(ox_ctx *cx, ir_id x, int n, const int64_t *dims, ir_combiner comb, bool keepdims);
+/* Broadcasts r, a reduction of `like` over `dims` (with or without kept
+ * size-1 dimensions), back to like's dimensions. */
+ir_id ox_unreduce(ox_ctx *cx, ir_id r, ir_id like, int n, const int64_t *dims);
+/* Broadcasts the 1-D x along dimension `dim` of a rank/dims result. */
+ir_id ox_broadcast_along(ox_ctx *cx, ir_id x, int rank, const int64_t *dims, int64_t dim);
+/* A quantization parameter (scale or zero point) of the integer ops: a
+ * scalar or 1-element tensor (per tensor), or, when axis >= 0, a 1-D tensor
+ * of dims[axis] values (per axis); converted to type t and broadcast to
+ * rank/dims. `what` names it in messages. */
+ir_id ox_quant_param(ox_ctx *cx, const ox_node *n, ir_id v, ir_type t, int rank, const int64_t *dims, int axis,
+                     const char *what);
+/* Requantizes an integer accumulator: saturate(round_half_even(acc * scale)
+ * + zero_point) in type out (u8/i8/...); scale (f32) and zero_point (i32,
+ * or IR_NONE for 0) already have acc's dimensions. */
+ir_id ox_requantize(ox_ctx *cx, ir_id acc, ir_id scale, ir_id zero_point, ir_type out);
+
+/* ---- elementwise and tensor-op helpers (lower.c) ---- */
+/* Like ox_error, and marks the failure as KILN_ERR_UNSUPPORTED (a valid
+ * construct kiln cannot import) rather than as a shape error. */
+bool ox_unsupported(ox_ctx *cx, const ox_node *n, const char *fmt, ...) DIAG_PRINTF(3, 4);
+/* Broadcasts the k values of ids (replaced in place) to their common NumPy
+ * shape; false after reporting a mismatch. */
+bool ox_broadcast_all(ox_ctx *cx, const ox_node *n, ir_id *ids, int k);
+/* Opset < 7 broadcasting of Add, Mul, Gemm's C, ...: with attribute
+ * broadcast=1, b is aligned with a's dimensions from `axis` on (default:
+ * trailing) and reshaped to a's rank so that NumPy broadcasting applies.
+ * No-op for opset >= 7 or broadcast=0. */
+bool ox_legacy_broadcast(ox_ctx *cx, const ox_node *n, ir_id a, ir_id *b);
+/* Requires a floating-point value; reports naming `what` otherwise. */
+bool ox_need_float(ox_ctx *cx, const ox_node *n, ir_id v, const char *what);
+/* *out = a * b for dimension arithmetic (a, b >= 0); false after reporting
+ * when it overflows. */
+bool ox_dim_mul(ox_ctx *cx, const ox_node *n, int64_t a, int64_t b, int64_t *out);
+/* Refuses (reporting) a result shape whose size overflows or exceeds the
+ * 1 TiB kiln accepts for any tensor. */
+bool ox_check_size(ox_ctx *cx, const ox_node *n, ir_type t, int rank, const int64_t *dims);
 
 #endif

@@ -6,7 +6,8 @@
 
 #include "frontend/onnx/ox.h"
 
-static const ox_op *const tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_reduce, ox_ops_misc};
+static const ox_op *const tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_reduce, ox_ops_misc, ox_ops_conv,
+                                      ox_ops_activation, ox_ops_index, ox_ops_quant, ox_ops_signal, ox_ops_einsum, ox_ops_resize, ox_ops_loss, ox_ops_rnn};
 
 const ox_op *ox_find_op(const char *op_type) {
   for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)

@@ -191,7 +191,7 @@ int ox_tensor_data(const Onnx__TensorProto *t, const char *base_dir, const char 
       return rc;
     }
   } else if (t->has_raw_data) {
-    memcpy(buf, t->raw_data.data, (size_t)bytes); /* little-endian host */
+    if (bytes) memcpy(buf, t->raw_data.data, (size_t)bytes); /* little-endian host */
   } else {
     for (int64_t i = 0; i < n; i++) {
       switch (ty) {

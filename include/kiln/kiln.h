@@ -15,7 +15,9 @@
  *   - New behaviour comes as new functions; signatures never change.
  *
  * Threads: a context and the models made from it must be used by one thread
- * at a time. Executables are different: see kiln_executable_run.
+ * at a time (different contexts on different threads are independent).
+ * Executables are different: one may be run from many threads at once, see
+ * "executables" below.
  */
 #ifndef KILN_KILN_H
 #define KILN_KILN_H
@@ -82,7 +84,8 @@ KILN_API void kiln_free(void *p);
 
 /* ---- context ----------------------------------------------------------- */
 
-/* Creates a context with default options (host CPU, all cores, -O3).
+/* Creates a context with default options (host CPU, all cores, -O3). It
+ * is cheap: LLVM is set up once per process, at the first compilation.
  * Caller owns *out; destroy with kiln_context_destroy. */
 KILN_API kiln_status kiln_context_create(kiln_context **out);
 KILN_API void kiln_context_destroy(kiln_context *ctx);
@@ -102,9 +105,15 @@ KILN_API kiln_status kiln_context_bind_input_shape(kiln_context *ctx, const char
  * Caller owns *out; destroy with kiln_model_destroy. */
 KILN_API kiln_status kiln_model_from_kir(kiln_context *ctx, const char *text, size_t len, const char *file,
                                          kiln_model **out);
+/* Loads ONNX bytes from memory (a model with external data needs
+ * kiln_model_load_onnx instead). The bytes stay the caller's. Caller owns
+ * *out; destroy with kiln_model_destroy. */
+KILN_API kiln_status kiln_model_from_onnx_bytes(kiln_context *ctx, const void *bytes, size_t len, kiln_model **out);
 /* Loads a file: .onnx as ONNX, anything else as IR text. */
 KILN_API kiln_status kiln_model_load_file(kiln_context *ctx, const char *path, kiln_model **out);
 KILN_API void kiln_model_destroy(kiln_model *m);
+/* The context m was made in (owned by the caller who created it). */
+KILN_API kiln_context *kiln_model_context(const kiln_model *m);
 
 KILN_API int kiln_model_num_inputs(const kiln_model *m);
 KILN_API int kiln_model_num_outputs(const kiln_model *m);
@@ -129,6 +138,9 @@ typedef void (*kiln_dump_fn)(void *user, const char *pass, const char *ir_text);
 KILN_API void kiln_context_set_ir_dump(kiln_context *ctx, const char *pattern, kiln_dump_fn fn, void *user);
 /* Verify the IR after every pass (default: on in debug builds). */
 KILN_API void kiln_context_set_verify_passes(kiln_context *ctx, int on);
+/* Report the optimisation decisions (fusion and rewrites, each with its
+ * reason) as KILN_DIAG_REMARK diagnostics (default: off). */
+KILN_API void kiln_context_set_remarks(kiln_context *ctx, int on);
 
 /* Optimises the model with the pass pipeline: `passes` is NULL for the
  * default pipeline or a comma-separated list of pass names; `disable`
@@ -144,7 +156,7 @@ KILN_API kiln_status kiln_pass_info(int i, const char **name, const char **summa
  * sized from kiln_model_output. */
 KILN_API kiln_status kiln_model_evaluate(kiln_model *m, const void *const *inputs, void *const *outputs);
 
-/* ---- ahead-of-time compilation (api/compile.c) -------------------------- */
+/* ---- compilation options and ahead-of-time compilation (api/compile.c) --- */
 
 /* Target of code generation for models compiled afterwards: an LLVM triple
  * (NULL: the host's; e.g. "aarch64-linux-gnu" to cross compile), a CPU
@@ -154,6 +166,11 @@ KILN_API kiln_status kiln_model_evaluate(kiln_model *m, const void *const *input
  * reported when a model is compiled. Strings are copied. */
 KILN_API kiln_status kiln_context_set_target(kiln_context *ctx, const char *triple, const char *cpu,
                                              const char *features);
+/* Threads that executables made from ctx afterwards (JIT'd or opened) use
+ * for parallel loops, the calling thread included; n <= 0: one per core
+ * this process may run on (the default). kiln_executable_set_num_threads
+ * changes one executable later. */
+KILN_API kiln_status kiln_context_set_num_threads(kiln_context *ctx, int n);
 /* LLVM optimisation level 0..3 (default 3). */
 KILN_API kiln_status kiln_context_set_opt_level(kiln_context *ctx, int level);
 /* The C compiler driver that links shared objects (NULL: "cc" for the host,
@@ -176,49 +193,100 @@ typedef enum kiln_emit_kind {
  * kiln_free. */
 KILN_API kiln_status kiln_model_emit(kiln_model *m, const char *name, kiln_emit_kind kind, char **data, size_t *len);
 
-/* Compiles m into a shared object at so_path (see kiln/artifact.h for what
- * it exports) and, unless header_path is NULL, its C header. Linking needs
+/* Ahead of time: compiles m into a shared object at so_path (see
+ * kiln/artifact.h for what it exports; kiln_executable_open runs it in
+ * this process, the generated header lets any C program link it without
+ * libkiln) and, unless header_path is NULL, its C header. Linking needs
  * a C compiler driver (kiln_context_set_linker). Compiling the same model
  * with the same options gives byte-identical files. On failure no file is
  * left at either path. */
 KILN_API kiln_status kiln_model_compile(kiln_model *m, const char *name, const char *so_path,
                                         const char *header_path);
 
-/* ---- loading artifacts (runtime/rt_loader.c) ----------------------------- */
+/* ---- executables: compiled code, JIT'd or loaded (api/executable.c) ------ */
 
-typedef struct kiln_artifact kiln_artifact;
+/*
+ * An executable is compiled code ready to run: made in this process by the
+ * JIT (kiln_model_jit, kiln_compile_*) or loaded from a shared object made
+ * by kiln_model_compile (kiln_executable_open). Both kinds are used through
+ * the same functions below and destroyed with kiln_executable_destroy.
+ * Errors while making one go to the context it is made from; afterwards
+ * the executable does not use the context (either may be destroyed first).
+ *
+ * Concurrency rule: kiln_executable_run may be called on one executable
+ * from any number of threads at once, each call bringing its own output
+ * buffers and its own workspace (or NULL: the call allocates one). Nothing
+ * else an executable holds changes while it runs, so no lock is needed.
+ * kiln_executable_set_num_threads is safe at any time. Destroying an
+ * executable while a run on it is in progress is not allowed.
+ * Every executable has one thread pool for its parallel loops; a run that
+ * finds the pool busy with another run computes on its own thread instead
+ * of waiting. The pool's threads are joined by kiln_executable_destroy.
+ */
+typedef struct kiln_executable kiln_executable;
+
+/* JIT: compiles m for this machine (LLVM ORC LLJIT, the same code
+ * generator as kiln_model_compile) with the context's options (CPU,
+ * features, optimisation level; a cross --target is refused) and returns
+ * an executable. The model is compiled as it is: run kiln_model_optimize
+ * first for the pass pipeline (the kiln_compile_* functions below do).
+ * The model may be destroyed afterwards. Caller owns *out; destroy with
+ * kiln_executable_destroy. */
+KILN_API kiln_status kiln_model_jit(kiln_model *m, kiln_executable **out);
+
+/* Load, optimise with the default pass pipeline and JIT in one call: an
+ * ONNX file, ONNX bytes in memory (a model with external data needs the
+ * file form), or IR text (docs/ir.md). Symbolic dimensions are bound by
+ * kiln_context_bind_input_shape. Nothing but *out is left behind. Caller
+ * owns *out; destroy with kiln_executable_destroy. */
+KILN_API kiln_status kiln_compile_onnx_file(kiln_context *ctx, const char *path, kiln_executable **out);
+KILN_API kiln_status kiln_compile_onnx_bytes(kiln_context *ctx, const void *bytes, size_t len,
+                                             kiln_executable **out);
+KILN_API kiln_status kiln_compile_kir(kiln_context *ctx, const char *text, size_t len, kiln_executable **out);
 
 /* Opens a shared object made by kiln_model_compile (dlopen; `path` is a
  * file path, never searched in the library path) and checks its
- * description. Errors go to ctx, which must outlive the artifact. Opening
- * the same file twice gives handles on one loaded copy (one thread pool).
- * Caller owns *out; close with kiln_artifact_close. */
-KILN_API kiln_status kiln_artifact_open(kiln_context *ctx, const char *path, kiln_artifact **out);
-KILN_API void kiln_artifact_close(kiln_artifact *a);
-/* The artifact's name (kiln_<name>_run) and description; both owned by the
- * loaded object, valid until kiln_artifact_close. The description is a
- * `const kiln_artifact_desc *` (kiln/artifact.h). */
-KILN_API const char *kiln_artifact_name(const kiln_artifact *a);
-KILN_API const void *kiln_artifact_description(const kiln_artifact *a);
-KILN_API int kiln_artifact_num_inputs(const kiln_artifact *a);
-KILN_API int kiln_artifact_num_outputs(const kiln_artifact *a);
-/* Pointers in *out are owned by the artifact. */
-KILN_API kiln_status kiln_artifact_input(const kiln_artifact *a, int i, kiln_tensor_info *out);
-KILN_API kiln_status kiln_artifact_output(const kiln_artifact *a, int i, kiln_tensor_info *out);
-KILN_API int kiln_artifact_find_input(const kiln_artifact *a, const char *name);
-KILN_API int kiln_artifact_find_output(const kiln_artifact *a, const char *name);
-/* Bytes of workspace a run needs (64-byte aligned). */
-KILN_API size_t kiln_artifact_workspace_size(const kiln_artifact *a);
-/* Threads for parallel loops, caller included (n <= 0: one per core). */
-KILN_API void kiln_artifact_set_num_threads(kiln_artifact *a, int n);
-KILN_API int kiln_artifact_num_threads(const kiln_artifact *a);
-/* Runs the artifact: inputs/outputs as in kiln_model_evaluate (dense, in
- * their layouts), workspace of kiln_artifact_workspace_size bytes aligned
- * to 64, or NULL (allocated per call). Safe from several threads at once,
- * each with its own workspace and outputs; it records no message in the
- * context (the status says what failed). */
-KILN_API kiln_status kiln_artifact_run(kiln_artifact *a, const void *const *inputs, void *const *outputs,
-                                       void *workspace);
+ * description. Opening the same file twice gives handles on one loaded
+ * copy (one thread pool, one thread count). Caller owns *out; destroy with
+ * kiln_executable_destroy. */
+KILN_API kiln_status kiln_executable_open(kiln_context *ctx, const char *path, kiln_executable **out);
+/* Stops the executable's thread pool (JIT) or unloads the object, and
+ * frees the handle. NULL is fine. */
+KILN_API void kiln_executable_destroy(kiln_executable *exe);
+
+/* The executable's name (kiln_<name>_run in a .so) and its description;
+ * both owned by the executable, valid until it is destroyed. The
+ * description is a `const kiln_artifact_desc *` (kiln/artifact.h), the
+ * same structure for JIT'd code and for a loaded .so. */
+KILN_API const char *kiln_executable_name(const kiln_executable *exe);
+KILN_API const void *kiln_executable_description(const kiln_executable *exe);
+KILN_API int kiln_executable_num_inputs(const kiln_executable *exe);
+KILN_API int kiln_executable_num_outputs(const kiln_executable *exe);
+/* Pointers in *out are owned by the executable, valid until it is
+ * destroyed. */
+KILN_API kiln_status kiln_executable_input(const kiln_executable *exe, int i, kiln_tensor_info *out);
+KILN_API kiln_status kiln_executable_output(const kiln_executable *exe, int i, kiln_tensor_info *out);
+/* Index of the input or output with this name, or -1. */
+KILN_API int kiln_executable_find_input(const kiln_executable *exe, const char *name);
+KILN_API int kiln_executable_find_output(const kiln_executable *exe, const char *name);
+/* Bytes of workspace a run needs (a multiple of 64; may be 0). */
+KILN_API size_t kiln_executable_workspace_size(const kiln_executable *exe);
+/* Threads for parallel loops, the calling thread included (n <= 0: one
+ * per core this process may run on). Applies from the next parallel loop.
+ * The default comes from kiln_context_set_num_threads. */
+KILN_API void kiln_executable_set_num_threads(kiln_executable *exe, int n);
+KILN_API int kiln_executable_num_threads(const kiln_executable *exe);
+/* Runs the executable: inputs[i] and outputs[i] are dense arrays of input
+ * and output i in their layouts (as for kiln_model_evaluate), caller-owned;
+ * outputs must not overlap each other, an input, or the workspace.
+ * `workspace` is kiln_executable_workspace_size bytes aligned to 64, owned
+ * by the caller and holding nothing between calls, or NULL (the call
+ * allocates and frees one). See the concurrency rule above. It records no
+ * message in the context (that would race); the status says what failed:
+ * KILN_ERR_INVALID_ARGUMENT (NULL buffers, misaligned workspace),
+ * KILN_ERR_OUT_OF_MEMORY, KILN_ERR_RUNTIME (a custom_call failed). */
+KILN_API kiln_status kiln_executable_run(kiln_executable *exe, const void *const *inputs, void *const *outputs,
+                                         void *workspace);
 
 /* ---- ONNX files -------------------------------------------------------- */
 

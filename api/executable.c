@@ -1,0 +1,173 @@
+/*
+ * Executables (public API in include/kiln/kiln.h): compiled code, JIT'd in
+ * this process (api/compile.c, codegen/cg_jit.c) or loaded from a shared
+ * object made by `kiln compile`. Both kinds hand out the same description
+ * (kiln/artifact.h: kiln_artifact_desc), which is checked once here so
+ * that nothing later trusts a malformed one; every other function goes
+ * through it, so the two kinds behave the same by construction.
+ *
+ * dlopen uses RTLD_NOW (missing symbols, e.g. a custom_call target the
+ * program does not define, fail here with dlerror's message rather than in
+ * the middle of a run) and RTLD_LOCAL (the artifact's symbols, identical in
+ * every artifact for kiln_artifact_info, do not leak into the global scope).
+ *
+ * Thread safety: after creation an executable is never written to, except
+ * through the description's set_num_threads (an atomic in the runtime), so
+ * any number of threads may run it at once (kiln.h's concurrency rule).
+ */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "codegen/cg.h"
+#include "kiln/artifact.h"
+
+static bool check_tensors(kiln_context *ctx, const char *what, const char *kind, const kiln_artifact_tensor *t,
+                          uint32_t n, kiln_tensor_info **out) {
+  *out = calloc((size_t)n + 1, sizeof **out);
+  if (!*out) {
+    api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
+    return false;
+  }
+  if (n && !t) {
+    api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: the artifact lists %u %s but no descriptions", what, n, kind);
+    return false;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    if (!t[i].name || t[i].dtype < KILN_ARTIFACT_PRED || t[i].dtype > KILN_ARTIFACT_F64 || t[i].rank < 0 ||
+        t[i].rank > 8 || (t[i].rank && !t[i].dims)) {
+      api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: %s %u has an invalid description", what, kind, i);
+      return false;
+    }
+    (*out)[i].name = t[i].name;
+    (*out)[i].dtype = (kiln_dtype)t[i].dtype;
+    (*out)[i].rank = t[i].rank;
+    (*out)[i].dims = t[i].dims;
+  }
+  return true;
+}
+
+void kiln_executable_destroy(kiln_executable *exe) {
+  if (!exe) return;
+  free(exe->inputs);
+  free(exe->outputs);
+  cg_jit_destroy(exe->jit);
+  if (exe->dl) dlclose(exe->dl);
+  free(exe);
+}
+
+kiln_status api_executable_init(kiln_executable *exe, const kiln_artifact_desc *d, const char *what,
+                                kiln_executable **out) {
+  kiln_context *ctx = exe->ctx;
+  kiln_status s = KILN_OK;
+  if (!d) s = api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: kiln_artifact_info returned NULL", what);
+  else if (d->abi_version != KILN_ARTIFACT_ABI_VERSION)
+    s = api_fail(ctx, KILN_ERR_UNSUPPORTED, "%s: artifact ABI version %u, this kiln reads version %d", what,
+                 d->abi_version, KILN_ARTIFACT_ABI_VERSION);
+  else if (d->size < sizeof *d)
+    s = api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: the artifact's description is %u bytes, expected %zu", what,
+                 d->size, sizeof *d);
+  else if (!d->name || !d->run || !d->set_num_threads || !d->num_threads)
+    s = api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: the artifact's description is incomplete", what);
+  if (s == KILN_OK) {
+    exe->desc = d;
+    if (!check_tensors(ctx, what, "input", d->inputs, d->num_inputs, &exe->inputs) ||
+        !check_tensors(ctx, what, "output", d->outputs, d->num_outputs, &exe->outputs))
+      s = KILN_ERR_INVALID_ARGUMENT;
+  }
+  if (s != KILN_OK) {
+    kiln_executable_destroy(exe);
+    return ctx->have_error ? s : api_fail(ctx, s, "%s: invalid artifact", what);
+  }
+  if (ctx->num_threads > 0) d->set_num_threads(ctx->num_threads);
+  *out = exe;
+  return KILN_OK;
+}
+
+kiln_status kiln_executable_open(kiln_context *ctx, const char *path, kiln_executable **out) {
+  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
+  api_begin(ctx);
+  if (!path || !out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_executable_open: NULL argument");
+  *out = NULL;
+  /* A name without '/' would be searched in the library path. */
+  size_t n = strlen(path);
+  char *p = malloc(n + 3);
+  if (!p) return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
+  if (strchr(path, '/')) memcpy(p, path, n + 1);
+  else {
+    memcpy(p, "./", 2);
+    memcpy(p + 2, path, n + 1);
+  }
+  kiln_executable *exe = calloc(1, sizeof *exe);
+  if (!exe) {
+    free(p);
+    return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  exe->ctx = ctx;
+  exe->dl = dlopen(p, RTLD_NOW | RTLD_LOCAL);
+  free(p);
+  if (!exe->dl) {
+    const char *e = dlerror();
+    kiln_executable_destroy(exe);
+    return api_fail(ctx, KILN_ERR_IO, "cannot load %s: %s", path, e ? e : "dlopen failed");
+  }
+  void *sym = dlsym(exe->dl, KILN_ARTIFACT_INFO_SYMBOL);
+  if (!sym) {
+    kiln_executable_destroy(exe);
+    return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s is not a kiln artifact (no %s)", path, KILN_ARTIFACT_INFO_SYMBOL);
+  }
+  kiln_artifact_info_fn info;
+  memcpy(&info, &sym, sizeof info); /* object pointer to function pointer, as POSIX allows */
+  return api_executable_init(exe, info(), path, out);
+}
+
+const char *kiln_executable_name(const kiln_executable *exe) { return exe ? exe->desc->name : NULL; }
+const void *kiln_executable_description(const kiln_executable *exe) { return exe ? exe->desc : NULL; }
+int kiln_executable_num_inputs(const kiln_executable *exe) { return exe ? (int)exe->desc->num_inputs : 0; }
+int kiln_executable_num_outputs(const kiln_executable *exe) { return exe ? (int)exe->desc->num_outputs : 0; }
+
+kiln_status kiln_executable_input(const kiln_executable *exe, int i, kiln_tensor_info *out) {
+  if (!exe || !out || i < 0 || i >= (int)exe->desc->num_inputs) return KILN_ERR_INVALID_ARGUMENT;
+  *out = exe->inputs[i];
+  return KILN_OK;
+}
+
+kiln_status kiln_executable_output(const kiln_executable *exe, int i, kiln_tensor_info *out) {
+  if (!exe || !out || i < 0 || i >= (int)exe->desc->num_outputs) return KILN_ERR_INVALID_ARGUMENT;
+  *out = exe->outputs[i];
+  return KILN_OK;
+}
+
+int kiln_executable_find_input(const kiln_executable *exe, const char *name) {
+  for (int i = 0; exe && name && i < (int)exe->desc->num_inputs; i++)
+    if (strcmp(exe->inputs[i].name, name) == 0) return i;
+  return -1;
+}
+
+int kiln_executable_find_output(const kiln_executable *exe, const char *name) {
+  for (int i = 0; exe && name && i < (int)exe->desc->num_outputs; i++)
+    if (strcmp(exe->outputs[i].name, name) == 0) return i;
+  return -1;
+}
+
+size_t kiln_executable_workspace_size(const kiln_executable *exe) {
+  return exe ? (size_t)exe->desc->workspace_size : 0;
+}
+
+void kiln_executable_set_num_threads(kiln_executable *exe, int n) {
+  if (exe) exe->desc->set_num_threads(n);
+}
+
+int kiln_executable_num_threads(const kiln_executable *exe) { return exe ? exe->desc->num_threads() : 0; }
+
+kiln_status kiln_executable_run(kiln_executable *exe, const void *const *inputs, void *const *outputs,
+                                void *workspace) {
+  if (!exe) return KILN_ERR_INVALID_ARGUMENT;
+  switch (exe->desc->run(inputs, outputs, workspace)) {
+    case KILN_ARTIFACT_OK: return KILN_OK;
+    case KILN_ARTIFACT_ERR_ARGUMENT: case KILN_ARTIFACT_ERR_ALIGNMENT: return KILN_ERR_INVALID_ARGUMENT;
+    case KILN_ARTIFACT_ERR_MEMORY: return KILN_ERR_OUT_OF_MEMORY;
+    default: return KILN_ERR_RUNTIME;
+  }
+}

@@ -1,0 +1,94 @@
+/*
+ * CPU code generation: the interface the API layer uses (api/compile.c).
+ *
+ * Two separate steps, so that the same LLVM module can go to a file (AOT)
+ * or, later, to an ORC LLJIT instance:
+ *
+ *   ir_module ──cg_lower──► cg_output (LLVM context + module + target machine)
+ *                             │  cg_optimize (default<O3>)
+ *                             ├─► cg_print_llvm / cg_emit (asm or object bytes)
+ *                             └─► cg_jit_create (ORC LLJIT, in process; cg_jit.c)
+ *   object bytes ──cg_link_shared──► .so   (external C compiler driver)
+ *
+ * Everything reports errors to a diag sink and never prints; an LLVM
+ * context is created per compilation, so separate compilations may run on
+ * separate threads. See docs/codegen.md for the design.
+ */
+#ifndef KILN_CODEGEN_CG_H
+#define KILN_CODEGEN_CG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ir/diag.h"
+#include "ir/ir.h"
+
+typedef struct cg_options {
+  const char *name;     /* artifact name: a C identifier (kiln_<name>_run) */
+  const char *triple;   /* NULL: the host's */
+  const char *cpu;      /* NULL: the host CPU (host triple) or "generic" */
+  const char *features; /* NULL: the host's features when cpu is NULL, else "" */
+  int opt_level;        /* 0..3 */
+  const char *source;   /* model file name recorded in metadata (no path); may be NULL */
+  bool jit;             /* for cg_jit_create: build in an ORC thread-safe context, add the JIT's entry points */
+} cg_options;
+
+typedef struct cg_output cg_output;
+
+/* Builds the LLVM module of the entry computation of m (verified, shapes
+ * static). Returns NULL after reporting to d. Caller owns the result. */
+cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d);
+void cg_output_destroy(cg_output *out);
+
+/* Runs the optimisation pipeline for the options' opt level. */
+bool cg_optimize(cg_output *out, diag *d);
+
+/* The module as LLVM IR text (malloc'd, caller frees). */
+char *cg_print_llvm(cg_output *out, size_t *len);
+
+/* Assembly text (asm) or an ELF object (!asm) in a malloc'd buffer the
+ * caller frees. Consumes nothing; may be called more than once. */
+bool cg_emit(cg_output *out, bool asm_text, void **data, size_t *len, diag *d);
+
+/* Facts about the compiled artifact (valid while out lives). */
+const char *cg_output_triple(const cg_output *out);
+bool cg_output_is_host(const cg_output *out);
+size_t cg_output_workspace_size(const cg_output *out);
+
+/* Links object bytes into a shared object at `so_path` with the C compiler
+ * driver `linker` (NULL: "cc" for the host, "<triple>-gcc" otherwise).
+ * Writes to a temporary file in the target folder and renames it, so a
+ * failure leaves nothing behind. `host` says whether the target is the
+ * host (picks the default driver). */
+bool cg_link_shared(const void *obj, size_t len, const char *so_path, const char *triple, bool host,
+                    const char *linker, diag *d);
+
+/* The C header declaring the artifact's functions, with inputs and outputs
+ * documented in comments. Returns a malloc'd string. */
+char *cg_header_text(const ir_module *m, const cg_options *o, size_t workspace_size);
+
+/* Writes data to path through a temporary file in the same folder and a
+ * rename; `mode` is the file mode. On failure nothing is left behind. */
+bool cg_write_file_atomic(const char *path, const void *data, size_t len, int mode, diag *d);
+
+/* True if s is a valid artifact name (C identifier, not reserved). On
+ * false, *why says what is wrong. */
+bool cg_name_valid(const char *s, const char **why);
+
+/* ---- JIT (cg_jit.c) ---- */
+
+typedef struct cg_jit cg_jit;
+
+/* Compiles the module of `out` (lowered with o->jit set, then optimised)
+ * into this process with a new ORC LLJIT instance; everything is compiled
+ * before it returns. Takes the module and target machine out of `out`
+ * (destroy `out` afterwards as usual; it can no longer emit). Returns NULL
+ * after reporting to d. Caller owns the result; free with cg_jit_destroy. */
+cg_jit *cg_jit_create(cg_output *out, diag *d);
+/* Address of a function or global of the compiled module; NULL if absent. */
+void *cg_jit_lookup(cg_jit *j, const char *name);
+/* Stops the module's thread pool (joins its workers) and frees its code
+ * and data. No call into the code may be running. NULL is fine. */
+void cg_jit_destroy(cg_jit *j);
+
+#endif

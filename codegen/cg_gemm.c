@@ -1,0 +1,1158 @@
+/*
+ * dot and convolution as a packed, register-tiled matrix product
+ * (docs/codegen.md, "Fast kernels"; the facts behind the choices are in
+ * CPU_KERNELS.md).
+ *
+ * Both become batches of C[M,N] = A[M,K] · B[K,N] with C row-major:
+ *   dot:          A = lhs (rows: lhs free dims), B = rhs (columns: rhs free
+ *                 dims), batch = the batch dims; C is the result.
+ *   convolution:  per image and group, A = the kernel [Cout/G, Cin/G·taps],
+ *                 B = the input's patches [Cin/G·taps, output positions]
+ *                 (an implicit im2col, done while packing B), C = the
+ *                 output in NCHW order.
+ *
+ * Packing: A is stored in panels of MR rows, [panel][k][MR]; B in panels of
+ * NR = NV·VW columns, [panel][k][NR], zero-padded. A constant operand (the
+ * weights) is packed at compile time into a read-only global passed to the
+ * kernel as aux0 (A) or aux1 (B); an operand computed at run time is packed
+ * by a phase of its own into the launch's scratch, reading it with the
+ * elemental emitter (so layouts, and producers fused later, cost nothing
+ * extra here).
+ *
+ * The tile: MR x NR outputs in NV·MR vector accumulators (allocas of
+ * <VW x float> that SROA keeps in registers), B's row as NV vector loads,
+ * each A value broadcast, llvm.fmuladd (an FMA where the target has one);
+ * the k loop unrolled 4 times. Every shape is a constant: a tile function
+ * is generated per (rows, vectors, masked lanes) the shape needs, so the
+ * last row panel and the last (masked) column panel get their own small
+ * functions. Tiles run in parallel, column panel outer (one B panel is
+ * reused from L2 by all row panels), row panel inner.
+ *
+ *   register budget   AVX-512: VW 16, MR 14, NV 2 (28 of 32 zmm)
+ *                     AVX2+FMA: VW 8, MR 6, NV 2 (12 of 16 ymm)
+ *                     AArch64: VW 4, MR 8, NV 3 (24 of 32 q)   else VW 4, MR 4, NV 2
+ *
+ * Applies to f32 operands and results with the result in its default
+ * layout (and, for convolution, NCHW-like dim_labels for the output);
+ * everything else stays with the elemental loops.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cg_internal.h"
+#include "ir/literal.h"
+
+typedef struct gemm {
+  const ir_inst *in;          /* the dot or convolution (the hero) */
+  ir_id hero;                 /* its id in the kernel's computation */
+  bool epi;                   /* the root is an epilogue over the hero */
+  const ir_inst *a_cst, *b_cst; /* the entry constants behind a_const / b_const */
+  bool conv;
+  ir_id aop, bop;             /* the operands giving A and B */
+  bool a_const, b_const;      /* packed at compile time */
+  bool b_inplace;             /* B read where it is: row k of a batch at bstride·b + k·ldb */
+  bool b_affine;              /* B's row-major index is bstride·b + k·ldb + n (for packing) */
+  unsigned b_in;              /* its position among the kernel's inputs */
+  int64_t ldb, bstride;
+  int64_t batch, abatch, M, N, K;
+  int vw, mr, nv, nr;
+  int64_t mp, np, mrem, nrem; /* panels; rows/columns of the last ones (0: full) */
+  /* dot */
+  int nb, nlf, nrf, nk;
+  int64_t bdim_l[IR_MAX_RANK], bdim_r[IR_MAX_RANK], bsz[IR_MAX_RANK];
+  int64_t lf[IR_MAX_RANK], lfsz[IR_MAX_RANK], rf[IR_MAX_RANK], rfsz[IR_MAX_RANK];
+  int64_t kl[IR_MAX_RANK], kr[IR_MAX_RANK], ksz[IR_MAX_RANK];
+  /* convolution: k = (ci, tap...) and n = (output position...) */
+  int64_t groups, cin_g;
+  int ns;
+  int64_t taps[IR_MAX_RANK + 1], opos[IR_MAX_RANK];
+} gemm;
+
+int cg_target_vw(const cg_ctx *c) {
+  const char *f = c->features ? c->features : "";
+  if (strstr(f, "+avx512f")) return 16;
+  if (strstr(f, "+avx2") && strstr(f, "+fma")) return 8;
+  return 4;
+}
+
+static void target_params(const cg_ctx *c, gemm *g) {
+  const char *t = LLVMGetTarget(c->mod);
+  g->vw = cg_target_vw(c);
+  if (g->vw == 16) g->mr = 14, g->nv = 2;
+  else if (g->vw == 8) g->mr = 6, g->nv = 2;
+  else if (strncmp(t, "aarch64", 7) == 0) g->mr = 8, g->nv = 3;
+  else g->mr = 4, g->nv = 2;
+  g->nr = g->vw * g->nv;
+}
+
+static bool contains(const int64_t *v, int n, int64_t x) {
+  for (int i = 0; i < n; i++)
+    if (v[i] == x) return true;
+  return false;
+}
+
+/* The entry constant whose value operand `id` of the kernel is: the
+ * constant itself in a kernel of the entry computation, or the constant a
+ * fusion passes for parameter `id`. NULL otherwise. */
+static const ir_inst *constant_source(const cg_ctx *c, const cg_kdesc *d, ir_id id) {
+  const ir_comp *e = ir_module_entry(c->m);
+  const ir_inst *in = &d->comp->insts[id];
+  if (d->comp == e) return in->op == IR_OP_CONSTANT ? in : NULL;
+  if (in->op != IR_OP_PARAMETER || !d->inst || d->inst->op != IR_OP_FUSION || (uint64_t)in->index >= d->inst->nops)
+    return NULL;
+  const ir_inst *src = &e->insts[d->inst->ops[in->index]];
+  return src->op == IR_OP_CONSTANT ? src : NULL;
+}
+
+/* Marks what `id` computes in the kernel: everything it reaches through
+ * operands, stopping at the kernel's inputs (seen = 2: read from memory). */
+static void mark_reach(const ir_comp *comp, ir_id id, uint8_t *seen) {
+  if (seen[id]) return;
+  seen[id] = 1;
+  const ir_inst *in = &comp->insts[id];
+  for (uint32_t k = 0; k < in->nops; k++) mark_reach(comp, in->ops[k], seen);
+}
+
+bool cg_epilogue_hero(const cg_kdesc *d, ir_id *hero) {
+  const ir_comp *comp = d->comp;
+  const ir_inst *root = &comp->insts[d->root];
+  if (d->nout != 1) return false;
+  if (root->op == IR_OP_DOT || root->op == IR_OP_CONVOLUTION) {
+    *hero = d->root;
+    return true;
+  }
+  if (!(ir_op_get(root->op)->flags & IR_F_ELEMENTWISE)) return false;
+  uint32_t n = comp->ninsts;
+  uint8_t *seen = calloc(n ? n : 1, 1), *dep = calloc(n ? n : 1, 1);
+  bool ok = seen && dep;
+  ir_id h = IR_NONE;
+  for (uint32_t i = 0; ok && i < d->nin; i++) seen[d->in_ids[i]] = 2;
+  if (ok) mark_reach(comp, d->root, seen);
+  /* Exactly one dot or convolution; everything that depends on it is
+   * elementwise with its dims and type (so it is computed at the same
+   * index of the product, from the tile just written). */
+  for (ir_id i = 0; ok && i < n; i++) {
+    if (seen[i] != 1) continue;
+    const ir_inst *in = &comp->insts[i];
+    if (in->op == IR_OP_DOT || in->op == IR_OP_CONVOLUTION) {
+      ok = h == IR_NONE;
+      h = i;
+      dep[i] = 1;
+      continue;
+    }
+    for (uint32_t k = 0; k < in->nops && !dep[i]; k++) dep[i] = dep[in->ops[k]];
+    if (dep[i]) {
+      const ir_shape *hs = &comp->insts[h].shape;
+      ok = (ir_op_get(in->op)->flags & IR_F_ELEMENTWISE) && in->shape.type == hs->type &&
+           ir_shape_same_dims(&in->shape, hs);
+    }
+  }
+  ok = ok && h != IR_NONE && dep[d->root];
+  free(seen);
+  free(dep);
+  if (ok) *hero = h;
+  return ok;
+}
+
+/* Whether B can be read in place instead of packed: a kernel input in its
+ * default layout where row k of batch b of B (all N columns) is contiguous
+ * at bstride·b + k·ldb. That is a 1x1 convolution without stride, padding or
+ * dilation (ldb = H·W), and a dot whose right operand is [batch.., K, N]
+ * row-major. Row strides that are a multiple of 4 KB are packed anyway:
+ * all rows of a panel would map to one set of the 8-way L1. */
+static bool b_rows_affine(gemm *g, const ir_shape *bs) {
+  if (!ir_shape_has_default_layout(bs)) return false;
+  if (g->conv) {
+    const ir_conv_dims *cd = g->in->conv;
+    const ir_window *w = g->in->a.window;
+    int64_t hw = 1;
+    for (int i = 0; i < g->ns; i++) {
+      const ir_window_dim *wd = &w->d[i];
+      if (wd->size != 1 || wd->stride != 1 || wd->pad_lo || wd->pad_hi || wd->lhs_dilate != 1) return false;
+      if (cd->in_spatial[i] != i + 2) return false;
+      hw *= bs->dims[cd->in_spatial[i]];
+    }
+    if (cd->in_batch != 0 || cd->in_feature != 1 || hw != g->N) return false;
+    g->ldb = hw;
+    g->bstride = g->cin_g * hw;
+  } else {
+    if (g->nk != 1 || g->nrf != 1 || bs->rank != g->nb + 2 || g->kr[0] != g->nb || g->rf[0] != g->nb + 1) return false;
+    for (int i = 0; i < g->nb; i++)
+      if (g->bdim_r[i] != i) return false;
+    g->ldb = g->N;
+    g->bstride = g->K * g->N;
+  }
+  return true;
+}
+
+static void inplace_b(const cg_kdesc *d, gemm *g) {
+  const ir_shape *bs = NULL;
+  for (uint32_t i = 0; i < d->nin; i++)
+    if (d->in_ids[i] == g->bop) {
+      bs = d->in_shapes[i];
+      g->b_in = i;
+    }
+  g->b_affine = b_rows_affine(g, &d->comp->insts[g->bop].shape);
+  if (!bs || !b_rows_affine(g, bs)) return;
+  g->b_inplace = (g->ldb * 4) % 4096 != 0;
+}
+
+static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
+  memset(g, 0, sizeof *g);
+  ir_id hid;
+  if (!cg_epilogue_hero(d, &hid)) return false;
+  const ir_inst *in = &d->comp->insts[hid];
+  const ir_shape *x = &d->comp->insts[in->ops[0]].shape, *y = &d->comp->insts[in->ops[1]].shape;
+  if (in->shape.type != IR_F32 || x->type != IR_F32 || !ir_shape_has_default_layout(&d->out_shapes[0])) return false;
+  g->in = in;
+  g->hero = hid;
+  g->epi = hid != d->root;
+  target_params(c, g);
+  if (in->op == IR_OP_DOT) {
+    const ir_dot_dims *dd = in->a.dot;
+    g->aop = in->ops[0];
+    g->bop = in->ops[1];
+    g->nb = dd->nbatch;
+    g->nk = dd->ncontract;
+    g->batch = g->M = g->N = g->K = 1;
+    for (int i = 0; i < dd->nbatch; i++) {
+      g->bdim_l[i] = dd->lhs_batch[i];
+      g->bdim_r[i] = dd->rhs_batch[i];
+      g->bsz[i] = x->dims[dd->lhs_batch[i]];
+      g->batch *= g->bsz[i];
+    }
+    for (int i = 0; i < dd->ncontract; i++) {
+      g->kl[i] = dd->lhs_contract[i];
+      g->kr[i] = dd->rhs_contract[i];
+      g->ksz[i] = x->dims[dd->lhs_contract[i]];
+      g->K *= g->ksz[i];
+    }
+    for (int i = 0; i < x->rank; i++)
+      if (!contains(dd->lhs_batch, dd->nbatch, i) && !contains(dd->lhs_contract, dd->ncontract, i)) {
+        g->lf[g->nlf] = i;
+        g->lfsz[g->nlf++] = x->dims[i];
+        g->M *= x->dims[i];
+      }
+    for (int i = 0; i < y->rank; i++)
+      if (!contains(dd->rhs_batch, dd->nbatch, i) && !contains(dd->rhs_contract, dd->ncontract, i)) {
+        g->rf[g->nrf] = i;
+        g->rfsz[g->nrf++] = y->dims[i];
+        g->N *= y->dims[i];
+      }
+    g->abatch = g->batch;
+  } else {
+    const ir_conv_dims *cd = in->conv;
+    if (cd->out_batch != 0 || cd->out_feature != 1) return false;
+    for (int i = 0; i < cd->nspatial; i++)
+      if (cd->out_spatial[i] != i + 2) return false;
+    g->conv = true;
+    g->aop = in->ops[1]; /* the kernel gives the rows (output features) */
+    g->bop = in->ops[0]; /* the input gives the columns (output positions) */
+    g->groups = in->index;
+    g->cin_g = y->dims[cd->k_in];
+    g->ns = cd->nspatial;
+    g->M = y->dims[cd->k_out] / g->groups;
+    g->K = g->cin_g;
+    g->N = 1;
+    g->taps[0] = g->cin_g;
+    for (int i = 0; i < cd->nspatial; i++) {
+      g->taps[i + 1] = in->a.window->d[i].size;
+      g->K *= g->taps[i + 1];
+      g->opos[i] = in->shape.dims[cd->out_spatial[i]];
+      g->N *= g->opos[i];
+    }
+    g->batch = x->dims[cd->in_batch] * g->groups;
+    g->abatch = g->groups;
+  }
+  /* Small products are not worth packing. Grouped convolutions with few
+   * output features per group (depthwise: one) would fill one row of each
+   * 14-row tile after packing the input once per group: the row kernel
+   * (cg_conv.c) reads it in place instead. */
+  if ((double)g->M * (double)g->N * (double)g->K < 8192.0 || g->M == 0 || g->N == 0 || g->batch == 0) return false;
+  if (g->conv && g->groups > 1 && g->M < 4) return false;
+  g->mp = (g->M + g->mr - 1) / g->mr;
+  g->np = (g->N + g->nr - 1) / g->nr;
+  g->mrem = g->M % g->mr;
+  g->nrem = g->N % g->nr;
+  g->a_cst = constant_source(c, d, g->aop);
+  g->b_cst = constant_source(c, d, g->bop);
+  g->a_const = g->a_cst != NULL;
+  g->b_const = g->b_cst != NULL;
+  if (!g->b_const) inplace_b(d, g);
+  return true;
+}
+
+bool cg_gemm_applies(cg_ctx *c, const cg_kdesc *d, unsigned *tag) {
+  gemm g;
+  if (!plan(c, d, &g)) return false;
+  *tag = (unsigned)g.a_const | (unsigned)g.b_const << 1;
+  return true;
+}
+
+/* ---- operand indexing (run time, in IR) ---------------------------------- */
+
+/* Row-major split of v over ext[0..n) into out[0..n). */
+static void split(cg_ctx *c, LLVMValueRef v, int n, const int64_t *ext, LLVMValueRef *out) {
+  for (int i = n - 1; i >= 0; i--) {
+    if (i == 0) {
+      out[i] = v;
+    } else {
+      out[i] = LLVMBuildURem(c->b, v, cg_i64(c, ext[i]), "");
+      v = LLVMBuildUDiv(c->b, v, cg_i64(c, ext[i]), "");
+    }
+  }
+}
+
+/* A(ab, m, k): an element of the operand giving A. */
+static LLVMValueRef a_value(cg_kernel *k, const gemm *g, LLVMValueRef ab, LLVMValueRef m, LLVMValueRef kk) {
+  cg_ctx *c = k->c;
+  const ir_shape *s = &k->comp->insts[g->aop].shape;
+  cg_index ix;
+  cg_index_init(k, &ix, s->rank);
+  LLVMValueRef t[IR_MAX_RANK + 1];
+  if (!g->conv) {
+    split(c, ab, g->nb, g->bsz, t);
+    for (int i = 0; i < g->nb; i++) ix.d[g->bdim_l[i]] = t[i];
+    split(c, m, g->nlf, g->lfsz, t);
+    for (int i = 0; i < g->nlf; i++) ix.d[g->lf[i]] = t[i];
+    split(c, kk, g->nk, g->ksz, t);
+    for (int i = 0; i < g->nk; i++) ix.d[g->kl[i]] = t[i];
+  } else {
+    const ir_conv_dims *cd = g->in->conv;
+    ix.d[cd->k_out] = LLVMBuildNSWAdd(c->b, LLVMBuildNSWMul(c->b, ab, cg_i64(c, g->M), ""), m, "");
+    split(c, kk, g->ns + 1, g->taps, t);
+    ix.d[cd->k_in] = t[0];
+    for (int i = 0; i < g->ns; i++) ix.d[cd->k_spatial[i]] = t[i + 1];
+  }
+  for (int i = 0; i < s->rank; i++)
+    if (!ix.d[i]) ix.d[i] = cg_i64(c, 0); /* empty splits */
+  return cg_elem(k, g->aop, &ix);
+}
+
+/* B(b, k, n); for convolution zero where the tap falls on padding. */
+static LLVMValueRef b_value(cg_kernel *k, const gemm *g, LLVMValueRef b, LLVMValueRef kk, LLVMValueRef n) {
+  cg_ctx *c = k->c;
+  const ir_shape *s = &k->comp->insts[g->bop].shape;
+  cg_index ix;
+  cg_index_init(k, &ix, s->rank);
+  LLVMValueRef t[IR_MAX_RANK + 1], o[IR_MAX_RANK];
+  LLVMValueRef valid = NULL;
+  if (!g->conv) {
+    split(c, b, g->nb, g->bsz, t);
+    for (int i = 0; i < g->nb; i++) ix.d[g->bdim_r[i]] = t[i];
+    split(c, kk, g->nk, g->ksz, t);
+    for (int i = 0; i < g->nk; i++) ix.d[g->kr[i]] = t[i];
+    split(c, n, g->nrf, g->rfsz, t);
+    for (int i = 0; i < g->nrf; i++) ix.d[g->rf[i]] = t[i];
+  } else {
+    const ir_conv_dims *cd = g->in->conv;
+    LLVMValueRef img = g->groups == 1 ? b : LLVMBuildUDiv(c->b, b, cg_i64(c, g->groups), "");
+    LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(c->b, b, cg_i64(c, g->groups), "");
+    split(c, kk, g->ns + 1, g->taps, t);
+    split(c, n, g->ns, g->opos, o);
+    ix.d[cd->in_batch] = img;
+    ix.d[cd->in_feature] = LLVMBuildNSWAdd(c->b, LLVMBuildNSWMul(c->b, grp, cg_i64(c, g->cin_g), ""), t[0], "");
+    valid = LLVMConstInt(c->t_i1, 1, 0);
+    for (int i = 0; i < g->ns; i++)
+      ix.d[cd->in_spatial[i]] = cg_window_tap(c, &g->in->a.window->d[i], s->dims[cd->in_spatial[i]], o[i], t[i + 1], &valid);
+  }
+  for (int i = 0; i < s->rank; i++)
+    if (!ix.d[i]) ix.d[i] = cg_i64(c, 0);
+  if (g->b_affine) {
+    /* Rows of B are contiguous in B's own value: loads of same-shaped
+     * buffers in a fused producer index with one add (and vectorize). */
+    ix.linear = LLVMBuildNSWAdd(c->b, LLVMBuildNSWAdd(c->b, LLVMBuildNSWMul(c->b, b, cg_i64(c, g->bstride), ""),
+                                                     LLVMBuildNSWMul(c->b, kk, cg_i64(c, g->ldb), ""), ""), n, "");
+    ix.lin = *s;
+    valid = NULL; /* a 1x1 convolution without padding reads no padding */
+  }
+  LLVMValueRef v = cg_elem(k, g->bop, &ix);
+  return valid ? LLVMBuildSelect(c->b, valid, v, LLVMConstReal(c->t_f32, 0.0), "") : v;
+}
+
+/* ---- packing at compile time ------------------------------------------------ */
+
+static void split_c(int64_t v, int n, const int64_t *ext, int64_t *out) {
+  for (int i = n - 1; i >= 0; i--) {
+    if (i == 0) out[i] = v;
+    else {
+      out[i] = v % ext[i];
+      v /= ext[i];
+    }
+  }
+}
+
+/* Logical row-major offsets of the constant's elements are a sum of one
+ * term per role (batch, row or column, k): each role owns its own operand
+ * dimensions. Returns that term for each coordinate of `role` (0: batch,
+ * 1: row of A or column of B, 2: k); malloc'd. */
+static int64_t *role_offsets(const gemm *g, const ir_shape *s, bool a_side, int role, int64_t count) {
+  int64_t st[IR_MAX_RANK], t[IR_MAX_RANK + 1] = {0};
+  int64_t acc = 1;
+  for (int i = s->rank - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= s->dims[i];
+  }
+  int64_t *off = malloc(sizeof(int64_t) * (size_t)(count ? count : 1));
+  if (!off) return NULL;
+  for (int64_t v = 0; v < count; v++) {
+    int64_t o = 0;
+    if (!g->conv) {
+      int n = role == 0 ? g->nb : role == 2 ? g->nk : a_side ? g->nlf : g->nrf;
+      const int64_t *ext = role == 0 ? g->bsz : role == 2 ? g->ksz : a_side ? g->lfsz : g->rfsz;
+      const int64_t *dims = role == 0 ? (a_side ? g->bdim_l : g->bdim_r) : role == 2 ? (a_side ? g->kl : g->kr)
+                                                                                     : (a_side ? g->lf : g->rf);
+      split_c(v, n, ext, t);
+      for (int i = 0; i < n; i++) o += t[i] * st[dims[i]];
+    } else {
+      const ir_conv_dims *cd = g->in->conv;
+      if (role == 0) o = v * g->M * st[cd->k_out];
+      else if (role == 1) o = v * st[cd->k_out];
+      else {
+        split_c(v, g->ns + 1, g->taps, t);
+        o = t[0] * st[cd->k_in];
+        for (int i = 0; i < g->ns; i++) o += t[i + 1] * st[cd->k_spatial[i]];
+      }
+    }
+    off[v] = o;
+  }
+  return off;
+}
+
+static LLVMValueRef packed_global(cg_ctx *c, const gemm *g, const ir_inst *cst, bool a_side) {
+  int64_t nbat = a_side ? g->abatch : g->batch, panels = a_side ? g->mp : g->np, w = a_side ? g->mr : g->nr;
+  int64_t lim = a_side ? g->M : g->N;
+  size_t n = (size_t)(nbat * panels * g->K * w);
+  float *buf = calloc(n ? n : 1, sizeof(float));
+  int64_t *ob = role_offsets(g, &cst->shape, a_side, 0, nbat), *orr = role_offsets(g, &cst->shape, a_side, 1, lim);
+  int64_t *ok = role_offsets(g, &cst->shape, a_side, 2, g->K);
+  if (!buf || !ob || !orr || !ok) {
+    free(buf), free(ob), free(orr), free(ok);
+    cg_fail(c, "out of memory packing weights");
+    return NULL;
+  }
+  const float *data = cst->data;
+  for (int64_t b = 0; b < nbat; b++)
+    for (int64_t p = 0; p < panels; p++)
+      for (int64_t k = 0; k < g->K; k++) {
+        float *dst = buf + ((b * panels + p) * g->K + k) * w;
+        int64_t base = ob[b] + ok[k];
+        for (int64_t j = 0; j < w && p * w + j < lim; j++) dst[j] = data[base + orr[p * w + j]];
+      }
+  free(ob), free(orr), free(ok);
+  LLVMValueRef init = LLVMConstStringInContext2(c->llc, (const char *)buf, n * sizeof(float), 1);
+  free(buf);
+  LLVMValueRef gl = LLVMAddGlobal(c->mod, LLVMTypeOf(init), a_side ? "kiln.packed_a" : "kiln.packed_b");
+  LLVMSetInitializer(gl, init);
+  LLVMSetGlobalConstant(gl, 1);
+  LLVMSetLinkage(gl, LLVMPrivateLinkage);
+  LLVMSetUnnamedAddress(gl, LLVMGlobalUnnamedAddr);
+  LLVMSetAlignment(gl, 64);
+  return gl;
+}
+
+/* Bit of d's input list that is operand id. */
+static uint32_t input_bit(const cg_kdesc *d, ir_id id) {
+  for (uint32_t i = 0; i < d->nin && i < 32; i++)
+    if (d->in_ids[i] == id) return 1u << i;
+  return 0;
+}
+
+/* Whether the hero is the only reader of `id` in the kernel (in a fused
+ * computation the epilogue could read the same parameter). */
+static bool only_hero_reads(const cg_kdesc *d, const gemm *g, ir_id id) {
+  if (!g->epi) return true;
+  for (ir_id i = 0; i < d->comp->ninsts; i++) {
+    const ir_inst *in = &d->comp->insts[i];
+    if (i == g->hero) continue;
+    for (uint32_t k = 0; k < in->nops; k++)
+      if (in->ops[k] == id) return false;
+  }
+  return true;
+}
+
+bool cg_gemm_constants(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
+  gemm g;
+  if (!plan(c, d, &g)) return cg_fail(c, "internal: GEMM plan changed");
+  if (g.a_const && !(out->aux[0] = packed_global(c, &g, g.a_cst, true))) return false;
+  if (g.b_const && !(out->aux[1] = packed_global(c, &g, g.b_cst, false))) return false;
+  /* The original weights are not read: not passing them lets their global
+   * go (the .so would otherwise hold every weight twice). */
+  out->unused_in = (g.a_const && only_hero_reads(d, &g, g.aop) ? input_bit(d, g.aop) : 0) |
+                   (g.b_const && only_hero_reads(d, &g, g.bop) ? input_bit(d, g.bop) : 0);
+  if (g.aop == g.bop) out->unused_in = 0;
+  return true;
+}
+
+/* ---- the tile ---------------------------------------------------------------- */
+
+/* void tile(ptr A, ptr B, ptr C): C[rows x NR] = A-panel · B-panel, with
+ * `nvec` column vectors of which the last stores only `lanes` lanes (0: all). */
+static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int rows, int nvec, int lanes) {
+  LLVMBuilderRef b = c->b;
+  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
+  char prefix[96]; /* named after the layer, for profiles */
+  snprintf(prefix, sizeof prefix, "kiln.tile.%.80s", d->inst && d->inst->name ? d->inst->name : "anon");
+  LLVMValueRef fn = cg_add_function(c, prefix, LLVMFunctionType(c->t_void, pt, 3, 0), true);
+  for (unsigned i = 1; i <= 3; i++)
+    LLVMAddAttributeAtIndex(fn, i, LLVMCreateEnumAttribute(c->llc, LLVMGetEnumAttributeKindForName("noalias", 7), 0));
+  LLVMValueRef A = LLVMGetParam(fn, 0), B = LLVMGetParam(fn, 1), C = LLVMGetParam(fn, 2);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, fn, "entry"));
+  LLVMTypeRef vt = LLVMVectorType(c->t_f32, (unsigned)g->vw);
+  LLVMValueRef acc[16][4];
+  for (int i = 0; i < rows; i++)
+    for (int v = 0; v < nvec; v++) {
+      acc[i][v] = cg_alloca(c, fn, vt, "acc");
+      LLVMBuildStore(b, LLVMConstNull(vt), acc[i][v]);
+    }
+  LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(c->t_i32, (unsigned)g->vw));
+  LLVMValueRef bmask = NULL;
+  if (lanes) {
+    LLVMValueRef m[16];
+    for (int q = 0; q < g->vw; q++) m[q] = LLVMConstInt(c->t_i1, q < lanes, 0);
+    bmask = LLVMConstVector(m, (unsigned)g->vw);
+  }
+  int unroll = g->K >= 8 ? 4 : 1;
+  int64_t kmain = g->K / unroll * unroll;
+  for (int part = 0; part < 2; part++) {
+    int64_t lo = part ? kmain : 0, hi = part ? g->K : kmain / unroll;
+    int copies = part ? 1 : unroll;
+    if (hi <= lo) continue;
+    cg_loop l;
+    LLVMValueRef it = cg_loop_open(c, &l, cg_i64(c, lo), cg_i64(c, hi), "k");
+    for (int u = 0; u < copies; u++) {
+      LLVMValueRef k = part ? it : LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, it, cg_i64(c, unroll), ""), cg_i64(c, u), "");
+      LLVMValueRef bv[4];
+      for (int v = 0; v < nvec; v++) {
+        LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, k, cg_i64(c, g->b_inplace ? g->ldb : g->nr), ""),
+                                           cg_i64(c, v * g->vw), "");
+        LLVMValueRef ptr = LLVMBuildGEP2(b, c->t_f32, B, &off, 1, "");
+        if (g->b_inplace && lanes && v == nvec - 1) {
+          /* In place, the cut panel's last vector ends at the row's end. */
+          LLVMTypeRef tys[2] = {vt, c->t_ptr};
+          LLVMValueRef args[4] = {ptr, cg_i32(c, 4), bmask, LLVMConstNull(vt)};
+          bv[v] = cg_intrinsic(c, "llvm.masked.load", tys, 2, args, 4);
+        } else {
+          LLVMValueRef ld = LLVMBuildLoad2(b, vt, ptr, "");
+          LLVMSetAlignment(ld, g->b_inplace ? 4 : 16);
+          bv[v] = ld;
+        }
+      }
+      for (int i = 0; i < rows; i++) {
+        LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, k, cg_i64(c, g->mr), ""), cg_i64(c, i), "");
+        LLVMValueRef a = LLVMBuildLoad2(b, c->t_f32, LLVMBuildGEP2(b, c->t_f32, A, &off, 1, ""), "");
+        LLVMValueRef one = LLVMBuildInsertElement(b, LLVMGetUndef(vt), a, cg_i32(c, 0), "");
+        LLVMValueRef splat = LLVMBuildShuffleVector(b, one, LLVMGetUndef(vt), zeros, "");
+        for (int v = 0; v < nvec; v++) {
+          LLVMValueRef cur = LLVMBuildLoad2(b, vt, acc[i][v], "");
+          LLVMValueRef args[3] = {splat, bv[v], cur};
+          LLVMBuildStore(b, cg_intrinsic(c, "llvm.fmuladd", &vt, 1, args, 3), acc[i][v]);
+        }
+      }
+    }
+    cg_loop_close(c, &l);
+  }
+  /* Stores: the last vector masked when the panel is cut. */
+  LLVMValueRef mask = NULL;
+  if (lanes) {
+    LLVMValueRef m[16];
+    for (int q = 0; q < g->vw; q++) m[q] = LLVMConstInt(c->t_i1, q < lanes, 0);
+    mask = LLVMConstVector(m, (unsigned)g->vw);
+  }
+  for (int i = 0; i < rows; i++)
+    for (int v = 0; v < nvec; v++) {
+      LLVMValueRef off = cg_i64(c, (int64_t)i * g->N + (int64_t)v * g->vw);
+      LLVMValueRef p = LLVMBuildGEP2(b, c->t_f32, C, &off, 1, "");
+      LLVMValueRef val = LLVMBuildLoad2(b, vt, acc[i][v], "");
+      if (mask && v == nvec - 1) {
+        LLVMTypeRef tys[2] = {vt, c->t_ptr};
+        LLVMValueRef args[4] = {val, p, cg_i32(c, 4), mask};
+        cg_intrinsic(c, "llvm.masked.store", tys, 2, args, 4);
+      } else {
+        LLVMValueRef st = LLVMBuildStore(b, val, p);
+        LLVMSetAlignment(st, 4);
+      }
+    }
+  LLVMBuildRetVoid(b);
+  return fn;
+}
+
+/* ---- phases ------------------------------------------------------------------ */
+
+static LLVMValueRef gep_f32(cg_ctx *c, LLVMValueRef base, LLVMValueRef off) {
+  return LLVMBuildGEP2(c->b, c->t_f32, base, &off, 1, "");
+}
+
+static void store_f32(cg_ctx *c, LLVMValueRef base, LLVMValueRef off, LLVMValueRef v) {
+  LLVMValueRef st = LLVMBuildStore(c->b, v, gep_f32(c, base, off));
+  LLVMSetAlignment(st, 4);
+}
+
+/* Packs A into [abatch][mp][K][MR] at `dst`; units: (ab, panel). */
+static bool pack_a(cg_ctx *c, const cg_kdesc *d, const gemm *g, int64_t off, cg_phase *ph) {
+  LLVMValueRef body = cg_kernel_body(c, d);
+  cg_kernel k;
+  if (!body || !cg_kernel_begin(c, &k, d, body)) return false;
+  LLVMBuilderRef b = c->b;
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, body, "entry"));
+  LLVMValueRef dst = LLVMBuildGEP2(b, c->t_i8, LLVMGetParam(body, cg_arg_scratch(d)), (LLVMValueRef[]){cg_i64(c, off)}, 1, "");
+  cg_loop lu, li, lk;
+  LLVMValueRef u = cg_loop_open(c, &lu, LLVMGetParam(body, cg_arg_lo(d)), LLVMGetParam(body, cg_arg_hi(d)), "unit");
+  LLVMValueRef ab = LLVMBuildUDiv(b, u, cg_i64(c, g->mp), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->mp), "");
+  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->mr), "");
+  /* k outer, rows inner: the panel is written contiguously. */
+  LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
+  LLVMValueRef i = cg_loop_open(c, &li, cg_i64(c, 0), cg_i64(c, g->mr), "i");
+  LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cg_i64(c, g->mr), ""), i, "");
+  LLVMValueRef valid = LLVMBuildICmp(b, LLVMIntSLT, m, cg_i64(c, g->M), "");
+  LLVMValueRef mc = cg_clamp_i64(c, m, cg_i64(c, 0), cg_i64(c, g->M - 1));
+  uint32_t mark = cg_memo_mark(&k);
+  LLVMValueRef v = LLVMBuildSelect(b, valid, a_value(&k, g, ab, mc, kk), LLVMConstReal(c->t_f32, 0.0), "");
+  store_f32(c, dst, LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kk, cg_i64(c, g->mr), ""), i, ""), ""), v);
+  cg_memo_reset(&k, mark);
+  cg_loop_close(c, &li);
+  cg_loop_close(c, &lk);
+  cg_loop_close(c, &lu);
+  LLVMBuildRetVoid(b);
+  cg_kernel_end(&k);
+  ph->task = cg_kernel_task(c, d, body);
+  ph->n = g->abatch * g->mp;
+  ph->cost = (double)(g->K * g->mr) * 2;
+  return ph->task != NULL && !c->failed;
+}
+
+/* Packs panel u = (b, p) of B into [batch][np][K][NR] at `dst`. */
+/* Packs panel u = (b, p) of B into [batch][np][K][NR] at `dst`. A full
+ * panel needs no clamping of n, so its row loop stays affine (and, with
+ * affine B rows, vectorizes); only the cut last panel clamps and zeroes. */
+static void b_panel_rows(cg_ctx *c, cg_kernel *k, const gemm *g, LLVMValueRef dst, LLVMValueRef u, bool cut) {
+  LLVMBuilderRef b = c->b;
+  cg_loop lk, lj;
+  LLVMValueRef bb = LLVMBuildUDiv(b, u, cg_i64(c, g->np), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->np), "");
+  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->nr), "");
+  LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
+  LLVMValueRef j = cg_loop_open(c, &lj, cg_i64(c, 0), cg_i64(c, g->nr), "j");
+  LLVMValueRef n = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cg_i64(c, g->nr), ""), j, "");
+  uint32_t mark = cg_memo_mark(k);
+  LLVMValueRef v;
+  if (cut) {
+    LLVMValueRef valid = LLVMBuildICmp(b, LLVMIntSLT, n, cg_i64(c, g->N), "");
+    LLVMValueRef nc = cg_clamp_i64(c, n, cg_i64(c, 0), cg_i64(c, g->N - 1));
+    v = LLVMBuildSelect(b, valid, b_value(k, g, bb, kk, nc), LLVMConstReal(c->t_f32, 0.0), "");
+  } else {
+    v = b_value(k, g, bb, kk, n);
+  }
+  store_f32(c, dst, LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kk, cg_i64(c, g->nr), ""), j, ""), ""), v);
+  cg_memo_reset(k, mark);
+  cg_loop_close(c, &lj);
+  cg_loop_close(c, &lk);
+}
+
+static void b_panel(cg_ctx *c, cg_kernel *kp, const gemm *g, LLVMValueRef dst, LLVMValueRef u) {
+  cg_kernel k = *kp;
+  LLVMBuilderRef b = c->b;
+  if (!g->nrem) {
+    b_panel_rows(c, &k, g, dst, u, false);
+  } else if (g->np == 1) {
+    b_panel_rows(c, &k, g, dst, u, true);
+  } else {
+    LLVMValueRef last = LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildURem(b, u, cg_i64(c, g->np), ""), cg_i64(c, g->np - 1), "");
+    LLVMBasicBlockRef cut = LLVMAppendBasicBlockInContext(c->llc, k.fn, "bcut");
+    LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(c->llc, k.fn, "bfull");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->llc, k.fn, "bjoin");
+    LLVMBuildCondBr(b, last, cut, full);
+    LLVMPositionBuilderAtEnd(b, cut);
+    b_panel_rows(c, &k, g, dst, u, true);
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, full);
+    b_panel_rows(c, &k, g, dst, u, false);
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, join);
+  }
+  *kp = k;
+}
+
+/* floor(a / b) for b > 0 and any sign of a. */
+static LLVMValueRef floor_div(cg_ctx *c, LLVMValueRef a, int64_t b) {
+  LLVMBuilderRef bd = c->b;
+  if (b == 1) return a;
+  LLVMValueRef q = LLVMBuildSDiv(bd, a, cg_i64(c, b), ""), r = LLVMBuildSRem(bd, a, cg_i64(c, b), "");
+  LLVMValueRef adj = LLVMBuildAnd(bd, LLVMBuildICmp(bd, LLVMIntNE, r, cg_i64(c, 0), ""),
+                                  LLVMBuildICmp(bd, LLVMIntSLT, a, cg_i64(c, 0), ""), "");
+  return LLVMBuildSub(bd, q, LLVMBuildZExt(bd, adj, c->t_i64, ""), "");
+}
+
+static LLVMValueRef imin64(cg_ctx *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+/* dst[from, to) = 0 (floats). */
+static void zero_range(cg_ctx *c, LLVMValueRef dst, LLVMValueRef base, LLVMValueRef from, LLVMValueRef to) {
+  cg_loop l;
+  LLVMValueRef t = cg_loop_open(c, &l, from, to, "z");
+  store_f32(c, dst, LLVMBuildNSWAdd(c->b, base, t, ""), LLVMConstReal(c->t_f32, 0.0));
+  cg_loop_close(c, &l);
+}
+
+/* The implicit im2col of a convolution without input dilation: for each k
+ * (input feature, tap) the panel's output positions are walked in segments
+ * that stay in one row of the last spatial dimension. Within a segment the
+ * input column is affine in the position, so the segment is a zero run
+ * (left padding), a strided copy (a plain contiguous copy at stride 1,
+ * which LLVM vectorizes or turns into memcpy) and a zero run (right
+ * padding); a tap that falls on padding rows is all zeros. No division or
+ * gather per element. Units: (image·group, panel). */
+static void b_panel_conv(cg_ctx *c, cg_kernel *kp, const cg_kdesc *d, const gemm *g, LLVMValueRef body,
+                         LLVMValueRef dst, LLVMValueRef u) {
+  cg_kernel k = *kp;
+  LLVMBuilderRef b = c->b;
+  const ir_conv_dims *cd = g->in->conv;
+  const ir_window *w = g->in->a.window;
+  const ir_shape *xs = &d->comp->insts[g->bop].shape;
+  int last = g->ns - 1;
+  LLVMValueRef nv = cg_alloca(c, body, c->t_i64, "n"), jv = cg_alloca(c, body, c->t_i64, "j");
+  cg_loop lk;
+  LLVMValueRef bb = LLVMBuildUDiv(b, u, cg_i64(c, g->np), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->np), "");
+  LLVMValueRef img = g->groups == 1 ? bb : LLVMBuildUDiv(b, bb, cg_i64(c, g->groups), "");
+  LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(b, bb, cg_i64(c, g->groups), "");
+  LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->nr), "");
+  LLVMValueRef n1 = imin64(c, LLVMBuildNSWAdd(b, n0, cg_i64(c, g->nr), ""), cg_i64(c, g->N));
+  LLVMValueRef ubase = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->nr), "");
+  LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
+  LLVMValueRef t[IR_MAX_RANK + 1];
+  split(c, kk, g->ns + 1, g->taps, t);
+  LLVMValueRef feature = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, grp, cg_i64(c, g->cin_g), ""), t[0], "");
+  LLVMValueRef rbase = LLVMBuildNSWAdd(b, ubase, LLVMBuildNSWMul(b, kk, cg_i64(c, g->nr), ""), "");
+  LLVMBuildStore(b, n0, nv);
+  LLVMBuildStore(b, cg_i64(c, 0), jv);
+  LLVMValueRef fn = body;
+  LLVMBasicBlockRef scond = LLVMAppendBasicBlockInContext(c->llc, fn, "seg");
+  LLVMBasicBlockRef sbody = LLVMAppendBasicBlockInContext(c->llc, fn, "segbody");
+  LLVMBasicBlockRef sdone = LLVMAppendBasicBlockInContext(c->llc, fn, "segdone");
+  LLVMBuildBr(b, scond);
+  LLVMPositionBuilderAtEnd(b, scond);
+  LLVMValueRef n = LLVMBuildLoad2(b, c->t_i64, nv, "");
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, n, n1, ""), sbody, sdone);
+  LLVMPositionBuilderAtEnd(b, sbody);
+  n = LLVMBuildLoad2(b, c->t_i64, nv, "");
+  LLVMValueRef j = LLVMBuildLoad2(b, c->t_i64, jv, "");
+  int64_t owl = g->opos[last];
+  LLVMValueRef row = LLVMBuildUDiv(b, n, cg_i64(c, owl), ""), ow0 = LLVMBuildURem(b, n, cg_i64(c, owl), "");
+  LLVMValueRef seg = imin64(c, LLVMBuildNSWSub(b, cg_i64(c, owl), ow0, ""), LLVMBuildNSWSub(b, n1, n, ""));
+  LLVMValueRef o[IR_MAX_RANK];
+  split(c, row, last, g->opos, o);
+  cg_index ix;
+  cg_index_init(&k, &ix, xs->rank);
+  ix.d[cd->in_batch] = img;
+  ix.d[cd->in_feature] = feature;
+  LLVMValueRef valid = LLVMConstInt(c->t_i1, 1, 0);
+  for (int i = 0; i < last; i++)
+    ix.d[cd->in_spatial[i]] = cg_window_tap(c, &w->d[i], xs->dims[cd->in_spatial[i]], o[i], t[i + 1], &valid);
+  /* Columns: iw(q) = (ow0 + q)·s + off for q in [0, seg). */
+  const ir_window_dim *wl = &w->d[last];
+  int64_t sw = wl->stride, W = xs->dims[cd->in_spatial[last]];
+  LLVMValueRef offw = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, t[last + 1], cg_i64(c, wl->rhs_dilate), ""), cg_i64(c, wl->pad_lo), "");
+  LLVMValueRef start = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, ow0, cg_i64(c, sw), ""), offw, ""); /* iw(0) */
+  /* first q with iw >= 0: ceil(-start / s); last q with iw <= W-1: floor((W-1-start) / s) */
+  LLVMValueRef qlo = LLVMBuildNeg(b, floor_div(c, start, sw), "");
+  LLVMValueRef qhi = LLVMBuildNSWAdd(b, floor_div(c, LLVMBuildNSWSub(b, cg_i64(c, W - 1), start, ""), sw), cg_i64(c, 1), "");
+  qlo = cg_clamp_i64(c, qlo, cg_i64(c, 0), seg);
+  qhi = cg_clamp_i64(c, qhi, qlo, seg);
+  qlo = LLVMBuildSelect(b, valid, qlo, seg, "");
+  qhi = LLVMBuildSelect(b, valid, qhi, seg, "");
+  LLVMValueRef sbase = LLVMBuildNSWAdd(b, rbase, j, "");
+  zero_range(c, dst, sbase, cg_i64(c, 0), qlo);
+  cg_loop lq;
+  LLVMValueRef q = cg_loop_open(c, &lq, qlo, qhi, "q");
+  uint32_t mark = cg_memo_mark(&k);
+  cg_index cx = ix;
+  cx.uid = ++k.next_uid;
+  cx.d[cd->in_spatial[last]] = LLVMBuildNSWAdd(b, start, LLVMBuildNSWMul(b, q, cg_i64(c, sw), ""), "");
+  store_f32(c, dst, LLVMBuildNSWAdd(b, sbase, q, ""), cg_elem(&k, g->bop, &cx));
+  cg_memo_reset(&k, mark);
+  cg_loop_close(c, &lq);
+  zero_range(c, dst, sbase, qhi, seg);
+  LLVMBuildStore(b, LLVMBuildNSWAdd(b, n, seg, ""), nv);
+  LLVMBuildStore(b, LLVMBuildNSWAdd(b, j, seg, ""), jv);
+  LLVMBuildBr(b, scond);
+  LLVMMoveBasicBlockAfter(sdone, LLVMGetInsertBlock(b));
+  LLVMPositionBuilderAtEnd(b, sdone);
+  zero_range(c, dst, rbase, LLVMBuildLoad2(b, c->t_i64, jv, ""), cg_i64(c, g->nr));
+  cg_loop_close(c, &lk);
+  *kp = k;
+}
+
+static bool segmented(const gemm *g) {
+  bool seg = g->conv && g->ns > 0;
+  for (int i = 0; seg && i < g->ns; i++) seg = g->in->a.window->d[i].lhs_dilate == 1;
+  return seg;
+}
+
+/* The position of id among d's inputs when its buffer has the default
+ * layout. */
+static bool default_input(const cg_kdesc *d, ir_id id, unsigned *pos) {
+  for (uint32_t i = 0; i < d->nin; i++)
+    if (d->in_ids[i] == id) {
+      *pos = i;
+      return ir_shape_has_default_layout(d->in_shapes[i]);
+    }
+  return false;
+}
+
+/* Whether the vector im2col applies: a 2-D NCHW convolution without input
+ * dilation whose input is a buffer of the kernel. At stride 1 with output
+ * rows as wide as the input rows ("same" padding), output position n reads
+ * input position n + (kh·dh - ph)·W + (kw·dw - pw) of its channel plane
+ * (*contiguous); otherwise each lane's position is computed and gathered. */
+static bool flat_im2col(const cg_kdesc *d, const gemm *g, unsigned *pos, bool *contiguous) {
+  if (!g->conv || g->ns != 2) return false;
+  const ir_conv_dims *cd = g->in->conv;
+  const ir_window *w = g->in->a.window;
+  const ir_shape *xs = &d->comp->insts[g->bop].shape;
+  if (cd->in_batch != 0 || cd->in_feature != 1 || cd->in_spatial[0] != 2 || cd->in_spatial[1] != 3) return false;
+  for (int i = 0; i < 2; i++)
+    if (w->d[i].lhs_dilate != 1) return false;
+  if (xs->dims[2] * xs->dims[3] > (1 << 30) || g->N > (1 << 30)) return false;
+  *contiguous = w->d[0].stride == 1 && w->d[1].stride == 1 && g->opos[1] == xs->dims[3];
+  return default_input(d, g->bop, pos);
+}
+
+/* The flat im2col of panel u: per output-position vector of the panel, the
+ * row and column masks of every tap row and column (once per panel), then
+ * per k = (input feature, tap) one masked load of the shifted input plane
+ * per vector and one aligned store: no per-element index arithmetic. */
+static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueRef body, LLVMValueRef dst,
+                         LLVMValueRef u, unsigned xin, bool contiguous) {
+  LLVMBuilderRef b = c->b;
+  const ir_window *w = g->in->a.window;
+  const ir_shape *xs = &d->comp->insts[g->bop].shape;
+  int64_t H = xs->dims[2], W = xs->dims[3], HW = H * W, KH = g->taps[1], KW = g->taps[2];
+  unsigned vw = (unsigned)g->vw;
+  LLVMTypeRef vf = LLVMVectorType(c->t_f32, vw);
+  LLVMValueRef e[16];
+  for (unsigned i = 0; i < vw; i++) e[i] = cg_i32(c, (int32_t)i);
+  LLVMValueRef iota = LLVMConstVector(e, vw);
+#define VSPLAT(x) cg_splat(c, (x), vw)
+  LLVMValueRef bb = LLVMBuildUDiv(b, u, cg_i64(c, g->np), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->np), "");
+  LLVMValueRef img = g->groups == 1 ? bb : LLVMBuildUDiv(b, bb, cg_i64(c, g->groups), "");
+  LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(b, bb, cg_i64(c, g->groups), "");
+  LLVMValueRef chan0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, img, cg_i64(c, xs->dims[1]), ""),
+                                       LLVMBuildNSWMul(b, grp, cg_i64(c, g->cin_g), ""), "");
+  LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->nr), "");
+  LLVMValueRef x = LLVMGetParam(body, d->nout + xin);
+  LLVMValueRef rowok[4][16], colok[4][16], rowoff[4][16], colpos[4][16];
+  int64_t OW = g->opos[1], sw = w->d[1].stride;
+  /* Vectors that each lie in one output row (OW a multiple of VW) at stride
+   * 1 or 2 load the input row span under them (2·VW wide at stride 2, the
+   * even lanes kept) instead of gathering. */
+  bool rowvec = !contiguous && OW % vw == 0 && (sw == 1 || sw == 2);
+  unsigned span = vw * (unsigned)sw;
+  LLVMTypeRef vfs = LLVMVectorType(c->t_f32, span);
+  LLVMValueRef es[32], evens[16];
+  for (unsigned i = 0; i < span; i++) es[i] = cg_i32(c, (int32_t)i);
+  for (unsigned i = 0; i < vw; i++) evens[i] = cg_i32(c, (int32_t)(2 * i));
+  LLVMValueRef iota_span = LLVMConstVector(es, span);
+  LLVMValueRef rok_s[4][16], roff_s[4][16], col0_s[4][16], colm_s[4][16];
+  for (int v = 0; rowvec && v < g->nv; v++) {
+    LLVMValueRef pos = LLVMBuildNSWAdd(b, n0, cg_i64(c, v * g->vw), "");
+    LLVMValueRef inn = LLVMBuildICmp(b, LLVMIntSLT, pos, cg_i64(c, g->N), "");
+    LLVMValueRef ohs = LLVMBuildNSWMul(b, LLVMBuildUDiv(b, pos, cg_i64(c, OW), ""), cg_i64(c, w->d[0].stride), "");
+    LLVMValueRef ows = LLVMBuildNSWMul(b, LLVMBuildURem(b, pos, cg_i64(c, OW), ""), cg_i64(c, sw), "");
+    for (int64_t r = 0; r < KH; r++) {
+      LLVMValueRef ih = LLVMBuildNSWAdd(b, ohs, cg_i64(c, r * w->d[0].rhs_dilate - w->d[0].pad_lo), "");
+      rok_s[v][r] = LLVMBuildAnd(b, inn, LLVMBuildICmp(b, LLVMIntULT, ih, cg_i64(c, H), ""), "");
+      roff_s[v][r] = LLVMBuildNSWMul(b, ih, cg_i64(c, W), "");
+    }
+    for (int64_t s2 = 0; s2 < KW; s2++) {
+      col0_s[v][s2] = LLVMBuildNSWAdd(b, ows, cg_i64(c, s2 * w->d[1].rhs_dilate - w->d[1].pad_lo), "");
+      LLVMValueRef cols = LLVMBuildAdd(b, cg_splat(c, LLVMBuildTrunc(b, col0_s[v][s2], c->t_i32, ""), span), iota_span, "");
+      LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntULT, cols, cg_splat(c, cg_i32(c, (int32_t)W), span), "");
+      if (sw == 2) {
+        LLVMValueRef ev[32];
+        for (unsigned i = 0; i < span; i++) ev[i] = LLVMConstInt(c->t_i1, i % 2 == 0, 0);
+        ok = LLVMBuildAnd(b, ok, LLVMConstVector(ev, span), "");
+      }
+      colm_s[v][s2] = ok;
+    }
+  }
+  for (int v = 0; !rowvec && v < g->nv; v++) {
+    LLVMValueRef nv = LLVMBuildAdd(b, VSPLAT(LLVMBuildTrunc(b, LLVMBuildNSWAdd(b, n0, cg_i64(c, v * g->vw), ""), c->t_i32, "")), iota, "");
+    LLVMValueRef in = LLVMBuildICmp(b, LLVMIntSLT, nv, VSPLAT(cg_i32(c, (int32_t)g->N)), "");
+    LLVMValueRef oh = LLVMBuildMul(b, LLVMBuildUDiv(b, nv, VSPLAT(cg_i32(c, (int32_t)OW)), ""), VSPLAT(cg_i32(c, (int32_t)w->d[0].stride)), "");
+    LLVMValueRef ow = LLVMBuildMul(b, LLVMBuildURem(b, nv, VSPLAT(cg_i32(c, (int32_t)OW)), ""), VSPLAT(cg_i32(c, (int32_t)w->d[1].stride)), "");
+    for (int64_t r = 0; r < KH; r++) {
+      LLVMValueRef ih = LLVMBuildAdd(b, oh, VSPLAT(cg_i32(c, (int32_t)(r * w->d[0].rhs_dilate - w->d[0].pad_lo))), "");
+      rowok[v][r] = LLVMBuildICmp(b, LLVMIntULT, ih, VSPLAT(cg_i32(c, (int32_t)H)), "");
+      rowoff[v][r] = LLVMBuildMul(b, ih, VSPLAT(cg_i32(c, (int32_t)W)), "");
+    }
+    for (int64_t s2 = 0; s2 < KW; s2++) {
+      colpos[v][s2] = LLVMBuildAdd(b, ow, VSPLAT(cg_i32(c, (int32_t)(s2 * w->d[1].rhs_dilate - w->d[1].pad_lo))), "");
+      colok[v][s2] = LLVMBuildAnd(b, in, LLVMBuildICmp(b, LLVMIntULT, colpos[v][s2], VSPLAT(cg_i32(c, (int32_t)W)), ""), "");
+    }
+  }
+  cg_loop lc;
+  LLVMValueRef ci = cg_loop_open(c, &lc, cg_i64(c, 0), cg_i64(c, g->cin_g), "ci");
+  LLVMValueRef plane = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, chan0, ci, ""), cg_i64(c, HW), "");
+  LLVMValueRef kbase = LLVMBuildNSWMul(b, ci, cg_i64(c, KH * KW), "");
+  LLVMTypeRef ldt[2] = {vf, c->t_ptr};
+  for (int64_t r = 0; r < KH; r++)
+    for (int64_t s2 = 0; s2 < KW; s2++) {
+      int64_t off = (r * w->d[0].rhs_dilate - w->d[0].pad_lo) * W + (s2 * w->d[1].rhs_dilate - w->d[1].pad_lo);
+      LLVMValueRef k = LLVMBuildNSWAdd(b, kbase, cg_i64(c, r * KW + s2), "");
+      LLVMValueRef drow = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, u, cg_i64(c, g->K), ""), k, ""), cg_i64(c, g->nr), "");
+      for (int v = 0; v < g->nv; v++) {
+        LLVMValueRef val;
+        if (rowvec) {
+          LLVMValueRef m = LLVMBuildAnd(b, colm_s[v][s2], cg_splat(c, rok_s[v][r], span), "");
+          LLVMValueRef at = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, plane, roff_s[v][r], ""), col0_s[v][s2], "");
+          LLVMTypeRef lts[2] = {vfs, c->t_ptr};
+          LLVMValueRef args[4] = {gep_f32(c, x, at), cg_i32(c, 4), m, LLVMConstNull(vfs)};
+          val = cg_intrinsic(c, "llvm.masked.load", lts, 2, args, 4);
+          if (sw == 2) val = LLVMBuildShuffleVector(b, val, LLVMGetUndef(vfs), LLVMConstVector(evens, vw), "");
+        } else if (contiguous) {
+          LLVMValueRef m = LLVMBuildAnd(b, rowok[v][r], colok[v][s2], "");
+          LLVMValueRef at = LLVMBuildNSWAdd(b, LLVMBuildNSWAdd(b, plane, n0, ""), cg_i64(c, off + v * g->vw), "");
+          LLVMValueRef args[4] = {gep_f32(c, x, at), cg_i32(c, 4), m, LLVMConstNull(vf)};
+          val = cg_intrinsic(c, "llvm.masked.load", ldt, 2, args, 4);
+        } else {
+          /* masked-off lanes are not read; their index may be anything */
+          LLVMValueRef m = LLVMBuildAnd(b, rowok[v][r], colok[v][s2], "");
+          LLVMValueRef idx = LLVMBuildAdd(b, rowoff[v][r], colpos[v][s2], "");
+          LLVMValueRef ptrs = LLVMBuildGEP2(b, c->t_f32, gep_f32(c, x, plane), &idx, 1, "");
+          LLVMTypeRef gt[2] = {vf, LLVMVectorType(c->t_ptr, vw)};
+          LLVMValueRef args[4] = {ptrs, cg_i32(c, 4), m, LLVMConstNull(vf)};
+          val = cg_intrinsic(c, "llvm.masked.gather", gt, 2, args, 4);
+        }
+        LLVMValueRef st = LLVMBuildStore(b, val, gep_f32(c, dst, LLVMBuildNSWAdd(b, drow, cg_i64(c, v * g->vw), "")));
+        LLVMSetAlignment(st, 64);
+      }
+    }
+  cg_loop_close(c, &lc);
+#undef VSPLAT
+}
+
+/* Emits the packing of B panel u (b, p) into the scratch at `off`. */
+static void pack_b_panel(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm *g, LLVMValueRef body, int64_t off,
+                         LLVMValueRef u) {
+  LLVMValueRef dst = LLVMBuildGEP2(c->b, c->t_i8, LLVMGetParam(body, cg_arg_scratch(d)), (LLVMValueRef[]){cg_i64(c, off)}, 1, "");
+  unsigned xin;
+  bool contiguous;
+  if (flat_im2col(d, g, &xin, &contiguous) && g->taps[1] * g->taps[2] <= 49 && g->nv <= 4 && g->vw <= 16)
+    b_panel_flat(c, d, g, body, dst, u, xin, contiguous);
+  else if (segmented(g) && !g->b_affine) b_panel_conv(c, k, d, g, body, dst, u);
+  else b_panel(c, k, g, dst, u);
+}
+
+static int64_t align64(int64_t v) { return (v + 63) / 64 * 64; }
+
+/* The epilogue of a fused product, on the tile just stored (rows im·MR..,
+ * columns jn·NR.. of batch bt, still in L1): each element of the fusion's
+ * root, computed by the elemental emitter with the product read back from
+ * the output buffer, overwrites it. Everything in the epilogue is
+ * elementwise at the product's index (cg_epilogue_hero), so the column
+ * loop is a plain vectorizable loop: bias loads are invariant per row (a
+ * convolution) or contiguous (a dot), a residual is a contiguous load. */
+/* One column loop of the epilogue over `cols` (a constant, so LLVM
+ * vectorizes it exactly: a runtime trip count of at most NR left the
+ * vector loop, unrolled past NR, unused). */
+static void epilogue_cols(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm *g, cg_index ix, LLVMValueRef rowbase,
+                          LLVMValueRef jn, int64_t cols) {
+  LLVMBuilderRef b = c->b;
+  const ir_shape *hs = &d->out_shapes[0];
+  LLVMValueRef rc[IR_MAX_RANK + 2];
+  cg_loop lj;
+  LLVMValueRef j = cg_loop_open(c, &lj, cg_i64(c, 0), cg_i64(c, cols), "ej");
+  LLVMValueRef n = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, jn, cg_i64(c, g->nr), ""), j, "");
+  if (!g->conv) {
+    split(c, n, g->nrf, g->rfsz, rc);
+    for (int i = 0; i < g->nrf; i++) ix.d[g->nb + g->nlf + i] = rc[i];
+  } else {
+    split(c, n, g->ns, g->opos, rc);
+    for (int i = 0; i < g->ns; i++) ix.d[g->in->conv->out_spatial[i]] = rc[i];
+  }
+  for (int i = 0; i < hs->rank; i++)
+    if (!ix.d[i]) ix.d[i] = cg_i64(c, 0);
+  ix.uid = ++k->next_uid;
+  ix.linear = LLVMBuildNSWAdd(b, rowbase, n, "");
+  ix.lin = *hs;
+  uint32_t mark = cg_memo_mark(k);
+  LLVMValueRef v = cg_elem(k, d->root, &ix);
+  cg_store(c, IR_F32, LLVMGetParam(k->fn, 0), ix.linear, v);
+  cg_memo_reset(k, mark);
+  cg_loop_close(c, &lj);
+}
+
+static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueRef body, LLVMValueRef bt,
+                          LLVMValueRef im, LLVMValueRef jn, LLVMValueRef lastm, LLVMValueRef lastn) {
+  LLVMBuilderRef b = c->b;
+  cg_kernel k;
+  if (!cg_kernel_begin(c, &k, d, body)) return false;
+  LLVMValueRef outp = LLVMGetParam(body, 0);
+  k.buf[g->hero] = outp;
+  k.bshape[g->hero] = &d->out_shapes[0];
+  const ir_shape *hs = &d->out_shapes[0];
+  LLVMValueRef rows = g->mrem ? LLVMBuildSelect(b, lastm, cg_i64(c, g->mrem), cg_i64(c, g->mr), "") : cg_i64(c, g->mr);
+  if (g->M < g->mr) rows = cg_i64(c, g->M);
+  cg_loop lr;
+  LLVMValueRef r = cg_loop_open(c, &lr, cg_i64(c, 0), rows, "er");
+  LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, im, cg_i64(c, g->mr), ""), r, "");
+  LLVMValueRef rowbase = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g->M), ""), m, ""),
+                                         cg_i64(c, g->N), "");
+  /* Row coordinates of the product, outside the column loop. */
+  LLVMValueRef rc[IR_MAX_RANK + 2];
+  cg_index ix;
+  cg_index_init(&k, &ix, hs->rank);
+  if (!g->conv) {
+    split(c, bt, g->nb, g->bsz, rc);
+    for (int i = 0; i < g->nb; i++) ix.d[i] = rc[i];
+    split(c, m, g->nlf, g->lfsz, rc);
+    for (int i = 0; i < g->nlf; i++) ix.d[g->nb + i] = rc[i];
+  } else {
+    const ir_conv_dims *cd = g->in->conv;
+    LLVMValueRef img = g->groups == 1 ? bt : LLVMBuildUDiv(b, bt, cg_i64(c, g->groups), "");
+    LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(b, bt, cg_i64(c, g->groups), "");
+    ix.d[cd->out_batch] = img;
+    ix.d[cd->out_feature] = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, grp, cg_i64(c, g->M), ""), m, "");
+  }
+  if (g->N <= g->nr) {
+    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->N);
+  } else if (!g->nrem) {
+    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->nr);
+  } else {
+    LLVMBasicBlockRef cut = LLVMAppendBasicBlockInContext(c->llc, body, "ecut");
+    LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(c->llc, body, "efull");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->llc, body, "ejoin");
+    LLVMBuildCondBr(b, lastn, cut, full);
+    LLVMPositionBuilderAtEnd(b, cut);
+    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->nrem);
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, full);
+    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->nr);
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, join);
+  }
+  cg_loop_close(c, &lr);
+  cg_kernel_end(&k);
+  return !c->failed;
+}
+
+bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
+  gemm g;
+  if (!plan(c, d, &g)) return cg_fail(c, "internal: not a GEMM");
+  LLVMBuilderRef b = c->b;
+  int64_t a_bytes = g.abatch * g.mp * g.K * g.mr * 4, b_bytes = g.batch * g.np * g.K * g.nr * 4;
+  int64_t a_off = 0, b_off = g.a_const ? 0 : align64(a_bytes);
+  bool pack_bside = !g.b_const && !g.b_inplace;
+  out->scratch = (g.a_const ? 0 : align64(a_bytes)) + (pack_bside ? align64(b_bytes) : 0);
+  out->nphase = 0;
+  if (!g.a_const && !pack_a(c, d, &g, a_off, &out->ph[out->nphase++])) return false;
+  /* B packed at run time is packed panel by panel inside the tile phase,
+   * right before the tiles that use it (while it is in L2): one unit is
+   * one column panel with all its row panels. */
+  bool merged = pack_bside;
+
+  /* The tiles needed: full and cut rows x full and cut columns. */
+  int nvec_full = g.nv, nvec_cut = (int)((g.nrem + g.vw - 1) / g.vw), lanes_cut = (int)(g.nrem % g.vw);
+  LLVMValueRef tiles[2][2] = {{NULL, NULL}, {NULL, NULL}};
+  for (int rm = 0; rm < 2; rm++)
+    for (int cn = 0; cn < 2; cn++) {
+      int rows = rm ? (int)g.mrem : g.mr;
+      if (rm && !g.mrem) continue;
+      if (!rm && g.M < g.mr) continue;
+      if (cn && !g.nrem) continue;
+      if (!cn && g.N < g.nr) continue;
+      tiles[rm][cn] = tile_fn(c, &g, d, rows, cn ? nvec_cut : nvec_full, cn ? lanes_cut : 0);
+    }
+
+  LLVMValueRef body = cg_kernel_body(c, d);
+  if (!body) return false;
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, body, "entry"));
+  LLVMValueRef scratch = LLVMGetParam(body, cg_arg_scratch(d));
+  LLVMValueRef abase = g.a_const ? LLVMGetParam(body, cg_arg_aux(d, 0)) : scratch;
+  LLVMValueRef bbase = g.b_const     ? LLVMGetParam(body, cg_arg_aux(d, 1))
+                       : g.b_inplace ? LLVMGetParam(body, d->nout + g.b_in)
+                                     : LLVMBuildGEP2(b, c->t_i8, scratch, (LLVMValueRef[]){cg_i64(c, b_off)}, 1, "");
+  /* Tile order: blocks of nbs column panels x mbs row panels, each block
+   * sized to stay in (half of) a 1 MB L2; inside a block, column panels
+   * outer and row panels inner. B is then read from memory once, A once
+   * per block of columns. Units past the last panel are skipped. */
+  int64_t apanel = g.K * g.mr * 4, bpanel = g.K * g.nr * 4, budget = 256 * 1024;
+  int64_t nbs = budget / (bpanel ? bpanel : 1), mbs = budget / (apanel ? apanel : 1);
+  nbs = nbs < 1 ? 1 : nbs > g.np ? g.np : nbs;
+  mbs = mbs < 1 ? 1 : mbs > g.mp ? g.mp : mbs;
+  int64_t nbj = (g.np + nbs - 1) / nbs, nbi = (g.mp + mbs - 1) / mbs;
+  nbs = (g.np + nbj - 1) / nbj; /* even out the blocks */
+  mbs = (g.mp + nbi - 1) / nbi;
+  int64_t blk = nbs * mbs, per = merged ? g.np : nbj * nbi * blk;
+  cg_loop lu, lm;
+  LLVMValueRef u = cg_loop_open(c, &lu, LLVMGetParam(body, cg_arg_lo(d)), LLVMGetParam(body, cg_arg_hi(d)), "tile");
+  LLVMValueRef bt = LLVMBuildUDiv(b, u, cg_i64(c, per), ""), r = LLVMBuildURem(b, u, cg_i64(c, per), "");
+  LLVMValueRef jn, im;
+  LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->llc, body, "run");
+  LLVMBasicBlockRef skip = LLVMAppendBasicBlockInContext(c->llc, body, "skip");
+  cg_kernel pk;
+  if (merged) {
+    /* Unit (b, column panel): pack the panel, then every row panel. */
+    if (!cg_kernel_begin(c, &pk, d, body)) return false;
+    jn = r;
+    pack_b_panel(c, &pk, d, &g, body, b_off, u);
+    cg_kernel_end(&pk);
+    LLVMBuildBr(b, run);
+    LLVMPositionBuilderAtEnd(b, run);
+    im = cg_loop_open(c, &lm, cg_i64(c, 0), cg_i64(c, g.mp), "rowpanel");
+  } else {
+    LLVMValueRef bk = LLVMBuildUDiv(b, r, cg_i64(c, blk), ""), wi = LLVMBuildURem(b, r, cg_i64(c, blk), "");
+    jn = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, LLVMBuildUDiv(b, bk, cg_i64(c, nbi), ""), cg_i64(c, nbs), ""),
+                         LLVMBuildUDiv(b, wi, cg_i64(c, mbs), ""), "");
+    im = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, LLVMBuildURem(b, bk, cg_i64(c, nbi), ""), cg_i64(c, mbs), ""),
+                         LLVMBuildURem(b, wi, cg_i64(c, mbs), ""), "");
+    LLVMBuildCondBr(b, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSLT, jn, cg_i64(c, g.np), ""),
+                                    LLVMBuildICmp(b, LLVMIntSLT, im, cg_i64(c, g.mp), ""), ""), run, skip);
+    LLVMPositionBuilderAtEnd(b, run);
+  }
+  LLVMValueRef ab = g.conv && g.groups > 1 ? LLVMBuildURem(b, bt, cg_i64(c, g.groups), "") : (g.conv ? cg_i64(c, 0) : bt);
+  LLVMValueRef ap = gep_f32(c, abase, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, ab, cg_i64(c, g.mp), ""), im, ""),
+                                                     cg_i64(c, g.K * g.mr), ""));
+  LLVMValueRef bp = g.b_inplace
+                         ? gep_f32(c, bbase, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.bstride), ""),
+                                                            LLVMBuildNSWMul(b, jn, cg_i64(c, g.nr), ""), ""))
+                         : gep_f32(c, bbase, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.np), ""), jn, ""),
+                                                            cg_i64(c, g.K * g.nr), ""));
+  LLVMValueRef coff = LLVMBuildNSWAdd(
+      b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.M), ""), LLVMBuildNSWMul(b, im, cg_i64(c, g.mr), ""), ""),
+                         cg_i64(c, g.N), ""),
+      LLVMBuildNSWMul(b, jn, cg_i64(c, g.nr), ""), "");
+  LLVMValueRef cp = gep_f32(c, LLVMGetParam(body, 0), coff);
+  LLVMValueRef lastm = g.mrem ? LLVMBuildICmp(b, LLVMIntEQ, im, cg_i64(c, g.mp - 1), "") : LLVMConstInt(c->t_i1, 0, 0);
+  LLVMValueRef lastn = g.nrem ? LLVMBuildICmp(b, LLVMIntEQ, jn, cg_i64(c, g.np - 1), "") : LLVMConstInt(c->t_i1, 0, 0);
+  /* Dispatch on (last row panel, last column panel). */
+  LLVMValueRef fnsel = NULL;
+  for (int rm = 0; rm < 2; rm++)
+    for (int cn = 0; cn < 2; cn++) {
+      if (!tiles[rm][cn]) continue;
+      if (!fnsel) {
+        fnsel = tiles[rm][cn];
+        continue;
+      }
+      LLVMValueRef cond = LLVMBuildAnd(b, rm ? lastm : LLVMBuildNot(b, lastm, ""), cn ? lastn : LLVMBuildNot(b, lastn, ""), "");
+      fnsel = LLVMBuildSelect(b, cond, tiles[rm][cn], fnsel, "");
+    }
+  LLVMValueRef args[3] = {ap, bp, cp};
+  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
+  LLVMBuildCall2(b, LLVMFunctionType(c->t_void, pt, 3, 0), fnsel, args, 3, "");
+  if (g.epi && !tile_epilogue(c, d, &g, body, bt, im, jn, lastm, lastn)) return false;
+  if (merged) cg_loop_close(c, &lm);
+  LLVMBuildBr(b, skip);
+  LLVMMoveBasicBlockAfter(skip, LLVMGetInsertBlock(b));
+  LLVMPositionBuilderAtEnd(b, skip);
+  cg_loop_close(c, &lu);
+  LLVMBuildRetVoid(b);
+  cg_phase *ph = &out->ph[out->nphase++];
+  ph->task = cg_kernel_task(c, d, body);
+  ph->n = g.batch * per;
+  ph->cost = (double)g.mr * (double)g.nr * (double)g.K * 2 * (double)(g.mp * g.np) / (double)per +
+             (merged ? (double)(g.K * g.nr) * 2 : 0);
+  ph->serial = false;
+  return ph->task != NULL && !c->failed;
+}

@@ -1,0 +1,129 @@
+/*
+ * The runtime inside every generated module.
+ *
+ * runtime/rt_pool.c is compiled at kiln build time to LLVM bitcode for the
+ * build machine's triple (codegen/meson.build) and embedded in libkiln as a
+ * byte array (cg_runtime_bc, generated). A module for that architecture and
+ * OS starts as a parse of those bytes, so the pool is part of the module
+ * (for the AOT .so and, later, the JIT alike) and becomes internal to it.
+ *
+ * For any other target (cross compiling), or when kiln was built without
+ * clang-19, the bitcode cannot be used (its pthread types are laid out for
+ * the build machine): the module gets serial stand-ins with the same
+ * signatures instead, and the artifact runs on the calling thread only.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <llvm-c/BitReader.h>
+
+#include "codegen/cg_internal.h"
+
+extern const unsigned char cg_runtime_bc[];
+extern const size_t cg_runtime_bc_len;
+
+/* "arch-vendor-os-env" → compares arch, os and environment. */
+static bool same_platform(const char *a, const char *b) {
+  char *na = LLVMNormalizeTargetTriple(a), *nb = LLVMNormalizeTargetTriple(b);
+  char pa[4][64] = {{0}}, pb[4][64] = {{0}};
+  const char *src[2] = {na, nb};
+  for (int t = 0; t < 2; t++) {
+    char(*dst)[64] = t ? pb : pa;
+    const char *s = src[t];
+    for (int k = 0; k < 4 && s; k++) {
+      const char *e = strchr(s, '-');
+      size_t n = e ? (size_t)(e - s) : strlen(s);
+      if (n > 63) n = 63;
+      memcpy(dst[k], s, n);
+      s = e ? e + 1 : NULL;
+    }
+  }
+  bool same = strcmp(pa[0], pb[0]) == 0 && strcmp(pa[2], pb[2]) == 0 && strcmp(pa[3], pb[3]) == 0;
+  LLVMDisposeMessage(na);
+  LLVMDisposeMessage(nb);
+  return same;
+}
+
+/* Serial stand-ins: rt_parallel_for calls fn(args, 0, n). */
+static void serial_runtime(cg_ctx *c) {
+  LLVMTypeRef pf_args[4] = {c->t_ptr, c->t_ptr, c->t_i64, c->t_i64};
+  LLVMValueRef pf = LLVMAddFunction(c->mod, "rt_parallel_for", LLVMFunctionType(c->t_void, pf_args, 4, 0));
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, pf, "entry"));
+  LLVMValueRef a[3] = {LLVMGetParam(pf, 1), cg_i64(c, 0), LLVMGetParam(pf, 2)};
+  LLVMBuildCall2(c->b, c->t_task, LLVMGetParam(pf, 0), a, 3, "");
+  LLVMBuildRetVoid(c->b);
+  LLVMValueRef st = LLVMAddFunction(c->mod, "rt_set_num_threads", LLVMFunctionType(c->t_void, &c->t_i32, 1, 0));
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, st, "entry"));
+  LLVMBuildRetVoid(c->b);
+  LLVMValueRef nt = LLVMAddFunction(c->mod, "rt_num_threads", LLVMFunctionType(c->t_i32, NULL, 0, 0));
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, nt, "entry"));
+  LLVMBuildRet(c->b, cg_i32(c, 1));
+  cg_fn_attrs(c, pf);
+  cg_fn_attrs(c, st);
+  cg_fn_attrs(c, nt);
+}
+
+bool cg_runtime_module(cg_ctx *c, const char *triple) {
+  c->mod = NULL;
+  c->have_pool = false;
+  if (cg_runtime_bc_len > 0) {
+    LLVMMemoryBufferRef mb =
+        LLVMCreateMemoryBufferWithMemoryRange((const char *)cg_runtime_bc, cg_runtime_bc_len, "kiln-runtime", 0);
+    LLVMModuleRef m = NULL;
+    if (mb && !LLVMParseBitcodeInContext2(c->llc, mb, &m)) {
+      if (same_platform(LLVMGetTarget(m), triple)) {
+        c->mod = m;
+        c->have_pool = true;
+      } else {
+        LLVMDisposeModule(m);
+      }
+    }
+    if (mb) LLVMDisposeMemoryBuffer(mb);
+  }
+  if (!c->mod) {
+    c->mod = LLVMModuleCreateWithNameInContext("kiln", c->llc);
+    if (!c->mod) return cg_fail(c, "out of memory");
+  }
+  /* No build paths or temp names in the output: fixed identifiers. */
+  const char *name = c->o->name;
+  LLVMSetModuleIdentifier(c->mod, name, strlen(name));
+  char src[256];
+  snprintf(src, sizeof src, "%s.kir", name);
+  LLVMSetSourceFileName(c->mod, src, strlen(src));
+  LLVMSetTarget(c->mod, triple);
+  if (!c->have_pool) serial_runtime(c);
+  c->fn_pfor = LLVMGetNamedFunction(c->mod, "rt_parallel_for");
+  c->fn_set_threads = LLVMGetNamedFunction(c->mod, "rt_set_num_threads");
+  c->fn_num_threads = LLVMGetNamedFunction(c->mod, "rt_num_threads");
+  if (!c->fn_pfor || !c->fn_set_threads || !c->fn_num_threads)
+    return cg_fail(c, "internal: the embedded runtime lacks rt_parallel_for / rt_set_num_threads / rt_num_threads");
+  if (!c->have_pool && cg_runtime_bc_len > 0)
+    diag_emit(c->d, DIAG_NOTE, "the thread pool is only built for this machine's platform; code for %s will run single-threaded",
+              triple);
+  return true;
+}
+
+static bool is_exported(const char *name) { return strncmp(name, "kiln_", 5) == 0; }
+
+void cg_runtime_internalize(cg_ctx *c) {
+  for (LLVMValueRef f = LLVMGetFirstFunction(c->mod); f; f = LLVMGetNextFunction(f)) {
+    if (LLVMIsDeclaration(f)) continue;
+    size_t n;
+    const char *name = LLVMGetValueName2(f, &n);
+    if (!is_exported(name)) {
+      LLVMSetLinkage(f, LLVMInternalLinkage);
+      LLVMSetVisibility(f, LLVMDefaultVisibility);
+    }
+  }
+  for (LLVMValueRef g = LLVMGetFirstGlobal(c->mod); g; g = LLVMGetNextGlobal(g)) {
+    if (LLVMIsDeclaration(g)) continue;
+    size_t n;
+    const char *name = LLVMGetValueName2(g, &n);
+    if (strncmp(name, "llvm.", 5) == 0) continue;
+    LLVMLinkage l = LLVMGetLinkage(g);
+    if (l != LLVMPrivateLinkage && l != LLVMInternalLinkage) {
+      LLVMSetLinkage(g, LLVMInternalLinkage);
+      LLVMSetVisibility(g, LLVMDefaultVisibility);
+    }
+  }
+}

@@ -1,0 +1,316 @@
+/*
+ * Small building blocks of the code generator: types, constants, element
+ * loads and stores (with the pred / f16 / bf16 conventions of
+ * cg_internal.h), index arithmetic, counted loops, intrinsics.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <llvm-c/DebugInfo.h>
+
+#include "codegen/cg_internal.h"
+#include "ir/literal.h"
+
+bool cg_fail(cg_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_emitv(c->d, DIAG_ERROR, fmt, ap);
+  va_end(ap);
+  c->failed = true;
+  return false;
+}
+
+LLVMTypeRef cg_mtype(cg_ctx *c, ir_type t) {
+  switch (t) {
+    case IR_PRED: case IR_I8: case IR_U8: return c->t_i8;
+    case IR_I16: case IR_U16: case IR_BF16: return c->t_i16;
+    case IR_I32: case IR_U32: return c->t_i32;
+    case IR_I64: case IR_U64: return c->t_i64;
+    case IR_F16: return c->t_half;
+    case IR_F32: return c->t_f32;
+    case IR_F64: return c->t_f64;
+    default: return c->t_i8;
+  }
+}
+
+LLVMTypeRef cg_vtype(cg_ctx *c, ir_type t) {
+  switch (t) {
+    case IR_PRED: return c->t_i1;
+    case IR_F16: case IR_BF16: case IR_F32: return c->t_f32;
+    default: return cg_mtype(c, t);
+  }
+}
+
+LLVMValueRef cg_i64(cg_ctx *c, int64_t v) { return LLVMConstInt(c->t_i64, (unsigned long long)v, 1); }
+LLVMValueRef cg_i32(cg_ctx *c, int32_t v) { return LLVMConstInt(c->t_i32, (unsigned long long)(int64_t)v, 1); }
+
+LLVMValueRef cg_const_f(cg_ctx *c, ir_type t, double v) {
+  if (ir_type_is_float(t)) {
+    /* f16/bf16 registers hold the value already rounded to that type. */
+    double r = v;
+    if (t == IR_F16) r = ir_f16_to_f32(ir_f32_to_f16((float)v));
+    else if (t == IR_BF16) r = ir_bf16_to_f32(ir_f32_to_bf16((float)v));
+    else if (t == IR_F32) r = (float)v;
+    return LLVMConstReal(cg_vtype(c, t), r);
+  }
+  if (t == IR_PRED) return LLVMConstInt(c->t_i1, v != 0, 0);
+  return LLVMConstInt(cg_vtype(c, t), (unsigned long long)(int64_t)v, 1);
+}
+
+LLVMValueRef cg_const_i(cg_ctx *c, ir_type t, int64_t v) {
+  if (ir_type_is_float(t)) return cg_const_f(c, t, (double)v);
+  if (t == IR_PRED) return LLVMConstInt(c->t_i1, v != 0, 0);
+  return LLVMConstInt(cg_vtype(c, t), (unsigned long long)v, 1);
+}
+
+LLVMValueRef cg_const_elem(cg_ctx *c, ir_type t, const void *data, int64_t i) {
+  switch (t) {
+    case IR_PRED: return LLVMConstInt(c->t_i1, ((const uint8_t *)data)[i] != 0, 0);
+    case IR_F16: return LLVMConstReal(c->t_f32, ir_f16_to_f32(((const uint16_t *)data)[i]));
+    case IR_BF16: return LLVMConstReal(c->t_f32, ir_bf16_to_f32(((const uint16_t *)data)[i]));
+    case IR_F32: return LLVMConstReal(c->t_f32, ((const float *)data)[i]);
+    case IR_F64: {
+      /* LLVMConstReal takes a double, which is exact here; NaN payloads
+       * do not matter to any op. */
+      return LLVMConstReal(c->t_f64, ((const double *)data)[i]);
+    }
+    default: return LLVMConstInt(cg_vtype(c, t), ir_elem_get_u(t, data, i), 0);
+  }
+}
+
+/* bf16 bits (i16) of a float, rounded to nearest even; NaN stays a quiet
+ * NaN of the same sign. */
+static LLVMValueRef f32_to_bf16_bits(cg_ctx *c, LLVMValueRef v) {
+  LLVMBuilderRef b = c->b;
+  LLVMValueRef bits = LLVMBuildBitCast(b, v, c->t_i32, "");
+  LLVMValueRef lsb = LLVMBuildAnd(b, LLVMBuildLShr(b, bits, LLVMConstInt(c->t_i32, 16, 0), ""),
+                                  LLVMConstInt(c->t_i32, 1, 0), "");
+  LLVMValueRef rounded = LLVMBuildAdd(b, bits, LLVMBuildAdd(b, LLVMConstInt(c->t_i32, 0x7fff, 0), lsb, ""), "");
+  LLVMValueRef quiet = LLVMBuildOr(b, bits, LLVMConstInt(c->t_i32, 0x00400000, 0), "");
+  LLVMValueRef isnan = LLVMBuildFCmp(b, LLVMRealUNO, v, v, "");
+  LLVMValueRef r = LLVMBuildSelect(b, isnan, quiet, rounded, "");
+  return LLVMBuildTrunc(b, LLVMBuildLShr(b, r, LLVMConstInt(c->t_i32, 16, 0), ""), c->t_i16, "");
+}
+
+static LLVMValueRef bf16_bits_to_f32(cg_ctx *c, LLVMValueRef h) {
+  LLVMValueRef w = LLVMBuildShl(c->b, LLVMBuildZExt(c->b, h, c->t_i32, ""), LLVMConstInt(c->t_i32, 16, 0), "");
+  return LLVMBuildBitCast(c->b, w, c->t_f32, "");
+}
+
+LLVMValueRef cg_round(cg_ctx *c, ir_type t, LLVMValueRef v) {
+  if (t == IR_F16) return LLVMBuildFPExt(c->b, LLVMBuildFPTrunc(c->b, v, c->t_half, ""), c->t_f32, "");
+  if (t == IR_BF16) return bf16_bits_to_f32(c, f32_to_bf16_bits(c, v));
+  return v;
+}
+
+LLVMValueRef cg_load(cg_ctx *c, ir_type t, LLVMValueRef base, LLVMValueRef offset) {
+  LLVMTypeRef mt = cg_mtype(c, t);
+  LLVMValueRef p = LLVMBuildGEP2(c->b, mt, base, &offset, 1, "");
+  LLVMValueRef v = LLVMBuildLoad2(c->b, mt, p, "");
+  LLVMSetAlignment(v, (unsigned)ir_type_size(t));
+  switch (t) {
+    case IR_PRED: return LLVMBuildICmp(c->b, LLVMIntNE, v, LLVMConstInt(c->t_i8, 0, 0), "");
+    case IR_F16: return LLVMBuildFPExt(c->b, v, c->t_f32, "");
+    case IR_BF16: return bf16_bits_to_f32(c, v);
+    default: return v;
+  }
+}
+
+void cg_store(cg_ctx *c, ir_type t, LLVMValueRef base, LLVMValueRef offset, LLVMValueRef v) {
+  LLVMTypeRef mt = cg_mtype(c, t);
+  switch (t) {
+    case IR_PRED: v = LLVMBuildZExt(c->b, v, c->t_i8, ""); break;
+    case IR_F16: v = LLVMBuildFPTrunc(c->b, v, c->t_half, ""); break;
+    case IR_BF16: v = f32_to_bf16_bits(c, v); break;
+    default: break;
+  }
+  LLVMValueRef p = LLVMBuildGEP2(c->b, mt, base, &offset, 1, "");
+  LLVMValueRef s = LLVMBuildStore(c->b, v, p);
+  LLVMSetAlignment(s, (unsigned)ir_type_size(t));
+}
+
+void cg_phys_strides(const ir_shape *s, int64_t *strides) {
+  int64_t st = 1;
+  for (int k = 0; k < s->rank; k++) {
+    int d = s->minor_to_major[k];
+    strides[d] = st;
+    st *= s->dims[d];
+  }
+}
+
+static bool same_dims_layout(const ir_shape *a, const ir_shape *b) {
+  if (a->rank != b->rank) return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i] || a->minor_to_major[i] != b->minor_to_major[i]) return false;
+  return true;
+}
+
+LLVMValueRef cg_offset(cg_ctx *c, const ir_shape *s, const cg_index *ix) {
+  if (ix->linear && same_dims_layout(&ix->lin, s)) return ix->linear;
+  int64_t st[IR_MAX_RANK];
+  cg_phys_strides(s, st);
+  LLVMValueRef off = NULL;
+  for (int i = 0; i < s->rank; i++) {
+    if (s->dims[i] == 1) continue; /* the index is 0 */
+    LLVMValueRef t = st[i] == 1 ? ix->d[i] : LLVMBuildNSWMul(c->b, ix->d[i], cg_i64(c, st[i]), "");
+    off = off ? LLVMBuildNSWAdd(c->b, off, t, "") : t;
+  }
+  return off ? off : cg_i64(c, 0);
+}
+
+LLVMValueRef cg_rowmajor(cg_ctx *c, const int64_t *dims, const cg_index *ix) {
+  LLVMValueRef off = NULL;
+  int64_t st = 1;
+  for (int i = ix->rank - 1; i >= 0; i--) {
+    if (dims[i] != 1) {
+      LLVMValueRef t = st == 1 ? ix->d[i] : LLVMBuildNSWMul(c->b, ix->d[i], cg_i64(c, st), "");
+      off = off ? LLVMBuildNSWAdd(c->b, off, t, "") : t;
+    }
+    st *= dims[i];
+  }
+  return off ? off : cg_i64(c, 0);
+}
+
+void cg_delinearize(cg_ctx *c, LLVMValueRef linear, int rank, const int64_t *dims, cg_index *ix) {
+  ix->rank = rank;
+  LLVMValueRef rest = linear;
+  for (int i = rank - 1; i >= 0; i--) {
+    if (dims[i] == 1) {
+      ix->d[i] = cg_i64(c, 0);
+      continue;
+    }
+    bool outermost = true;
+    for (int j = 0; j < i; j++)
+      if (dims[j] != 1) outermost = false;
+    if (outermost) {
+      ix->d[i] = rest;
+      break;
+    }
+    ix->d[i] = LLVMBuildURem(c->b, rest, cg_i64(c, dims[i]), "");
+    rest = LLVMBuildUDiv(c->b, rest, cg_i64(c, dims[i]), "");
+  }
+  for (int i = 0; i < rank; i++)
+    if (!ix->d[i]) ix->d[i] = cg_i64(c, 0);
+}
+
+void cg_index_init(cg_kernel *k, cg_index *ix, int rank) {
+  memset(ix, 0, sizeof *ix);
+  ix->rank = rank;
+  ix->uid = ++k->next_uid;
+}
+
+LLVMValueRef cg_loop_open(cg_ctx *c, cg_loop *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(c->b));
+  l->pre = LLVMGetInsertBlock(c->b);
+  l->header = LLVMAppendBasicBlockInContext(c->llc, fn, name);
+  l->body = LLVMAppendBasicBlockInContext(c->llc, fn, "body");
+  l->exit = LLVMAppendBasicBlockInContext(c->llc, fn, "exit");
+  LLVMBuildBr(c->b, l->header);
+  LLVMPositionBuilderAtEnd(c->b, l->header);
+  l->iv = LLVMBuildPhi(c->b, c->t_i64, name);
+  LLVMAddIncoming(l->iv, &lo, &l->pre, 1);
+  l->small = LLVMIsAConstantInt(lo) && LLVMIsAConstantInt(hi) &&
+             LLVMConstIntGetSExtValue(hi) - LLVMConstIntGetSExtValue(lo) <= 16;
+  LLVMValueRef cond = LLVMBuildICmp(c->b, LLVMIntSLT, l->iv, hi, "");
+  LLVMBuildCondBr(c->b, cond, l->body, l->exit);
+  LLVMPositionBuilderAtEnd(c->b, l->body);
+  return l->iv;
+}
+
+void cg_loop_close(cg_ctx *c, cg_loop *l) {
+  LLVMBasicBlockRef last = LLVMGetInsertBlock(c->b);
+  LLVMValueRef next = LLVMBuildNSWAdd(c->b, l->iv, cg_i64(c, 1), "");
+  LLVMValueRef br = LLVMBuildBr(c->b, l->header);
+  /* Only loops of a few known iterations (window taps, small contractions)
+   * may be unrolled: unrolling the long loops the vectorizer already widens
+   * and interleaves multiplied compile time (machine scheduling of huge
+   * blocks) for no measurable speed. */
+  if (!l->small) {
+    LLVMMetadataRef tmp = LLVMTemporaryMDNode(c->llc, NULL, 0);
+    LLVMMetadataRef dis = LLVMMDStringInContext2(c->llc, "llvm.loop.unroll.disable", 24);
+    LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(c->llc, &dis, 1)};
+    LLVMMetadataRef id = LLVMMDNodeInContext2(c->llc, ops, 2);
+    LLVMMetadataReplaceAllUsesWith(tmp, id);
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c->llc, "llvm.loop", 9), LLVMMetadataAsValue(c->llc, id));
+  }
+  LLVMAddIncoming(l->iv, &next, &last, 1);
+  /* Keep blocks in source order: the exit after everything emitted so far. */
+  LLVMMoveBasicBlockAfter(l->exit, last);
+  LLVMPositionBuilderAtEnd(c->b, l->exit);
+}
+
+LLVMValueRef cg_alloca(cg_ctx *c, LLVMValueRef fn, LLVMTypeRef t, const char *name) {
+  LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->llc);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first) LLVMPositionBuilderBefore(eb, first);
+  else LLVMPositionBuilderAtEnd(eb, entry);
+  LLVMValueRef a = LLVMBuildAlloca(eb, t, name);
+  LLVMDisposeBuilder(eb);
+  return a;
+}
+
+LLVMValueRef cg_intrinsic(cg_ctx *c, const char *name, LLVMTypeRef *tys, unsigned ntys, LLVMValueRef *args,
+                          unsigned nargs) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->mod, id, tys, ntys);
+  LLVMTypeRef ft = LLVMIntrinsicGetType(c->llc, id, tys, ntys);
+  return LLVMBuildCall2(c->b, ft, f, args, nargs, "");
+}
+
+LLVMValueRef cg_call_extern(cg_ctx *c, const char *name, LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs) {
+  LLVMTypeRef at[4];
+  for (unsigned i = 0; i < nargs && i < 4; i++) at[i] = LLVMTypeOf(args[i]);
+  LLVMTypeRef ft = LLVMFunctionType(ret, at, nargs, 0);
+  LLVMValueRef f = LLVMGetNamedFunction(c->mod, name);
+  if (!f) {
+    f = LLVMAddFunction(c->mod, name, ft);
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                               LLVMCreateEnumAttribute(c->llc, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+  }
+  return LLVMBuildCall2(c->b, ft, f, args, nargs, "");
+}
+
+static void str_attr(cg_ctx *c, LLVMValueRef fn, const char *k, const char *v) {
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                             LLVMCreateStringAttribute(c->llc, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
+}
+
+static void enum_attr(cg_ctx *c, LLVMValueRef fn, const char *k) {
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                             LLVMCreateEnumAttribute(c->llc, LLVMGetEnumAttributeKindForName(k, strlen(k)), 0));
+}
+
+void cg_fn_attrs(cg_ctx *c, LLVMValueRef fn) {
+  str_attr(c, fn, "target-cpu", c->cpu);
+  if (c->features && c->features[0]) str_attr(c, fn, "target-features", c->features);
+  if (c->prefer512) str_attr(c, fn, "prefer-vector-width", "512");
+  enum_attr(c, fn, "nounwind");
+}
+
+LLVMValueRef cg_add_function(cg_ctx *c, const char *prefix, LLVMTypeRef ty, bool internal) {
+  char name[128];
+  snprintf(name, sizeof name, "%s.%u", prefix, c->nfn++);
+  LLVMValueRef fn = LLVMAddFunction(c->mod, name, ty);
+  if (internal) LLVMSetLinkage(fn, LLVMInternalLinkage);
+  cg_fn_attrs(c, fn);
+  return fn;
+}
+
+LLVMValueRef cg_clamp_i64(cg_ctx *c, LLVMValueRef v, LLVMValueRef lo, LLVMValueRef hi) {
+  LLVMValueRef a = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, v, lo, ""), lo, v, "");
+  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, a, hi, ""), hi, a, "");
+}
+
+LLVMValueRef cg_to_i64(cg_ctx *c, ir_type t, LLVMValueRef v) {
+  if (t == IR_I64 || t == IR_U64) return v;
+  if (ir_type_is_unsigned(t) || t == IR_PRED) return LLVMBuildZExt(c->b, v, c->t_i64, "");
+  return LLVMBuildSExt(c->b, v, c->t_i64, "");
+}
+
+LLVMValueRef cg_splat(cg_ctx *c, LLVMValueRef v, unsigned n) {
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(v), n);
+  LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetUndef(vt), v, cg_i32(c, 0), "");
+  return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(c->t_i32, n)), "");
+}

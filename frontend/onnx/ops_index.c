@@ -1,0 +1,535 @@
+/*
+ * Indexing and generator ONNX ops: Gather, GatherElements, GatherND,
+ * ScatterElements (and its old name Scatter), ScatterND, OneHot, Trilu,
+ * EyeLike, Range, ConstantOfShape.
+ *
+ * Gathers and scatters become the IR's XLA-style gather/scatter with full
+ * index vectors. Negative indices wrap once (i + dim) as ONNX says; indices
+ * still out of range are not an error the importer can see (they are data):
+ * the IR clamps gather windows into bounds and skips scatter updates that
+ * fall outside, so nothing is ever read or written out of bounds.
+ *
+ * Shapes are read into local copies (x_v) before anything is built:
+ * ox_shape points into the computation's instruction array, which every
+ * new instruction may move.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/onnx/ox.h"
+#include "ir/literal.h"
+#include "kiln/kiln.h"
+
+static bool done(ox_node *n, ir_id r) {
+  n->out[0] = r;
+  return r != IR_NONE;
+}
+
+static bool need_int_indices(ox_ctx *cx, const ox_node *n, ir_id idx) {
+  ir_type t = ox_shape(cx, idx).type;
+  if (!ir_type_is_int(t)) return ox_error(cx, n, "indices must be int32 or int64, not %s", ir_type_name(t));
+  return true;
+}
+
+/* idx (converted to i64) + dim where negative. `dims` is either one size
+ * (n == 1: every index counts along it) or, for index vectors along the
+ * last dimension, one size per vector component. */
+static ir_id wrap_negative(ox_ctx *cx, ir_id idx, int n, const int64_t *dims) {
+  idx = ir_convert(&cx->b, idx, IR_I64);
+  if (idx == IR_NONE) return IR_NONE;
+  ir_shape s_v = ox_shape(cx, idx);
+  const ir_shape *s = &s_v;
+  int rank = s->rank;
+  int64_t sd[IR_MAX_RANK];
+  memcpy(sd, s->dims, sizeof sd);
+  ir_id d;
+  if (n == 1) {
+    d = ox_full_like(cx, idx, IR_I64, (double)dims[0]); /* exact: dims < 2^53 */
+  } else {
+    d = ox_broadcast_along(cx, ox_const_i64(cx, n, dims), rank, sd, rank - 1);
+  }
+  ir_id neg = ir_compare(&cx->b, IR_CMP_LT, idx, ox_full_like(cx, idx, IR_I64, 0));
+  return ir_select(&cx->b, neg, ir_binary(&cx->b, IR_OP_ADD, idx, d), idx);
+}
+
+/* Index vectors for the Elements ops: [idx dims..., r] where component a is
+ * the (wrapped) index for a == axis and the position along a otherwise. */
+static ir_id element_indices(ox_ctx *cx, const ox_node *n, ir_id idx, int64_t axis, int64_t axis_dim) {
+  ir_shape s_v = ox_shape(cx, idx);
+  const ir_shape *s = &s_v;
+  int r = s->rank;
+  if (r + 1 > IR_MAX_RANK) {
+    ox_unsupported(cx, n, "rank %d is too large for this op (kiln's maximum here is %d)", r, IR_MAX_RANK - 1);
+    return IR_NONE;
+  }
+  int64_t dims[IR_MAX_RANK], one[IR_MAX_RANK];
+  memcpy(dims, s->dims, sizeof dims);
+  memcpy(one, s->dims, sizeof one);
+  one[r] = 1;
+  ir_id w = wrap_negative(cx, idx, 1, &axis_dim);
+  ir_id comp[IR_MAX_RANK];
+  for (int a = 0; a < r; a++) {
+    ir_id c = a == axis ? w : ir_iota(&cx->b, ir_shape_make(IR_I64, r, dims), a);
+    comp[a] = ox_reshape(cx, c, r + 1, one);
+  }
+  return r == 1 ? comp[0] : ir_concatenate(&cx->b, r, comp, r);
+}
+
+/* Gather: out = x[..., idx[j...], ...] along axis; out dims are
+ * x.dims[:axis] + idx.dims + x.dims[axis+1:]. */
+static bool lower_gather(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 2) || !need_int_indices(cx, n, n->in[1])) return false;
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", 0, &ok);
+  ir_shape sx_v = ox_shape(cx, n->in[0]), si_v = ox_shape(cx, n->in[1]);
+  const ir_shape *sx = &sx_v, *si = &si_v;
+  if (!ok || !ox_axis(cx, n, axis, sx->rank, false, &axis)) return false;
+  int r = sx->rank, q = si->rank;
+  if (r - 1 + q > IR_MAX_RANK) return ox_unsupported(cx, n, "the result would have rank %d; kiln's maximum is %d", r - 1 + q, IR_MAX_RANK);
+  int64_t out[IR_MAX_RANK];
+  for (int i = 0; i < r - 1 + q; i++) out[i] = i < axis ? sx->dims[i] : i < axis + q ? si->dims[i - axis] : sx->dims[i - q + 1];
+  if (!ox_check_size(cx, n, sx->type, r - 1 + q, out)) return false;
+  ir_id idx = wrap_negative(cx, n->in[1], 1, &sx->dims[axis]);
+  ir_gather_dims g;
+  memset(&g, 0, sizeof g);
+  g.index_vector_dim = q;
+  g.nstart_map = 1;
+  g.start_index_map[0] = axis;
+  g.ncollapsed = 1;
+  g.collapsed_slice_dims[0] = axis;
+  for (int i = 0; i < r; i++) g.slice_sizes[i] = i == axis ? 1 : sx->dims[i];
+  for (int i = 0; i < r; i++)
+    if (i != axis) g.offset_dims[g.noffset++] = i < axis ? i : i - 1 + q;
+  return done(n, ir_gather(&cx->b, n->in[0], idx, &g));
+}
+
+/* GatherElements: out[i, j, k] = x[i, idx[i, j, k], k] (axis 1); out dims
+ * are the indices' dims. */
+static bool lower_gather_elements(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 2) || !need_int_indices(cx, n, n->in[1])) return false;
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", 0, &ok);
+  ir_shape sx_v = ox_shape(cx, n->in[0]), si_v = ox_shape(cx, n->in[1]);
+  const ir_shape *sx = &sx_v, *si = &si_v;
+  if (!ok || !ox_axis(cx, n, axis, sx->rank, false, &axis)) return false;
+  int r = sx->rank;
+  if (si->rank != r) return ox_error(cx, n, "indices have rank %d, data rank %d; they must agree", si->rank, r);
+  for (int i = 0; i < r; i++)
+    if (i != axis && si->dims[i] > sx->dims[i])
+      return ox_error(cx, n, "indices dimension %d (%lld) exceeds the data's (%lld)", i, (long long)si->dims[i], (long long)sx->dims[i]);
+  ir_id full = element_indices(cx, n, n->in[1], axis, sx->dims[axis]);
+  ir_gather_dims g;
+  memset(&g, 0, sizeof g);
+  g.index_vector_dim = r;
+  g.nstart_map = g.ncollapsed = r;
+  for (int i = 0; i < r; i++) {
+    g.start_index_map[i] = g.collapsed_slice_dims[i] = i;
+    g.slice_sizes[i] = 1;
+  }
+  return done(n, ir_gather(&cx->b, n->in[0], full, &g));
+}
+
+/* Index vectors of GatherND/ScatterND: the last dimension of idx (k
+ * entries) indexes data dimensions b..b+k-1; batch_dims b prepends the
+ * positions along the b leading (batch) dimensions. */
+static ir_id nd_indices(ox_ctx *cx, const ox_node *n, ir_id idx, const ir_shape *sx, int64_t b) {
+  ir_shape si_v = ox_shape(cx, idx);
+  const ir_shape *si = &si_v;
+  int q = si->rank;
+  int64_t k = si->dims[q - 1];
+  if (k > sx->rank - b) {
+    ox_error(cx, n, "index vectors have %lld entries; the data has only %lld dimensions after the batch ones", (long long)k,
+             (long long)(sx->rank - b));
+    return IR_NONE;
+  }
+  ir_id w = k ? wrap_negative(cx, idx, (int)k, sx->dims + b) : ir_convert(&cx->b, idx, IR_I64);
+  if (!b) return w;
+  int64_t dims[IR_MAX_RANK];
+  memcpy(dims, si->dims, sizeof dims);
+  dims[q - 1] = 1;
+  ir_id parts[IR_MAX_RANK + 1];
+  for (int a = 0; a < b; a++) parts[a] = ir_iota(&cx->b, ir_shape_make(IR_I64, q, dims), a);
+  parts[b] = w;
+  return ir_concatenate(&cx->b, (int)b + 1, parts, q - 1);
+}
+
+static bool lower_gather_nd(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 2) || !need_int_indices(cx, n, n->in[1])) return false;
+  bool ok = true;
+  int64_t b = n->opset >= 12 ? ox_attr_int(cx, n, "batch_dims", 0, &ok) : 0;
+  ir_shape sx_v = ox_shape(cx, n->in[0]), si_v = ox_shape(cx, n->in[1]);
+  const ir_shape *sx = &sx_v, *si = &si_v;
+  if (!ok) return false;
+  int r = sx->rank, q = si->rank;
+  if (q < 1 || r < 1) return ox_error(cx, n, "data and indices must have rank >= 1");
+  if (b < 0 || b >= q || b >= r) return ox_error(cx, n, "batch_dims %lld must be less than both ranks", (long long)b);
+  for (int i = 0; i < b; i++)
+    if (si->dims[i] != sx->dims[i]) return ox_error(cx, n, "batch dimension %d differs between data and indices", i);
+  int64_t k = si->dims[q - 1];
+  if (k > r - b) return ox_error(cx, n, "index vectors have %lld entries; the data has only %lld dimensions after the batch ones", (long long)k, (long long)(r - b));
+  int out_rank = q - 1 + r - (int)b - (int)k;
+  if (out_rank > IR_MAX_RANK) return ox_unsupported(cx, n, "the result would have rank %d; kiln's maximum is %d", out_rank, IR_MAX_RANK);
+  int64_t out[IR_MAX_RANK];
+  for (int i = 0; i < out_rank; i++) out[i] = i < q - 1 ? si->dims[i] : sx->dims[b + k + i - (q - 1)];
+  if (!ox_check_size(cx, n, sx->type, out_rank, out)) return false;
+  ir_id full = nd_indices(cx, n, n->in[1], sx, b);
+  if (full == IR_NONE) return false;
+  int nv = (int)(b + k);
+  ir_gather_dims g;
+  memset(&g, 0, sizeof g);
+  g.index_vector_dim = q - 1;
+  g.nstart_map = g.ncollapsed = nv;
+  for (int i = 0; i < nv; i++) g.start_index_map[i] = g.collapsed_slice_dims[i] = i;
+  for (int i = 0; i < r; i++) g.slice_sizes[i] = i < nv ? 1 : sx->dims[i];
+  for (int i = nv; i < r; i++) g.offset_dims[g.noffset++] = q - 1 + (i - nv);
+  return done(n, ir_gather(&cx->b, n->in[0], full, &g));
+}
+
+static bool reduction(ox_ctx *cx, const ox_node *n, ir_combiner *c) {
+  bool ok = true;
+  const char *red = n->opset >= 16 ? ox_attr_string(cx, n, "reduction", "none", &ok) : "none";
+  if (!ok) return false;
+  if (!strcmp(red, "none")) *c = IR_COMB_ASSIGN;
+  else if (!strcmp(red, "add")) *c = IR_COMB_ADD;
+  else if (!strcmp(red, "mul")) *c = IR_COMB_MUL;
+  else if (!strcmp(red, "max")) *c = IR_COMB_MAX;
+  else if (!strcmp(red, "min")) *c = IR_COMB_MIN;
+  else return ox_error(cx, n, "attribute 'reduction' must be none, add, mul, max or min, not '%s'", red);
+  return true;
+}
+
+static bool check_reduction(ox_ctx *cx, const ox_node *n) {
+  ir_combiner c;
+  return reduction(cx, n, &c);
+}
+
+/* ScatterElements: out = x; out[i, idx[i, j, k], k] (op)= upd[i, j, k]. */
+static bool lower_scatter_elements(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 3) || !need_int_indices(cx, n, n->in[1])) return false;
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", 0, &ok);
+  ir_combiner comb;
+  ir_shape sx_v = ox_shape(cx, n->in[0]), si_v = ox_shape(cx, n->in[1]), su_v = ox_shape(cx, n->in[2]);
+  const ir_shape *sx = &sx_v, *si = &si_v, *su = &su_v;
+  if (!ok || !reduction(cx, n, &comb) || !ox_axis(cx, n, axis, sx->rank, false, &axis)) return false;
+  int r = sx->rank;
+  if (si->rank != r || su->rank != r)
+    return ox_error(cx, n, "data, indices and updates must have the same rank");
+  for (int i = 0; i < r; i++)
+    if (si->dims[i] != su->dims[i]) return ox_error(cx, n, "indices and updates must have the same shape");
+  if (su->type != sx->type) return ox_error(cx, n, "updates type %s differs from the data's %s", ir_type_name(su->type), ir_type_name(sx->type));
+  ir_id full = element_indices(cx, n, n->in[1], axis, sx->dims[axis]);
+  ir_scatter_dims sd;
+  memset(&sd, 0, sizeof sd);
+  sd.index_vector_dim = r;
+  sd.ninserted = sd.nscatter_map = r;
+  for (int i = 0; i < r; i++) sd.inserted_window_dims[i] = sd.scatter_dims_to_operand_dims[i] = i;
+  return done(n, ir_scatter(&cx->b, n->in[0], full, n->in[2], &sd, comb));
+}
+
+/* ScatterND: updates have dims idx.dims[:-1] + x.dims[k:]; each index
+ * vector selects a slice x[i0, .., ik-1] that its update (op)= into. */
+static bool lower_scatter_nd(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 3) || !need_int_indices(cx, n, n->in[1])) return false;
+  ir_combiner comb;
+  if (!reduction(cx, n, &comb)) return false;
+  ir_shape sx_v = ox_shape(cx, n->in[0]), si_v = ox_shape(cx, n->in[1]), su_v = ox_shape(cx, n->in[2]);
+  const ir_shape *sx = &sx_v, *si = &si_v, *su = &su_v;
+  int r = sx->rank, q = si->rank;
+  if (q < 1 || r < 1) return ox_error(cx, n, "data and indices must have rank >= 1");
+  int64_t k = si->dims[q - 1];
+  if (k > r) return ox_error(cx, n, "index vectors have %lld entries for data of rank %d", (long long)k, r);
+  bool fits = su->rank == q - 1 + r - (int)k && su->type == sx->type;
+  for (int i = 0; fits && i < su->rank; i++) fits = su->dims[i] == (i < q - 1 ? si->dims[i] : sx->dims[k + i - (q - 1)]);
+  if (!fits) {
+    char b1[160];
+    return ox_error(cx, n, "updates %s do not have the shape indices.shape[:-1] + data.shape[%lld:] and the data's type",
+                    ir_shape_str(su, b1, sizeof b1), (long long)k);
+  }
+  ir_id full = nd_indices(cx, n, n->in[1], sx, 0);
+  ir_scatter_dims sd;
+  memset(&sd, 0, sizeof sd);
+  sd.index_vector_dim = q - 1;
+  sd.ninserted = sd.nscatter_map = (int)k;
+  for (int i = 0; i < k; i++) sd.inserted_window_dims[i] = sd.scatter_dims_to_operand_dims[i] = i;
+  for (int i = (int)k; i < r; i++) sd.update_window_dims[sd.nwindow++] = q - 1 + (i - k);
+  return done(n, ir_scatter(&cx->b, n->in[0], full, n->in[2], &sd, comb));
+}
+
+/* OneHot(indices, depth, values=[off, on]): a new dimension of size depth
+ * at axis; out = on where the position equals the index (negative indices
+ * count from depth; others out of range give all off). Non-integer indices
+ * and depth are truncated as the reference does. */
+static bool lower_one_hot(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 3)) return false;
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", -1, &ok);
+  double depth_f;
+  if (!ok || !ox_const_scalar_f(cx, n, n->in[1], &depth_f, "the 'depth' input")) return false;
+  if (!(depth_f >= 1) || depth_f > (double)INT32_MAX) return ox_error(cx, n, "depth %g must be a positive number", depth_f);
+  int64_t depth = (int64_t)depth_f;
+  ir_shape si_v = ox_shape(cx, n->in[0]), sv_v = ox_shape(cx, n->in[2]);
+  const ir_shape *si = &si_v, *sv = &sv_v;
+  int q = si->rank;
+  if (q + 1 > IR_MAX_RANK) return ox_unsupported(cx, n, "the result would have rank %d; kiln's maximum is %d", q + 1, IR_MAX_RANK);
+  if (!ox_axis(cx, n, axis, q, true, &axis)) return false;
+  if (ir_shape_elements(sv) != 2) return ox_error(cx, n, "'values' must hold two values, [off, on]");
+  int64_t dims[IR_MAX_RANK], map[IR_MAX_RANK], two = 2;
+  for (int i = 0, j = 0; i <= q; i++) {
+    if (i == axis) {
+      dims[i] = depth;
+      continue;
+    }
+    dims[i] = si->dims[j];
+    map[j++] = i;
+  }
+  if (!ox_check_size(cx, n, sv->type, q + 1, dims)) return false;
+  ir_id idx = n->in[0];
+  if (ox_shape(cx, idx).type == IR_PRED) return ox_error(cx, n, "indices must be numbers");
+  idx = wrap_negative(cx, idx, 1, &depth);
+  ir_id ib = ir_broadcast(&cx->b, idx, q + 1, dims, map);
+  ir_id pos = ir_iota(&cx->b, ir_shape_make(IR_I64, q + 1, dims), axis);
+  ir_id eq = ir_compare(&cx->b, IR_CMP_EQ, pos, ib);
+  ir_id v = ox_reshape(cx, n->in[2], 1, &two);
+  int64_t s0 = 0, s1 = 1, l1 = 1, l2 = 2, st = 1;
+  ir_id off = ox_reshape(cx, ir_slice(&cx->b, v, &s0, &l1, &st), 0, NULL);
+  ir_id on = ox_reshape(cx, ir_slice(&cx->b, v, &s1, &l2, &st), 0, NULL);
+  return done(n, ir_select(&cx->b, eq, ir_broadcast(&cx->b, on, q + 1, dims, NULL), ir_broadcast(&cx->b, off, q + 1, dims, NULL)));
+}
+
+/* col - row (over the last two dimensions of dims) compared with k. */
+static ir_id diagonal_mask(ox_ctx *cx, int rank, const int64_t *dims, ir_cmp dir, int64_t k) {
+  ir_shape s = ir_shape_make(IR_I64, rank, dims);
+  ir_id diff = ir_binary(&cx->b, IR_OP_SUB, ir_iota(&cx->b, s, rank - 1), ir_iota(&cx->b, s, rank - 2));
+  ir_id kk = ir_broadcast(&cx->b, ir_constant_i(&cx->b, IR_I64, k), rank, dims, NULL);
+  return ir_compare(&cx->b, dir, diff, kk);
+}
+
+/* Trilu: keeps the upper (col - row >= k) or lower (col - row <= k)
+ * triangle of the last two dimensions, zeroing the rest. */
+static bool lower_trilu(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  bool ok = true;
+  int64_t upper = ox_attr_int(cx, n, "upper", 1, &ok), k = 0;
+  if (!ok) return false;
+  if (n->nin > 1 && n->in[1] != IR_NONE && ox_const_ints(cx, n, n->in[1], &k, 1, "the 'k' input") < 0) return false;
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  if (s->rank < 2) return ox_error(cx, n, "the input must have rank >= 2");
+  int64_t dims[IR_MAX_RANK];
+  memcpy(dims, s->dims, sizeof dims);
+  /* Clamp k: beyond the matrix size every element is in or out alike. */
+  int64_t lim = s->dims[s->rank - 1] + s->dims[s->rank - 2] + 1;
+  k = k > lim ? lim : k < -lim ? -lim : k;
+  ir_id mask = diagonal_mask(cx, s->rank, dims, upper ? IR_CMP_GE : IR_CMP_LE, k);
+  return done(n, ir_select(&cx->b, mask, n->in[0], ox_full_like(cx, n->in[0], s->type, 0)));
+}
+
+static bool lower_eye_like(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  bool ok = true;
+  ir_shape s_v = ox_shape(cx, n->in[0]);
+  const ir_shape *s = &s_v;
+  int64_t dt = ox_attr_int(cx, n, "dtype", -1, &ok), k = ox_attr_int(cx, n, "k", 0, &ok);
+  if (!ok) return false;
+  ir_type t = s->type;
+  if (dt >= 0 && !ox_type_from_onnx((int32_t)dt, &t)) return ox_unsupported(cx, n, "dtype %s is not supported", ox_onnx_type_name((int32_t)dt));
+  if (s->rank != 2) return ox_error(cx, n, "the input must have rank 2");
+  int64_t dims[2] = {s->dims[0], s->dims[1]};
+  int64_t lim = dims[0] + dims[1] + 1;
+  k = k > lim ? lim : k < -lim ? -lim : k;
+  return done(n, ir_convert(&cx->b, diagonal_mask(cx, 2, dims, IR_CMP_EQ, k), t));
+}
+
+/* Range(start, limit, delta): max(ceil((limit - start) / delta), 0)
+ * elements start + i * delta. The three scalars must be known at import
+ * time (they decide the length). */
+static bool lower_range(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 3)) return false;
+  ir_type t = ox_shape(cx, n->in[0]).type;
+  for (int i = 1; i < 3; i++)
+    if (ox_shape(cx, n->in[i]).type != t) return ox_error(cx, n, "start, limit and delta must have the same type");
+  if (t == IR_PRED) return ox_error(cx, n, "bool is not a valid type here");
+  int64_t len;
+  if (ir_type_is_float(t)) {
+    double v[3];
+    for (int i = 0; i < 3; i++)
+      if (!ox_const_scalar_f(cx, n, n->in[i], &v[i], i == 0 ? "'start'" : i == 1 ? "'limit'" : "'delta'")) return false;
+    if (v[2] == 0 || !isfinite(v[0]) || !isfinite(v[1]) || !isfinite(v[2])) return ox_error(cx, n, "start, limit and delta must be finite and delta nonzero");
+    double c = ceil((v[1] - v[0]) / v[2]);
+    if (c > (double)(1 << 30)) return ox_error(cx, n, "the range has %g elements; too many", c);
+    len = c > 0 ? (int64_t)c : 0;
+  } else {
+    int64_t v[3];
+    for (int i = 0; i < 3; i++) {
+      int got = ox_const_ints(cx, n, n->in[i], &v[i], 1, i == 0 ? "'start'" : i == 1 ? "'limit'" : "'delta'");
+      if (got < 0) return false;
+      if (got != 1) return ox_error(cx, n, "start, limit and delta must be scalars");
+    }
+    if (v[2] == 0) return ox_error(cx, n, "delta must not be 0");
+    /* In long double: limit - start may overflow int64. */
+    long double c = ceill(((long double)v[1] - (long double)v[0]) / (long double)v[2]);
+    if (c > (long double)(1 << 30)) return ox_error(cx, n, "the range has too many elements");
+    len = c > 0 ? (int64_t)c : 0;
+  }
+  ir_shape s = ir_shape_make(t, 1, &len);
+  ir_id i = ir_iota(&cx->b, s, 0);
+  ir_id start = ir_broadcast(&cx->b, ox_reshape(cx, n->in[0], 0, NULL), 1, &len, NULL);
+  ir_id delta = ir_broadcast(&cx->b, ox_reshape(cx, n->in[2], 0, NULL), 1, &len, NULL);
+  return done(n, ir_binary(&cx->b, IR_OP_ADD, start, ir_binary(&cx->b, IR_OP_MUL, i, delta)));
+}
+
+/* ConstantOfShape(shape) filled with the one-element 'value' tensor
+ * (default f32 0). */
+static bool lower_constant_of_shape(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  int64_t dims[IR_MAX_RANK];
+  int k = ox_const_ints(cx, n, n->in[0], dims, IR_MAX_RANK, "the 'shape' input");
+  if (k < 0) return false;
+  for (int i = 0; i < k; i++)
+    if (dims[i] < 0) return ox_error(cx, n, "shape entry %d is negative", i);
+  if (!ox_check_size(cx, n, IR_F64, k, dims)) return false;
+  const Onnx__AttributeProto *a = ox_attr(n, "value");
+  ir_id v;
+  if (a) {
+    if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR || !a->t) return ox_error(cx, n, "attribute 'value' must be a tensor");
+    ir_shape s;
+    void *data;
+    int rc = ox_tensor_data(a->t, cx->base_dir, "attribute 'value'", &s, &data, cx->d);
+    if (rc != 0) {
+      cx->unsupported = rc == KILN_ERR_UNSUPPORTED; /* e.g. a string value */
+      return false;
+    }
+    if (ir_shape_elements(&s) != 1) {
+      free(data);
+      return ox_error(cx, n, "attribute 'value' must hold exactly one element");
+    }
+    v = ir_constant(&cx->b, ir_shape_scalar(s.type), data);
+    free(data);
+  } else {
+    v = ox_scalar(cx, IR_F32, 0);
+  }
+  return done(n, ir_broadcast(&cx->b, v, k, dims, NULL));
+}
+
+/* Compress(x, condition, axis): the slices along axis (of the flattened
+ * x without an axis) whose condition is true; a condition shorter than the
+ * axis drops the rest. The condition decides the result's size, so it must
+ * be known at import time; the result is a gather of those positions. */
+static bool lower_compress(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 2)) return false;
+  ir_id x = n->in[0];
+  ir_shape s_v = ox_shape(cx, x);
+  const ir_shape *s = &s_v;
+  bool ok = true, has_axis = ox_attr(n, "axis") != NULL;
+  int64_t axis = ox_attr_int(cx, n, "axis", 0, &ok);
+  if (!ok) return false;
+  if (!has_axis) {
+    int64_t all = ir_shape_elements(s);
+    x = ox_reshape(cx, x, 1, &all);
+    s_v = ox_shape(cx, x);
+  } else if (!ox_axis(cx, n, axis, s->rank, false, &axis)) {
+    return false;
+  }
+  ir_shape sc_v = ox_shape(cx, n->in[1]);
+  const ir_shape *sc = &sc_v;
+  if (sc->rank != 1 || sc->type != IR_PRED) return ox_error(cx, n, "the condition must be a 1-D bool tensor");
+  const uint8_t *c = ox_const_data(cx, n, n->in[1], "the 'condition' input");
+  if (!c) return false;
+  int64_t d = s->dims[axis], len = sc->dims[0] < d ? sc->dims[0] : d, k = 0;
+  int64_t *pos = malloc((size_t)(len + 1) * sizeof *pos);
+  if (!pos) return ox_error(cx, n, "out of memory");
+  for (int64_t i = 0; i < len; i++)
+    if (c[i]) pos[k++] = i;
+  ir_id idx = ir_constant(&cx->b, ir_shape_make(IR_I64, 1, &k), pos);
+  free(pos);
+  ir_gather_dims g;
+  memset(&g, 0, sizeof g);
+  g.index_vector_dim = 1;
+  g.nstart_map = g.ncollapsed = 1;
+  g.start_index_map[0] = g.collapsed_slice_dims[0] = axis;
+  for (int i = 0; i < s->rank; i++) g.slice_sizes[i] = i == axis ? 1 : s->dims[i];
+  for (int i = 0; i < s->rank; i++)
+    if (i != axis) g.offset_dims[g.noffset++] = i;
+  return done(n, ir_gather(&cx->b, x, idx, &g));
+}
+
+/* ReverseSequence: for each batch entry b, the first lens[b] steps along
+ * the time axis are reversed. A gather whose index vectors are (time,
+ * batch) with time' = t < len ? len - 1 - t : t; the lengths may be known
+ * only at run time. */
+static bool lower_reverse_sequence(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 2) || !need_int_indices(cx, n, n->in[1])) return false;
+  bool ok = true;
+  int64_t bax = ox_attr_int(cx, n, "batch_axis", 1, &ok), tax = ox_attr_int(cx, n, "time_axis", 0, &ok);
+  if (!ok) return false;
+  ir_shape s_v = ox_shape(cx, n->in[0]), sl_v = ox_shape(cx, n->in[1]);
+  const ir_shape *s = &s_v, *sl = &sl_v;
+  if (s->rank < 2 || !((bax == 0 && tax == 1) || (bax == 1 && tax == 0)))
+    return ox_error(cx, n, "needs rank >= 2 and batch_axis, time_axis one of (0, 1) and (1, 0)");
+  if (s->rank + 1 > IR_MAX_RANK) return ox_unsupported(cx, n, "rank %d is too large for this op", s->rank);
+  if (sl->rank != 1 || sl->dims[0] != s->dims[bax]) return ox_error(cx, n, "sequence_lens must hold one length per batch entry");
+  int64_t d2[3] = {s->dims[0], s->dims[1], 1};
+  ir_shape is = ir_shape_make(IR_I64, 2, d2);
+  ir_id t = ir_iota(&cx->b, is, tax), b = ir_iota(&cx->b, is, bax);
+  ir_id len = ox_broadcast_along(cx, ir_convert(&cx->b, n->in[1], IR_I64), 2, d2, bax);
+  ir_id rev = ir_binary(&cx->b, IR_OP_SUB, ir_binary(&cx->b, IR_OP_SUB, len, t), ox_full_like(cx, t, IR_I64, 1));
+  ir_id tt = ir_select(&cx->b, ir_compare(&cx->b, IR_CMP_LT, t, len), rev, t);
+  ir_id parts[2] = {ox_reshape(cx, tt, 3, d2), ox_reshape(cx, b, 3, d2)};
+  ir_id idx = ir_concatenate(&cx->b, 2, parts, 2);
+  ir_gather_dims g;
+  memset(&g, 0, sizeof g);
+  g.index_vector_dim = 2;
+  g.nstart_map = g.ncollapsed = 2;
+  g.start_index_map[0] = tax;
+  g.start_index_map[1] = bax;
+  g.collapsed_slice_dims[0] = 0;
+  g.collapsed_slice_dims[1] = 1;
+  for (int i = 0; i < s->rank; i++) g.slice_sizes[i] = i < 2 ? 1 : s->dims[i];
+  for (int i = 2; i < s->rank; i++) g.offset_dims[g.noffset++] = i;
+  return done(n, ir_gather(&cx->b, n->in[0], idx, &g));
+}
+
+/* NonZero: the [rank, count] indices (row-major order) of the nonzero
+ * elements. The count is data, so the input must be known at import time;
+ * the result is a constant. */
+static bool lower_non_zero(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  ir_shape s = ox_shape(cx, n->in[0]);
+  const void *data = ox_const_data(cx, n, n->in[0], "the input (NonZero's result size depends on its values)");
+  if (!data) return false;
+  int64_t total = ir_shape_elements(&s), count = 0, strides[IR_MAX_RANK];
+  for (int64_t i = 0; i < total; i++) count += ir_elem_get_f(s.type, data, i) != 0;
+  int64_t rank = s.rank > 0 ? s.rank : 1, dims[2] = {rank, count};
+  int64_t *idx = malloc((size_t)(rank * count + 1) * sizeof *idx);
+  if (!idx) return ox_error(cx, n, "out of memory");
+  ir_shape_strides(&s, strides);
+  for (int64_t i = 0, k = 0; i < total; i++) {
+    if (ir_elem_get_f(s.type, data, i) == 0) continue;
+    for (int d = 0; d < s.rank; d++) idx[d * count + k] = (i / strides[d]) % s.dims[d];
+    if (!s.rank) idx[k] = 0; /* a scalar counts as [1] */
+    k++;
+  }
+  ir_id r = ir_constant(&cx->b, ir_shape_make(IR_I64, 2, dims), idx);
+  free(idx);
+  return done(n, r);
+}
+
+const ox_op ox_ops_index[] = {
+    {"NonZero", 9, lower_non_zero, NULL},
+    {"Compress", 9, lower_compress, NULL},
+    {"ReverseSequence", 10, lower_reverse_sequence, NULL},
+    {"Gather", 1, lower_gather, NULL},
+    {"GatherElements", 11, lower_gather_elements, NULL},
+    {"GatherND", 11, lower_gather_nd, NULL},
+    {"Scatter", 9, lower_scatter_elements, NULL},
+    {"ScatterElements", 11, lower_scatter_elements, check_reduction},
+    {"ScatterND", 11, lower_scatter_nd, check_reduction},
+    {"OneHot", 9, lower_one_hot, NULL},
+    {"Trilu", 14, lower_trilu, NULL},
+    {"EyeLike", 9, lower_eye_like, NULL},
+    {"Range", 11, lower_range, NULL},
+    {"ConstantOfShape", 9, lower_constant_of_shape, NULL},
+    {NULL, 0, NULL, NULL},
+};

@@ -1,0 +1,244 @@
+/*
+ * Signal-processing ONNX ops (opset 17): the Hann, Hamming and Blackman
+ * windows, built as constants, and DFT and STFT, built from real matrix
+ * products with cos and sin tables (O(N^2) per transform: fine for the
+ * transform sizes of models, and it keeps the IR to dot).
+ *
+ * Complex values follow ONNX: a last dimension of 2 holds (real, imag); a
+ * real input has a last dimension of 1.
+ *
+ * Shapes are read into local copies (x_v) before anything is built:
+ * ox_shape points into the computation's instruction array, which every
+ * new instruction may move.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/onnx/ox.h"
+#include "ir/literal.h"
+
+#define PI 3.14159265358979323846
+
+static bool done(ox_node *n, ir_id r) {
+  n->out[0] = r;
+  return r != IR_NONE;
+}
+
+/* Hann, Hamming and Blackman windows (opset 17): size values
+ * a0 - a1 cos(2 pi k / N) + a2 cos(4 pi k / N) with N = size (periodic) or
+ * size - 1 (symmetric), built as a constant: size must be known. */
+static bool window(ox_ctx *cx, ox_node *n, double a0, double a1, double a2) {
+  if (!ox_need_inputs(cx, n, 1)) return false;
+  bool ok = true;
+  int64_t periodic = ox_attr_int(cx, n, "periodic", 1, &ok), dt = ox_attr_int(cx, n, "output_datatype", 1, &ok);
+  int64_t size;
+  int got = ok ? ox_const_ints(cx, n, n->in[0], &size, 1, "the 'size' input") : -1;
+  if (got < 0) return false;
+  if (got != 1) return ox_error(cx, n, "'size' must be a scalar");
+  ir_type t;
+  if (!ox_type_from_onnx((int32_t)dt, &t) || t == IR_PRED) return ox_unsupported(cx, n, "output_datatype %s is not supported", ox_onnx_type_name((int32_t)dt));
+  if (size < 0 || size > (1 << 24)) return ox_error(cx, n, "window size %lld is out of range", (long long)size);
+  ir_shape s = ir_shape_make(t, 1, &size);
+  void *data = calloc((size_t)size + 1, ir_type_size(t));
+  if (!data) return ox_error(cx, n, "out of memory");
+  double N = periodic ? (double)size : (double)size - 1;
+  for (int64_t k = 0; k < size; k++) {
+    double x = N > 0 ? 2 * PI * (double)k / N : 0;
+    ir_elem_set_f(t, data, k, a0 - a1 * cos(x) + a2 * cos(2 * x));
+  }
+  ir_id r = ir_constant(&cx->b, s, data);
+  free(data);
+  return done(n, r);
+}
+
+static bool lower_hann(ox_ctx *cx, ox_node *n) { return window(cx, n, 0.5, 0.5, 0); }
+static bool lower_hamming(ox_ctx *cx, ox_node *n) { return window(cx, n, 25.0 / 46.0, 21.0 / 46.0, 0); }
+static bool lower_blackman(ox_ctx *cx, ox_node *n) { return window(cx, n, 0.42, 0.5, 0.08); }
+
+/* A [n, k] table of f(2 pi n k / N) (f = cos or sin) in type t. */
+static ir_id dft_table(ox_ctx *cx, ir_type t, int64_t rows, int64_t cols, int64_t N, bool use_sin) {
+  int64_t dims[2] = {rows, cols};
+  ir_shape s = ir_shape_make(t, 2, dims);
+  void *data = calloc((size_t)(rows * cols) + 1, ir_type_size(t));
+  if (!data) return IR_NONE;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) {
+      /* n k mod N keeps the angle small, so the table is exact to the
+       * last bit of the type. */
+      double a = 2 * PI * (double)((r * c) % N) / (double)N;
+      ir_elem_set_f(t, data, r * cols + c, use_sin ? sin(a) : cos(a));
+    }
+  ir_id k = ir_constant(&cx->b, s, data);
+  free(data);
+  return k;
+}
+
+/* x (signal along axis) times a [N, K] table: the result has K in place of
+ * the axis. */
+static ir_id along_axis(ox_ctx *cx, ir_id x, int64_t axis, ir_id table) {
+  ir_shape s = ox_shape(cx, x);
+  ir_dot_dims d;
+  memset(&d, 0, sizeof d);
+  d.ncontract = 1;
+  d.lhs_contract[0] = axis;
+  d.rhs_contract[0] = 0;
+  ir_id r = ir_dot(&cx->b, x, table, &d, IR_TUPLE);
+  /* dot puts K last; move it back to axis. */
+  int64_t perm[IR_MAX_RANK];
+  for (int i = 0, j = 0; i < s.rank; i++) perm[i] = i == axis ? s.rank - 1 : j++;
+  return ir_transpose(&cx->b, r, perm);
+}
+
+/* The transform of (xr, xi) (xi may be IR_NONE: a real signal) along
+ * axis, which holds N samples: K outputs (K <= N), stacked as (re, im) on a
+ * new last dimension. Forward: (xr cos + xi sin) + i (xi cos - xr sin);
+ * inverse: the signs of the sin terms flip and the sums are divided by N. */
+static ir_id transform(ox_ctx *cx, const ox_node *n, ir_id xr, ir_id xi, int64_t axis, int64_t N, int64_t K,
+                       bool inverse) {
+  ir_shape s = ox_shape(cx, xr);
+  ir_id cosk = dft_table(cx, s.type, N, K, N, false), sink = dft_table(cx, s.type, N, K, N, true);
+  if (cosk == IR_NONE || sink == IR_NONE) {
+    ox_error(cx, n, "out of memory");
+    return IR_NONE;
+  }
+  ir_id rc = along_axis(cx, xr, axis, cosk), rs = along_axis(cx, xr, axis, sink);
+  ir_id re = rc, im = inverse ? rs : ir_unary(&cx->b, IR_OP_NEG, rs);
+  if (xi != IR_NONE) {
+    ir_id ic = along_axis(cx, xi, axis, cosk), is = along_axis(cx, xi, axis, sink);
+    re = ir_binary(&cx->b, inverse ? IR_OP_SUB : IR_OP_ADD, re, is);
+    im = ir_binary(&cx->b, IR_OP_ADD, im, ic);
+  }
+  if (inverse) {
+    re = ir_binary(&cx->b, IR_OP_DIV, re, ox_full_like(cx, re, s.type, (double)N));
+    im = ir_binary(&cx->b, IR_OP_DIV, im, ox_full_like(cx, im, s.type, (double)N));
+  }
+  int64_t dims[IR_MAX_RANK];
+  memcpy(dims, s.dims, sizeof dims);
+  dims[axis] = K;
+  dims[s.rank] = 1;
+  ir_id parts[2] = {ox_reshape(cx, re, s.rank + 1, dims), ox_reshape(cx, im, s.rank + 1, dims)};
+  return ir_concatenate(&cx->b, 2, parts, s.rank);
+}
+
+/* Splits [.., 1 or 2] into real and imaginary parts without the last
+ * dimension (*xi = IR_NONE for a real input). */
+static void split_complex(ox_ctx *cx, ir_id x, ir_id *xr, ir_id *xi) {
+  ir_shape s = ox_shape(cx, x);
+  int r = s.rank;
+  int64_t st[IR_MAX_RANK] = {0}, li[IR_MAX_RANK], sd[IR_MAX_RANK];
+  for (int i = 0; i < r; i++) {
+    li[i] = s.dims[i];
+    sd[i] = 1;
+  }
+  li[r - 1] = 1;
+  *xr = ox_reshape(cx, ir_slice(&cx->b, x, st, li, sd), r - 1, s.dims);
+  *xi = IR_NONE;
+  if (s.dims[r - 1] == 2) {
+    st[r - 1] = 1;
+    li[r - 1] = 2;
+    *xi = ox_reshape(cx, ir_slice(&cx->b, x, st, li, sd), r - 1, s.dims);
+  }
+}
+
+/* DFT(input [.., N, 1 or 2], dft_length?): along axis, Y[k] = sum_n x[n]
+ * e^(-2 pi i n k / N) (inverse: e^(+...) / N). The signal is padded with
+ * zeros or cut to dft_length; onesided keeps the first N/2 + 1 outputs. */
+static bool lower_dft(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 1) || !ox_need_float(cx, n, n->in[0], "the input")) return false;
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", 1, &ok), inverse = ox_attr_int(cx, n, "inverse", 0, &ok);
+  int64_t onesided = ox_attr_int(cx, n, "onesided", 0, &ok);
+  if (!ok) return false;
+  ir_shape s = ox_shape(cx, n->in[0]);
+  int r = s.rank;
+  if (r < 3 || r > IR_MAX_RANK - 1 || (s.dims[r - 1] != 1 && s.dims[r - 1] != 2))
+    return ox_error(cx, n, "the input must be [batch, signal..., 1 or 2], rank 3 to %d", IR_MAX_RANK - 1);
+  if (!ox_axis(cx, n, axis, r - 1, false, &axis)) return false;
+  if (axis == 0) return ox_error(cx, n, "axis 0 is the batch dimension");
+  bool complex_in = s.dims[r - 1] == 2;
+  if (onesided && (inverse || complex_in)) return ox_unsupported(cx, n, "onesided is supported for forward transforms of real input only");
+  int64_t N = s.dims[axis];
+  if (n->nin > 1 && n->in[1] != IR_NONE) {
+    int got = ox_const_ints(cx, n, n->in[1], &N, 1, "the 'dft_length' input");
+    if (got < 0) return false;
+    if (got != 1) return ox_error(cx, n, "dft_length must be one value");
+  }
+  if (N < 1 || N > 16384) return ox_unsupported(cx, n, "transform length %lld is not supported (1 to 16384 are)", (long long)N);
+  ir_id xr, xi;
+  split_complex(cx, n->in[0], &xr, &xi);
+  if (s.dims[axis] != N) { /* pad with zeros or cut to N */
+    int64_t lo[IR_MAX_RANK] = {0}, hi[IR_MAX_RANK] = {0}, in[IR_MAX_RANK] = {0};
+    hi[axis] = N - s.dims[axis];
+    ir_id zero = ox_scalar(cx, s.type, 0);
+    xr = ir_pad(&cx->b, xr, zero, lo, hi, in);
+    if (xi != IR_NONE) xi = ir_pad(&cx->b, xi, zero, lo, hi, in);
+  }
+  return done(n, transform(cx, n, xr, xi, axis, N, onesided ? N / 2 + 1 : N, inverse != 0));
+}
+
+/* STFT(signal [B, L, 1 or 2], frame_step, window?, frame_length?): the
+ * transforms of the frames signal[f * step : f * step + length] (times the
+ * window), [B, frames, K, 2]; onesided (default) keeps K = length/2 + 1. The
+ * frames are a gather of constant positions. */
+static bool lower_stft(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 2) || !ox_need_float(cx, n, n->in[0], "the signal")) return false;
+  bool ok = true;
+  int64_t onesided = ox_attr_int(cx, n, "onesided", 1, &ok), step, len = -1;
+  if (!ok) return false;
+  ir_shape s = ox_shape(cx, n->in[0]);
+  if (s.rank != 3 || (s.dims[2] != 1 && s.dims[2] != 2)) return ox_error(cx, n, "the signal must be [batch, length, 1 or 2]");
+  int got = ox_const_ints(cx, n, n->in[1], &step, 1, "the 'frame_step' input");
+  if (got < 0) return false;
+  if (got != 1 || step < 1) return ox_error(cx, n, "frame_step must be one positive value");
+  ir_id window = n->nin > 2 ? n->in[2] : IR_NONE;
+  if (n->nin > 3 && n->in[3] != IR_NONE) {
+    got = ox_const_ints(cx, n, n->in[3], &len, 1, "the 'frame_length' input");
+    if (got < 0) return false;
+    if (got != 1) return ox_error(cx, n, "frame_length must be one value");
+  }
+  if (window != IR_NONE) {
+    ir_shape ws = ox_shape(cx, window);
+    if (ws.rank != 1 || ws.type != s.type || (len >= 0 && ws.dims[0] != len))
+      return ox_error(cx, n, "the window must be 1-D, of the signal's type and frame_length long");
+    len = ws.dims[0];
+  }
+  if (len < 1 || len > s.dims[1] || len > 16384)
+    return ox_error(cx, n, "the frame length (%lld) must be given (frame_length or a window) and fit the signal", (long long)len);
+  if (s.dims[2] == 2 && onesided) return ox_unsupported(cx, n, "onesided is supported for real signals only");
+  int64_t frames = 1 + (s.dims[1] - len) / step;
+  if (!ox_check_size(cx, n, IR_I64, 2, (int64_t[]){frames, len})) return false;
+  int64_t *pos = malloc((size_t)(frames * len) * sizeof *pos), pd[2] = {frames, len};
+  if (!pos) return ox_error(cx, n, "out of memory");
+  for (int64_t f = 0; f < frames; f++)
+    for (int64_t j = 0; j < len; j++) pos[f * len + j] = f * step + j;
+  ir_id idx = ir_constant(&cx->b, ir_shape_make(IR_I64, 2, pd), pos);
+  free(pos);
+  ir_id xr, xi;
+  split_complex(cx, n->in[0], &xr, &xi); /* [B, L] */
+  ir_gather_dims g;
+  memset(&g, 0, sizeof g);
+  g.index_vector_dim = 2;
+  g.nstart_map = g.ncollapsed = 1;
+  g.start_index_map[0] = g.collapsed_slice_dims[0] = 1;
+  g.slice_sizes[0] = s.dims[0];
+  g.slice_sizes[1] = 1;
+  g.noffset = 1;
+  g.offset_dims[0] = 0; /* [B, frames, len] */
+  ir_id parts[2] = {xr, xi};
+  int64_t fd[3] = {s.dims[0], frames, len};
+  for (int k = 0; k < 2 && parts[k] != IR_NONE; k++) {
+    parts[k] = ir_gather(&cx->b, parts[k], idx, &g);
+    if (window != IR_NONE) parts[k] = ir_binary(&cx->b, IR_OP_MUL, parts[k], ox_broadcast_along(cx, window, 3, fd, 2));
+  }
+  return done(n, transform(cx, n, parts[0], parts[1], 2, len, onesided ? len / 2 + 1 : len, false));
+}
+
+const ox_op ox_ops_signal[] = {
+    {"HannWindow", 17, lower_hann, NULL},
+    {"HammingWindow", 17, lower_hamming, NULL},
+    {"BlackmanWindow", 17, lower_blackman, NULL},
+    {"DFT", 17, lower_dft, NULL},
+    {"STFT", 17, lower_stft, NULL},
+    {NULL, 0, NULL, NULL},
+};

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""End-to-end models through the AOT compiler: export, compile, run, compare.
+
+usage: model_aot_test.py KILN WORKDIR [--tol=1e-4] MODEL ... | --ops
+
+Like tests/models/model_test.py (which runs the reference interpreter), but
+each model goes through `KILN compile` (passes, code generation, linking)
+to a shared object that `KILN run` loads and runs. The models, inputs and
+PyTorch outputs come from tests/models/export_models.py. Float outputs must
+match PyTorch within a relative L2 error of the tolerance (1e-4), integer
+and boolean outputs exactly. Exits 0 when every model passes, 1 otherwise,
+77 (skipped) when torch is missing.
+"""
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'models'))
+import export_models  # noqa: E402  (exits 77 when torch is missing)
+import numpy as np  # noqa: E402
+
+
+def read_io(d):
+    ins, outs = [], []
+    with open(os.path.join(d, 'io.txt')) as f:
+        for line in f:
+            kind, name, fn = line.split()
+            (ins if kind == 'input' else outs).append((name, os.path.join(d, fn)))
+    return ins, outs
+
+
+def check(kiln, workdir, name, tol):
+    d = os.path.join(workdir, name)
+    try:
+        export_models.export(name, workdir)
+    except Exception as e:
+        print('FAIL %-22s export failed: %s: %s' % (name, type(e).__name__, e))
+        return False
+    ins, outs = read_io(d)
+    so = os.path.join(d, 'aot.so')
+    t0 = time.time()
+    p = subprocess.run([kiln, 'compile', os.path.join(d, 'model.onnx'), '-o', so, '--no-header'],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    t_compile = time.time() - t0
+    if p.returncode != 0:
+        print('FAIL %-22s kiln compile exited %d:\n%s' % (name, p.returncode, p.stderr.strip()))
+        return False
+    outdir = os.path.join(d, 'aot_out')
+    cmd = [kiln, 'run', so, '--output-dir', outdir, '--print-limit', '0']
+    for n, fn in ins:
+        cmd += ['--input', '%s=%s' % (n, fn)]
+    t0 = time.time()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    t_run = time.time() - t0
+    if p.returncode != 0:
+        print('FAIL %-22s kiln run exited %d:\n%s' % (name, p.returncode, p.stderr.strip()))
+        return False
+    ok = True
+    for n, fn in outs:
+        ref = np.load(fn)
+        path = os.path.join(outdir, n + '.npy')
+        got = np.load(path) if os.path.exists(path) else None
+        if got is None or got.shape != ref.shape or got.dtype != ref.dtype:
+            print('FAIL %-22s output %s missing or of the wrong type/shape' % (name, n))
+            ok = False
+            continue
+        if ref.dtype.kind in 'iub':
+            bad = int(np.count_nonzero(got != ref))
+            good, what = bad == 0, '%d of %d elements differ' % (bad, ref.size)
+        else:
+            den = np.linalg.norm(ref.astype(np.float64))
+            err = np.linalg.norm(got.astype(np.float64) - ref.astype(np.float64)) / (den if den > 0 else 1)
+            good = err <= tol and bool(np.all(np.isfinite(got)))
+            what = 'rel L2 error %.3g (limit %g)' % (err, tol)
+        ok = ok and good
+        print('%s %-22s %-10s %s; compile %.2f s, run %.2f s' % ('ok  ' if good else 'FAIL', name, n, what,
+                                                                 t_compile, t_run))
+    return ok
+
+
+def main(argv):
+    if len(argv) < 4:
+        print(__doc__)
+        return 2
+    kiln, workdir, tol, names = argv[1], argv[2], 1e-4, []
+    for a in argv[3:]:
+        if a.startswith('--tol='):
+            tol = float(a[6:])
+        elif a == '--ops':
+            names += list(export_models.op_cases.CASES) + list(export_models.op_cases.BUILT)
+        else:
+            names.append(a)
+    os.makedirs(workdir, exist_ok=True)
+    results = [check(kiln, workdir, n, tol) for n in names]
+    print('%d of %d model(s) passed' % (sum(results), len(results)))
+    return 0 if results and all(results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""End-to-end model test: export PyTorch models, run them in kiln, compare.
+
+usage: model_test.py KILN WORKDIR [--tol=1e-4] MODEL ... | --ops
+
+For each MODEL (--ops: every case of op_cases.py), export_models.py writes the ONNX model, inputs and
+PyTorch's outputs to WORKDIR/MODEL; `KILN eval` runs the model in the
+reference interpreter; each output must match PyTorch's with a relative L2
+error ||kiln - torch|| / ||torch|| of at most the tolerance (1e-4: float32
+through a long chain of ops, computed in a different order); integer and
+boolean outputs must be equal. Prints one line
+per output with the error and the time kiln took. Exits 0 when every model
+passes, 1 otherwise, 77 (skipped) when torch (or, for every model named,
+torchvision) is missing.
+"""
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import export_models  # noqa: E402  (exits 77 when torch is missing)
+import numpy as np  # noqa: E402
+
+
+def read_io(d):
+    ins, outs = [], []
+    with open(os.path.join(d, 'io.txt')) as f:
+        for line in f:
+            kind, name, fn = line.split()
+            (ins if kind == 'input' else outs).append((name, os.path.join(d, fn)))
+    return ins, outs
+
+
+def rel_l2(got, ref):
+    got = got.astype(np.float64)
+    ref = ref.astype(np.float64)
+    den = np.linalg.norm(ref)
+    num = np.linalg.norm(got - ref)
+    return num / den if den > 0 else num
+
+
+def check(kiln, workdir, name, tol):
+    d = os.path.join(workdir, name)
+    t0 = time.time()
+    try:
+        export_models.export(name, workdir)
+    except ImportError as e:  # e.g. torchvision missing: the model cannot be made here
+        print('SKIP %-20s %s' % (name, e))
+        return None
+    except Exception as e:  # an exporter failure is this test's failure, with its reason
+        print('FAIL %-20s export failed: %s: %s' % (name, type(e).__name__, e))
+        return False
+    t_export = time.time() - t0
+    ins, outs = read_io(d)
+    outdir = os.path.join(d, 'kiln_out')
+    cmd = [kiln, 'eval', os.path.join(d, 'model.onnx'), '--output-dir', outdir, '--print-limit', '0']
+    for n, fn in ins:
+        cmd += ['--input', '%s=%s' % (n, fn)]
+    t0 = time.time()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    t_kiln = time.time() - t0
+    if p.returncode != 0:
+        print('FAIL %-20s kiln eval exited %d after %.1f s:\n%s' % (name, p.returncode, t_kiln, p.stderr.strip()))
+        return False
+    ok = True
+    for n, fn in outs:
+        ref = np.load(fn)
+        path = os.path.join(outdir, n + '.npy')
+        if not os.path.exists(path):
+            print('FAIL %-20s output %s was not written' % (name, n))
+            ok = False
+            continue
+        got = np.load(path)
+        if got.shape != ref.shape or got.dtype != ref.dtype:
+            print('FAIL %-20s output %s is %s %s, PyTorch gives %s %s' % (name, n, got.dtype, got.shape, ref.dtype, ref.shape))
+            ok = False
+            continue
+        if ref.dtype.kind in 'iub':  # indices, masks, quantized values: exact
+            bad = int(np.count_nonzero(got != ref))
+            good = bad == 0
+            what = '%d of %d elements differ' % (bad, ref.size)
+        else:
+            err = rel_l2(got, ref)
+            good = err <= tol and bool(np.all(np.isfinite(got)))
+            what = 'rel L2 error %.3g (limit %g)' % (err, tol)
+        ok = ok and good
+        print('%s %-20s %-10s %s; kiln eval %.2f s, export %.1f s' % ('ok  ' if good else 'FAIL', name, n, what, t_kiln, t_export))
+    return ok
+
+
+def main(argv):
+    if len(argv) < 4:
+        print(__doc__)
+        return 2
+    kiln, workdir = argv[1], argv[2]
+    tol = 1e-4
+    names = []
+    for a in argv[3:]:
+        if a.startswith('--tol='):
+            tol = float(a[6:])
+        elif a == '--ops':
+            names += list(export_models.op_cases.CASES) + list(export_models.op_cases.BUILT)
+        else:
+            names.append(a)
+    os.makedirs(workdir, exist_ok=True)
+    results = [check(kiln, workdir, n, tol) for n in names]
+    ran = [r for r in results if r is not None]
+    print('%d of %d model(s) passed, %d skipped' % (sum(ran), len(ran), len(results) - len(ran)))
+    if not all(ran):
+        return 1
+    return 0 if ran else 77
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
