@@ -53,6 +53,13 @@ static void put_float(strbuf *b, ir_type t, double v) {
     return;
   }
   char buf[64];
+  /* Whole numbers print as integers ("10", not the shortest "1e+01"): exact,
+   * so they read back to the same value of any float type. */
+  if (v == floor(v) && fabs(v) < 1e16) {
+    snprintf(buf, sizeof buf, "%.0f", v);
+    sb_puts(b, buf);
+    return;
+  }
   /* 15 significant digits never lose a normal double, so f64 starts there;
    * subnormal doubles have fewer digits of precision and start at 1. */
   int lo = t == IR_F64 && fabs(v) >= DBL_MIN ? 15 : 1, hi = t == IR_F64 ? 17 : 9;

@@ -191,9 +191,9 @@ static void test_floats(void **state) {
       "module m\n"
       "\n"
       "ENTRY %e outputs={\"output0\", \"output1\", \"output2\", \"output3\"} {\n"
-      "  %a = f32[12]{0} constant({0.1, 1e-45, 3.4028235e+38, inf, -inf, nan, -0, 16777216, 0.33333334, 1e+02, "
-      "1e+10, 1.1754944e-38})\n"
-      "  %b = f16[8]{0} constant({0.1, 6.55e+04, 6.104e-05, 6e-08, inf, nan, -0, 2048})\n"
+      "  %a = f32[12]{0} constant({0.1, 1e-45, 3.4028235e+38, inf, -inf, nan, -0, 16777216, 0.33333334, 100, "
+      "10000000000, 1.1754944e-38})\n"
+      "  %b = f16[8]{0} constant({0.1, 65504, 6.104e-05, 6e-08, inf, nan, -0, 2048})\n"
       "  %c = bf16[5]{0} constant({0.1, 3, 3.39e+38, -inf, 9e-41})\n"
       "  %d = f64[8]{0} constant({0.1, 0.3333333333333333, 1e+300, 5e-324, 2.2250738585072014e-308, "
       "1.2345678901234568e+17, -0, nan})\n"
@@ -203,7 +203,7 @@ static void test_floats(void **state) {
   assert_reprints_as("module m ENTRY %e { %a = f32[4] constant({INF, Infinity, 0x1p-2, 1E3})\n"
                      "ROOT %t = (f32[4]) tuple(%a) }",
                      "module m\n\nENTRY %e outputs={\"output0\"} {\n"
-                     "  %a = f32[4]{0} constant({inf, inf, 0.25, 1e+03})\n"
+                     "  %a = f32[4]{0} constant({inf, inf, 0.25, 1000})\n"
                      "  ROOT %t = (f32[4]{0}) tuple(%a)\n}\n");
   assert_contains(parse_error("module m ENTRY %e { %a = f32[] constant(1.5x) ROOT %t = () tuple() }"),
                   "t.kir:1:41: error: expected a number, found '1.5x'");
