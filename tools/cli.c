@@ -30,6 +30,40 @@ int cli_fail(kiln_context *ctx, const char *what) {
   return 1;
 }
 
+bool cli_positional(const char *cmd, const char *what, const char *arg, const char **pos) {
+  if (arg[0] == '-' && arg[1]) {
+    cli_error("%s: unknown option '%s' (see kiln %s --help)", cmd, arg, cmd);
+    return false;
+  }
+  if (*pos) {
+    cli_error("%s: more than one %s", cmd, what);
+    return false;
+  }
+  *pos = arg;
+  return true;
+}
+
+bool cli_need_positional(const char *cmd, const char *what, const char *pos) {
+  if (pos) return true;
+  cli_error("%s: no %s (see kiln %s --help)", cmd, what, cmd);
+  return false;
+}
+
+bool cli_write_file(const char *path, const void *data, size_t len) {
+  FILE *f = path ? fopen(path, "wb") : stdout;
+  if (!f) {
+    cli_error("cannot create %s: %s", path, strerror(errno));
+    return false;
+  }
+  bool ok = fwrite(data, 1, len, f) == len;
+  if (path) ok = fclose(f) == 0 && ok;
+  if (!ok) {
+    cli_error("write error on %s", path ? path : "standard output");
+    if (path) remove(path); /* no truncated file left behind */
+  }
+  return ok;
+}
+
 static void to_stderr(void *user, kiln_diag_level level, const char *msg) {
   bool remarks = user != NULL;
   static const char *names[] = {"error", "warning", "note", "remark"};

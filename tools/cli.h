@@ -34,6 +34,18 @@ int cli_fail(kiln_context *ctx, const char *what);
  * remarks only when `remarks`). Exits on failure. */
 kiln_context *cli_context(bool remarks);
 
+/* For an argument of command `cmd` that matched none of its options:
+ * reports an unknown option ("-x"; a lone "-" is an argument), else
+ * stores the command's one positional argument (named `what` in messages)
+ * in *pos, reporting a second one. False after reporting. */
+bool cli_positional(const char *cmd, const char *what, const char *arg, const char **pos);
+/* Reports that the positional argument is missing (false) unless pos is set. */
+bool cli_need_positional(const char *cmd, const char *what, const char *pos);
+/* Writes len bytes to the file path (created or truncated), or to stdout
+ * when path is NULL. Prints an error and returns false on failure (and
+ * then removes the partly written file). */
+bool cli_write_file(const char *path, const void *data, size_t len);
+
 /* "--flag=value" or "--flag value": if argv[*i] is this flag, stores the
  * value, advances *i past it and returns true. Missing value: error+exit. */
 bool cli_flag_value(int argc, char **argv, int *i, const char *flag, const char **value);

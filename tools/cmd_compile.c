@@ -39,21 +39,6 @@ static char *header_for(const char *so) {
   return h;
 }
 
-static bool write_out(const char *path, const char *data, size_t len) {
-  FILE *f = path ? fopen(path, "wb") : stdout;
-  if (!f) {
-    cli_error("cannot create %s", path);
-    return false;
-  }
-  bool ok = fwrite(data, 1, len, f) == len;
-  if (path) ok = fclose(f) == 0 && ok;
-  if (!ok) {
-    cli_error("write error on %s", path ? path : "standard output");
-    if (path) remove(path);
-  }
-  return ok;
-}
-
 int cmd_compile(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *header = NULL, *name = NULL, *emit = NULL, *triple = NULL, *cpu = NULL;
   const char *features = NULL, *linker = NULL, *passes = NULL, *disable = NULL;
@@ -82,18 +67,9 @@ int cmd_compile(int argc, char **argv) {
     else if (!strcmp(argv[i], "--remarks")) continue; /* read above */
     else if (argv[i][0] == '-' && argv[i][1] == 'O' && argv[i][2] >= '0' && argv[i][2] <= '3' && !argv[i][3])
       opt = argv[i][2] - '0';
-    else if (argv[i][0] == '-' && argv[i][1]) {
-      cli_error("compile: unknown option '%s' (see kiln compile --help)", argv[i]);
-      goto done;
-    } else if (model) {
-      cli_error("compile: more than one model");
-      goto done;
-    } else model = argv[i];
+    else if (!cli_positional("compile", "model", argv[i], &model)) goto done;
   }
-  if (!model) {
-    cli_error("compile: no model (see kiln compile --help)");
-    goto done;
-  }
+  if (!cli_need_positional("compile", "model", model)) goto done;
   kiln_emit_kind kind = KILN_EMIT_OBJECT;
   if (emit) {
     static const struct { const char *n; kiln_emit_kind k; } kinds[] = {
@@ -154,7 +130,7 @@ int cmd_compile(int argc, char **argv) {
       cli_fail(ctx, "compilation failed");
       goto cleanup;
     }
-    bool ok = write_out(out, data, len);
+    bool ok = cli_write_file(out, data, len);
     kiln_free(data);
     if (!ok) goto cleanup;
   } else {
@@ -241,18 +217,9 @@ int cmd_run(int argc, char **argv) {
     else if (!strcmp(argv[i], "--time")) timing = true;
     else if (argv[i][0] == '-' && argv[i][1] == 'O' && argv[i][2] >= '0' && argv[i][2] <= '3' && !argv[i][3])
       opt = argv[i][2] - '0';
-    else if (argv[i][0] == '-' && argv[i][1]) {
-      cli_error("run: unknown option '%s' (see kiln run --help)", argv[i]);
-      goto done;
-    } else if (path) {
-      cli_error("run: more than one artifact or model");
-      goto done;
-    } else path = argv[i];
+    else if (!cli_positional("run", "artifact or model", argv[i], &path)) goto done;
   }
-  if (!path) {
-    cli_error("run: no artifact or model (see kiln run --help)");
-    goto done;
-  }
+  if (!cli_need_positional("run", "artifact or model", path)) goto done;
   rc = 1;
   kiln_executable *a = NULL;
   kiln_tensor_info *ins = NULL, *outs = NULL;

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tools/cli.h"
 
@@ -27,18 +26,9 @@ int cmd_opt(int argc, char **argv) {
       return 0;
     } else if (!strcmp(argv[i], "--elide-constants")) flags |= KILN_PRINT_ELIDE_CONSTANTS;
     else if (!strcmp(argv[i], "--remarks")) remarks = true;
-    else if (argv[i][0] == '-' && argv[i][1]) {
-      cli_error("opt: unknown option '%s' (see kiln opt --help)", argv[i]);
-      return 2;
-    } else if (in) {
-      cli_error("opt: more than one input file");
-      return 2;
-    } else in = argv[i];
+    else if (!cli_positional("opt", "input file", argv[i], &in)) return 2;
   }
-  if (!in) {
-    cli_error("opt: no input file (see kiln opt --help)");
-    return 2;
-  }
+  if (!cli_need_positional("opt", "input file", in)) return 2;
   kiln_context *ctx = cli_context(remarks);
   kiln_model *m = NULL;
   char *text = NULL;
@@ -48,22 +38,7 @@ int cmd_opt(int argc, char **argv) {
   if (kiln_model_load_file(ctx, in, &m) != KILN_OK) goto done;
   if ((passes || disable || dump || remarks) && kiln_model_optimize(m, passes, disable) != KILN_OK) goto done;
   if (kiln_model_print(m, flags, &text) != KILN_OK) goto done;
-  if (out) {
-    FILE *f = fopen(out, "w");
-    if (!f) {
-      cli_error("cannot create %s", out);
-      goto done;
-    }
-    bool ok = fputs(text, f) >= 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok) {
-      unlink(out);
-      cli_error("write error on %s", out);
-      goto done;
-    }
-  } else {
-    fputs(text, stdout);
-  }
+  if (!cli_write_file(out, text, strlen(text))) goto done;
   rc = 0;
 done:
   if (rc) cli_fail(ctx, "opt failed");
@@ -87,18 +62,9 @@ int cmd_eval(int argc, char **argv) {
       if (!cli_bind_shape(ctx, v)) goto done;
     } else if (cli_flag_value(argc, argv, &i, "--print-limit", &v)) {
       limit = atoi(v);
-    } else if (argv[i][0] == '-' && argv[i][1]) {
-      cli_error("eval: unknown option '%s' (see kiln eval --help)", argv[i]);
-      goto done;
-    } else if (model_path) {
-      cli_error("eval: more than one model");
-      goto done;
-    } else model_path = argv[i];
+    } else if (!cli_positional("eval", "model", argv[i], &model_path)) goto done;
   }
-  if (!model_path) {
-    cli_error("eval: no model (see kiln eval --help)");
-    goto done;
-  }
+  if (!cli_need_positional("eval", "model", model_path)) goto done;
   rc = 1;
   kiln_model *m = NULL;
   kiln_tensor_info *ins = NULL, *outs = NULL;

@@ -65,39 +65,15 @@ int cmd_import(int argc, char **argv) {
       for (int d = 0; d < a->rank; d++) vals[nvals].dims[d] = a->dims[d];
       nvals++;
     } else if (!strcmp(argv[i], "--elide-constants")) flags |= KILN_PRINT_ELIDE_CONSTANTS;
-    else if (argv[i][0] == '-' && argv[i][1]) {
-      cli_error("import: unknown option '%s' (see kiln import --help)", argv[i]);
-      goto done;
-    } else if (in) {
-      cli_error("import: more than one model");
-      goto done;
-    } else in = argv[i];
+    else if (!cli_positional("import", "model", argv[i], &in)) goto done;
   }
-  if (!in) {
-    cli_error("import: no model (see kiln import --help)");
-    goto done;
-  }
+  if (!cli_need_positional("import", "model", in)) goto done;
   rc = 1;
   if (kiln_model_load_onnx_with_values(ctx, in, nvals, vals, &m) != KILN_OK || kiln_model_print(m, flags, &text) != KILN_OK) {
     cli_fail(ctx, "import failed");
     goto done;
   }
-  if (out) {
-    FILE *f = fopen(out, "w");
-    if (!f) {
-      cli_error("cannot create %s: %s", out, strerror(errno));
-      goto done;
-    }
-    bool ok = fputs(text, f) >= 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok) {
-      unlink(out);
-      cli_error("write error on %s", out);
-      goto done;
-    }
-  } else {
-    fputs(text, stdout);
-  }
+  if (!cli_write_file(out, text, strlen(text))) goto done;
   rc = 0;
 done:
   for (int i = 0; i < nvals; i++) {

@@ -238,13 +238,20 @@ static const onnx_binding *find_binding(const onnx_options *o, const char *name)
   return NULL;
 }
 
+/* The tensor type of graph input vi, or NULL after reporting that it is
+ * not a tensor. */
+static const Onnx__TypeProto__Tensor *tensor_type(ox_ctx *cx, const Onnx__ValueInfoProto *vi) {
+  if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type) {
+    diag_error(cx->d, "graph input '%s': only tensor inputs are supported (not sequences, maps or optionals)", vi->name);
+    return NULL;
+  }
+  return vi->type->tensor_type;
+}
+
 static int input_shape(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_options *o, ir_shape *out) {
   const char *name = vi->name;
-  if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type) {
-    diag_error(cx->d, "graph input '%s': only tensor inputs are supported (not sequences, maps or optionals)", name);
-    return KILN_ERR_UNSUPPORTED;
-  }
-  const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+  const Onnx__TypeProto__Tensor *tt = tensor_type(cx, vi);
+  if (!tt) return KILN_ERR_UNSUPPORTED;
   ir_type ty;
   if (!tt->has_elem_type || !ox_type_from_onnx(tt->elem_type, &ty)) {
     diag_error(cx->d, "graph input '%s': element type %s is not supported", name,
@@ -313,11 +320,8 @@ static const onnx_tensor *find_value(const onnx_options *o, const char *name) {
  * declared type and fixed dimensions. */
 static int frozen_input(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_tensor *fv, valmap *values) {
   const char *name = vi->name;
-  if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type) {
-    diag_error(cx->d, "graph input '%s': only tensor inputs are supported (not sequences, maps or optionals)", name);
-    return KILN_ERR_UNSUPPORTED;
-  }
-  const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+  const Onnx__TypeProto__Tensor *tt = tensor_type(cx, vi);
+  if (!tt) return KILN_ERR_UNSUPPORTED;
   ir_type ty;
   char buf[160];
   if (tt->has_elem_type && (!ox_type_from_onnx(tt->elem_type, &ty) || ty != fv->shape.type)) {

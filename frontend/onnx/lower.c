@@ -282,6 +282,12 @@ bool ox_need_float(ox_ctx *cx, const ox_node *n, ir_id v, const char *what) {
   return ox_unsupported(cx, n, "%s has type %s; this op takes floating-point types only", what, ir_type_name(t));
 }
 
+bool ox_need_8bit(ox_ctx *cx, const ox_node *n, ir_id v, const char *what) {
+  ir_type t = ox_shape(cx, v).type;
+  if (t != IR_U8 && t != IR_I8) return ox_error(cx, n, "input %s has type %s; u8 or i8 is needed", what, ir_type_name(t));
+  return true;
+}
+
 ir_id ox_quant_param(ox_ctx *cx, const ox_node *n, ir_id v, ir_type t, int rank, const int64_t *dims, int axis,
                      const char *what) {
   if (v == IR_NONE) return IR_NONE;
@@ -300,6 +306,29 @@ ir_id ox_quant_param(ox_ctx *cx, const ox_node *n, ir_id v, ir_type t, int rank,
   if (s.type != t) v = ir_convert(&cx->b, v, t);
   if (per_axis) return ox_broadcast_along(cx, v, rank, dims, axis);
   return ir_broadcast(&cx->b, ox_reshape(cx, v, 0, NULL), rank, dims, NULL);
+}
+
+ir_id ox_minus_zero_point(ox_ctx *cx, const ox_node *n, ir_id v, int zi, int axis, const char *what) {
+  ir_shape s = ox_shape(cx, v);
+  ir_id r = ir_convert(&cx->b, v, IR_I32);
+  if (n->nin <= zi || n->in[zi] == IR_NONE) return r;
+  ir_id zp = ox_quant_param(cx, n, n->in[zi], IR_I32, s.rank, s.dims, axis, what);
+  return zp == IR_NONE ? IR_NONE : ir_binary(&cx->b, IR_OP_SUB, r, zp);
+}
+
+ir_id ox_qlinear_output(ox_ctx *cx, const ox_node *n, ir_id acc, int a_axis, int b_axis, const char *a, const char *b) {
+  if (acc == IR_NONE) return IR_NONE;
+  ir_shape ys = ox_shape(cx, acc);
+  char what_a[64], what_b[64];
+  snprintf(what_a, sizeof what_a, "input %s_scale", a);
+  snprintf(what_b, sizeof what_b, "input %s_scale", b);
+  ir_id as = ox_quant_param(cx, n, n->in[1], IR_F32, ys.rank, ys.dims, a_axis, what_a);
+  ir_id bs = ox_quant_param(cx, n, n->in[4], IR_F32, ys.rank, ys.dims, b_axis, what_b);
+  ir_id ysc = ox_quant_param(cx, n, n->in[6], IR_F32, ys.rank, ys.dims, -1, "input y_scale");
+  ir_id yzp = ox_quant_param(cx, n, n->in[7], IR_I32, ys.rank, ys.dims, -1, "input y_zero_point");
+  if (as == IR_NONE || bs == IR_NONE || ysc == IR_NONE || yzp == IR_NONE) return IR_NONE;
+  ir_id scale = ir_binary(&cx->b, IR_OP_DIV, ir_binary(&cx->b, IR_OP_MUL, as, bs), ysc);
+  return ox_requantize(cx, acc, scale, yzp, ox_shape(cx, n->in[7]).type);
 }
 
 ir_id ox_requantize(ox_ctx *cx, ir_id acc, ir_id scale, ir_id zero_point, ir_type out) {

@@ -261,32 +261,24 @@ static bool lower_conv(ox_ctx *cx, ox_node *n) {
 
 /* ---- ConvInteger, QLinearConv ---- */
 
-static bool quant_input(ox_ctx *cx, const ox_node *n, ir_id v, const char *what) {
-  ir_type t = ox_shape(cx, v).type;
-  if (t != IR_U8 && t != IR_I8) return ox_error(cx, n, "input %s has type %s; u8 or i8 is needed", what, ir_type_name(t));
-  return true;
+/* The i32 convolution of (x - x_zero_point) and (w - w_zero_point), the
+ * latter per tensor or per output channel: ConvInteger's result and
+ * QLinearConv's accumulator. x is input 0, w input wi, their zero points
+ * inputs xz and wz. Subtracting first makes the zero padding mean "the
+ * zero point". */
+static ir_id conv_integer(ox_ctx *cx, const ox_node *n, int wi, int xz, int wz) {
+  if (!ox_need_8bit(cx, n, n->in[0], "x") || !ox_need_8bit(cx, n, n->in[wi], "w") || !nc_input(cx, n, n->in[0], "x"))
+    return IR_NONE;
+  ir_id x = ox_minus_zero_point(cx, n, n->in[0], xz, -1, "input x_zero_point");
+  ir_id w = ox_minus_zero_point(cx, n, n->in[wi], wz, 0, "input w_zero_point");
+  if (x == IR_NONE || w == IR_NONE) return IR_NONE;
+  return conv_core(cx, n, x, w, "x", "w");
 }
 
-/* v as i32 minus its zero point (input zi, if present): per tensor, or per
- * index of dimension `axis` when axis >= 0. */
-static ir_id minus_zero_point(ox_ctx *cx, const ox_node *n, ir_id v, int zi, int axis, const char *what) {
-  ir_shape s = ox_shape(cx, v);
-  ir_id r = ir_convert(&cx->b, v, IR_I32);
-  if (n->nin <= zi || n->in[zi] == IR_NONE) return r;
-  ir_id zp = ox_quant_param(cx, n, n->in[zi], IR_I32, s.rank, s.dims, axis, what);
-  return zp == IR_NONE ? IR_NONE : ir_binary(&cx->b, IR_OP_SUB, r, zp);
-}
-
-/* ConvInteger (opset 10): the i32 convolution of (x - x_zero_point) and
- * (w - w_zero_point), the latter per tensor or per output channel.
- * Subtracting first makes the zero padding mean "the zero point". */
+/* ConvInteger (opset 10). */
 static bool lower_convinteger(ox_ctx *cx, ox_node *n) {
-  if (!ox_need_inputs(cx, n, 2) || !quant_input(cx, n, n->in[0], "x") || !quant_input(cx, n, n->in[1], "w")) return false;
-  if (!nc_input(cx, n, n->in[0], "x")) return false;
-  ir_id x = minus_zero_point(cx, n, n->in[0], 2, -1, "input x_zero_point");
-  ir_id w = minus_zero_point(cx, n, n->in[1], 3, 0, "input w_zero_point");
-  if (x == IR_NONE || w == IR_NONE) return false;
-  n->out[0] = conv_core(cx, n, x, w, "x", "w");
+  if (!ox_need_inputs(cx, n, 2)) return false;
+  n->out[0] = conv_integer(cx, n, 1, 2, 3);
   return n->out[0] != IR_NONE;
 }
 
@@ -294,12 +286,8 @@ static bool lower_convinteger(ox_ctx *cx, ox_node *n) {
  * requantized with x_scale * w_scale / y_scale (w_scale per tensor or per
  * output channel) and y_zero_point. */
 static bool lower_qlinearconv(ox_ctx *cx, ox_node *n) {
-  if (!ox_need_inputs(cx, n, 8) || !quant_input(cx, n, n->in[0], "x") || !quant_input(cx, n, n->in[3], "w")) return false;
-  if (!nc_input(cx, n, n->in[0], "x")) return false;
-  ir_id x = minus_zero_point(cx, n, n->in[0], 2, -1, "input x_zero_point");
-  ir_id w = minus_zero_point(cx, n, n->in[3], 5, 0, "input w_zero_point");
-  if (x == IR_NONE || w == IR_NONE) return false;
-  ir_id acc = conv_core(cx, n, x, w, "x", "w");
+  if (!ox_need_inputs(cx, n, 8)) return false;
+  ir_id acc = conv_integer(cx, n, 3, 2, 5);
   if (acc == IR_NONE) return false;
   ir_shape ys = ox_shape(cx, acc);
   if (n->nin > 8 && n->in[8] != IR_NONE) {
@@ -307,13 +295,7 @@ static bool lower_qlinearconv(ox_ctx *cx, ox_node *n) {
     if (bt != IR_I32) return ox_error(cx, n, "input B has type %s; i32 is needed", ir_type_name(bt));
     acc = add_bias(cx, n, acc, 8, ys.dims[1]);
   }
-  ir_id xs_ = ox_quant_param(cx, n, n->in[1], IR_F32, ys.rank, ys.dims, -1, "input x_scale");
-  ir_id ws_ = ox_quant_param(cx, n, n->in[4], IR_F32, ys.rank, ys.dims, 1, "input w_scale");
-  ir_id ys_ = ox_quant_param(cx, n, n->in[6], IR_F32, ys.rank, ys.dims, -1, "input y_scale");
-  ir_id yzp = ox_quant_param(cx, n, n->in[7], IR_I32, ys.rank, ys.dims, -1, "input y_zero_point");
-  if (xs_ == IR_NONE || ws_ == IR_NONE || ys_ == IR_NONE || yzp == IR_NONE) return false;
-  ir_id scale = ir_binary(&cx->b, IR_OP_DIV, ir_binary(&cx->b, IR_OP_MUL, xs_, ws_), ys_);
-  n->out[0] = ox_requantize(cx, acc, scale, yzp, ox_shape(cx, n->in[7]).type);
+  n->out[0] = ox_qlinear_output(cx, n, acc, -1, 1, "x", "w");
   return n->out[0] != IR_NONE;
 }
 

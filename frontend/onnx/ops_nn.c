@@ -116,31 +116,29 @@ static bool lower_matmul(ox_ctx *cx, ox_node *n) {
 /* ---- MatMulInteger, QLinearMatMul ---- */
 
 static bool quant_input(ox_ctx *cx, const ox_node *n, ir_id v, const char *what) {
-  ir_shape s = ox_shape(cx, v);
-  if (s.type != IR_U8 && s.type != IR_I8) return ox_error(cx, n, "input %s has type %s; u8 or i8 is needed", what, ir_type_name(s.type));
-  if (s.rank < 2) return ox_error(cx, n, "input %s has rank %d; kiln supports matrices (rank >= 2) here", what, s.rank);
+  if (!ox_need_8bit(cx, n, v, what)) return false;
+  int r = ox_shape(cx, v).rank;
+  if (r < 2) return ox_error(cx, n, "input %s has rank %d; kiln supports matrices (rank >= 2) here", what, r);
   return true;
 }
 
-/* v as i32 minus the zero point of input zi (if present): per tensor, or
- * per index of dimension `axis` (rows of A, columns of B). */
-static ir_id minus_zero_point(ox_ctx *cx, const ox_node *n, ir_id v, int zi, int axis, const char *what) {
-  ir_shape s = ox_shape(cx, v);
-  ir_id r = ir_convert(&cx->b, v, IR_I32);
-  if (n->nin <= zi || n->in[zi] == IR_NONE) return r;
-  ir_id zp = ox_quant_param(cx, n, n->in[zi], IR_I32, s.rank, s.dims, axis, what);
-  return zp == IR_NONE ? IR_NONE : ir_binary(&cx->b, IR_OP_SUB, r, zp);
+/* The i32 product of (a - a_zero_point) and (b - b_zero_point), the zero
+ * points per tensor or per row of a / column of b: MatMulInteger's result
+ * and QLinearMatMul's accumulator. a is input 0, b input bi, their zero
+ * points inputs az and bz; `an` and `bn` name a and b in messages. */
+static ir_id matmul_integer(ox_ctx *cx, const ox_node *n, int bi, int az, int bz, const char *an, const char *bn) {
+  if (!quant_input(cx, n, n->in[0], an) || !quant_input(cx, n, n->in[bi], bn)) return IR_NONE;
+  int ra = ox_shape(cx, n->in[0]).rank, rb = ox_shape(cx, n->in[bi]).rank;
+  ir_id a = ox_minus_zero_point(cx, n, n->in[0], az, ra - 2, "input a_zero_point");
+  ir_id b = ox_minus_zero_point(cx, n, n->in[bi], bz, rb - 1, "input b_zero_point");
+  if (a == IR_NONE || b == IR_NONE) return IR_NONE;
+  return matmul_core(cx, n, a, b);
 }
 
-/* MatMulInteger (opset 10): the i32 product of (A - a_zero_point) and
- * (B - b_zero_point). */
+/* MatMulInteger (opset 10). */
 static bool lower_matmulinteger(ox_ctx *cx, ox_node *n) {
-  if (!ox_need_inputs(cx, n, 2) || !quant_input(cx, n, n->in[0], "A") || !quant_input(cx, n, n->in[1], "B")) return false;
-  int ra = ox_shape(cx, n->in[0]).rank, rb = ox_shape(cx, n->in[1]).rank;
-  ir_id a = minus_zero_point(cx, n, n->in[0], 2, ra - 2, "input a_zero_point");
-  ir_id b = minus_zero_point(cx, n, n->in[1], 3, rb - 1, "input b_zero_point");
-  if (a == IR_NONE || b == IR_NONE) return false;
-  n->out[0] = matmul_core(cx, n, a, b);
+  if (!ox_need_inputs(cx, n, 2)) return false;
+  n->out[0] = matmul_integer(cx, n, 1, 2, 3, "A", "B");
   return n->out[0] != IR_NONE;
 }
 
@@ -148,21 +146,12 @@ static bool lower_matmulinteger(ox_ctx *cx, ox_node *n) {
  * a_scale * b_scale / y_scale and y_zero_point; a's parameters may be per
  * row, b's per column, y's per tensor. */
 static bool lower_qlinearmatmul(ox_ctx *cx, ox_node *n) {
-  if (!ox_need_inputs(cx, n, 8) || !quant_input(cx, n, n->in[0], "a") || !quant_input(cx, n, n->in[3], "b")) return false;
-  int ra = ox_shape(cx, n->in[0]).rank, rb = ox_shape(cx, n->in[3]).rank;
-  ir_id a = minus_zero_point(cx, n, n->in[0], 2, ra - 2, "input a_zero_point");
-  ir_id b = minus_zero_point(cx, n, n->in[3], 5, rb - 1, "input b_zero_point");
-  if (a == IR_NONE || b == IR_NONE) return false;
-  ir_id acc = matmul_core(cx, n, a, b);
+  if (!ox_need_inputs(cx, n, 8)) return false;
+  ir_id acc = matmul_integer(cx, n, 3, 2, 5, "a", "b");
   if (acc == IR_NONE) return false;
-  ir_shape ys = ox_shape(cx, acc);
-  ir_id as = ox_quant_param(cx, n, n->in[1], IR_F32, ys.rank, ys.dims, ys.rank - 2, "input a_scale");
-  ir_id bs = ox_quant_param(cx, n, n->in[4], IR_F32, ys.rank, ys.dims, ys.rank - 1, "input b_scale");
-  ir_id ysc = ox_quant_param(cx, n, n->in[6], IR_F32, ys.rank, ys.dims, -1, "input y_scale");
-  ir_id yzp = ox_quant_param(cx, n, n->in[7], IR_I32, ys.rank, ys.dims, -1, "input y_zero_point");
-  if (as == IR_NONE || bs == IR_NONE || ysc == IR_NONE || yzp == IR_NONE) return false;
-  ir_id scale = ir_binary(&cx->b, IR_OP_DIV, ir_binary(&cx->b, IR_OP_MUL, as, bs), ysc);
-  n->out[0] = ox_requantize(cx, acc, scale, yzp, ox_shape(cx, n->in[7]).type);
+  int ry = ox_shape(cx, acc).rank;
+  /* a's scale per row, b's per column of the product. */
+  n->out[0] = ox_qlinear_output(cx, n, acc, ry - 2, ry - 1, "a", "b");
   return n->out[0] != IR_NONE;
 }
 

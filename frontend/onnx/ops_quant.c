@@ -17,26 +17,18 @@
 
 #include "frontend/onnx/ox.h"
 
-/* Brings a scale or zero point (scalar or 1-D along axis) to like's dims,
- * converted to f32. */
+/* Brings a scale or zero point (scalar or 1-D along the node's `axis`) to
+ * like's dims, converted to f32. The axis attribute is read only for a
+ * per-axis parameter. */
 static ir_id per_axis(ox_ctx *cx, const ox_node *n, ir_id v, ir_id like, const char *what) {
-  ir_shape sv_v = ox_shape(cx, v), sl_v = ox_shape(cx, like);
-  const ir_shape *sv = &sv_v, *sl = &sl_v;
-  int64_t dims[IR_MAX_RANK];
-  memcpy(dims, sl->dims, sizeof dims);
-  v = ir_convert(&cx->b, v, IR_F32);
-  if (ir_shape_elements(sv) == 1 && sv->rank <= 1)
-    return ir_broadcast(&cx->b, ox_reshape(cx, v, 0, NULL), sl->rank, dims, NULL);
-  bool ok = true;
-  int64_t axis = n->opset >= 13 ? ox_attr_int(cx, n, "axis", 1, &ok) : 1;
-  if (!ok || !ox_axis(cx, n, axis, sl->rank, false, &axis)) return IR_NONE;
-  if (sv->rank != 1 || sv->dims[0] != sl->dims[axis]) {
-    char b[160];
-    ox_error(cx, n, "%s %s must be a scalar or hold one value per element of axis %lld (%lld)", what,
-             ir_shape_str(sv, b, sizeof b), (long long)axis, (long long)sl->dims[axis]);
-    return IR_NONE;
+  ir_shape sv = ox_shape(cx, v), sl = ox_shape(cx, like);
+  int64_t axis = -1;
+  if (ir_shape_elements(&sv) != 1 || sv.rank > 1) {
+    bool ok = true;
+    axis = n->opset >= 13 ? ox_attr_int(cx, n, "axis", 1, &ok) : 1;
+    if (!ok || !ox_axis(cx, n, axis, sl.rank, false, &axis)) return IR_NONE;
   }
-  return ox_broadcast_along(cx, v, sl->rank, dims, axis);
+  return ox_quant_param(cx, n, ir_convert(&cx->b, v, IR_F32), IR_F32, sl.rank, sl.dims, (int)axis, what);
 }
 
 static bool quantized_type(ox_ctx *cx, const ox_node *n, ir_type t) {

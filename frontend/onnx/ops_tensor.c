@@ -417,6 +417,22 @@ static bool lower_tile(ox_ctx *cx, ox_node *n) {
   return done(n, x);
 }
 
+/* The `width` elements that reflect or edge padding adds along axis a of x,
+ * before its first element or after its last: the mirror image without
+ * the edge element (reflect; width < dims[a]), or the edge element
+ * repeated (edge; dims[a] > 0). */
+static ir_id pad_side(ox_ctx *cx, const ox_node *n, ir_id x, int a, int64_t width, bool reflect, bool before) {
+  ir_shape s = ox_shape(cx, x);
+  int64_t d = s.dims[a], rd = a;
+  if (reflect) {
+    ir_id part = before ? slice1(cx, x, a, 1, width + 1, 1) : slice1(cx, x, a, d - 1 - width, d - 1, 1);
+    return ir_reverse(&cx->b, part, 1, &rd);
+  }
+  ir_id edge = before ? slice1(cx, x, a, 0, 1, 1) : slice1(cx, x, a, d - 1, d, 1);
+  s.dims[a] = width;
+  return ox_broadcast_to(cx, n, edge, s.rank, s.dims);
+}
+
 /* Pad: modes constant, reflect, edge. pads = [begin_0.., end_0..]; an
  * attribute before opset 11 ('paddings' in opset 1), then an input, with
  * the constant value as attribute 'value' / optional input 2. Negative
@@ -492,34 +508,9 @@ static bool lower_pad(ox_ctx *cx, ox_node *n) {
                       (long long)hi, a, (long long)d);
     ir_id parts[3];
     int np = 0;
-    int64_t rd = a;
-    if (lo) {
-      ir_id p;
-      if (reflect) p = ir_reverse(&cx->b, slice1(cx, x, a, 1, lo + 1, 1), 1, &rd);
-      else {
-        ir_shape xs_v = ox_shape(cx, x);
-        const ir_shape *xs = &xs_v;
-        int64_t dims[IR_MAX_RANK];
-        memcpy(dims, xs->dims, sizeof dims);
-        dims[a] = lo;
-        p = ox_broadcast_to(cx, n, slice1(cx, x, a, 0, 1, 1), r, dims);
-      }
-      parts[np++] = p;
-    }
+    if (lo) parts[np++] = pad_side(cx, n, x, a, lo, reflect, true);
     parts[np++] = x;
-    if (hi) {
-      ir_id p;
-      if (reflect) p = ir_reverse(&cx->b, slice1(cx, x, a, d - 1 - hi, d - 1, 1), 1, &rd);
-      else {
-        ir_shape xs_v = ox_shape(cx, x);
-        const ir_shape *xs = &xs_v;
-        int64_t dims[IR_MAX_RANK];
-        memcpy(dims, xs->dims, sizeof dims);
-        dims[a] = hi;
-        p = ox_broadcast_to(cx, n, slice1(cx, x, a, d - 1, d, 1), r, dims);
-      }
-      parts[np++] = p;
-    }
+    if (hi) parts[np++] = pad_side(cx, n, x, a, hi, reflect, false);
     x = ir_concatenate(&cx->b, np, parts, a);
   }
   return done(n, x);
@@ -535,11 +526,19 @@ static bool check_pad(ox_ctx *cx, const ox_node *n) {
   return ok;
 }
 
-static bool check_depth_to_space(ox_ctx *cx, const ox_node *n) {
+/* DepthToSpace's mode (opset 11; DCR before): *crd for CRD. */
+static bool depth_to_space_mode(ox_ctx *cx, const ox_node *n, bool *crd) {
   bool ok = true;
   const char *mode = n->opset >= 11 ? ox_attr_string(cx, n, "mode", "DCR", &ok) : "DCR";
-  if (ok && strcmp(mode, "DCR") && strcmp(mode, "CRD")) return ox_error(cx, n, "attribute 'mode' must be DCR or CRD, not %s", mode);
-  return ok;
+  if (!ok) return false;
+  *crd = !strcmp(mode, "CRD");
+  if (!*crd && strcmp(mode, "DCR")) return ox_error(cx, n, "attribute 'mode' must be DCR or CRD, not %s", mode);
+  return true;
+}
+
+static bool check_depth_to_space(ox_ctx *cx, const ox_node *n) {
+  bool crd;
+  return depth_to_space_mode(cx, n, &crd);
 }
 
 /* DepthToSpace: [N, C, H, W] -> [N, C/b², H*b, W*b]. DCR (default) takes
@@ -548,8 +547,8 @@ static bool lower_depth_to_space(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
   bool ok = true;
   int64_t b = ox_attr_int(cx, n, "blocksize", 0, &ok);
-  const char *mode = n->opset >= 11 ? ox_attr_string(cx, n, "mode", "DCR", &ok) : "DCR";
-  if (!ok) return false;
+  bool crd;
+  if (!ok || !depth_to_space_mode(cx, n, &crd)) return false;
   ir_shape s_v = ox_shape(cx, n->in[0]);
   const ir_shape *s = &s_v;
   if (s->rank != 4) return ox_error(cx, n, "the input must have rank 4");
@@ -559,8 +558,6 @@ static bool lower_depth_to_space(ox_ctx *cx, ox_node *n) {
     return b <= 0 ? ox_error(cx, n, "blocksize %lld must be positive", (long long)b) : false;
   if (s->dims[1] % bb) return ox_error(cx, n, "blocksize %lld does not divide the %lld channels in b*b blocks", (long long)b, (long long)s->dims[1]);
   int64_t N = s->dims[0], C = s->dims[1] / bb, H = s->dims[2], W = s->dims[3];
-  bool crd = !strcmp(mode, "CRD");
-  if (!crd && strcmp(mode, "DCR")) return ox_error(cx, n, "attribute 'mode' must be DCR or CRD, not %s", mode);
   int64_t d6[6] = {N, b, b, C, H, W}, perm[6] = {0, 3, 4, 1, 5, 2};
   if (crd) {
     int64_t c6[6] = {N, C, b, b, H, W}, p6[6] = {0, 1, 4, 2, 5, 3};

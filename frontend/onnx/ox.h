@@ -176,6 +176,17 @@ ir_id ox_broadcast_along(ox_ctx *cx, ir_id x, int rank, const int64_t *dims, int
  * rank/dims. `what` names it in messages. */
 ir_id ox_quant_param(ox_ctx *cx, const ox_node *n, ir_id v, ir_type t, int rank, const int64_t *dims, int axis,
                      const char *what);
+/* Requires input v (named `what`) of an integer op to be u8 or i8. */
+bool ox_need_8bit(ox_ctx *cx, const ox_node *n, ir_id v, const char *what);
+/* v as i32 minus the zero point of input zi when present (per tensor, or
+ * per index of dimension `axis` when axis >= 0; see ox_quant_param). */
+ir_id ox_minus_zero_point(ox_ctx *cx, const ox_node *n, ir_id v, int zi, int axis, const char *what);
+/* The output of QLinearConv and QLinearMatMul: the i32 accumulator acc
+ * requantized with in[1] * in[4] / in[6] (the scales of a, b and y) and
+ * zero point in[7], in in[7]'s type. a's scale may be per index of
+ * dimension a_axis of acc, b's per index of b_axis (-1: per tensor only);
+ * `a` and `b` name the inputs in messages ("x" gives "input x_scale"). */
+ir_id ox_qlinear_output(ox_ctx *cx, const ox_node *n, ir_id acc, int a_axis, int b_axis, const char *a, const char *b);
 /* Requantizes an integer accumulator: saturate(round_half_even(acc * scale)
  * + zero_point) in type out (u8/i8/...); scale (f32) and zero_point (i32,
  * or IR_NONE for 0) already have acc's dimensions. */

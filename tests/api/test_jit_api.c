@@ -12,7 +12,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 
 #include "kiln/artifact.h"
 #include "kiln/kiln.h"
+#include "tests/common/testutil.h"
 
 static const char small_kir[] =
     "module small\n"
@@ -155,22 +155,6 @@ static void jit_kir_query_run(void **state) {
 /* ONNX's backend test data: test_add (x + y on f32[3,4,5]). */
 #define ADD_CASE "/usr/share/libonnx-testdata/data/node/test_add"
 
-static void *read_all(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  void *buf = malloc((size_t)len + 1);
-  if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *n = (size_t)len;
-  return buf;
-}
-
 static void check_add(kiln_context *ctx, kiln_executable *exe) {
   kiln_host_tensor x, y, want;
   assert_int_equal(kiln_tensor_read_onnx(ctx, ADD_CASE "/test_data_set_0/input_0.pb", &x), KILN_OK);
@@ -199,7 +183,7 @@ static void jit_onnx_file_and_bytes(void **state) {
   assert_int_equal(kiln_compile_onnx_file(ctx, ADD_CASE "/model.onnx", &a), KILN_OK);
   check_add(ctx, a);
   size_t n = 0;
-  void *bytes = read_all(ADD_CASE "/model.onnx", &n);
+  void *bytes = tu_read_file(ADD_CASE "/model.onnx", &n);
   assert_non_null(bytes);
   assert_int_equal(kiln_compile_onnx_bytes(ctx, bytes, n, &b), KILN_OK);
   check_add(ctx, b);
@@ -368,22 +352,12 @@ static void jit_undefined_symbol(void **state) {
   kiln_context_destroy(ctx);
 }
 
-static int count_threads(void) {
-  DIR *d = opendir("/proc/self/task");
-  int n = 0;
-  if (!d) return -1;
-  for (struct dirent *e; (e = readdir(d));)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
-
 /* The pool's workers live in JIT'd code: destroy must join them. */
 static void jit_destroy_joins_pool(void **state) {
   (void)state;
   kiln_context *ctx = new_ctx(NULL);
   assert_int_equal(kiln_context_set_num_threads(ctx, 4), KILN_OK);
-  int before = count_threads();
+  int before = tu_count_threads();
   kiln_executable *exe = NULL;
   assert_int_equal(kiln_compile_kir(ctx, big_kir, strlen(big_kir), &exe), KILN_OK);
   float *x = malloc(4u << 20), *y = malloc(4u << 20);
@@ -394,9 +368,9 @@ static void jit_destroy_joins_pool(void **state) {
   void *out[1] = {y};
   assert_int_equal(kiln_executable_run(exe, in, out, NULL), KILN_OK);
   for (int i = 0; i < 1 << 20; i += 4099) assert_true(fabs(y[i] - exp(x[i])) <= 1e-6 * exp(x[i]));
-  assert_int_equal(count_threads(), before + 3);
+  assert_int_equal(tu_count_threads(), before + 3);
   kiln_executable_destroy(exe);
-  assert_int_equal(count_threads(), before);
+  assert_int_equal(tu_count_threads(), before);
   free(x);
   free(y);
   kiln_context_destroy(ctx);

@@ -22,7 +22,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include <unistd.h>
 
 #include "kiln/kiln.h"
+#include "tests/common/testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -71,16 +71,6 @@ static long rss_kb(void) {
   return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static int count_threads(void) {
-  DIR *d = opendir("/proc/self/task");
-  int n = 0;
-  if (!d) return -1;
-  for (struct dirent *e; (e = readdir(d));)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
-
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -104,7 +94,7 @@ static void compile_destroy_cycles(void **state) {
   }
   const void *in[1] = {x};
   void *out[2] = {y, s};
-  int threads_before = count_threads();
+  int threads_before = tu_count_threads();
   long rss_warm = 0;
   double t0 = now_s(), t_warm = t0;
   for (int c = 0; c < cycles; c++) {
@@ -128,7 +118,7 @@ static void compile_destroy_cycles(void **state) {
   }
   long rss_end = rss_kb();
   double t_end = now_s();
-  int threads_after = count_threads();
+  int threads_after = tu_count_threads();
   printf("%d cycles (%.1f ms each after warm-up); RSS after %d: %ld KB, at the end: %ld KB (%+ld KB)%s; "
          "threads %d before, %d after\n",
          cycles, cycles > WARMUP ? (t_end - t_warm) * 1e3 / (cycles - WARMUP) : (t_end - t0) * 1e3 / cycles, WARMUP,

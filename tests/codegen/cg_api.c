@@ -26,6 +26,7 @@
 
 #include "kiln/artifact.h"
 #include "kiln/kiln.h"
+#include "tests/common/testutil.h"
 
 /* y = relu(x @ w) with w = [[1,2],[3,4],[5,6],[7,8]]; plus tanh(x) (libm). */
 static const char *MLP =
@@ -85,22 +86,6 @@ static char *path_in(const char *name) {
   return p;
 }
 
-static void *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  void *b = malloc((size_t)len + 1);
-  if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
-    free(b);
-    b = NULL;
-  }
-  fclose(f);
-  *n = (size_t)len;
-  return b;
-}
-
 /* Number of entries in the test folder (temporary files must not remain). */
 static int dir_entries(void) {
   DIR *d = opendir(dir);
@@ -128,7 +113,7 @@ static void compile_to(kiln_context *ctx, const char *so, const char *h) {
 
 static void assert_same_file(const char *a, const char *b) {
   size_t na, nb;
-  void *x = slurp(a, &na), *y = slurp(b, &nb);
+  void *x = tu_read_file(a, &na), *y = tu_read_file(b, &nb);
   assert_non_null(x);
   assert_non_null(y);
   assert_int_equal(na, nb);
@@ -161,7 +146,7 @@ static void test_determinism(void **state) {
 /* DT_NEEDED entries of an ELF64 shared object, read from its file. */
 static int needed(const char *path, char names[][64], int max) {
   size_t n;
-  unsigned char *f = slurp(path, &n);
+  unsigned char *f = (unsigned char *)tu_read_file(path, &n);
   assert_non_null(f);
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
   assert_memory_equal(eh->e_ident, ELFMAG, SELFMAG);

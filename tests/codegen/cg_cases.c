@@ -6,7 +6,8 @@
  *   - with the NumPy outputs (outN.npy): integers and pred exactly; floats
  *     NaN where NaN is expected, infinities exactly, otherwise
  *     |got - want| <= atol + rtol * |want|, with the interpreter tests'
- *     tolerances (f64 1e-12/1e-14, f32 1e-6/1e-7, f16/bf16 1e-3/1e-4);
+ *     tolerances (f64 1e-12/1e-14, f32 1e-6/1e-7, f16/bf16 1e-3/1e-4;
+ *     the comparison is tests/ir/npy_check.c's);
  *     a case may loosen them in a file `tolerance` ("rtol atol", applied
  *     to every float output) with a comment saying why;
  *   - integer and pred outputs also with the reference interpreter,
@@ -20,8 +21,6 @@
  *
  * Usage: test_cg_cases [--passes] CASES_DIR...
  */
-#include <dirent.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +28,8 @@
 
 #include "api/api.h"
 #include "ir/eval.h"
-#include "ir/literal.h"
+#include "tests/common/testutil.h"
+#include "tests/ir/npy_check.h"
 #include "tools/npy.h"
 
 /* The custom call of the eval cases: kiln.test.axpy(x, y), backend_config
@@ -58,39 +58,6 @@ static bool interp_axpy(void *user, const char *target, const char *config, int 
 
 static void print_diag(void *user, kiln_diag_level level, const char *msg) {
   if (level == KILN_DIAG_ERROR) fprintf(stderr, "  [%s] %s\n", (const char *)user, msg);
-}
-
-static void tolerance(kiln_dtype t, double *rtol, double *atol) {
-  switch (t) {
-    case KILN_F64: *rtol = 1e-12, *atol = 1e-14; break;
-    case KILN_F32: *rtol = 1e-6, *atol = 1e-7; break;
-    default: *rtol = 1e-3, *atol = 1e-4; break;
-  }
-}
-
-static bool is_float(kiln_dtype t) { return t == KILN_F16 || t == KILN_BF16 || t == KILN_F32 || t == KILN_F64; }
-
-static int compare(const char *name, const char *what, int out, kiln_dtype dt, const void *got, const void *want,
-                   int64_t n, double rtol, double atol) {
-  ir_type t = (ir_type)dt;
-  int bad = 0;
-  for (int64_t i = 0; i < n; i++) {
-    bool ok;
-    double a = 0, b = 0;
-    if (is_float(dt)) {
-      a = ir_elem_get_f(t, got, i), b = ir_elem_get_f(t, want, i);
-      if (isnan(b)) ok = isnan(a);
-      else if (isinf(b)) ok = a == b;
-      else ok = !isnan(a) && fabs(a - b) <= atol + rtol * fabs(b);
-    } else {
-      ok = ir_elem_get_u(t, got, i) == ir_elem_get_u(t, want, i);
-      a = (double)ir_elem_get_i(t, got, i), b = (double)ir_elem_get_i(t, want, i);
-    }
-    if (!ok && bad++ < 5)
-      fprintf(stderr, "  [%s] output %d element %lld: got %.9g, %s %.9g\n", name, out, (long long)i, a, what, b);
-  }
-  if (bad) fprintf(stderr, "  [%s] output %d: %d of %lld elements differ from %s\n", name, out, bad, (long long)n, what);
-  return bad;
 }
 
 static char tmpdir[] = "/tmp/kiln-cg-XXXXXX";
@@ -167,15 +134,14 @@ static bool run_case(const char *dir, const char *name) {
     kiln_tensor_info ti;
     kiln_executable_output(a, o, &ti);
     int64_t n = (int64_t)(bytes[o] / kiln_dtype_size(ti.dtype));
-    double rt, at;
-    tolerance(ti.dtype, &rt, &at);
-    if (rtol >= 0) rt = rtol, at = atol;
-    if (compare(name, "NumPy", o, ti.dtype, outs[o], want[o].data, n, rt, at)) ok = false;
+    ir_type t = (ir_type)ti.dtype;
+    if (npy_check_compare_tol(name, "NumPy", o, t, outs[o], want[o].data, n, rtol, atol)) ok = false;
     if (memcmp(outs[o], outs1[o], bytes[o]) != 0) {
       fprintf(stderr, "  [%s] output %d differs between 1 thread and the default thread count\n", name, o);
       ok = false;
     }
-    if (have_ref && !is_float(ti.dtype) && compare(name, "interpreter", o, ti.dtype, outs[o], ref[o], n, 0, 0)) ok = false;
+    if (have_ref && !ir_type_is_float(t) && npy_check_compare_tol(name, "interpreter", o, t, outs[o], ref[o], n, 0, 0))
+      ok = false;
   }
   for (int p = 0; p < ni && ins; p++) npy_free(&ins[p]);
   for (int o = 0; o < no && want; o++) {
@@ -191,8 +157,6 @@ static bool run_case(const char *dir, const char *name) {
   unlink(so);
   return ok;
 }
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv) {
   int first = 1;
@@ -210,33 +174,21 @@ int main(int argc, char **argv) {
   }
   int failed = 0, total = 0;
   for (int d = first; d < argc; d++) {
-    DIR *dir = opendir(argv[d]);
-    if (!dir) {
+    char **names;
+    int nn = tu_list_dir(argv[d], NULL, &names);
+    if (nn < 0) {
       fprintf(stderr, "cannot open %s\n", argv[d]);
       failed++;
       continue;
     }
-    char **names = NULL;
-    size_t nn = 0;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-      if (e->d_name[0] == '.') continue;
-      char **nb = realloc(names, (nn + 1) * sizeof *names);
-      if (!nb) return 1;
-      names = nb;
-      names[nn++] = strdup(e->d_name);
-    }
-    closedir(dir);
-    qsort(names, nn, sizeof *names, cmp_str);
-    for (size_t i = 0; i < nn; i++) {
+    for (int i = 0; i < nn; i++) {
       bool ok = run_case(argv[d], names[i]);
       printf("%s %s\n", ok ? "ok  " : "FAIL", names[i]);
       fflush(stdout);
       failed += !ok;
       total++;
-      free(names[i]);
     }
-    free(names);
+    tu_free_names(names, nn);
   }
   rmdir(tmpdir);
   printf("%d cases, %d failed\n", total, failed);

@@ -19,16 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'models'))
 import export_models  # noqa: E402  (exits 77 when torch is missing)
-import numpy as np  # noqa: E402
-
-
-def read_io(d):
-    ins, outs = [], []
-    with open(os.path.join(d, 'io.txt')) as f:
-        for line in f:
-            kind, name, fn = line.split()
-            (ins if kind == 'input' else outs).append((name, os.path.join(d, fn)))
-    return ins, outs
+from modelio import check_output, parse_args, read_io  # noqa: E402
 
 
 def check(kiln, workdir, name, tol):
@@ -59,21 +50,7 @@ def check(kiln, workdir, name, tol):
         return False
     ok = True
     for n, fn in outs:
-        ref = np.load(fn)
-        path = os.path.join(outdir, n + '.npy')
-        got = np.load(path) if os.path.exists(path) else None
-        if got is None or got.shape != ref.shape or got.dtype != ref.dtype:
-            print('FAIL %-22s output %s missing or of the wrong type/shape' % (name, n))
-            ok = False
-            continue
-        if ref.dtype.kind in 'iub':
-            bad = int(np.count_nonzero(got != ref))
-            good, what = bad == 0, '%d of %d elements differ' % (bad, ref.size)
-        else:
-            den = np.linalg.norm(ref.astype(np.float64))
-            err = np.linalg.norm(got.astype(np.float64) - ref.astype(np.float64)) / (den if den > 0 else 1)
-            good = err <= tol and bool(np.all(np.isfinite(got)))
-            what = 'rel L2 error %.3g (limit %g)' % (err, tol)
+        good, what = check_output(outdir, n, fn, tol)
         ok = ok and good
         print('%s %-22s %-10s %s; compile %.2f s, run %.2f s' % ('ok  ' if good else 'FAIL', name, n, what,
                                                                  t_compile, t_run))
@@ -84,14 +61,8 @@ def main(argv):
     if len(argv) < 4:
         print(__doc__)
         return 2
-    kiln, workdir, tol, names = argv[1], argv[2], 1e-4, []
-    for a in argv[3:]:
-        if a.startswith('--tol='):
-            tol = float(a[6:])
-        elif a == '--ops':
-            names += list(export_models.op_cases.CASES) + list(export_models.op_cases.BUILT)
-        else:
-            names.append(a)
+    kiln, workdir = argv[1], argv[2]
+    tol, names = parse_args(argv[3:], list(export_models.op_cases.CASES) + list(export_models.op_cases.BUILT))
     os.makedirs(workdir, exist_ok=True)
     results = [check(kiln, workdir, n, tol) for n in names]
     print('%d of %d model(s) passed' % (sum(results), len(results)))

@@ -6,34 +6,21 @@
  * included, on every build (and under the sanitizers in the ASan build).
  * Exits 0 when all inputs ran; a failed property aborts inside the target.
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/common/testutil.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "replay: cannot open %s\n", path);
-    return 1;
-  }
-  size_t cap = 1 << 16, n = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap) break;
-    uint8_t *nb = realloc(buf, cap * 2);
-    if (!nb) free(buf);
-    buf = nb;
-    cap *= 2;
-  }
-  fclose(f);
+  size_t n = 0;
+  char *buf = tu_read_file(path, &n);
   if (!buf) {
-    fprintf(stderr, "replay: out of memory reading %s\n", path);
+    fprintf(stderr, "replay: cannot read %s\n", path);
     return 1;
   }
   /* An exact-size copy, so that ASan sees reads past the end. */
@@ -45,31 +32,15 @@ static int run_file(const char *path) {
   return 0;
 }
 
-static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 static int run_dir(const char *dir, int *count) {
-  DIR *d = opendir(dir);
-  if (!d) {
+  char **names;
+  int n = tu_list_dir(dir, NULL, &names);
+  if (n < 0) {
     fprintf(stderr, "replay: cannot open %s\n", dir);
     return 1;
   }
-  char **names = NULL;
-  size_t n = 0, cap = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 64;
-      char **nn = realloc(names, cap * sizeof *nn);
-      if (!nn) break;
-      names = nn;
-    }
-    names[n++] = strdup(e->d_name);
-  }
-  closedir(d);
-  qsort(names, n, sizeof *names, cmp);
   int rc = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (int i = 0; i < n; i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     struct stat st;
@@ -77,9 +48,8 @@ static int run_dir(const char *dir, int *count) {
       rc |= run_file(path);
       ++*count;
     }
-    free(names[i]);
   }
-  free(names);
+  tu_free_names(names, n);
   return rc;
 }
 

@@ -15,27 +15,9 @@
 #include <unistd.h>
 
 #include "ir/ir.h"
+#include "tests/common/testutil.h"
 #include "tests/ir/npy_check.h"
 #include "tools/npy.h"
-
-static char *read_file(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-  if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  if (buf) {
-    buf[len] = 0;
-    *n = (size_t)len;
-  }
-  return buf;
-}
 
 static void print_diag(void *user, diag_level level, const char *msg) {
   (void)user, (void)level;
@@ -51,7 +33,7 @@ int main(int argc, char **argv) {
   char path[4096];
   snprintf(path, sizeof path, "%s/model.kir", dir);
   size_t n;
-  char *text = read_file(path, &n);
+  char *text = tu_read_file(path, &n);
   if (!text) {
     fprintf(stderr, "cannot read %s\n", path);
     return 1;

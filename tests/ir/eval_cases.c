@@ -11,44 +11,18 @@
  *
  * Usage: test_ir_eval_cases CASES_DIR
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir/eval.h"
 #include "ir/ir.h"
+#include "tests/common/testutil.h"
 #include "tests/ir/npy_check.h"
 #include "tools/npy.h"
 
 static void print_diag(void *user, diag_level level, const char *msg) {
   fprintf(stderr, "  [%s] %s: %s\n", (const char *)user, level == DIAG_ERROR ? "error" : "note", msg);
-}
-
-static char *read_text(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  size_t cap = 0, len = 0;
-  for (;;) {
-    if (len + 4096 + 1 > cap) {
-      cap = cap ? cap * 2 : 65536;
-      char *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return NULL;
-      }
-      buf = nb;
-    }
-    size_t r = fread(buf + len, 1, 4096, f);
-    len += r;
-    if (r < 4096) break;
-  }
-  fclose(f);
-  buf[len] = 0;
-  *n = len;
-  return buf;
 }
 
 /* The array must hold shape s in its layout's physical order. */
@@ -100,7 +74,7 @@ static bool run_case(const char *dir, const char *name, bool *used) {
   char path[4096];
   size_t n;
   if (!path_join(path, sizeof path, dir, name, "model.kir")) return false;
-  char *text = read_text(path, &n);
+  char *text = tu_read_file(path, &n);
   if (!text) {
     fprintf(stderr, "  [%s] cannot read %s\n", name, path);
     return false;
@@ -157,45 +131,31 @@ static bool run_case(const char *dir, const char *name, bool *used) {
   return ok;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s CASES_DIR\n", argv[0]);
     return 2;
   }
-  DIR *dir = opendir(argv[1]);
-  if (!dir) {
+  char **names;
+  int nn = tu_list_dir(argv[1], NULL, &names);
+  if (nn < 0) {
     fprintf(stderr, "cannot open %s\n", argv[1]);
     return 1;
   }
-  char **names = NULL;
-  size_t nn = 0;
-  struct dirent *e;
-  while ((e = readdir(dir))) {
-    if (e->d_name[0] == '.') continue;
-    char **nb = realloc(names, (nn + 1) * sizeof *names);
-    if (!nb) return 1;
-    names = nb;
-    names[nn++] = strdup(e->d_name);
-  }
-  closedir(dir);
-  qsort(names, nn, sizeof *names, cmp_str);
   bool used[IR_OP_COUNT] = {false};
   int failed = 0;
-  for (size_t i = 0; i < nn; i++) {
+  for (int i = 0; i < nn; i++) {
     bool ok = run_case(argv[1], names[i], used);
     printf("%s %s\n", ok ? "ok  " : "FAIL", names[i]);
     if (!ok) failed++;
-    free(names[i]);
   }
-  free(names);
+  tu_free_names(names, nn);
   int missing = 0;
   for (int op = 0; op < IR_OP_COUNT; op++)
     if (!used[op]) {
       fprintf(stderr, "op %s appears in no NumPy-checked case\n", ir_op_name((ir_op)op));
       missing++;
     }
-  printf("%zu cases, %d failed; %d ops without a case\n", nn, failed, missing);
+  printf("%d cases, %d failed; %d ops without a case\n", nn, failed, missing);
   return failed || missing || nn == 0 ? 1 : 0;
 }

@@ -12,7 +12,6 @@
  *
  * Usage: test_ir_golden GOLDEN_DIR
  */
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,38 +20,13 @@
 #include "ir/eval.h"
 #include "ir/ir.h"
 #include "ir/literal.h"
+#include "tests/common/testutil.h"
 
 #define MIN_FILES 30
 
 static void print_diag(void *user, diag_level level, const char *msg) {
   (void)level;
   fprintf(stderr, "  [%s] %s\n", (const char *)user, msg);
-}
-
-static char *read_file(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len + 4097 > cap) {
-      cap = cap ? cap * 2 : 65536;
-      char *nb = realloc(buf, cap);
-      if (!nb) break;
-      buf = nb;
-    }
-    size_t r = fread(buf + len, 1, 4096, f);
-    len += r;
-    if (r < 4096) {
-      fclose(f);
-      buf[len] = 0;
-      *n = len;
-      return buf;
-    }
-  }
-  free(buf);
-  fclose(f);
-  return NULL;
 }
 
 /* Reports the first line where a and b differ. */
@@ -129,7 +103,7 @@ static bool check_file(const char *dir, const char *name, bool *used) {
   char path[4096];
   if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return false;
   size_t n;
-  char *text = read_file(path, &n);
+  char *text = tu_read_file(path, &n);
   if (!text) {
     fprintf(stderr, "  [%s] cannot read %s\n", name, path);
     return false;
@@ -154,47 +128,32 @@ static bool check_file(const char *dir, const char *name, bool *used) {
   return ok;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s GOLDEN_DIR\n", argv[0]);
     return 2;
   }
-  DIR *dir = opendir(argv[1]);
-  if (!dir) {
+  char **names;
+  int nn = tu_list_dir(argv[1], ".kir", &names);
+  if (nn < 0) {
     fprintf(stderr, "cannot open %s\n", argv[1]);
     return 1;
   }
-  char **names = NULL;
-  size_t nn = 0;
-  struct dirent *e;
-  while ((e = readdir(dir))) {
-    size_t l = strlen(e->d_name);
-    if (l < 5 || strcmp(e->d_name + l - 4, ".kir") != 0) continue;
-    char **nb = realloc(names, (nn + 1) * sizeof *names);
-    if (!nb) return 1;
-    names = nb;
-    names[nn++] = strdup(e->d_name);
-  }
-  closedir(dir);
-  qsort(names, nn, sizeof *names, cmp_str);
   bool used[IR_OP_COUNT] = {false};
   int failed = 0;
-  for (size_t i = 0; i < nn; i++) {
+  for (int i = 0; i < nn; i++) {
     bool ok = check_file(argv[1], names[i], used);
     printf("%s %s\n", ok ? "ok  " : "FAIL", names[i]);
     failed += !ok;
-    free(names[i]);
   }
-  free(names);
+  tu_free_names(names, nn);
   int missing = 0;
   for (int op = 0; op < IR_OP_COUNT; op++)
     if (!used[op]) {
       fprintf(stderr, "op %s appears in no golden file\n", ir_op_name((ir_op)op));
       missing++;
     }
-  if (nn < MIN_FILES) fprintf(stderr, "only %zu golden files; the corpus needs at least %d\n", nn, MIN_FILES);
-  printf("%zu golden files, %d failed; %d ops without a golden file\n", nn, failed, missing);
+  if (nn < MIN_FILES) fprintf(stderr, "only %d golden files; the corpus needs at least %d\n", nn, MIN_FILES);
+  printf("%d golden files, %d failed; %d ops without a golden file\n", nn, failed, missing);
   return failed || missing || nn < MIN_FILES ? 1 : 0;
 }

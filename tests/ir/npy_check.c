@@ -23,13 +23,18 @@ static void tolerance(ir_type t, double *rtol, double *atol) {
 }
 
 int npy_check_compare(const char *label, int out, ir_type t, const void *got, const void *want, int64_t n) {
+  return npy_check_compare_tol(label, NULL, out, t, got, want, n, -1, -1);
+}
+
+int npy_check_compare_tol(const char *label, const char *what, int out, ir_type t, const void *got, const void *want,
+                          int64_t n, double rtol, double atol) {
+  if (rtol < 0) tolerance(t, &rtol, &atol);
   int bad = 0;
   for (int64_t i = 0; i < n; i++) {
     bool ok;
     char g[64], w[64];
     if (ir_type_is_float(t)) {
-      double a = ir_elem_get_f(t, got, i), b = ir_elem_get_f(t, want, i), rtol, atol;
-      tolerance(t, &rtol, &atol);
+      double a = ir_elem_get_f(t, got, i), b = ir_elem_get_f(t, want, i);
       if (isnan(b)) ok = isnan(a);
       else if (isinf(b)) ok = a == b;
       else ok = !isnan(a) && fabs(a - b) <= atol + rtol * fabs(b);
@@ -46,8 +51,10 @@ int npy_check_compare(const char *label, int out, ir_type t, const void *got, co
       snprintf(w, sizeof w, "%lld", (long long)ir_elem_get_i(t, want, i));
     }
     if (!ok && bad++ < 5)
-      fprintf(stderr, "  [%s] output %d element %lld: got %s, want %s\n", label, out, (long long)i, g, w);
+      fprintf(stderr, "  [%s] output %d element %lld: got %s, %s %s\n", label, out, (long long)i, g, what ? what : "want", w);
   }
-  if (bad) fprintf(stderr, "  [%s] output %d: %d of %lld elements differ\n", label, out, bad, (long long)n);
+  if (bad)
+    fprintf(stderr, "  [%s] output %d: %d of %lld elements differ%s%s\n", label, out, bad, (long long)n,
+            what ? " from " : "", what ? what : "");
   return bad;
 }

@@ -1,6 +1,7 @@
 /*
- * Comparing interpreter outputs with expected .npy arrays, shared by the
- * case runner (eval_cases.c) and the `kiln eval` check (cli_eval_check.c).
+ * Comparing outputs with expected .npy arrays, shared by the interpreter's
+ * case runner (eval_cases.c), the `kiln eval` check (cli_eval_check.c) and
+ * the code generator's case runner (tests/codegen/cg_cases.c).
  *
  * Integers and pred compare exactly. Floats: NaN where NaN is expected,
  * infinities exactly, otherwise |got - want| <= atol + rtol * |want| with
@@ -24,5 +25,9 @@ bool npy_check_type(kiln_dtype d, ir_type *t);
 /* Compares n elements of type t; prints up to five mismatches, labelled,
  * and returns the number of differing elements. */
 int npy_check_compare(const char *label, int out, ir_type t, const void *got, const void *want, int64_t n);
+/* The same with given float tolerances (rtol < 0: the defaults above), and
+ * `what` naming the reference in the messages ("NumPy", "interpreter"). */
+int npy_check_compare_tol(const char *label, const char *what, int out, ir_type t, const void *got, const void *want,
+                          int64_t n, double rtol, double atol);
 
 #endif

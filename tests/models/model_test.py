@@ -21,24 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import export_models  # noqa: E402  (exits 77 when torch is missing)
-import numpy as np  # noqa: E402
-
-
-def read_io(d):
-    ins, outs = [], []
-    with open(os.path.join(d, 'io.txt')) as f:
-        for line in f:
-            kind, name, fn = line.split()
-            (ins if kind == 'input' else outs).append((name, os.path.join(d, fn)))
-    return ins, outs
-
-
-def rel_l2(got, ref):
-    got = got.astype(np.float64)
-    ref = ref.astype(np.float64)
-    den = np.linalg.norm(ref)
-    num = np.linalg.norm(got - ref)
-    return num / den if den > 0 else num
+from modelio import check_output, parse_args, read_io  # noqa: E402
 
 
 def check(kiln, workdir, name, tol):
@@ -66,25 +49,7 @@ def check(kiln, workdir, name, tol):
         return False
     ok = True
     for n, fn in outs:
-        ref = np.load(fn)
-        path = os.path.join(outdir, n + '.npy')
-        if not os.path.exists(path):
-            print('FAIL %-20s output %s was not written' % (name, n))
-            ok = False
-            continue
-        got = np.load(path)
-        if got.shape != ref.shape or got.dtype != ref.dtype:
-            print('FAIL %-20s output %s is %s %s, PyTorch gives %s %s' % (name, n, got.dtype, got.shape, ref.dtype, ref.shape))
-            ok = False
-            continue
-        if ref.dtype.kind in 'iub':  # indices, masks, quantized values: exact
-            bad = int(np.count_nonzero(got != ref))
-            good = bad == 0
-            what = '%d of %d elements differ' % (bad, ref.size)
-        else:
-            err = rel_l2(got, ref)
-            good = err <= tol and bool(np.all(np.isfinite(got)))
-            what = 'rel L2 error %.3g (limit %g)' % (err, tol)
+        good, what = check_output(outdir, n, fn, tol)
         ok = ok and good
         print('%s %-20s %-10s %s; kiln eval %.2f s, export %.1f s' % ('ok  ' if good else 'FAIL', name, n, what, t_kiln, t_export))
     return ok
@@ -95,15 +60,7 @@ def main(argv):
         print(__doc__)
         return 2
     kiln, workdir = argv[1], argv[2]
-    tol = 1e-4
-    names = []
-    for a in argv[3:]:
-        if a.startswith('--tol='):
-            tol = float(a[6:])
-        elif a == '--ops':
-            names += list(export_models.op_cases.CASES) + list(export_models.op_cases.BUILT)
-        else:
-            names.append(a)
+    tol, names = parse_args(argv[3:], list(export_models.op_cases.CASES) + list(export_models.op_cases.BUILT))
     os.makedirs(workdir, exist_ok=True)
     results = [check(kiln, workdir, n, tol) for n in names]
     ran = [r for r in results if r is not None]

@@ -152,7 +152,7 @@ static void test_parser(void **state) {
     char path[4096];
     join(path, sizeof path, e->file);
     size_t n = 0;
-    char *text = read_all(path, &n);
+    char *text = tu_read_file(path, &n);
     if (!text) {
       print_error("cannot read %s\n", path);
       fail();

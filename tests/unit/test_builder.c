@@ -10,19 +10,6 @@
  */
 #include "tests/unit/unit.h"
 
-static int setup(void **state) {
-  *state = fixture_new();
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  /* Modules with invalid callees on purpose (test_fusion) are skipped. */
-  if (f->m->ncomps == 1) fixture_check_text(f);
-  fixture_free(f);
-  return 0;
-}
-
 static ir_id param(fixture *f, int64_t n, ir_type t, int rank, const int64_t *dims) {
   ir_id id = ir_parameter(&f->b, n, ir_shape_make(t, rank, dims), NULL);
   assert_int_not_equal(id, IR_NONE);
@@ -423,7 +410,7 @@ static void test_custom_call_and_roots(void **state) {
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
   const struct CMUnitTest tests[] = {
       T(test_leaves),       T(test_unary),        T(test_binary_compare), T(test_select_clamp_convert),
       T(test_broadcast),    T(test_reshape_transpose), T(test_slice),     T(test_dynamic_slice),

@@ -8,19 +8,6 @@
  */
 #include "tests/unit/unit.h"
 
-static int setup(void **state) {
-  *state = fixture_new();
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  /* Modules with invalid callees on purpose (test_fusion) are skipped. */
-  if (f->m->ncomps == 1) fixture_check_text(f);
-  fixture_free(f);
-  return 0;
-}
-
 static ir_id param(fixture *f, ir_type t, int rank, const int64_t *dims) {
   ir_id id = ir_parameter(&f->b, (int64_t)ir_comp_num_params(f->c), ir_shape_make(t, rank, dims), NULL);
   assert_int_not_equal(id, IR_NONE);
@@ -472,7 +459,7 @@ static void test_sort(void **state) {
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
   const struct CMUnitTest tests[] = {
       T(test_gather), T(test_scatter), T(test_reduce), T(test_reduce_window),
       T(test_dot),    T(test_convolution), T(test_sort),

@@ -22,7 +22,7 @@ static int load(void **state) {
   (void)state;
   char path[4096];
   snprintf(path, sizeof path, "%s/all_forms.kir", kir_dir);
-  text = read_all(path, &ntext);
+  text = tu_read_file(path, &ntext);
   return text ? 0 : -1;
 }
 

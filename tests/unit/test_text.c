@@ -61,7 +61,7 @@ static void test_all_forms(void **state) {
   char path[4096];
   snprintf(path, sizeof path, "%s/all_forms.kir", kir_dir);
   size_t n = 0;
-  char *text = read_all(path, &n);
+  char *text = tu_read_file(path, &n);
   if (!text) {
     print_error("cannot read %s\n", path);
     fail();

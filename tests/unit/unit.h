@@ -19,6 +19,7 @@
 
 #include "ir/builder.h"
 #include "ir/ir.h"
+#include "tests/common/testutil.h"
 
 /* A diagnostics sink that concatenates every message (one per line), so a
  * test can check what was said and how often. */
@@ -115,6 +116,22 @@ static inline void fixture_check_text(fixture *f) {
   ir_module_destroy(m2);
 }
 
+/* cmocka setup and teardown of the builder tests: a fresh fixture per
+ * test, and at its end the text round trip of everything it built
+ * (modules with invalid callees on purpose, as in test_fusion, have more
+ * than one computation and are skipped). */
+static inline int fixture_setup(void **state) {
+  *state = fixture_new();
+  return 0;
+}
+
+static inline int fixture_teardown(void **state) {
+  fixture *f = *state;
+  if (f->m->ncomps == 1) fixture_check_text(f);
+  fixture_free(f);
+  return 0;
+}
+
 /* The shape of instruction id as text, e.g. "f32[2,3]{1,0}"; tuples as
  * "(f32[2]{0}, s32[]...)". */
 static inline const char *shape_text(const ir_comp *c, ir_id id, char *buf, size_t n) {
@@ -148,29 +165,5 @@ static inline const char *shape_text(const ir_comp *c, ir_id id, char *buf, size
     assert_contains((f)->d.text, (needle));  \
     msgs_clear(&(f)->d);                     \
   } while (0)
-
-/* Reads a whole file into a malloc'd buffer (NUL-terminated). */
-static inline char *read_all(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n - 1, fp);
-    if (n < cap - 1) break;
-    char *nb = realloc(buf, cap * 2);
-    if (!nb) {
-      free(buf);
-      buf = NULL;
-      break;
-    }
-    buf = nb;
-    cap *= 2;
-  }
-  fclose(fp);
-  if (buf) buf[n] = 0;
-  if (len) *len = n;
-  return buf;
-}
 
 #endif
