@@ -51,7 +51,7 @@ def rel_l2(a, b):
     """modelio.rel_l2, with a shape mismatch counting as infinitely far."""
     import numpy as np
     a, b = np.asarray(a), np.asarray(b)
-    return modelio.rel_l2(a, b) if a.shape == b.shape else float('inf')
+    return float(modelio.rel_l2(a, b)) if a.shape == b.shape else float('inf')
 
 
 def safe_name(n):
@@ -156,7 +156,7 @@ def main():
         run(ort_cmd(onnx_path, ins, 1, 1, oout), cwd=HERE)
         err_kiln = max(rel_l2(np.load(os.path.join(kout, safe_name(n) + '.npy')), np.load(fn)) for n, fn in outs)
         err_ort = max(rel_l2(np.load(os.path.join(oout, safe_name(n) + '.npy')), np.load(fn)) for n, fn in outs)
-        ok = err_kiln <= 1e-4 and err_ort <= 1e-4
+        ok = bool(err_kiln <= 1e-4 and err_ort <= 1e-4)
         tm = None if a.no_torch else TorchModel(name)
         for t in threads:
             samples = {'kiln': [], 'ort': [], 'torch': []}
