@@ -89,7 +89,7 @@ static kiln_status lower(kiln_model *m, const char *name, char *namebuf, size_t 
     derive_name(m->m->name, namebuf, nn);
     name = namebuf;
   }
-  cg_options o = {name, ctx->triple, ctx->cpu, ctx->features, ctx->opt_level, NULL, jit};
+  cg_options o = {name, ctx->triple, ctx->cpu, ctx->features, ctx->opt_level, NULL, jit, ctx->remarks};
   *out = cg_lower(m->m, &o, &ctx->sink);
   if (!*out) return api_fail(ctx, KILN_ERR_COMPILE, "code generation failed");
   if (!cg_optimize(*out, &ctx->sink)) {
@@ -123,7 +123,7 @@ kiln_status kiln_model_emit(kiln_model *m, const char *name, kiln_emit_kind kind
     ok = *data != NULL;
     if (!ok) api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
   } else if (kind == KILN_EMIT_HEADER) {
-    cg_options o = {name ? name : namebuf, NULL, NULL, NULL, 0, NULL, false};
+    cg_options o = {name ? name : namebuf, NULL, NULL, NULL, 0, NULL, false, false};
     *data = cg_header_text(m->m, &o, cg_output_workspace_size(out));
     ok = *data != NULL;
     if (ok) *len = strlen(*data);
@@ -153,7 +153,7 @@ kiln_status kiln_model_compile(kiln_model *m, const char *name, const char *so_p
   char *header = NULL;
   bool ok = cg_emit(out, false, &obj, &len, &ctx->sink);
   if (ok && header_path) {
-    cg_options o = {nm, NULL, NULL, NULL, 0, base_name(m->m->name), false};
+    cg_options o = {nm, NULL, NULL, NULL, 0, base_name(m->m->name), false, false};
     header = cg_header_text(m->m, &o, cg_output_workspace_size(out));
     ok = header != NULL;
     if (!ok) api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");

@@ -31,6 +31,7 @@ typedef struct cg_options {
   int opt_level;        /* 0..3 */
   const char *source;   /* model file name recorded in metadata (no path); may be NULL */
   bool jit;             /* for cg_jit_create: build in an ORC thread-safe context, add the JIT's entry points */
+  bool remarks;         /* report code generation decisions (GEMM tiles) as DIAG_REMARK */
 } cg_options;
 
 typedef struct cg_output cg_output;

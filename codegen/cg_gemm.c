@@ -26,7 +26,9 @@
  * is generated per (rows, vectors, masked lanes) the shape needs, so the
  * last row panel and the last (masked) column panel get their own small
  * functions. Tiles run in parallel, column panel outer (one B panel is
- * reused from L2 by all row panels), row panel inner.
+ * reused from L2 by all row panels), row panel inner. Where N is small or
+ * not a multiple of NR the tile is transposed (choose_tiles): vectors along
+ * M, B broadcast, columns of C scattered.
  *
  *   register budget   AVX-512: VW 16, MR 14, NV 2 (28 of 32 zmm)
  *                     AVX2+FMA: VW 8, MR 6, NV 2 (12 of 16 ymm)
@@ -36,6 +38,7 @@
  * layout (and, for convolution, NCHW-like dim_labels for the output);
  * everything else stays with the elemental loops.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,8 @@ typedef struct gemm {
   int64_t ldb, bstride;
   int64_t batch, abatch, M, N, K;
   int vw, mr, nv, nr;
+  bool swap;                  /* transposed tile: vectors along M, B broadcast (choose_tiles) */
+  int aw, bw, bld;            /* rows per A panel, columns per B panel, floats per packed B row */
   int64_t mp, np, mrem, nrem; /* panels; rows/columns of the last ones (0: full) */
   /* dot */
   int nb, nlf, nrf, nk;
@@ -84,6 +89,36 @@ static void target_params(const cg_ctx *c, gemm *g) {
   else if (strncmp(t, "aarch64", 7) == 0) g->mr = 8, g->nv = 3;
   else g->mr = 4, g->nv = 2;
   g->nr = g->vw * g->nv;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* The register tile. Normally MR rows of A, each broadcast, against NV
+ * vectors of B's columns (NR = NV·VW output positions). When N is not a
+ * multiple of NR, the lanes of the last column panel go unused (512x49:
+ * 49 of 64 computed lanes are wanted); the transposed tile (`swap`) puts
+ * the vectors along M instead (output features, usually a multiple of the
+ * vector width) and broadcasts B, with the B panel width chosen among
+ * MR/2..MR to waste the fewest columns (49 = 7x7, 196 = 14x14). Taken when
+ * its share of useful lanes is at least 5 % higher: its epilogue loops and
+ * scattered stores cost a little more. CPU_KERNELS.md measured 512x49x4608
+ * going from 74 % to 95 % of peak this way. Not taken for short K (the
+ * per-tile costs weigh more: a 7x7 stem convolution, K = 147, lost 20 %),
+ * nor where B's packing reads whole input row spans (`rowvec` in
+ * b_panel_flat, which needs vector-aligned panels) and would gather. */
+static void choose_tiles(gemm *g, bool allow_swap) {
+  double eff = (double)g->M / (double)(ceil_div(g->M, g->mr) * g->mr) * (double)g->N / (double)(ceil_div(g->N, g->nr) * g->nr);
+  int best = g->mr;
+  double beff = 0;
+  for (int w = g->mr; w >= (g->mr + 1) / 2; w--) {
+    double e = (double)g->N / (double)(ceil_div(g->N, w) * w);
+    if (e > beff + 1e-12) beff = e, best = w;
+  }
+  double seff = (double)g->M / (double)(ceil_div(g->M, g->nr) * g->nr) * beff;
+  g->swap = allow_swap && g->K >= 256 && seff > eff * 1.15;
+  g->aw = g->swap ? g->nr : g->mr;
+  g->bw = g->swap ? best : g->nr;
+  g->bld = g->swap ? (int)ceil_div(best, g->vw) * g->vw : g->nr;
 }
 
 static bool contains(const int64_t *v, int n, int64_t x) {
@@ -198,6 +233,9 @@ static void inplace_b(const cg_kdesc *d, gemm *g) {
   g->b_inplace = (g->ldb * 4) % 4096 != 0;
 }
 
+static bool flat_im2col(const cg_kdesc *d, const gemm *g, unsigned *pos, bool *contiguous);
+static bool rowvec_im2col(const gemm *g, bool contiguous);
+
 static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
   memset(g, 0, sizeof *g);
   ir_id hid;
@@ -271,10 +309,13 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
    * (cg_conv.c) reads it in place instead. */
   if ((double)g->M * (double)g->N * (double)g->K < 8192.0 || g->M == 0 || g->N == 0 || g->batch == 0) return false;
   if (g->conv && g->groups > 1 && g->M < 4) return false;
-  g->mp = (g->M + g->mr - 1) / g->mr;
-  g->np = (g->N + g->nr - 1) / g->nr;
-  g->mrem = g->M % g->mr;
-  g->nrem = g->N % g->nr;
+  unsigned xin;
+  bool contiguous, rowvec = flat_im2col(d, g, &xin, &contiguous) && rowvec_im2col(g, contiguous);
+  choose_tiles(g, !rowvec);
+  g->mp = ceil_div(g->M, g->aw);
+  g->np = ceil_div(g->N, g->bw);
+  g->mrem = g->M % g->aw;
+  g->nrem = g->N % g->bw;
   g->a_cst = constant_source(c, d, g->aop);
   g->b_cst = constant_source(c, d, g->bop);
   g->a_const = g->a_cst != NULL;
@@ -310,7 +351,7 @@ static LLVMValueRef a_value(cg_kernel *k, const gemm *g, LLVMValueRef ab, LLVMVa
   const ir_shape *s = &k->comp->insts[g->aop].shape;
   cg_index ix;
   cg_index_init(k, &ix, s->rank);
-  LLVMValueRef t[IR_MAX_RANK + 1];
+  LLVMValueRef t[IR_MAX_RANK + 1] = {0};
   if (!g->conv) {
     split(c, ab, g->nb, g->bsz, t);
     for (int i = 0; i < g->nb; i++) ix.d[g->bdim_l[i]] = t[i];
@@ -336,7 +377,7 @@ static LLVMValueRef b_value(cg_kernel *k, const gemm *g, LLVMValueRef b, LLVMVal
   const ir_shape *s = &k->comp->insts[g->bop].shape;
   cg_index ix;
   cg_index_init(k, &ix, s->rank);
-  LLVMValueRef t[IR_MAX_RANK + 1], o[IR_MAX_RANK];
+  LLVMValueRef t[IR_MAX_RANK + 1] = {0}, o[IR_MAX_RANK] = {0};
   LLVMValueRef valid = NULL;
   if (!g->conv) {
     split(c, b, g->nb, g->bsz, t);
@@ -421,9 +462,9 @@ static int64_t *role_offsets(const gemm *g, const ir_shape *s, bool a_side, int 
 }
 
 static LLVMValueRef packed_global(cg_ctx *c, const gemm *g, const ir_inst *cst, bool a_side) {
-  int64_t nbat = a_side ? g->abatch : g->batch, panels = a_side ? g->mp : g->np, w = a_side ? g->mr : g->nr;
-  int64_t lim = a_side ? g->M : g->N;
-  size_t n = (size_t)(nbat * panels * g->K * w);
+  int64_t nbat = a_side ? g->abatch : g->batch, panels = a_side ? g->mp : g->np, w = a_side ? g->aw : g->bw;
+  int64_t ld = a_side ? g->aw : g->bld, lim = a_side ? g->M : g->N;
+  size_t n = (size_t)(nbat * panels * g->K * ld);
   float *buf = calloc(n ? n : 1, sizeof(float));
   int64_t *ob = role_offsets(g, &cst->shape, a_side, 0, nbat), *orr = role_offsets(g, &cst->shape, a_side, 1, lim);
   int64_t *ok = role_offsets(g, &cst->shape, a_side, 2, g->K);
@@ -436,7 +477,7 @@ static LLVMValueRef packed_global(cg_ctx *c, const gemm *g, const ir_inst *cst, 
   for (int64_t b = 0; b < nbat; b++)
     for (int64_t p = 0; p < panels; p++)
       for (int64_t k = 0; k < g->K; k++) {
-        float *dst = buf + ((b * panels + p) * g->K + k) * w;
+        float *dst = buf + ((b * panels + p) * g->K + k) * ld;
         int64_t base = ob[b] + ok[k];
         for (int64_t j = 0; j < w && p * w + j < lim; j++) dst[j] = data[base + orr[p * w + j]];
       }
@@ -487,9 +528,15 @@ bool cg_gemm_constants(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
 
 /* ---- the tile ---------------------------------------------------------------- */
 
-/* void tile(ptr A, ptr B, ptr C): C[rows x NR] = A-panel · B-panel, with
- * `nvec` column vectors of which the last stores only `lanes` lanes (0: all). */
-static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int rows, int nvec, int lanes) {
+/* void tile(ptr A, ptr B, ptr C): one register tile of C = A-panel ·
+ * B-panel, `bc` broadcast values against `nvec` vectors per k, the last
+ * vector `lanes` wide (0: all).
+ *   normal: the broadcasts are bc rows of A (MR at most), the vectors B's
+ *           columns (NR); row i of the tile is stored contiguously.
+ *   swap:   the vectors are A's rows (the packed A panel), the broadcasts
+ *           bc columns of B; accumulator (i, v) is a piece of column i of
+ *           C, stored with a scatter at stride N (once per tile). */
+static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc, int nvec, int lanes) {
   LLVMBuilderRef b = c->b;
   LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
   char prefix[96]; /* named after the layer, for profiles */
@@ -498,20 +545,25 @@ static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int row
   for (unsigned i = 1; i <= 3; i++)
     LLVMAddAttributeAtIndex(fn, i, LLVMCreateEnumAttribute(c->llc, LLVMGetEnumAttributeKindForName("noalias", 7), 0));
   LLVMValueRef A = LLVMGetParam(fn, 0), B = LLVMGetParam(fn, 1), C = LLVMGetParam(fn, 2);
+  /* V: the vector operand, S: the broadcast one, with their row lengths. */
+  LLVMValueRef V = g->swap ? A : B, S = g->swap ? B : A;
+  int64_t bstride = g->b_inplace ? g->ldb : g->bld;
+  int64_t vld = g->swap ? g->aw : bstride, sld = g->swap ? bstride : g->aw;
+  bool v_inplace = !g->swap && g->b_inplace; /* unaligned, and the cut panel ends at the row's end */
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, fn, "entry"));
   LLVMTypeRef vt = LLVMVectorType(c->t_f32, (unsigned)g->vw);
   LLVMValueRef acc[16][4];
-  for (int i = 0; i < rows; i++)
+  for (int i = 0; i < bc; i++)
     for (int v = 0; v < nvec; v++) {
       acc[i][v] = cg_alloca(c, fn, vt, "acc");
       LLVMBuildStore(b, LLVMConstNull(vt), acc[i][v]);
     }
   LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(c->t_i32, (unsigned)g->vw));
-  LLVMValueRef bmask = NULL;
+  LLVMValueRef mask = NULL; /* the lanes of the last vector, when cut */
   if (lanes) {
     LLVMValueRef m[16];
     for (int q = 0; q < g->vw; q++) m[q] = LLVMConstInt(c->t_i1, q < lanes, 0);
-    bmask = LLVMConstVector(m, (unsigned)g->vw);
+    mask = LLVMConstVector(m, (unsigned)g->vw);
   }
   int unroll = g->K >= 8 ? 4 : 1;
   int64_t kmain = g->K / unroll * unroll;
@@ -523,51 +575,59 @@ static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int row
     LLVMValueRef it = cg_loop_open(c, &l, cg_i64(c, lo), cg_i64(c, hi), "k");
     for (int u = 0; u < copies; u++) {
       LLVMValueRef k = part ? it : LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, it, cg_i64(c, unroll), ""), cg_i64(c, u), "");
-      LLVMValueRef bv[4];
+      LLVMValueRef vv[4];
       for (int v = 0; v < nvec; v++) {
-        LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, k, cg_i64(c, g->b_inplace ? g->ldb : g->nr), ""),
-                                           cg_i64(c, v * g->vw), "");
-        LLVMValueRef ptr = LLVMBuildGEP2(b, c->t_f32, B, &off, 1, "");
-        if (g->b_inplace && lanes && v == nvec - 1) {
-          /* In place, the cut panel's last vector ends at the row's end. */
+        LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, k, cg_i64(c, vld), ""), cg_i64(c, v * g->vw), "");
+        LLVMValueRef ptr = LLVMBuildGEP2(b, c->t_f32, V, &off, 1, "");
+        if (v_inplace && lanes && v == nvec - 1) {
           LLVMTypeRef tys[2] = {vt, c->t_ptr};
-          LLVMValueRef args[4] = {ptr, cg_i32(c, 4), bmask, LLVMConstNull(vt)};
-          bv[v] = cg_intrinsic(c, "llvm.masked.load", tys, 2, args, 4);
+          LLVMValueRef args[4] = {ptr, cg_i32(c, 4), mask, LLVMConstNull(vt)};
+          vv[v] = cg_intrinsic(c, "llvm.masked.load", tys, 2, args, 4);
         } else {
           LLVMValueRef ld = LLVMBuildLoad2(b, vt, ptr, "");
-          LLVMSetAlignment(ld, g->b_inplace ? 4 : 16);
-          bv[v] = ld;
+          LLVMSetAlignment(ld, v_inplace ? 4 : 16);
+          vv[v] = ld;
         }
       }
-      for (int i = 0; i < rows; i++) {
-        LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, k, cg_i64(c, g->mr), ""), cg_i64(c, i), "");
-        LLVMValueRef a = LLVMBuildLoad2(b, c->t_f32, LLVMBuildGEP2(b, c->t_f32, A, &off, 1, ""), "");
-        LLVMValueRef one = LLVMBuildInsertElement(b, LLVMGetUndef(vt), a, cg_i32(c, 0), "");
+      for (int i = 0; i < bc; i++) {
+        LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, k, cg_i64(c, sld), ""), cg_i64(c, i), "");
+        LLVMValueRef s = LLVMBuildLoad2(b, c->t_f32, LLVMBuildGEP2(b, c->t_f32, S, &off, 1, ""), "");
+        LLVMValueRef one = LLVMBuildInsertElement(b, LLVMGetUndef(vt), s, cg_i32(c, 0), "");
         LLVMValueRef splat = LLVMBuildShuffleVector(b, one, LLVMGetUndef(vt), zeros, "");
         for (int v = 0; v < nvec; v++) {
           LLVMValueRef cur = LLVMBuildLoad2(b, vt, acc[i][v], "");
-          LLVMValueRef args[3] = {splat, bv[v], cur};
+          LLVMValueRef args[3] = {splat, vv[v], cur};
           LLVMBuildStore(b, cg_intrinsic(c, "llvm.fmuladd", &vt, 1, args, 3), acc[i][v]);
         }
       }
     }
     cg_loop_close(c, &l);
   }
-  /* Stores: the last vector masked when the panel is cut. */
-  LLVMValueRef mask = NULL;
-  if (lanes) {
-    LLVMValueRef m[16];
-    for (int q = 0; q < g->vw; q++) m[q] = LLVMConstInt(c->t_i1, q < lanes, 0);
-    mask = LLVMConstVector(m, (unsigned)g->vw);
+  /* Stores: the last vector masked when it is cut. */
+  LLVMValueRef lane_rows = NULL, all = NULL;
+  if (g->swap) {
+    LLVMValueRef e[16], t[16];
+    for (int q = 0; q < g->vw; q++) e[q] = cg_i64(c, (int64_t)q * g->N), t[q] = LLVMConstInt(c->t_i1, 1, 0);
+    lane_rows = LLVMConstVector(e, (unsigned)g->vw);
+    all = LLVMConstVector(t, (unsigned)g->vw);
   }
-  for (int i = 0; i < rows; i++)
+  for (int i = 0; i < bc; i++)
     for (int v = 0; v < nvec; v++) {
+      LLVMValueRef val = LLVMBuildLoad2(b, vt, acc[i][v], "");
+      LLVMValueRef m = mask && v == nvec - 1 ? mask : NULL;
+      if (g->swap) {
+        LLVMValueRef off = cg_i64(c, (int64_t)v * g->vw * g->N + i);
+        LLVMValueRef ptrs = LLVMBuildGEP2(b, c->t_f32, LLVMBuildGEP2(b, c->t_f32, C, &off, 1, ""), &lane_rows, 1, "");
+        LLVMTypeRef tys[2] = {vt, LLVMVectorType(c->t_ptr, (unsigned)g->vw)};
+        LLVMValueRef args[4] = {val, ptrs, cg_i32(c, 4), m ? m : all};
+        cg_intrinsic(c, "llvm.masked.scatter", tys, 2, args, 4);
+        continue;
+      }
       LLVMValueRef off = cg_i64(c, (int64_t)i * g->N + (int64_t)v * g->vw);
       LLVMValueRef p = LLVMBuildGEP2(b, c->t_f32, C, &off, 1, "");
-      LLVMValueRef val = LLVMBuildLoad2(b, vt, acc[i][v], "");
-      if (mask && v == nvec - 1) {
+      if (m) {
         LLVMTypeRef tys[2] = {vt, c->t_ptr};
-        LLVMValueRef args[4] = {val, p, cg_i32(c, 4), mask};
+        LLVMValueRef args[4] = {val, p, cg_i32(c, 4), m};
         cg_intrinsic(c, "llvm.masked.store", tys, 2, args, 4);
       } else {
         LLVMValueRef st = LLVMBuildStore(b, val, p);
@@ -600,16 +660,16 @@ static bool pack_a(cg_ctx *c, const cg_kdesc *d, const gemm *g, int64_t off, cg_
   cg_loop lu, li, lk;
   LLVMValueRef u = cg_loop_open(c, &lu, LLVMGetParam(body, cg_arg_lo(d)), LLVMGetParam(body, cg_arg_hi(d)), "unit");
   LLVMValueRef ab = LLVMBuildUDiv(b, u, cg_i64(c, g->mp), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->mp), "");
-  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->mr), "");
+  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->aw), "");
   /* k outer, rows inner: the panel is written contiguously. */
   LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
-  LLVMValueRef i = cg_loop_open(c, &li, cg_i64(c, 0), cg_i64(c, g->mr), "i");
-  LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cg_i64(c, g->mr), ""), i, "");
+  LLVMValueRef i = cg_loop_open(c, &li, cg_i64(c, 0), cg_i64(c, g->aw), "i");
+  LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cg_i64(c, g->aw), ""), i, "");
   LLVMValueRef valid = LLVMBuildICmp(b, LLVMIntSLT, m, cg_i64(c, g->M), "");
   LLVMValueRef mc = cg_clamp_i64(c, m, cg_i64(c, 0), cg_i64(c, g->M - 1));
   uint32_t mark = cg_memo_mark(&k);
   LLVMValueRef v = LLVMBuildSelect(b, valid, a_value(&k, g, ab, mc, kk), LLVMConstReal(c->t_f32, 0.0), "");
-  store_f32(c, dst, LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kk, cg_i64(c, g->mr), ""), i, ""), ""), v);
+  store_f32(c, dst, LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kk, cg_i64(c, g->aw), ""), i, ""), ""), v);
   cg_memo_reset(&k, mark);
   cg_loop_close(c, &li);
   cg_loop_close(c, &lk);
@@ -618,22 +678,22 @@ static bool pack_a(cg_ctx *c, const cg_kdesc *d, const gemm *g, int64_t off, cg_
   cg_kernel_end(&k);
   ph->task = cg_kernel_task(c, d, body);
   ph->n = g->abatch * g->mp;
-  ph->cost = (double)(g->K * g->mr) * 2;
+  ph->cost = (double)(g->K * g->aw) * 2;
   return ph->task != NULL && !c->failed;
 }
 
-/* Packs panel u = (b, p) of B into [batch][np][K][NR] at `dst`. */
-/* Packs panel u = (b, p) of B into [batch][np][K][NR] at `dst`. A full
+/* Packs panel u = (b, p) of B into [batch][np][K][bld] at `dst` (bw
+ * columns used of each row of bld). A full
  * panel needs no clamping of n, so its row loop stays affine (and, with
  * affine B rows, vectorizes); only the cut last panel clamps and zeroes. */
 static void b_panel_rows(cg_ctx *c, cg_kernel *k, const gemm *g, LLVMValueRef dst, LLVMValueRef u, bool cut) {
   LLVMBuilderRef b = c->b;
   cg_loop lk, lj;
   LLVMValueRef bb = LLVMBuildUDiv(b, u, cg_i64(c, g->np), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->np), "");
-  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->nr), "");
+  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->bld), "");
   LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
-  LLVMValueRef j = cg_loop_open(c, &lj, cg_i64(c, 0), cg_i64(c, g->nr), "j");
-  LLVMValueRef n = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cg_i64(c, g->nr), ""), j, "");
+  LLVMValueRef j = cg_loop_open(c, &lj, cg_i64(c, 0), cg_i64(c, g->bw), "j");
+  LLVMValueRef n = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cg_i64(c, g->bw), ""), j, "");
   uint32_t mark = cg_memo_mark(k);
   LLVMValueRef v;
   if (cut) {
@@ -643,7 +703,7 @@ static void b_panel_rows(cg_ctx *c, cg_kernel *k, const gemm *g, LLVMValueRef ds
   } else {
     v = b_value(k, g, bb, kk, n);
   }
-  store_f32(c, dst, LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kk, cg_i64(c, g->nr), ""), j, ""), ""), v);
+  store_f32(c, dst, LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kk, cg_i64(c, g->bld), ""), j, ""), ""), v);
   cg_memo_reset(k, mark);
   cg_loop_close(c, &lj);
   cg_loop_close(c, &lk);
@@ -716,14 +776,14 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *kp, const cg_kdesc *d, const gemm
   LLVMValueRef bb = LLVMBuildUDiv(b, u, cg_i64(c, g->np), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->np), "");
   LLVMValueRef img = g->groups == 1 ? bb : LLVMBuildUDiv(b, bb, cg_i64(c, g->groups), "");
   LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(b, bb, cg_i64(c, g->groups), "");
-  LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->nr), "");
-  LLVMValueRef n1 = imin64(c, LLVMBuildNSWAdd(b, n0, cg_i64(c, g->nr), ""), cg_i64(c, g->N));
-  LLVMValueRef ubase = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->nr), "");
+  LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->bw), "");
+  LLVMValueRef n1 = imin64(c, LLVMBuildNSWAdd(b, n0, cg_i64(c, g->bw), ""), cg_i64(c, g->N));
+  LLVMValueRef ubase = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->bld), "");
   LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
-  LLVMValueRef t[IR_MAX_RANK + 1];
+  LLVMValueRef t[IR_MAX_RANK + 1] = {0};
   split(c, kk, g->ns + 1, g->taps, t);
   LLVMValueRef feature = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, grp, cg_i64(c, g->cin_g), ""), t[0], "");
-  LLVMValueRef rbase = LLVMBuildNSWAdd(b, ubase, LLVMBuildNSWMul(b, kk, cg_i64(c, g->nr), ""), "");
+  LLVMValueRef rbase = LLVMBuildNSWAdd(b, ubase, LLVMBuildNSWMul(b, kk, cg_i64(c, g->bld), ""), "");
   LLVMBuildStore(b, n0, nv);
   LLVMBuildStore(b, cg_i64(c, 0), jv);
   LLVMValueRef fn = body;
@@ -778,7 +838,7 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *kp, const cg_kdesc *d, const gemm
   LLVMBuildBr(b, scond);
   LLVMMoveBasicBlockAfter(sdone, LLVMGetInsertBlock(b));
   LLVMPositionBuilderAtEnd(b, sdone);
-  zero_range(c, dst, rbase, LLVMBuildLoad2(b, c->t_i64, jv, ""), cg_i64(c, g->nr));
+  zero_range(c, dst, rbase, LLVMBuildLoad2(b, c->t_i64, jv, ""), cg_i64(c, g->bw));
   cg_loop_close(c, &lk);
   *kp = k;
 }
@@ -818,6 +878,13 @@ static bool flat_im2col(const cg_kdesc *d, const gemm *g, unsigned *pos, bool *c
   return default_input(d, g->bop, pos);
 }
 
+/* Whether b_panel_flat loads input row spans: each vector of a panel lies
+ * in one output row (OW a multiple of VW) at stride 1 or 2. */
+static bool rowvec_im2col(const gemm *g, bool contiguous) {
+  int64_t sw = g->in->a.window->d[1].stride;
+  return !contiguous && g->opos[1] % g->vw == 0 && (sw == 1 || sw == 2);
+}
+
 /* The flat im2col of panel u: per output-position vector of the panel, the
  * row and column masks of every tap row and column (once per panel), then
  * per k = (input feature, tap) one masked load of the shifted input plane
@@ -839,14 +906,15 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
   LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(b, bb, cg_i64(c, g->groups), "");
   LLVMValueRef chan0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, img, cg_i64(c, xs->dims[1]), ""),
                                        LLVMBuildNSWMul(b, grp, cg_i64(c, g->cin_g), ""), "");
-  LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->nr), "");
+  LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->bw), "");
   LLVMValueRef x = LLVMGetParam(body, d->nout + xin);
+  int nvb = g->bld / g->vw; /* vectors per packed row (lanes past bw are not read) */
   LLVMValueRef rowok[4][16], colok[4][16], rowoff[4][16], colpos[4][16];
   int64_t OW = g->opos[1], sw = w->d[1].stride;
   /* Vectors that each lie in one output row (OW a multiple of VW) at stride
    * 1 or 2 load the input row span under them (2·VW wide at stride 2, the
    * even lanes kept) instead of gathering. */
-  bool rowvec = !contiguous && OW % vw == 0 && (sw == 1 || sw == 2);
+  bool rowvec = !g->swap && rowvec_im2col(g, contiguous);
   unsigned span = vw * (unsigned)sw;
   LLVMTypeRef vfs = LLVMVectorType(c->t_f32, span);
   LLVMValueRef es[32], evens[16];
@@ -854,7 +922,7 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
   for (unsigned i = 0; i < vw; i++) evens[i] = cg_i32(c, (int32_t)(2 * i));
   LLVMValueRef iota_span = LLVMConstVector(es, span);
   LLVMValueRef rok_s[4][16], roff_s[4][16], col0_s[4][16], colm_s[4][16];
-  for (int v = 0; rowvec && v < g->nv; v++) {
+  for (int v = 0; rowvec && v < nvb; v++) {
     LLVMValueRef pos = LLVMBuildNSWAdd(b, n0, cg_i64(c, v * g->vw), "");
     LLVMValueRef inn = LLVMBuildICmp(b, LLVMIntSLT, pos, cg_i64(c, g->N), "");
     LLVMValueRef ohs = LLVMBuildNSWMul(b, LLVMBuildUDiv(b, pos, cg_i64(c, OW), ""), cg_i64(c, w->d[0].stride), "");
@@ -876,7 +944,7 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
       colm_s[v][s2] = ok;
     }
   }
-  for (int v = 0; !rowvec && v < g->nv; v++) {
+  for (int v = 0; !rowvec && v < nvb; v++) {
     LLVMValueRef nv = LLVMBuildAdd(b, VSPLAT(LLVMBuildTrunc(b, LLVMBuildNSWAdd(b, n0, cg_i64(c, v * g->vw), ""), c->t_i32, "")), iota, "");
     LLVMValueRef in = LLVMBuildICmp(b, LLVMIntSLT, nv, VSPLAT(cg_i32(c, (int32_t)g->N)), "");
     LLVMValueRef oh = LLVMBuildMul(b, LLVMBuildUDiv(b, nv, VSPLAT(cg_i32(c, (int32_t)OW)), ""), VSPLAT(cg_i32(c, (int32_t)w->d[0].stride)), "");
@@ -900,8 +968,8 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
     for (int64_t s2 = 0; s2 < KW; s2++) {
       int64_t off = (r * w->d[0].rhs_dilate - w->d[0].pad_lo) * W + (s2 * w->d[1].rhs_dilate - w->d[1].pad_lo);
       LLVMValueRef k = LLVMBuildNSWAdd(b, kbase, cg_i64(c, r * KW + s2), "");
-      LLVMValueRef drow = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, u, cg_i64(c, g->K), ""), k, ""), cg_i64(c, g->nr), "");
-      for (int v = 0; v < g->nv; v++) {
+      LLVMValueRef drow = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, u, cg_i64(c, g->K), ""), k, ""), cg_i64(c, g->bld), "");
+      for (int v = 0; v < nvb; v++) {
         LLVMValueRef val;
         if (rowvec) {
           LLVMValueRef m = LLVMBuildAnd(b, colm_s[v][s2], cg_splat(c, rok_s[v][r], span), "");
@@ -925,7 +993,7 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
           val = cg_intrinsic(c, "llvm.masked.gather", gt, 2, args, 4);
         }
         LLVMValueRef st = LLVMBuildStore(b, val, gep_f32(c, dst, LLVMBuildNSWAdd(b, drow, cg_i64(c, v * g->vw), "")));
-        LLVMSetAlignment(st, 64);
+        LLVMSetAlignment(st, g->bld * 4 % 64 == 0 ? 64 : (unsigned)g->vw * 4);
       }
     }
   cg_loop_close(c, &lc);
@@ -938,7 +1006,7 @@ static void pack_b_panel(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm 
   LLVMValueRef dst = LLVMBuildGEP2(c->b, c->t_i8, LLVMGetParam(body, cg_arg_scratch(d)), (LLVMValueRef[]){cg_i64(c, off)}, 1, "");
   unsigned xin;
   bool contiguous;
-  if (flat_im2col(d, g, &xin, &contiguous) && g->taps[1] * g->taps[2] <= 49 && g->nv <= 4 && g->vw <= 16)
+  if (flat_im2col(d, g, &xin, &contiguous) && g->taps[1] * g->taps[2] <= 49 && g->bld / g->vw <= 4 && g->vw <= 16)
     b_panel_flat(c, d, g, body, dst, u, xin, contiguous);
   else if (segmented(g) && !g->b_affine) b_panel_conv(c, k, d, g, body, dst, u);
   else b_panel(c, k, g, dst, u);
@@ -963,7 +1031,7 @@ static void epilogue_cols(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm
   LLVMValueRef rc[IR_MAX_RANK + 2];
   cg_loop lj;
   LLVMValueRef j = cg_loop_open(c, &lj, cg_i64(c, 0), cg_i64(c, cols), "ej");
-  LLVMValueRef n = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, jn, cg_i64(c, g->nr), ""), j, "");
+  LLVMValueRef n = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, jn, cg_i64(c, g->bw), ""), j, "");
   if (!g->conv) {
     split(c, n, g->nrf, g->rfsz, rc);
     for (int i = 0; i < g->nrf; i++) ix.d[g->nb + g->nlf + i] = rc[i];
@@ -992,11 +1060,11 @@ static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValue
   k.buf[g->hero] = outp;
   k.bshape[g->hero] = &d->out_shapes[0];
   const ir_shape *hs = &d->out_shapes[0];
-  LLVMValueRef rows = g->mrem ? LLVMBuildSelect(b, lastm, cg_i64(c, g->mrem), cg_i64(c, g->mr), "") : cg_i64(c, g->mr);
-  if (g->M < g->mr) rows = cg_i64(c, g->M);
+  LLVMValueRef rows = g->mrem ? LLVMBuildSelect(b, lastm, cg_i64(c, g->mrem), cg_i64(c, g->aw), "") : cg_i64(c, g->aw);
+  if (g->M < g->aw) rows = cg_i64(c, g->M);
   cg_loop lr;
   LLVMValueRef r = cg_loop_open(c, &lr, cg_i64(c, 0), rows, "er");
-  LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, im, cg_i64(c, g->mr), ""), r, "");
+  LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, im, cg_i64(c, g->aw), ""), r, "");
   LLVMValueRef rowbase = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g->M), ""), m, ""),
                                          cg_i64(c, g->N), "");
   /* Row coordinates of the product, outside the column loop. */
@@ -1015,10 +1083,10 @@ static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValue
     ix.d[cd->out_batch] = img;
     ix.d[cd->out_feature] = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, grp, cg_i64(c, g->M), ""), m, "");
   }
-  if (g->N <= g->nr) {
+  if (g->N <= g->bw) {
     epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->N);
   } else if (!g->nrem) {
-    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->nr);
+    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->bw);
   } else {
     LLVMBasicBlockRef cut = LLVMAppendBasicBlockInContext(c->llc, body, "ecut");
     LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(c->llc, body, "efull");
@@ -1028,7 +1096,7 @@ static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValue
     epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->nrem);
     LLVMBuildBr(b, join);
     LLVMPositionBuilderAtEnd(b, full);
-    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->nr);
+    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->bw);
     LLVMBuildBr(b, join);
     LLVMPositionBuilderAtEnd(b, join);
   }
@@ -1041,7 +1109,12 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   gemm g;
   if (!plan(c, d, &g)) return cg_fail(c, "internal: not a GEMM");
   LLVMBuilderRef b = c->b;
-  int64_t a_bytes = g.abatch * g.mp * g.K * g.mr * 4, b_bytes = g.batch * g.np * g.K * g.nr * 4;
+  if (c->o->remarks)
+    diag_emit(c->d, DIAG_REMARK, "codegen: %%%s: GEMM %" PRId64 "x%" PRId64 "x%" PRId64 " (batch %" PRId64 "), %s tile %dx%d%s",
+              d->inst && d->inst->name ? d->inst->name : "?", g.M, g.N, g.K, g.batch,
+              g.swap ? "transposed" : "normal", g.swap ? g.nr : g.mr, g.swap ? g.bw : g.nr,
+              g.swap ? " (vectors along M, B broadcast)" : "");
+  int64_t a_bytes = g.abatch * g.mp * g.K * g.aw * 4, b_bytes = g.batch * g.np * g.K * g.bld * 4;
   int64_t a_off = 0, b_off = g.a_const ? 0 : align64(a_bytes);
   bool pack_bside = !g.b_const && !g.b_inplace;
   out->scratch = (g.a_const ? 0 : align64(a_bytes)) + (pack_bside ? align64(b_bytes) : 0);
@@ -1052,17 +1125,20 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
    * one column panel with all its row panels. */
   bool merged = pack_bside;
 
-  /* The tiles needed: full and cut rows x full and cut columns. */
-  int nvec_full = g.nv, nvec_cut = (int)((g.nrem + g.vw - 1) / g.vw), lanes_cut = (int)(g.nrem % g.vw);
+  /* The tiles needed: full and cut row panels x full and cut column
+   * panels. The vectors run along the columns (normal) or the rows (swap);
+   * a cut panel on that side has fewer vectors, the last one masked. */
   LLVMValueRef tiles[2][2] = {{NULL, NULL}, {NULL, NULL}};
   for (int rm = 0; rm < 2; rm++)
     for (int cn = 0; cn < 2; cn++) {
-      int rows = rm ? (int)g.mrem : g.mr;
       if (rm && !g.mrem) continue;
-      if (!rm && g.M < g.mr) continue;
+      if (!rm && g.M < g.aw) continue;
       if (cn && !g.nrem) continue;
-      if (!cn && g.N < g.nr) continue;
-      tiles[rm][cn] = tile_fn(c, &g, d, rows, cn ? nvec_cut : nvec_full, cn ? lanes_cut : 0);
+      if (!cn && g.N < g.bw) continue;
+      bool vcut = g.swap ? rm : cn;
+      int64_t vrem = g.swap ? g.mrem : g.nrem;
+      int bc = g.swap ? (cn ? (int)g.nrem : g.bw) : (rm ? (int)g.mrem : g.mr);
+      tiles[rm][cn] = tile_fn(c, &g, d, bc, vcut ? (int)ceil_div(vrem, g.vw) : g.nv, vcut ? (int)(vrem % g.vw) : 0);
     }
 
   LLVMValueRef body = cg_kernel_body(c, d);
@@ -1077,7 +1153,7 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
    * sized to stay in (half of) a 1 MB L2; inside a block, column panels
    * outer and row panels inner. B is then read from memory once, A once
    * per block of columns. Units past the last panel are skipped. */
-  int64_t apanel = g.K * g.mr * 4, bpanel = g.K * g.nr * 4, budget = 256 * 1024;
+  int64_t apanel = g.K * g.aw * 4, bpanel = g.K * g.bld * 4, budget = 256 * 1024;
   int64_t nbs = budget / (bpanel ? bpanel : 1), mbs = budget / (apanel ? apanel : 1);
   nbs = nbs < 1 ? 1 : nbs > g.np ? g.np : nbs;
   mbs = mbs < 1 ? 1 : mbs > g.mp ? g.mp : mbs;
@@ -1113,16 +1189,16 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   }
   LLVMValueRef ab = g.conv && g.groups > 1 ? LLVMBuildURem(b, bt, cg_i64(c, g.groups), "") : (g.conv ? cg_i64(c, 0) : bt);
   LLVMValueRef ap = gep_f32(c, abase, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, ab, cg_i64(c, g.mp), ""), im, ""),
-                                                     cg_i64(c, g.K * g.mr), ""));
+                                                     cg_i64(c, g.K * g.aw), ""));
   LLVMValueRef bp = g.b_inplace
                          ? gep_f32(c, bbase, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.bstride), ""),
-                                                            LLVMBuildNSWMul(b, jn, cg_i64(c, g.nr), ""), ""))
+                                                            LLVMBuildNSWMul(b, jn, cg_i64(c, g.bw), ""), ""))
                          : gep_f32(c, bbase, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.np), ""), jn, ""),
-                                                            cg_i64(c, g.K * g.nr), ""));
+                                                            cg_i64(c, g.K * g.bld), ""));
   LLVMValueRef coff = LLVMBuildNSWAdd(
-      b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.M), ""), LLVMBuildNSWMul(b, im, cg_i64(c, g.mr), ""), ""),
+      b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.M), ""), LLVMBuildNSWMul(b, im, cg_i64(c, g.aw), ""), ""),
                          cg_i64(c, g.N), ""),
-      LLVMBuildNSWMul(b, jn, cg_i64(c, g.nr), ""), "");
+      LLVMBuildNSWMul(b, jn, cg_i64(c, g.bw), ""), "");
   LLVMValueRef cp = gep_f32(c, LLVMGetParam(body, 0), coff);
   LLVMValueRef lastm = g.mrem ? LLVMBuildICmp(b, LLVMIntEQ, im, cg_i64(c, g.mp - 1), "") : LLVMConstInt(c->t_i1, 0, 0);
   LLVMValueRef lastn = g.nrem ? LLVMBuildICmp(b, LLVMIntEQ, jn, cg_i64(c, g.np - 1), "") : LLVMConstInt(c->t_i1, 0, 0);
@@ -1151,8 +1227,8 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   cg_phase *ph = &out->ph[out->nphase++];
   ph->task = cg_kernel_task(c, d, body);
   ph->n = g.batch * per;
-  ph->cost = (double)g.mr * (double)g.nr * (double)g.K * 2 * (double)(g.mp * g.np) / (double)per +
-             (merged ? (double)(g.K * g.nr) * 2 : 0);
+  ph->cost = (double)g.aw * (double)g.bw * (double)g.K * 2 * (double)(g.mp * g.np) / (double)per +
+             (merged ? (double)(g.K * g.bld) * 2 : 0);
   ph->serial = false;
   return ph->task != NULL && !c->failed;
 }

@@ -228,7 +228,7 @@ static void loop_nest(cg_kernel *k, const cg_kdesc *d, LLVMValueRef body, const 
   LLVMValueRef j1 = nb == 1 ? cg_i64(c, inner) : LLVMBuildNSWAdd(b, j0, cg_i64(c, blk), "");
   if (nb > 1 && inner % blk != 0) j1 = cg_clamp_i64(c, j1, cg_i64(c, 0), cg_i64(c, inner));
   /* Outer dimensions of the row, from the minor end. */
-  LLVMValueRef outer[IR_MAX_RANK];
+  LLVMValueRef outer[IR_MAX_RANK] = {0};
   LLVMValueRef rest = row;
   for (int kk = 1; kk < rank; kk++) {
     int dm = s->minor_to_major[kk];

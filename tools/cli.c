@@ -364,6 +364,6 @@ void cli_print_outputs(const kiln_tensor_info *info, const cli_outputs *o, int l
       if (k) printf(", ");
       print_value(info[i].dtype, o->arrays[i].data, k);
     }
-    printf("%s]\n", n > limit ? ", ..." : "");
+    printf("%s]\n", n > limit ? (limit > 0 ? ", ..." : "...") : "");
   }
 }

@@ -92,7 +92,7 @@ static const cli_command commands[] = {
      "  --passes=LIST             run these passes instead of the default pipeline\n"
      "  --disable-pass=LIST       skip these passes\n"
      "  --time                    print how long each phase took\n"
-     "  --remarks                 report the passes' decisions (fusion, rewrites) with reasons\n",
+     "  --remarks                 report the passes' decisions (fusion, rewrites) with reasons, and each GEMM's tile\n",
      cmd_compile},
     {"run", "run a compiled artifact, or JIT and run a model, on .npy inputs",
      "usage: kiln run ARTIFACT.so|MODEL --input NAME=FILE.npy ... [options]\n"

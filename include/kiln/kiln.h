@@ -139,7 +139,8 @@ KILN_API void kiln_context_set_ir_dump(kiln_context *ctx, const char *pattern, k
 /* Verify the IR after every pass (default: on in debug builds). */
 KILN_API void kiln_context_set_verify_passes(kiln_context *ctx, int on);
 /* Report the optimisation decisions (fusion and rewrites, each with its
- * reason) as KILN_DIAG_REMARK diagnostics (default: off). */
+ * reason; the register tile of each GEMM kernel) as KILN_DIAG_REMARK
+ * diagnostics (default: off). */
 KILN_API void kiln_context_set_remarks(kiln_context *ctx, int on);
 
 /* Optimises the model with the pass pipeline: `passes` is NULL for the

@@ -522,6 +522,75 @@ ENTRY %%main outputs={"groups", "pointwise", "dilated_input", "rhs_const", "lhs_
          tol="2e-6 1e-5  products summed over up to 40 terms in float")
 
 
+def gemm_swap():
+    """Shapes for which the GEMM kernels take the transposed tile (vectors
+    along the output features, the positions broadcast; cg_gemm.c
+    choose_tiles): 60 output features (a cut row panel) by 25 positions (a
+    cut column panel with 16-wide vectors) and K >= 256, with B packed by
+    each of its paths: the vector im2col (3x3 "same"), in place (a 1x1
+    convolution; a dot's [K,N] operand), the segmented im2col (1-D), the
+    elemental packing (a transposed dot operand) and at compile time (a
+    constant rhs); with bias + relu and residual epilogues when fused."""
+    r = rng(13)
+    q = lambda shape: (r.randint(-8, 8, shape) / 8).astype(F32)
+    x3 = f32(r.uniform(-1, 1, (1, 40, 5, 5)))
+    w3 = q((60, 40, 3, 3))
+    bias = q((60,))
+    x1 = f32(r.uniform(-1, 1, (1, 300, 5, 5)))
+    w1 = q((60, 300, 1, 1))
+    res = f32(r.uniform(-1, 1, (1, 60, 5, 5)))
+    xl = f32(r.uniform(-1, 1, (1, 40, 25)))
+    wl = q((60, 40, 9))
+    a = f32(r.uniform(-1, 1, (60, 300)))
+    wr = q((300, 25))
+    wa = q((60, 300))
+    b = f32(r.uniform(-1, 1, (300, 25)))
+    bt = f32(r.uniform(-1, 1, (25, 300)))
+    c3 = f32(conv_ref(x3.astype(F64), w3.astype(F64), 1, 1, 1, 1))
+    y3 = f32(np.maximum(f32(c3.astype(F64) + bias.astype(F64)[None, :, None, None]), 0))
+    c1 = f32(conv_ref(x1.astype(F64), w1.astype(F64), 1, 0, 1, 1))
+    y1 = f32(c1.astype(F64) + res.astype(F64))
+    xlp = np.pad(xl.astype(F64), ((0, 0), (0, 0), (4, 4)))
+    yl = f32(np.einsum("cnk,ock->on", np.stack([xlp[0, :, t:t + 9] for t in range(25)], axis=1), wl.astype(F64))[None])
+    d_r = f32(a.astype(F64) @ wr.astype(F64))
+    d_l = f32(wa.astype(F64) @ b.astype(F64))
+    d_t = f32(wa.astype(F64) @ bt.astype(F64).T)
+    kir = """
+module gemm_swap
+
+ENTRY %%main outputs={"same", "pointwise", "conv1d", "rhs_const", "lhs_const", "rhs_transposed"} {
+  %%x3 = f32[1,40,5,5] parameter(0)
+  %%w3 = f32[60,40,3,3] constant(%s)
+  %%c3 = f32[1,60,5,5] convolution(%%x3, %%w3), window={size=3x3 pad=1_1x1_1}, dim_labels=bf01_oi01->bf01
+  %%bias = f32[60] constant(%s)
+  %%bb = f32[1,60,5,5] broadcast(%%bias), dimensions={1}
+  %%cb = f32[1,60,5,5] add(%%c3, %%bb)
+  %%zero = f32[] constant(0)
+  %%zb = f32[1,60,5,5] broadcast(%%zero), dimensions={}
+  %%same = f32[1,60,5,5] max(%%cb, %%zb)
+  %%x1 = f32[1,300,5,5] parameter(1)
+  %%w1 = f32[60,300,1,1] constant(%s)
+  %%c1 = f32[1,60,5,5] convolution(%%x1, %%w1), window={size=1x1}, dim_labels=bf01_oi01->bf01
+  %%res = f32[1,60,5,5] parameter(2)
+  %%pointwise = f32[1,60,5,5] add(%%c1, %%res)
+  %%xl = f32[1,40,25] parameter(3)
+  %%wl = f32[60,40,9] constant(%s)
+  %%conv1d = f32[1,60,25] convolution(%%xl, %%wl), window={size=9 pad=4_4}, dim_labels=bf0_oi0->bf0
+  %%a = f32[60,300] parameter(4)
+  %%wr = f32[300,25] constant(%s)
+  %%rhs_const = f32[60,25] dot(%%a, %%wr), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  %%wa = f32[60,300] constant(%s)
+  %%b = f32[300,25] parameter(5)
+  %%lhs_const = f32[60,25] dot(%%wa, %%b), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  %%bt = f32[25,300] parameter(6)
+  %%rhs_transposed = f32[60,25] dot(%%wa, %%bt), lhs_contracting_dims={1}, rhs_contracting_dims={1}
+  ROOT %%t = (f32[1,60,5,5], f32[1,60,5,5], f32[1,60,25], f32[60,25], f32[60,25], f32[60,25]) tuple(%%same, %%pointwise, %%conv1d, %%rhs_const, %%lhs_const, %%rhs_transposed)
+}
+""" % (lit(w3), lit(bias), lit(w1), lit(wl), lit(wr), lit(wa))
+    case("gemm_swap", kir, [x3, x1, res, xl, a, b, bt], [y3, y1, yl, d_r, d_l, d_t],
+         tol="2e-6 2e-5  products summed over up to 360 terms in float")
+
+
 def pow_const():
     """pow with a constant exponent 2 is emitted as x * x; other constant
     exponents and other types keep the general path."""
@@ -712,7 +781,7 @@ ENTRY %%main outputs={"relu6", "hswish", "swish", "gelu", "tanh", "softmax", "la
 
 def main():
     for gen in (big_elementwise, big_reduce, big_dot, big_conv, outputs_alias, zero_size, buffer_reuse, big_sort,
-                math_f32, big_int, layouts_fused, gemm_const, pow_const, epilogues):
+                math_f32, big_int, layouts_fused, gemm_const, gemm_swap, pow_const, epilogues):
         gen()
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
