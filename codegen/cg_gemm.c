@@ -105,7 +105,9 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
  * going from 74 % to 95 % of peak this way. Not taken for short K (the
  * per-tile costs weigh more: a 7x7 stem convolution, K = 147, lost 20 %),
  * nor where B's packing reads whole input row spans (`rowvec` in
- * b_panel_flat, which needs vector-aligned panels) and would gather. */
+ * b_panel_flat, which needs vector-aligned panels) and would gather, nor
+ * for dots: the transformer's 32x128x512 products (activations x weights)
+ * ran 7 % slower transposed (B's panels padded to VW, 16 small tiles). */
 static void choose_tiles(gemm *g, bool allow_swap) {
   double eff = (double)g->M / (double)(ceil_div(g->M, g->mr) * g->mr) * (double)g->N / (double)(ceil_div(g->N, g->nr) * g->nr);
   int best = g->mr;
@@ -115,7 +117,7 @@ static void choose_tiles(gemm *g, bool allow_swap) {
     if (e > beff + 1e-12) beff = e, best = w;
   }
   double seff = (double)g->M / (double)(ceil_div(g->M, g->nr) * g->nr) * beff;
-  g->swap = allow_swap && g->K >= 256 && seff > eff * 1.15;
+  g->swap = allow_swap && g->conv && g->K >= 256 && seff > eff * 1.15;
   g->aw = g->swap ? g->nr : g->mr;
   g->bw = g->swap ? best : g->nr;
   g->bld = g->swap ? (int)ceil_div(best, g->vw) * g->vw : g->nr;

@@ -528,9 +528,10 @@ def gemm_swap():
     choose_tiles): 60 output features (a cut row panel) by 25 positions (a
     cut column panel with 16-wide vectors) and K >= 256, with B packed by
     each of its paths: the vector im2col (3x3 "same"), in place (a 1x1
-    convolution; a dot's [K,N] operand), the segmented im2col (1-D), the
-    elemental packing (a transposed dot operand) and at compile time (a
-    constant rhs); with bias + relu and residual epilogues when fused."""
+    convolution), the segmented im2col (1-D) and the elemental packing
+    (input dilation); with bias + relu and residual epilogues when fused.
+    The dots of the same shapes keep the normal tile (dots are not
+    transposed) and check its cut panels."""
     r = rng(13)
     q = lambda shape: (r.randint(-8, 8, shape) / 8).astype(F32)
     x3 = f32(r.uniform(-1, 1, (1, 40, 5, 5)))
@@ -546,6 +547,8 @@ def gemm_swap():
     wa = q((60, 300))
     b = f32(r.uniform(-1, 1, (300, 25)))
     bt = f32(r.uniform(-1, 1, (25, 300)))
+    xd = f32(r.uniform(-1, 1, (1, 40, 3, 3)))
+    y_d = f32(conv_dilated_input(xd.astype(F64), w3.astype(F64), 1, 2))
     c3 = f32(conv_ref(x3.astype(F64), w3.astype(F64), 1, 1, 1, 1))
     y3 = f32(np.maximum(f32(c3.astype(F64) + bias.astype(F64)[None, :, None, None]), 0))
     c1 = f32(conv_ref(x1.astype(F64), w1.astype(F64), 1, 0, 1, 1))
@@ -558,7 +561,7 @@ def gemm_swap():
     kir = """
 module gemm_swap
 
-ENTRY %%main outputs={"same", "pointwise", "conv1d", "rhs_const", "lhs_const", "rhs_transposed"} {
+ENTRY %%main outputs={"same", "pointwise", "conv1d", "rhs_const", "lhs_const", "rhs_transposed", "dilated"} {
   %%x3 = f32[1,40,5,5] parameter(0)
   %%w3 = f32[60,40,3,3] constant(%s)
   %%c3 = f32[1,60,5,5] convolution(%%x3, %%w3), window={size=3x3 pad=1_1x1_1}, dim_labels=bf01_oi01->bf01
@@ -584,10 +587,12 @@ ENTRY %%main outputs={"same", "pointwise", "conv1d", "rhs_const", "lhs_const", "
   %%lhs_const = f32[60,25] dot(%%wa, %%b), lhs_contracting_dims={1}, rhs_contracting_dims={0}
   %%bt = f32[25,300] parameter(6)
   %%rhs_transposed = f32[60,25] dot(%%wa, %%bt), lhs_contracting_dims={1}, rhs_contracting_dims={1}
-  ROOT %%t = (f32[1,60,5,5], f32[1,60,5,5], f32[1,60,25], f32[60,25], f32[60,25], f32[60,25]) tuple(%%same, %%pointwise, %%conv1d, %%rhs_const, %%lhs_const, %%rhs_transposed)
+  %%xd = f32[1,40,3,3] parameter(7)
+  %%dilated = f32[1,60,5,5] convolution(%%xd, %%w3), window={size=3x3 pad=1_1x1_1 lhs_dilate=2x2}, dim_labels=bf01_oi01->bf01
+  ROOT %%t = (f32[1,60,5,5], f32[1,60,5,5], f32[1,60,25], f32[60,25], f32[60,25], f32[60,25], f32[1,60,5,5]) tuple(%%same, %%pointwise, %%conv1d, %%rhs_const, %%lhs_const, %%rhs_transposed, %%dilated)
 }
 """ % (lit(w3), lit(bias), lit(w1), lit(wl), lit(wr), lit(wa))
-    case("gemm_swap", kir, [x3, x1, res, xl, a, b, bt], [y3, y1, yl, d_r, d_l, d_t],
+    case("gemm_swap", kir, [x3, x1, res, xl, a, b, bt, xd], [y3, y1, yl, d_r, d_l, d_t, y_d],
          tol="2e-6 2e-5  products summed over up to 360 terms in float")
 
 
