@@ -67,10 +67,13 @@ void api_begin(kiln_context *ctx);
 kiln_status api_fail(kiln_context *ctx, kiln_status s, const char *fmt, ...) DIAG_PRINTF(3, 4);
 /* Wraps a module (taking ownership) into a model. */
 kiln_status api_model_wrap(kiln_context *ctx, ir_module *m, kiln_model **out);
-/* Rebuilds the input/output descriptions after the module changed. */
-kiln_status api_model_refresh(kiln_model *model);
 
-/* ONNX import behind kiln_model_load_file (frontend/onnx). */
-kiln_status api_load_onnx_file(kiln_context *ctx, const char *path, kiln_model **out);
+/* ONNX import behind the public API (api/onnx_api.c): the file at path
+ * (external data beside it) or, when path is NULL, len bytes at `bytes`;
+ * with the context's input bindings and `nvalues` inputs frozen to values
+ * (may be NULL, 0). */
+struct onnx_tensor;
+kiln_status api_import_onnx(kiln_context *ctx, const char *path, const void *bytes, size_t len,
+                            const struct onnx_tensor *values, int nvalues, kiln_model **out);
 
 #endif

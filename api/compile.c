@@ -82,14 +82,15 @@ static const char *base_name(const char *path) {
   return s ? s + 1 : path;
 }
 
-/* Lowers and optimises the model (for the JIT: in ORC's kind of context). */
-static kiln_status lower(kiln_model *m, const char *name, char *namebuf, size_t nn, bool jit, cg_output **out) {
+/* Lowers and optimises the model (for the JIT: in ORC's kind of context).
+ * A NULL *name becomes one derived from the module's name, in namebuf. */
+static kiln_status lower(kiln_model *m, const char **name, char *namebuf, size_t nn, bool jit, cg_output **out) {
   kiln_context *ctx = m->ctx;
-  if (!name) {
+  if (!*name) {
     derive_name(m->m->name, namebuf, nn);
-    name = namebuf;
+    *name = namebuf;
   }
-  cg_options o = {name, ctx->triple, ctx->cpu, ctx->features, ctx->opt_level, NULL, jit, ctx->remarks};
+  cg_options o = {*name, ctx->triple, ctx->cpu, ctx->features, ctx->opt_level, NULL, jit, ctx->remarks};
   *out = cg_lower(m->m, &o, &ctx->sink);
   if (!*out) return api_fail(ctx, KILN_ERR_COMPILE, "code generation failed");
   if (!cg_optimize(*out, &ctx->sink)) {
@@ -115,15 +116,15 @@ kiln_status kiln_model_emit(kiln_model *m, const char *name, kiln_emit_kind kind
   if (kind < KILN_EMIT_IR || kind > KILN_EMIT_HEADER) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "unknown emit kind %d", (int)kind);
   char namebuf[80];
   cg_output *out;
-  kiln_status s = lower(m, name, namebuf, sizeof namebuf, false, &out);
+  kiln_status s = lower(m, &name, namebuf, sizeof namebuf, false, &out);
   if (s != KILN_OK) return s;
-  bool ok = true;
+  bool ok;
   if (kind == KILN_EMIT_LLVM) {
     *data = cg_print_llvm(out, len);
     ok = *data != NULL;
     if (!ok) api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
   } else if (kind == KILN_EMIT_HEADER) {
-    cg_options o = {name ? name : namebuf, NULL, NULL, NULL, 0, NULL, false, false};
+    cg_options o = {name, NULL, NULL, NULL, 0, NULL, false, false};
     *data = cg_header_text(m->m, &o, cg_output_workspace_size(out));
     ok = *data != NULL;
     if (ok) *len = strlen(*data);
@@ -135,7 +136,9 @@ kiln_status kiln_model_emit(kiln_model *m, const char *name, kiln_emit_kind kind
     else api_fail(ctx, KILN_ERR_COMPILE, "emission failed");
   }
   cg_output_destroy(out);
-  return ok ? KILN_OK : (ctx->have_error ? KILN_ERR_COMPILE : KILN_ERR_OUT_OF_MEMORY);
+  /* Each failure above was reported (so the last error is set); the call's
+   * status is a compile error whatever the cause, as for kiln_model_compile. */
+  return ok ? KILN_OK : KILN_ERR_COMPILE;
 }
 
 kiln_status kiln_model_compile(kiln_model *m, const char *name, const char *so_path, const char *header_path) {
@@ -145,15 +148,14 @@ kiln_status kiln_model_compile(kiln_model *m, const char *name, const char *so_p
   if (!so_path || !*so_path) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_compile: no output path");
   char namebuf[80];
   cg_output *out;
-  kiln_status s = lower(m, name, namebuf, sizeof namebuf, false, &out);
+  kiln_status s = lower(m, &name, namebuf, sizeof namebuf, false, &out);
   if (s != KILN_OK) return s;
-  const char *nm = name ? name : namebuf;
   void *obj = NULL;
   size_t len = 0;
   char *header = NULL;
   bool ok = cg_emit(out, false, &obj, &len, &ctx->sink);
   if (ok && header_path) {
-    cg_options o = {nm, NULL, NULL, NULL, 0, base_name(m->m->name), false, false};
+    cg_options o = {name, NULL, NULL, NULL, 0, base_name(m->m->name), false, false};
     header = cg_header_text(m->m, &o, cg_output_workspace_size(out));
     ok = header != NULL;
     if (!ok) api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
@@ -181,8 +183,9 @@ kiln_status kiln_model_jit(kiln_model *m, kiln_executable **out) {
   if (!out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_jit: NULL argument");
   *out = NULL;
   char namebuf[80];
+  const char *name = NULL;
   cg_output *cg;
-  kiln_status s = lower(m, NULL, namebuf, sizeof namebuf, true, &cg);
+  kiln_status s = lower(m, &name, namebuf, sizeof namebuf, true, &cg);
   if (s != KILN_OK) return s;
   if (!cg_output_is_host(cg)) {
     cg_output_destroy(cg);
@@ -210,11 +213,22 @@ kiln_status kiln_model_jit(kiln_model *m, kiln_executable **out) {
   kiln_artifact_info_fn info;
   memcpy(&info, &sym, sizeof info);
   char what[160];
-  snprintf(what, sizeof what, "JIT'd %s", namebuf);
+  snprintf(what, sizeof what, "JIT'd %s", name);
   return api_executable_init(exe, info(), what, out);
 }
 
-/* Optimises a freshly loaded model and JITs it; the model is destroyed. */
+/* The start of a kiln_compile_* shortcut (`fn` names it in messages):
+ * clears the last error and *out. */
+static kiln_status shortcut_begin(kiln_context *ctx, kiln_executable **out, const char *fn) {
+  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
+  api_begin(ctx);
+  if (!out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: NULL argument", fn);
+  *out = NULL;
+  return KILN_OK;
+}
+
+/* The rest of a shortcut: optimises a freshly loaded model and JITs it;
+ * the model is destroyed. */
 static kiln_status optimize_and_jit(kiln_model *m, kiln_executable **out) {
   kiln_status s = kiln_model_optimize(m, NULL, NULL);
   if (s == KILN_OK) s = kiln_model_jit(m, out);
@@ -223,31 +237,22 @@ static kiln_status optimize_and_jit(kiln_model *m, kiln_executable **out) {
 }
 
 kiln_status kiln_compile_onnx_file(kiln_context *ctx, const char *path, kiln_executable **out) {
-  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
-  api_begin(ctx);
-  if (!out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_compile_onnx_file: NULL argument");
-  *out = NULL;
+  kiln_status s = shortcut_begin(ctx, out, "kiln_compile_onnx_file");
   kiln_model *m = NULL;
-  kiln_status s = kiln_model_load_onnx(ctx, path, &m);
+  if (s == KILN_OK) s = kiln_model_load_onnx(ctx, path, &m);
   return s == KILN_OK ? optimize_and_jit(m, out) : s;
 }
 
 kiln_status kiln_compile_onnx_bytes(kiln_context *ctx, const void *bytes, size_t len, kiln_executable **out) {
-  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
-  api_begin(ctx);
-  if (!out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_compile_onnx_bytes: NULL argument");
-  *out = NULL;
+  kiln_status s = shortcut_begin(ctx, out, "kiln_compile_onnx_bytes");
   kiln_model *m = NULL;
-  kiln_status s = kiln_model_from_onnx_bytes(ctx, bytes, len, &m);
+  if (s == KILN_OK) s = kiln_model_from_onnx_bytes(ctx, bytes, len, &m);
   return s == KILN_OK ? optimize_and_jit(m, out) : s;
 }
 
 kiln_status kiln_compile_kir(kiln_context *ctx, const char *text, size_t len, kiln_executable **out) {
-  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
-  api_begin(ctx);
-  if (!out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_compile_kir: NULL argument");
-  *out = NULL;
+  kiln_status s = shortcut_begin(ctx, out, "kiln_compile_kir");
   kiln_model *m = NULL;
-  kiln_status s = kiln_model_from_kir(ctx, text, len, NULL, &m);
+  if (s == KILN_OK) s = kiln_model_from_kir(ctx, text, len, NULL, &m);
   return s == KILN_OK ? optimize_and_jit(m, out) : s;
 }

@@ -36,7 +36,7 @@ static bool check_tensors(kiln_context *ctx, const char *what, const char *kind,
   }
   for (uint32_t i = 0; i < n; i++) {
     if (!t[i].name || t[i].dtype < KILN_ARTIFACT_PRED || t[i].dtype > KILN_ARTIFACT_F64 || t[i].rank < 0 ||
-        t[i].rank > 8 || (t[i].rank && !t[i].dims)) {
+        t[i].rank > KILN_MAX_RANK || (t[i].rank && !t[i].dims)) {
       api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: %s %u has an invalid description", what, kind, i);
       return false;
     }

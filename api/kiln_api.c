@@ -14,7 +14,7 @@
 #include "ir/eval.h"
 #include "passes/pass.h"
 
-const char *kiln_version(void) { return "0.1.0"; }
+const char *kiln_version(void) { return KILN_VERSION; }
 
 const char *kiln_status_name(kiln_status s) {
   switch (s) {
@@ -132,7 +132,8 @@ static void free_infos(kiln_model *model) {
   model->ninputs = model->noutputs = 0;
 }
 
-kiln_status api_model_refresh(kiln_model *model) {
+/* Rebuilds the input/output descriptions after the module changed. */
+static kiln_status model_refresh(kiln_model *model) {
   free_infos(model);
   const ir_comp *e = ir_module_entry(model->m);
   if (!e || e->root == IR_NONE) return api_fail(model->ctx, KILN_ERR_INTERNAL, "model has no entry computation");
@@ -180,7 +181,7 @@ kiln_status api_model_wrap(kiln_context *ctx, ir_module *m, kiln_model **out) {
   }
   model->ctx = ctx;
   model->m = m;
-  kiln_status s = api_model_refresh(model);
+  kiln_status s = model_refresh(model);
   if (s != KILN_OK) {
     kiln_model_destroy(model);
     return s;
@@ -240,7 +241,7 @@ kiln_status kiln_model_load_file(kiln_context *ctx, const char *path, kiln_model
   api_begin(ctx);
   if (!path || !out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_load_file: NULL argument");
   *out = NULL;
-  if (ends_with(path, ".onnx")) return api_load_onnx_file(ctx, path, out);
+  if (ends_with(path, ".onnx")) return api_import_onnx(ctx, path, NULL, 0, NULL, 0, out);
   char *text = NULL;
   size_t len = 0;
   kiln_status s = read_file(ctx, path, &text, &len);
@@ -348,7 +349,7 @@ kiln_status kiln_model_optimize(kiln_model *m, const char *passes, const char *d
   pc.dump_user = ctx;
   if (!pass_run(m->m, passes, disable, &pc))
     return api_fail(ctx, pc.failed ? KILN_ERR_INTERNAL : KILN_ERR_INVALID_ARGUMENT, "optimisation failed");
-  return api_model_refresh(m);
+  return model_refresh(m);
 }
 
 kiln_status kiln_pass_info(int i, const char **name, const char **summary) {

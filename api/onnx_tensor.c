@@ -21,7 +21,7 @@ kiln_status kiln_model_load_onnx(kiln_context *ctx, const char *path, kiln_model
   api_begin(ctx);
   if (!path || !out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_load_onnx: NULL argument");
   *out = NULL;
-  return api_load_onnx_file(ctx, path, out);
+  return api_import_onnx(ctx, path, NULL, 0, NULL, 0, out);
 }
 
 kiln_status kiln_tensor_read_onnx(kiln_context *ctx, const char *path, kiln_host_tensor *out) {
@@ -55,15 +55,8 @@ kiln_status kiln_model_load_onnx_with_values(kiln_context *ctx, const char *path
   if (!path || !out || n < 0 || (n && !values))
     return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_load_onnx_with_values: bad argument");
   *out = NULL;
-  onnx_binding *b = calloc((size_t)ctx->nbindings + 1, sizeof *b);
   onnx_tensor *v = calloc((size_t)n + 1, sizeof *v);
-  if (!b || !v) {
-    free(b);
-    free(v);
-    return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
-  }
-  for (int i = 0; i < ctx->nbindings; i++)
-    b[i] = (onnx_binding){ctx->bindings[i].name, ctx->bindings[i].rank, ctx->bindings[i].dims};
+  if (!v) return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
   kiln_status s = KILN_OK;
   for (int i = 0; i < n && s == KILN_OK; i++) {
     const kiln_host_tensor *t = &values[i];
@@ -78,13 +71,7 @@ kiln_status kiln_model_load_onnx_with_values(kiln_context *ctx, const char *path
     v[i].data = t->data;
     v[i].name = t->name;
   }
-  if (s == KILN_OK) {
-    onnx_options o = {.bindings = b, .nbindings = ctx->nbindings, .values = v, .nvalues = n};
-    ir_module *m = NULL;
-    int rc = onnx_import_file(path, &o, &ctx->sink, &m);
-    s = rc == KILN_OK ? api_model_wrap(ctx, m, out) : api_fail(ctx, (kiln_status)rc, "%s: import failed", path);
-  }
-  free(b);
+  if (s == KILN_OK) s = api_import_onnx(ctx, path, NULL, 0, v, n, out);
   free(v);
   return s;
 }

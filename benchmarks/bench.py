@@ -43,8 +43,7 @@ def run(cmd, **kw):
 
 
 sys.path.insert(0, MODELS_DIR)
-from modelio import read_io  # noqa: E402  (tests/models/modelio.py: io.txt of an exported model)
-import modelio  # noqa: E402
+import modelio  # noqa: E402  (tests/models/modelio.py: io.txt of an exported model, kiln's arguments)
 
 
 def rel_l2(a, b):
@@ -59,10 +58,8 @@ def safe_name(n):
 
 
 def kiln_time(kiln, so, ins, threads, repeat):
-    cmd = [kiln, 'run', so, '--threads', str(threads), '--repeat', str(repeat), '--print-limit', '0']
-    for name, fn in ins:
-        cmd += ['--input', '%s=%s' % (name, fn)]
-    r = run(cmd)
+    r = run([kiln, 'run', so, '--threads', str(threads), '--repeat', str(repeat), '--print-limit', '0'] +
+            modelio.input_args(ins))
     m = re.search(r'median ([0-9.]+) (ms|us|s)\b', r.stderr + r.stdout)
     if not m:
         raise RuntimeError('no median in kiln run output:\n' + r.stderr + r.stdout)
@@ -71,9 +68,7 @@ def kiln_time(kiln, so, ins, threads, repeat):
 
 def ort_cmd(model, ins, threads, repeat, outdir=None):
     cmd = ['node', os.path.join(HERE, 'ort_run.js'), model, '--threads', str(threads), '--repeat', str(repeat),
-           '--warmup', '3']
-    for name, fn in ins:
-        cmd += ['--input', '%s=%s' % (name, fn)]
+           '--warmup', '3'] + modelio.input_args(ins)
     if outdir:
         cmd += ['--output-dir', outdir]
     return cmd
@@ -85,22 +80,13 @@ def ort_time(model, ins, threads, repeat):
 
 
 class TorchModel:
-    """The PyTorch model exactly as exported (same constructor and seed)."""
+    """The PyTorch model exactly as exported (export_models.pytorch_model)."""
 
     def __init__(self, name):
         import export_models as em
-        import numpy as np
         import torch
         self.torch = torch
-        make, inputs, _ = em.MODELS[name]
-        torch.manual_seed(0)
-        gen = torch.Generator().manual_seed(1234)
-        model = make()
-        with torch.no_grad():
-            em.randomize_norms(model, gen)
-        self.args = inputs(gen)
-        self.model = model.eval()
-        self.np = np
+        self.model, self.args, _ = em.pytorch_model(name, em.fixed_generator())
 
     def time(self, threads, repeat):
         torch = self.torch
@@ -141,7 +127,7 @@ def main():
     for name in models:
         d = os.path.join(mdir, name)
         onnx_path = os.path.join(d, 'model.onnx')
-        ins, outs = read_io(d)
+        ins, outs = modelio.read_io(d)
         so = os.path.join(a.out, name + '.so')
         t0 = time.perf_counter()
         run([a.kiln, 'compile', onnx_path, '-o', so, '--name', safe_name(name)])
@@ -149,10 +135,7 @@ def main():
         # Agreement with PyTorch's outputs, for kiln and for ORT.
         kout = os.path.join(a.out, 'kiln_out', name)
         oout = os.path.join(a.out, 'ort_out', name)
-        cmd = [a.kiln, 'run', so, '--output-dir', kout, '--print-limit', '0']
-        for n, fn in ins:
-            cmd += ['--input', '%s=%s' % (n, fn)]
-        run(cmd)
+        run([a.kiln, 'run', so, '--output-dir', kout, '--print-limit', '0'] + modelio.input_args(ins))
         run(ort_cmd(onnx_path, ins, 1, 1, oout), cwd=HERE)
         err_kiln = max(rel_l2(np.load(os.path.join(kout, safe_name(n) + '.npy')), np.load(fn)) for n, fn in outs)
         err_ort = max(rel_l2(np.load(os.path.join(oout, safe_name(n) + '.npy')), np.load(fn)) for n, fn in outs)

@@ -2,7 +2,7 @@
  * CPU code generation: the interface the API layer uses (api/compile.c).
  *
  * Two separate steps, so that the same LLVM module can go to a file (AOT)
- * or, later, to an ORC LLJIT instance:
+ * or to an ORC LLJIT instance (the JIT):
  *
  *   ir_module ──cg_lower──► cg_output (LLVM context + module + target machine)
  *                             │  cg_optimize (default<O3>)

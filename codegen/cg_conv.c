@@ -42,16 +42,6 @@ static bool applies(const cg_kdesc *d) {
 
 bool cg_conv_rows_applies(const cg_kdesc *d) { return applies(d); }
 
-/* floor(a / b) for b > 0. */
-static LLVMValueRef floor_div(cg_ctx *c, LLVMValueRef a, int64_t b) {
-  if (b == 1) return a;
-  LLVMBuilderRef bd = c->b;
-  LLVMValueRef q = LLVMBuildSDiv(bd, a, cg_i64(c, b), ""), r = LLVMBuildSRem(bd, a, cg_i64(c, b), "");
-  LLVMValueRef adj = LLVMBuildAnd(bd, LLVMBuildICmp(bd, LLVMIntNE, r, cg_i64(c, 0), ""),
-                                  LLVMBuildICmp(bd, LLVMIntSLT, a, cg_i64(c, 0), ""), "");
-  return LLVMBuildSub(bd, q, LLVMBuildZExt(bd, adj, c->t_i64, ""), "");
-}
-
 bool cg_conv_rows_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out) {
   LLVMBuilderRef b = c->b;
   ir_id hero;
@@ -119,10 +109,8 @@ bool cg_conv_rows_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_pha
   LLVMValueRef wv = cg_elem(&k, in->ops[1], &wi);
   /* Columns: iw(q) = q·s + off lies in [0, W) for q in [qlo, qhi). */
   LLVMValueRef off = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, tw, cg_i64(c, wl->rhs_dilate), ""), cg_i64(c, wl->pad_lo), "");
-  LLVMValueRef qlo = LLVMBuildNeg(b, floor_div(c, off, wl->stride), "");
-  LLVMValueRef qhi = LLVMBuildNSWAdd(b, floor_div(c, LLVMBuildNSWSub(b, cg_i64(c, iwd - 1), off, ""), wl->stride), cg_i64(c, 1), "");
-  qlo = cg_clamp_i64(c, qlo, cg_i64(c, 0), cg_i64(c, ow));
-  qhi = cg_clamp_i64(c, qhi, qlo, cg_i64(c, ow));
+  LLVMValueRef qlo, qhi;
+  cg_inside_span(c, off, wl->stride, iwd, cg_i64(c, ow), &qlo, &qhi);
   q = cg_loop_open(c, &lq, qlo, qhi, "q");
   cg_index xq = xi;
   xq.uid = ++k.next_uid;
@@ -145,8 +133,7 @@ bool cg_conv_rows_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_pha
   if (hero != d->root) {
     /* The fused epilogue, over the row just accumulated (still in L1): the
      * root at each column, with the convolution read back from the row. */
-    k.buf[hero] = outp;
-    k.bshape[hero] = &d->out_shapes[0];
+    cg_epilogue_begin(&k, d, hero);
     cg_loop le;
     LLVMValueRef qe = cg_loop_open(c, &le, cg_i64(c, 0), cg_i64(c, ow), "e");
     cg_index ex;
@@ -155,11 +142,7 @@ bool cg_conv_rows_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_pha
     ex.d[1] = co;
     for (int i = 0; i < last; i++) ex.d[2 + i] = coord[2 + i];
     ex.d[2 + last] = qe;
-    ex.linear = LLVMBuildNSWAdd(b, rbase, qe, "");
-    ex.lin = d->out_shapes[0];
-    uint32_t emark = cg_memo_mark(&k);
-    cg_store(c, IR_F32, outp, ex.linear, cg_elem(&k, d->root, &ex));
-    cg_memo_reset(&k, emark);
+    cg_epilogue_store(&k, d, &ex, LLVMBuildNSWAdd(b, rbase, qe, ""));
     cg_loop_close(c, &le);
   }
   cg_loop_close(c, &lu);

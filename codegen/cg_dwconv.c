@@ -49,15 +49,6 @@ static bool nchw(const ir_conv_dims *cd) {
          cd->out_batch == 0 && cd->out_feature == 1 && cd->out_spatial[0] == 2 && cd->out_spatial[1] == 3;
 }
 
-static bool input_index(const cg_kdesc *d, ir_id id, unsigned *pos) {
-  for (uint32_t i = 0; i < d->nin; i++)
-    if (d->in_ids[i] == id) {
-      *pos = i;
-      return ir_shape_has_default_layout(d->in_shapes[i]);
-    }
-  return false;
-}
-
 static bool plan(const cg_kdesc *d, dw *p) {
   memset(p, 0, sizeof *p);
   if (!cg_epilogue_hero(d, &p->hero)) return false;
@@ -68,7 +59,7 @@ static bool plan(const cg_kdesc *d, dw *p) {
   if (!ir_shape_has_default_layout(&d->out_shapes[0])) return false;
   p->xid = in->ops[0];
   p->wid = in->ops[1];
-  if (!input_index(d, p->xid, &p->xin) || !input_index(d, p->wid, &p->win)) return false;
+  if (!cg_default_input(d, p->xid, &p->xin) || !cg_default_input(d, p->wid, &p->win)) return false;
   const ir_window *w = in->a.window;
   if (w->d[0].lhs_dilate != 1 || w->d[1].lhs_dilate != 1) return false;
   p->n = xs->dims[0];
@@ -292,8 +283,7 @@ bool cg_conv_dw_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase
   else emit_flat(c, &p, vw, xplane, oplane, wv);
   if (p.hero != d->root) {
     /* The fused epilogue over the plane just written (in L1). */
-    k.buf[p.hero] = outp;
-    k.bshape[p.hero] = &d->out_shapes[0];
+    cg_epilogue_begin(&k, d, p.hero);
     cg_loop le;
     LLVMValueRef qe = cg_loop_open(c, &le, cg_i64(c, 0), cg_i64(c, P), "e");
     cg_index ex;
@@ -302,11 +292,7 @@ bool cg_conv_dw_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase
     ex.d[1] = co;
     ex.d[2] = LLVMBuildUDiv(b, qe, cg_i64(c, p.ow), "");
     ex.d[3] = LLVMBuildURem(b, qe, cg_i64(c, p.ow), "");
-    ex.linear = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, u, cg_i64(c, P), ""), qe, "");
-    ex.lin = d->out_shapes[0];
-    uint32_t mark = cg_memo_mark(&k);
-    cg_store(c, IR_F32, outp, ex.linear, cg_elem(&k, d->root, &ex));
-    cg_memo_reset(&k, mark);
+    cg_epilogue_store(&k, d, &ex, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, u, cg_i64(c, P), ""), qe, ""));
     cg_loop_close(c, &le);
   }
   cg_loop_close(c, &lu);

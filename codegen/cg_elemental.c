@@ -41,10 +41,9 @@ bool cg_is_elemental(ir_op op) {
 static const ir_shape *shape_of(const cg_kernel *k, ir_id id) { return &k->comp->insts[id].shape; }
 
 /* The identity of "the scalar index": rank 0, so every use agrees. */
-static void scalar_index(cg_kernel *k, cg_index *ix) {
+static void scalar_index(cg_index *ix) {
   memset(ix, 0, sizeof *ix);
   ix->uid = 1; /* reserved: uids from cg_index_init start at 2 */
-  (void)k;
 }
 
 static LLVMValueRef constant_value(cg_kernel *k, const ir_inst *in, ir_id id, const cg_index *ix) {
@@ -53,21 +52,14 @@ static LLVMValueRef constant_value(cg_kernel *k, const ir_inst *in, ir_id id, co
   int64_t n = ir_shape_elements(s);
   if (n == 1) return cg_const_elem(c, s->type, in->data, 0);
   /* A constant array inside a fusion: a read-only global in row-major order. */
-  uint32_t ci = k->comp == ir_module_entry(c->m) ? (uint32_t)c->m->entry : UINT32_MAX;
+  uint32_t ci = UINT32_MAX;
   for (uint32_t i = 0; i < c->m->ncomps; i++)
     if (c->m->comps[i] == k->comp) ci = i;
   LLVMValueRef g = NULL;
   for (uint32_t i = 0; i < c->nconsts; i++)
     if (c->consts[i].comp == ci && c->consts[i].id == id) g = c->consts[i].global;
   if (!g) {
-    size_t bytes = (size_t)ir_shape_bytes(s);
-    LLVMValueRef init = LLVMConstStringInContext2(c->llc, (const char *)in->data, bytes, 1);
-    g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), "kiln.fconst");
-    LLVMSetInitializer(g, init);
-    LLVMSetGlobalConstant(g, 1);
-    LLVMSetLinkage(g, LLVMPrivateLinkage);
-    LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-    LLVMSetAlignment(g, 64);
+    g = cg_const_bytes(c, in->data, (size_t)ir_shape_bytes(s), "kiln.fconst");
     if (c->nconsts == c->capconsts) {
       uint32_t cap = c->capconsts ? c->capconsts * 2 : 16;
       cg_const_ref *nc = realloc(c->consts, cap * sizeof *nc);
@@ -87,7 +79,7 @@ static LLVMValueRef constant_value(cg_kernel *k, const ir_inst *in, ir_id id, co
 static LLVMValueRef operand_at(cg_kernel *k, ir_id op, const cg_index *ix) {
   if (shape_of(k, op)->rank == 0 && ix->rank != 0) {
     cg_index s;
-    scalar_index(k, &s);
+    scalar_index(&s);
     return cg_elem(k, op, &s);
   }
   return cg_elem(k, op, ix);
@@ -98,7 +90,7 @@ static void derived(cg_kernel *k, cg_index *o, int rank) { cg_index_init(k, o, r
 /* A scalar integer operand as a signed i64. */
 static LLVMValueRef scalar_i64(cg_kernel *k, ir_id op) {
   cg_index s;
-  scalar_index(k, &s);
+  scalar_index(&s);
   return cg_to_i64(k->c, shape_of(k, op)->type, cg_elem(k, op, &s));
 }
 
@@ -178,7 +170,7 @@ static LLVMValueRef pad(cg_kernel *k, const ir_inst *in, const cg_index *ix) {
   const ir_shape *x = shape_of(k, in->ops[0]);
   const ir_pad_attr *p = in->a.pad;
   cg_index s;
-  scalar_index(k, &s);
+  scalar_index(&s);
   LLVMValueRef pv = cg_elem(k, in->ops[1], &s);
   if (ir_shape_elements(x) == 0) return pv;
   cg_index o;

@@ -1,7 +1,7 @@
 /*
  * dot and convolution as a packed, register-tiled matrix product
  * (docs/codegen.md, "Fast kernels"; the facts behind the choices are in
- * CPU_KERNELS.md).
+ * the team's notes ../shared/CPU_KERNELS.md, beside the repository).
  *
  * Both become batches of C[M,N] = A[M,K] · B[K,N] with C row-major:
  *   dot:          A = lhs (rows: lhs free dims), B = rhs (columns: rhs free
@@ -15,9 +15,11 @@
  * NR = NV·VW columns, [panel][k][NR], zero-padded. A constant operand (the
  * weights) is packed at compile time into a read-only global passed to the
  * kernel as aux0 (A) or aux1 (B); an operand computed at run time is packed
- * by a phase of its own into the launch's scratch, reading it with the
- * elemental emitter (so layouts, and producers fused later, cost nothing
- * extra here).
+ * into the launch's scratch, A by a phase of its own, B panel by panel
+ * inside the tile phase (a vectorized im2col for 2-D NCHW convolutions of
+ * small kernels, row segments for other convolutions, else the elemental
+ * emitter, so layouts and fused producers cost nothing extra here). B is
+ * read in place where its rows are contiguous (b_rows_affine).
  *
  * The tile: MR x NR outputs in NV·MR vector accumulators (allocas of
  * <VW x float> that SROA keeps in registers), B's row as NV vector loads,
@@ -59,9 +61,10 @@ typedef struct gemm {
   unsigned b_in;              /* its position among the kernel's inputs */
   int64_t ldb, bstride;
   int64_t batch, abatch, M, N, K;
-  int vw, mr, nv, nr;
+  int vw, mr, nv;             /* f32 lanes per vector; the normal tile: MR rows x NV vectors */
   bool swap;                  /* transposed tile: vectors along M, B broadcast (choose_tiles) */
-  int aw, bw, bld;            /* rows per A panel, columns per B panel, floats per packed B row */
+  int aw, bw;                 /* rows per A panel, columns per B panel */
+  int bld;                    /* floats per packed B row: bw rounded up to VW */
   int64_t mp, np, mrem, nrem; /* panels; rows/columns of the last ones (0: full) */
   /* dot */
   int nb, nlf, nrf, nk;
@@ -88,7 +91,6 @@ static void target_params(const cg_ctx *c, gemm *g) {
   else if (g->vw == 8) g->mr = 6, g->nv = 2;
   else if (strncmp(t, "aarch64", 7) == 0) g->mr = 8, g->nv = 3;
   else g->mr = 4, g->nv = 2;
-  g->nr = g->vw * g->nv;
 }
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -100,33 +102,30 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
  * the vectors along M instead (output features, usually a multiple of the
  * vector width) and broadcasts B, with the B panel width chosen among
  * MR/2..MR to waste the fewest columns (49 = 7x7, 196 = 14x14). Taken when
- * its share of useful lanes is at least 5 % higher: its epilogue loops and
- * scattered stores cost a little more. CPU_KERNELS.md measured 512x49x4608
- * going from 74 % to 95 % of peak this way. Not taken for short K (the
- * per-tile costs weigh more: a 7x7 stem convolution, K = 147, lost 20 %),
+ * its share of useful lanes is at least 15 % higher: its epilogue loops and
+ * scattered stores cost more (at 5 % it also took 64- and 128-feature
+ * layers, which then ran slower inside ResNet-18). The team's notes
+ * (../shared/CPU_KERNELS.md) measured 512x49x4608 going from 74 % to 95 %
+ * of peak this way. Not taken for short K (the per-tile costs weigh more:
+ * a 7x7 stem convolution, K = 147, lost 20 %),
  * nor where B's packing reads whole input row spans (`rowvec` in
  * b_panel_flat, which needs vector-aligned panels) and would gather, nor
  * for dots: the transformer's 32x128x512 products (activations x weights)
  * ran 7 % slower transposed (B's panels padded to VW, 16 small tiles). */
 static void choose_tiles(gemm *g, bool allow_swap) {
-  double eff = (double)g->M / (double)(ceil_div(g->M, g->mr) * g->mr) * (double)g->N / (double)(ceil_div(g->N, g->nr) * g->nr);
+  int nr = g->vw * g->nv;
+  double eff = (double)g->M / (double)(ceil_div(g->M, g->mr) * g->mr) * (double)g->N / (double)(ceil_div(g->N, nr) * nr);
   int best = g->mr;
   double beff = 0;
   for (int w = g->mr; w >= (g->mr + 1) / 2; w--) {
     double e = (double)g->N / (double)(ceil_div(g->N, w) * w);
     if (e > beff + 1e-12) beff = e, best = w;
   }
-  double seff = (double)g->M / (double)(ceil_div(g->M, g->nr) * g->nr) * beff;
+  double seff = (double)g->M / (double)(ceil_div(g->M, nr) * nr) * beff;
   g->swap = allow_swap && g->conv && g->K >= 256 && seff > eff * 1.15;
-  g->aw = g->swap ? g->nr : g->mr;
-  g->bw = g->swap ? best : g->nr;
-  g->bld = g->swap ? (int)ceil_div(best, g->vw) * g->vw : g->nr;
-}
-
-static bool contains(const int64_t *v, int n, int64_t x) {
-  for (int i = 0; i < n; i++)
-    if (v[i] == x) return true;
-  return false;
+  g->aw = g->swap ? nr : g->mr;
+  g->bw = g->swap ? best : nr;
+  g->bld = (int)ceil_div(g->bw, g->vw) * g->vw;
 }
 
 /* The entry constant whose value operand `id` of the kernel is: the
@@ -269,13 +268,13 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
       g->K *= g->ksz[i];
     }
     for (int i = 0; i < x->rank; i++)
-      if (!contains(dd->lhs_batch, dd->nbatch, i) && !contains(dd->lhs_contract, dd->ncontract, i)) {
+      if (!ir_dims_has(dd->lhs_batch, dd->nbatch, i) && !ir_dims_has(dd->lhs_contract, dd->ncontract, i)) {
         g->lf[g->nlf] = i;
         g->lfsz[g->nlf++] = x->dims[i];
         g->M *= x->dims[i];
       }
     for (int i = 0; i < y->rank; i++)
-      if (!contains(dd->rhs_batch, dd->nbatch, i) && !contains(dd->rhs_contract, dd->ncontract, i)) {
+      if (!ir_dims_has(dd->rhs_batch, dd->nbatch, i) && !ir_dims_has(dd->rhs_contract, dd->ncontract, i)) {
         g->rf[g->nrf] = i;
         g->rfsz[g->nrf++] = y->dims[i];
         g->N *= y->dims[i];
@@ -347,6 +346,12 @@ static void split(cg_ctx *c, LLVMValueRef v, int n, const int64_t *ext, LLVMValu
   }
 }
 
+/* Image and group of batch index bt of a convolution (bt = image·G + group). */
+static void image_group(cg_ctx *c, const gemm *g, LLVMValueRef bt, LLVMValueRef *img, LLVMValueRef *grp) {
+  *img = g->groups == 1 ? bt : LLVMBuildUDiv(c->b, bt, cg_i64(c, g->groups), "");
+  *grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(c->b, bt, cg_i64(c, g->groups), "");
+}
+
 /* A(ab, m, k): an element of the operand giving A. */
 static LLVMValueRef a_value(cg_kernel *k, const gemm *g, LLVMValueRef ab, LLVMValueRef m, LLVMValueRef kk) {
   cg_ctx *c = k->c;
@@ -390,8 +395,8 @@ static LLVMValueRef b_value(cg_kernel *k, const gemm *g, LLVMValueRef b, LLVMVal
     for (int i = 0; i < g->nrf; i++) ix.d[g->rf[i]] = t[i];
   } else {
     const ir_conv_dims *cd = g->in->conv;
-    LLVMValueRef img = g->groups == 1 ? b : LLVMBuildUDiv(c->b, b, cg_i64(c, g->groups), "");
-    LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(c->b, b, cg_i64(c, g->groups), "");
+    LLVMValueRef img, grp;
+    image_group(c, g, b, &img, &grp);
     split(c, kk, g->ns + 1, g->taps, t);
     split(c, n, g->ns, g->opos, o);
     ix.d[cd->in_batch] = img;
@@ -484,14 +489,8 @@ static LLVMValueRef packed_global(cg_ctx *c, const gemm *g, const ir_inst *cst, 
         for (int64_t j = 0; j < w && p * w + j < lim; j++) dst[j] = data[base + orr[p * w + j]];
       }
   free(ob), free(orr), free(ok);
-  LLVMValueRef init = LLVMConstStringInContext2(c->llc, (const char *)buf, n * sizeof(float), 1);
+  LLVMValueRef gl = cg_const_bytes(c, buf, n * sizeof(float), a_side ? "kiln.packed_a" : "kiln.packed_b");
   free(buf);
-  LLVMValueRef gl = LLVMAddGlobal(c->mod, LLVMTypeOf(init), a_side ? "kiln.packed_a" : "kiln.packed_b");
-  LLVMSetInitializer(gl, init);
-  LLVMSetGlobalConstant(gl, 1);
-  LLVMSetLinkage(gl, LLVMPrivateLinkage);
-  LLVMSetUnnamedAddress(gl, LLVMGlobalUnnamedAddr);
-  LLVMSetAlignment(gl, 64);
   return gl;
 }
 
@@ -560,7 +559,6 @@ static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc,
       acc[i][v] = cg_alloca(c, fn, vt, "acc");
       LLVMBuildStore(b, LLVMConstNull(vt), acc[i][v]);
     }
-  LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(c->t_i32, (unsigned)g->vw));
   LLVMValueRef mask = NULL; /* the lanes of the last vector, when cut */
   if (lanes) {
     LLVMValueRef m[16];
@@ -594,8 +592,7 @@ static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc,
       for (int i = 0; i < bc; i++) {
         LLVMValueRef off = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, k, cg_i64(c, sld), ""), cg_i64(c, i), "");
         LLVMValueRef s = LLVMBuildLoad2(b, c->t_f32, LLVMBuildGEP2(b, c->t_f32, S, &off, 1, ""), "");
-        LLVMValueRef one = LLVMBuildInsertElement(b, LLVMGetUndef(vt), s, cg_i32(c, 0), "");
-        LLVMValueRef splat = LLVMBuildShuffleVector(b, one, LLVMGetUndef(vt), zeros, "");
+        LLVMValueRef splat = cg_splat(c, s, (unsigned)g->vw);
         for (int v = 0; v < nvec; v++) {
           LLVMValueRef cur = LLVMBuildLoad2(b, vt, acc[i][v], "");
           LLVMValueRef args[3] = {splat, vv[v], cur};
@@ -711,42 +708,24 @@ static void b_panel_rows(cg_ctx *c, cg_kernel *k, const gemm *g, LLVMValueRef ds
   cg_loop_close(c, &lk);
 }
 
-static void b_panel(cg_ctx *c, cg_kernel *kp, const gemm *g, LLVMValueRef dst, LLVMValueRef u) {
-  cg_kernel k = *kp;
+static void b_panel(cg_ctx *c, cg_kernel *k, const gemm *g, LLVMValueRef dst, LLVMValueRef u) {
   LLVMBuilderRef b = c->b;
-  if (!g->nrem) {
-    b_panel_rows(c, &k, g, dst, u, false);
-  } else if (g->np == 1) {
-    b_panel_rows(c, &k, g, dst, u, true);
+  if (!g->nrem || g->np == 1) {
+    b_panel_rows(c, k, g, dst, u, g->nrem != 0);
   } else {
     LLVMValueRef last = LLVMBuildICmp(b, LLVMIntEQ, LLVMBuildURem(b, u, cg_i64(c, g->np), ""), cg_i64(c, g->np - 1), "");
-    LLVMBasicBlockRef cut = LLVMAppendBasicBlockInContext(c->llc, k.fn, "bcut");
-    LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(c->llc, k.fn, "bfull");
-    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->llc, k.fn, "bjoin");
+    LLVMBasicBlockRef cut = LLVMAppendBasicBlockInContext(c->llc, k->fn, "bcut");
+    LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(c->llc, k->fn, "bfull");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->llc, k->fn, "bjoin");
     LLVMBuildCondBr(b, last, cut, full);
     LLVMPositionBuilderAtEnd(b, cut);
-    b_panel_rows(c, &k, g, dst, u, true);
+    b_panel_rows(c, k, g, dst, u, true);
     LLVMBuildBr(b, join);
     LLVMPositionBuilderAtEnd(b, full);
-    b_panel_rows(c, &k, g, dst, u, false);
+    b_panel_rows(c, k, g, dst, u, false);
     LLVMBuildBr(b, join);
     LLVMPositionBuilderAtEnd(b, join);
   }
-  *kp = k;
-}
-
-/* floor(a / b) for b > 0 and any sign of a. */
-static LLVMValueRef floor_div(cg_ctx *c, LLVMValueRef a, int64_t b) {
-  LLVMBuilderRef bd = c->b;
-  if (b == 1) return a;
-  LLVMValueRef q = LLVMBuildSDiv(bd, a, cg_i64(c, b), ""), r = LLVMBuildSRem(bd, a, cg_i64(c, b), "");
-  LLVMValueRef adj = LLVMBuildAnd(bd, LLVMBuildICmp(bd, LLVMIntNE, r, cg_i64(c, 0), ""),
-                                  LLVMBuildICmp(bd, LLVMIntSLT, a, cg_i64(c, 0), ""), "");
-  return LLVMBuildSub(bd, q, LLVMBuildZExt(bd, adj, c->t_i64, ""), "");
-}
-
-static LLVMValueRef imin64(cg_ctx *c, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "");
 }
 
 /* dst[from, to) = 0 (floats). */
@@ -765,9 +744,8 @@ static void zero_range(cg_ctx *c, LLVMValueRef dst, LLVMValueRef base, LLVMValue
  * which LLVM vectorizes or turns into memcpy) and a zero run (right
  * padding); a tap that falls on padding rows is all zeros. No division or
  * gather per element. Units: (image·group, panel). */
-static void b_panel_conv(cg_ctx *c, cg_kernel *kp, const cg_kdesc *d, const gemm *g, LLVMValueRef body,
+static void b_panel_conv(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm *g, LLVMValueRef body,
                          LLVMValueRef dst, LLVMValueRef u) {
-  cg_kernel k = *kp;
   LLVMBuilderRef b = c->b;
   const ir_conv_dims *cd = g->in->conv;
   const ir_window *w = g->in->a.window;
@@ -776,10 +754,10 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *kp, const cg_kdesc *d, const gemm
   LLVMValueRef nv = cg_alloca(c, body, c->t_i64, "n"), jv = cg_alloca(c, body, c->t_i64, "j");
   cg_loop lk;
   LLVMValueRef bb = LLVMBuildUDiv(b, u, cg_i64(c, g->np), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->np), "");
-  LLVMValueRef img = g->groups == 1 ? bb : LLVMBuildUDiv(b, bb, cg_i64(c, g->groups), "");
-  LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(b, bb, cg_i64(c, g->groups), "");
+  LLVMValueRef img, grp;
+  image_group(c, g, bb, &img, &grp);
   LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->bw), "");
-  LLVMValueRef n1 = imin64(c, LLVMBuildNSWAdd(b, n0, cg_i64(c, g->bw), ""), cg_i64(c, g->N));
+  LLVMValueRef n1 = cg_min_i64(c, LLVMBuildNSWAdd(b, n0, cg_i64(c, g->bw), ""), cg_i64(c, g->N));
   LLVMValueRef ubase = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->bld), "");
   LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
   LLVMValueRef t[IR_MAX_RANK + 1] = {0};
@@ -788,10 +766,9 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *kp, const cg_kdesc *d, const gemm
   LLVMValueRef rbase = LLVMBuildNSWAdd(b, ubase, LLVMBuildNSWMul(b, kk, cg_i64(c, g->bld), ""), "");
   LLVMBuildStore(b, n0, nv);
   LLVMBuildStore(b, cg_i64(c, 0), jv);
-  LLVMValueRef fn = body;
-  LLVMBasicBlockRef scond = LLVMAppendBasicBlockInContext(c->llc, fn, "seg");
-  LLVMBasicBlockRef sbody = LLVMAppendBasicBlockInContext(c->llc, fn, "segbody");
-  LLVMBasicBlockRef sdone = LLVMAppendBasicBlockInContext(c->llc, fn, "segdone");
+  LLVMBasicBlockRef scond = LLVMAppendBasicBlockInContext(c->llc, body, "seg");
+  LLVMBasicBlockRef sbody = LLVMAppendBasicBlockInContext(c->llc, body, "segbody");
+  LLVMBasicBlockRef sdone = LLVMAppendBasicBlockInContext(c->llc, body, "segdone");
   LLVMBuildBr(b, scond);
   LLVMPositionBuilderAtEnd(b, scond);
   LLVMValueRef n = LLVMBuildLoad2(b, c->t_i64, nv, "");
@@ -801,11 +778,11 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *kp, const cg_kdesc *d, const gemm
   LLVMValueRef j = LLVMBuildLoad2(b, c->t_i64, jv, "");
   int64_t owl = g->opos[last];
   LLVMValueRef row = LLVMBuildUDiv(b, n, cg_i64(c, owl), ""), ow0 = LLVMBuildURem(b, n, cg_i64(c, owl), "");
-  LLVMValueRef seg = imin64(c, LLVMBuildNSWSub(b, cg_i64(c, owl), ow0, ""), LLVMBuildNSWSub(b, n1, n, ""));
+  LLVMValueRef seg = cg_min_i64(c, LLVMBuildNSWSub(b, cg_i64(c, owl), ow0, ""), LLVMBuildNSWSub(b, n1, n, ""));
   LLVMValueRef o[IR_MAX_RANK];
   split(c, row, last, g->opos, o);
   cg_index ix;
-  cg_index_init(&k, &ix, xs->rank);
+  cg_index_init(k, &ix, xs->rank);
   ix.d[cd->in_batch] = img;
   ix.d[cd->in_feature] = feature;
   LLVMValueRef valid = LLVMConstInt(c->t_i1, 1, 0);
@@ -816,23 +793,20 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *kp, const cg_kdesc *d, const gemm
   int64_t sw = wl->stride, W = xs->dims[cd->in_spatial[last]];
   LLVMValueRef offw = LLVMBuildNSWSub(b, LLVMBuildNSWMul(b, t[last + 1], cg_i64(c, wl->rhs_dilate), ""), cg_i64(c, wl->pad_lo), "");
   LLVMValueRef start = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, ow0, cg_i64(c, sw), ""), offw, ""); /* iw(0) */
-  /* first q with iw >= 0: ceil(-start / s); last q with iw <= W-1: floor((W-1-start) / s) */
-  LLVMValueRef qlo = LLVMBuildNeg(b, floor_div(c, start, sw), "");
-  LLVMValueRef qhi = LLVMBuildNSWAdd(b, floor_div(c, LLVMBuildNSWSub(b, cg_i64(c, W - 1), start, ""), sw), cg_i64(c, 1), "");
-  qlo = cg_clamp_i64(c, qlo, cg_i64(c, 0), seg);
-  qhi = cg_clamp_i64(c, qhi, qlo, seg);
+  LLVMValueRef qlo, qhi;
+  cg_inside_span(c, start, sw, W, seg, &qlo, &qhi);
   qlo = LLVMBuildSelect(b, valid, qlo, seg, "");
   qhi = LLVMBuildSelect(b, valid, qhi, seg, "");
   LLVMValueRef sbase = LLVMBuildNSWAdd(b, rbase, j, "");
   zero_range(c, dst, sbase, cg_i64(c, 0), qlo);
   cg_loop lq;
   LLVMValueRef q = cg_loop_open(c, &lq, qlo, qhi, "q");
-  uint32_t mark = cg_memo_mark(&k);
+  uint32_t mark = cg_memo_mark(k);
   cg_index cx = ix;
-  cx.uid = ++k.next_uid;
+  cx.uid = ++k->next_uid;
   cx.d[cd->in_spatial[last]] = LLVMBuildNSWAdd(b, start, LLVMBuildNSWMul(b, q, cg_i64(c, sw), ""), "");
-  store_f32(c, dst, LLVMBuildNSWAdd(b, sbase, q, ""), cg_elem(&k, g->bop, &cx));
-  cg_memo_reset(&k, mark);
+  store_f32(c, dst, LLVMBuildNSWAdd(b, sbase, q, ""), cg_elem(k, g->bop, &cx));
+  cg_memo_reset(k, mark);
   cg_loop_close(c, &lq);
   zero_range(c, dst, sbase, qhi, seg);
   LLVMBuildStore(b, LLVMBuildNSWAdd(b, n, seg, ""), nv);
@@ -842,24 +816,12 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *kp, const cg_kdesc *d, const gemm
   LLVMPositionBuilderAtEnd(b, sdone);
   zero_range(c, dst, rbase, LLVMBuildLoad2(b, c->t_i64, jv, ""), cg_i64(c, g->bw));
   cg_loop_close(c, &lk);
-  *kp = k;
 }
 
 static bool segmented(const gemm *g) {
   bool seg = g->conv && g->ns > 0;
   for (int i = 0; seg && i < g->ns; i++) seg = g->in->a.window->d[i].lhs_dilate == 1;
   return seg;
-}
-
-/* The position of id among d's inputs when its buffer has the default
- * layout. */
-static bool default_input(const cg_kdesc *d, ir_id id, unsigned *pos) {
-  for (uint32_t i = 0; i < d->nin; i++)
-    if (d->in_ids[i] == id) {
-      *pos = i;
-      return ir_shape_has_default_layout(d->in_shapes[i]);
-    }
-  return false;
 }
 
 /* Whether the vector im2col applies: a 2-D NCHW convolution without input
@@ -877,7 +839,7 @@ static bool flat_im2col(const cg_kdesc *d, const gemm *g, unsigned *pos, bool *c
     if (w->d[i].lhs_dilate != 1) return false;
   if (xs->dims[2] * xs->dims[3] > (1 << 30) || g->N > (1 << 30)) return false;
   *contiguous = w->d[0].stride == 1 && w->d[1].stride == 1 && g->opos[1] == xs->dims[3];
-  return default_input(d, g->bop, pos);
+  return cg_default_input(d, g->bop, pos);
 }
 
 /* Whether b_panel_flat loads input row spans: each vector of a panel lies
@@ -904,8 +866,8 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
   LLVMValueRef iota = LLVMConstVector(e, vw);
 #define VSPLAT(x) cg_splat(c, (x), vw)
   LLVMValueRef bb = LLVMBuildUDiv(b, u, cg_i64(c, g->np), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->np), "");
-  LLVMValueRef img = g->groups == 1 ? bb : LLVMBuildUDiv(b, bb, cg_i64(c, g->groups), "");
-  LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(b, bb, cg_i64(c, g->groups), "");
+  LLVMValueRef img, grp;
+  image_group(c, g, bb, &img, &grp);
   LLVMValueRef chan0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, img, cg_i64(c, xs->dims[1]), ""),
                                        LLVMBuildNSWMul(b, grp, cg_i64(c, g->cin_g), ""), "");
   LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->bw), "");
@@ -1016,23 +978,17 @@ static void pack_b_panel(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm 
 
 static int64_t align64(int64_t v) { return (v + 63) / 64 * 64; }
 
-/* The epilogue of a fused product, on the tile just stored (rows im·MR..,
- * columns jn·NR.. of batch bt, still in L1): each element of the fusion's
- * root, computed by the elemental emitter with the product read back from
- * the output buffer, overwrites it. Everything in the epilogue is
- * elementwise at the product's index (cg_epilogue_hero), so the column
- * loop is a plain vectorizable loop: bias loads are invariant per row (a
- * convolution) or contiguous (a dot), a residual is a contiguous load. */
-/* One column loop of the epilogue over `cols` (a constant, so LLVM
- * vectorizes it exactly: a runtime trip count of at most NR left the
- * vector loop, unrolled past NR, unused). */
+/* One column loop of the epilogue over the columns of a full (bw) or the
+ * cut last (nrem) column panel: a constant trip count, so LLVM vectorizes
+ * it exactly (a runtime trip count of at most NR left the vector loop,
+ * unrolled past NR, unused). */
 static void epilogue_cols(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm *g, cg_index ix, LLVMValueRef rowbase,
-                          LLVMValueRef jn, int64_t cols) {
+                          LLVMValueRef jn, bool cut) {
   LLVMBuilderRef b = c->b;
   const ir_shape *hs = &d->out_shapes[0];
   LLVMValueRef rc[IR_MAX_RANK + 2];
   cg_loop lj;
-  LLVMValueRef j = cg_loop_open(c, &lj, cg_i64(c, 0), cg_i64(c, cols), "ej");
+  LLVMValueRef j = cg_loop_open(c, &lj, cg_i64(c, 0), cg_i64(c, cut ? g->nrem : g->bw), "ej");
   LLVMValueRef n = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, jn, cg_i64(c, g->bw), ""), j, "");
   if (!g->conv) {
     split(c, n, g->nrf, g->rfsz, rc);
@@ -1044,26 +1000,27 @@ static void epilogue_cols(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm
   for (int i = 0; i < hs->rank; i++)
     if (!ix.d[i]) ix.d[i] = cg_i64(c, 0);
   ix.uid = ++k->next_uid;
-  ix.linear = LLVMBuildNSWAdd(b, rowbase, n, "");
-  ix.lin = *hs;
-  uint32_t mark = cg_memo_mark(k);
-  LLVMValueRef v = cg_elem(k, d->root, &ix);
-  cg_store(c, IR_F32, LLVMGetParam(k->fn, 0), ix.linear, v);
-  cg_memo_reset(k, mark);
+  cg_epilogue_store(k, d, &ix, LLVMBuildNSWAdd(b, rowbase, n, ""));
   cg_loop_close(c, &lj);
 }
 
+/* The epilogue of a fused product, on the tile just stored (rows im·aw..,
+ * columns jn·bw.. of batch bt, still in L1): each element of the fusion's
+ * root, computed by the elemental emitter with the product read back from
+ * the output buffer, overwrites it. Everything in the epilogue is
+ * elementwise at the product's index (cg_epilogue_hero), so the column
+ * loop is a plain vectorizable loop: bias loads are invariant per row (a
+ * convolution) or contiguous (a dot), a residual is a contiguous load. */
 static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueRef body, LLVMValueRef bt,
                           LLVMValueRef im, LLVMValueRef jn, LLVMValueRef lastm, LLVMValueRef lastn) {
   LLVMBuilderRef b = c->b;
   cg_kernel k;
   if (!cg_kernel_begin(c, &k, d, body)) return false;
-  LLVMValueRef outp = LLVMGetParam(body, 0);
-  k.buf[g->hero] = outp;
-  k.bshape[g->hero] = &d->out_shapes[0];
+  cg_epilogue_begin(&k, d, g->hero);
   const ir_shape *hs = &d->out_shapes[0];
-  LLVMValueRef rows = g->mrem ? LLVMBuildSelect(b, lastm, cg_i64(c, g->mrem), cg_i64(c, g->aw), "") : cg_i64(c, g->aw);
-  if (g->M < g->aw) rows = cg_i64(c, g->M);
+  LLVMValueRef rows = !g->mrem ? cg_i64(c, g->aw)
+                      : g->mp == 1 ? cg_i64(c, g->mrem)
+                                   : LLVMBuildSelect(b, lastm, cg_i64(c, g->mrem), cg_i64(c, g->aw), "");
   cg_loop lr;
   LLVMValueRef r = cg_loop_open(c, &lr, cg_i64(c, 0), rows, "er");
   LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, im, cg_i64(c, g->aw), ""), r, "");
@@ -1080,25 +1037,25 @@ static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValue
     for (int i = 0; i < g->nlf; i++) ix.d[g->nb + i] = rc[i];
   } else {
     const ir_conv_dims *cd = g->in->conv;
-    LLVMValueRef img = g->groups == 1 ? bt : LLVMBuildUDiv(b, bt, cg_i64(c, g->groups), "");
-    LLVMValueRef grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(b, bt, cg_i64(c, g->groups), "");
+    LLVMValueRef img, grp;
+    image_group(c, g, bt, &img, &grp);
     ix.d[cd->out_batch] = img;
     ix.d[cd->out_feature] = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, grp, cg_i64(c, g->M), ""), m, "");
   }
-  if (g->N <= g->bw) {
-    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->N);
-  } else if (!g->nrem) {
-    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->bw);
+  /* One kind of column panel (all full, or a single cut one), or a branch
+   * between the two, as in b_panel. */
+  if (!g->nrem || g->np == 1) {
+    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->nrem != 0);
   } else {
     LLVMBasicBlockRef cut = LLVMAppendBasicBlockInContext(c->llc, body, "ecut");
     LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(c->llc, body, "efull");
     LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->llc, body, "ejoin");
     LLVMBuildCondBr(b, lastn, cut, full);
     LLVMPositionBuilderAtEnd(b, cut);
-    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->nrem);
+    epilogue_cols(c, &k, d, g, ix, rowbase, jn, true);
     LLVMBuildBr(b, join);
     LLVMPositionBuilderAtEnd(b, full);
-    epilogue_cols(c, &k, d, g, ix, rowbase, jn, g->bw);
+    epilogue_cols(c, &k, d, g, ix, rowbase, jn, false);
     LLVMBuildBr(b, join);
     LLVMPositionBuilderAtEnd(b, join);
   }
@@ -1114,18 +1071,17 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   if (c->o->remarks)
     diag_emit(c->d, DIAG_REMARK, "codegen: %%%s: GEMM %" PRId64 "x%" PRId64 "x%" PRId64 " (batch %" PRId64 "), %s tile %dx%d%s",
               d->inst && d->inst->name ? d->inst->name : "?", g.M, g.N, g.K, g.batch,
-              g.swap ? "transposed" : "normal", g.swap ? g.nr : g.mr, g.swap ? g.bw : g.nr,
+              g.swap ? "transposed" : "normal", g.aw, g.bw,
               g.swap ? " (vectors along M, B broadcast)" : "");
   int64_t a_bytes = g.abatch * g.mp * g.K * g.aw * 4, b_bytes = g.batch * g.np * g.K * g.bld * 4;
   int64_t a_off = 0, b_off = g.a_const ? 0 : align64(a_bytes);
-  bool pack_bside = !g.b_const && !g.b_inplace;
-  out->scratch = (g.a_const ? 0 : align64(a_bytes)) + (pack_bside ? align64(b_bytes) : 0);
-  out->nphase = 0;
-  if (!g.a_const && !pack_a(c, d, &g, a_off, &out->ph[out->nphase++])) return false;
   /* B packed at run time is packed panel by panel inside the tile phase,
    * right before the tiles that use it (while it is in L2): one unit is
    * one column panel with all its row panels. */
-  bool merged = pack_bside;
+  bool merged = !g.b_const && !g.b_inplace;
+  out->scratch = (g.a_const ? 0 : align64(a_bytes)) + (merged ? align64(b_bytes) : 0);
+  out->nphase = 0;
+  if (!g.a_const && !pack_a(c, d, &g, a_off, &out->ph[out->nphase++])) return false;
 
   /* The tiles needed: full and cut row panels x full and cut column
    * panels. The vectors run along the columns (normal) or the rows (swap);
@@ -1139,7 +1095,7 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
       if (!cn && g.N < g.bw) continue;
       bool vcut = g.swap ? rm : cn;
       int64_t vrem = g.swap ? g.mrem : g.nrem;
-      int bc = g.swap ? (cn ? (int)g.nrem : g.bw) : (rm ? (int)g.mrem : g.mr);
+      int bc = g.swap ? (cn ? (int)g.nrem : g.bw) : (rm ? (int)g.mrem : g.aw);
       tiles[rm][cn] = tile_fn(c, &g, d, bc, vcut ? (int)ceil_div(vrem, g.vw) : g.nv, vcut ? (int)(vrem % g.vw) : 0);
     }
 

@@ -193,8 +193,9 @@ LLVMValueRef cg_offset(cg_ctx *c, const ir_shape *s, const cg_index *ix);
 LLVMValueRef cg_rowmajor(cg_ctx *c, const int64_t *dims, const cg_index *ix);
 /* Splits a row-major linear index over dims into ix->d. */
 void cg_delinearize(cg_ctx *c, LLVMValueRef linear, int rank, const int64_t *dims, cg_index *ix);
+/* A new index of `rank` dimensions (entries to be filled in) with a fresh
+ * identity for the memo. */
 void cg_index_init(cg_kernel *k, cg_index *ix, int rank);
-/* Same elements, new identity (memo key): used when deriving an index. */
 
 /* Counted loop [lo, hi) with an i64 induction variable. open positions the
  * builder in the body; close branches back and positions it after the loop. */
@@ -217,6 +218,17 @@ void cg_fn_attrs(cg_ctx *c, LLVMValueRef fn);
 LLVMValueRef cg_add_function(cg_ctx *c, const char *prefix, LLVMTypeRef ty, bool internal);
 /* Clamp an i64 value to [lo, hi] (signed). */
 LLVMValueRef cg_clamp_i64(cg_ctx *c, LLVMValueRef v, LLVMValueRef lo, LLVMValueRef hi);
+/* The smaller of two i64 values (signed). */
+LLVMValueRef cg_min_i64(cg_ctx *c, LLVMValueRef a, LLVMValueRef b);
+/* The q in [0, n) for which start + q·stride lies in [0, w), as [*lo, *hi)
+ * (*lo == *hi when none; stride > 0): the output columns whose window tap
+ * reads an input column of a row of width w rather than padding, computed
+ * once instead of tested per element. */
+void cg_inside_span(cg_ctx *c, LLVMValueRef start, int64_t stride, int64_t w, LLVMValueRef n, LLVMValueRef *lo,
+                    LLVMValueRef *hi);
+/* A read-only global of `bytes` bytes of data (private, unnamed_addr,
+ * 64-byte aligned): constants and weights packed at compile time. */
+LLVMValueRef cg_const_bytes(cg_ctx *c, const void *data, size_t bytes, const char *name);
 /* An integer scalar value of type t as i64 (sign- or zero-extended). */
 LLVMValueRef cg_to_i64(cg_ctx *c, ir_type t, LLVMValueRef v);
 /* A vector of n copies of the scalar v. */
@@ -260,8 +272,7 @@ bool cg_uniform_constant(const ir_comp *comp, ir_id id, double *v);
 /* Rough cost (operations) of computing one element of id. */
 double cg_elem_cost(const cg_kernel *k, ir_id id);
 /* Whether cg_elem can compute op (everything but sort, scatter, custom_call,
- * tuple, get_tuple_element, parameter; a fusion is expanded in place). *//* Whether cg_elem can compute op (everything but sort, scatter, custom_call,
- * tuple, fusion, parameter). */
+ * tuple, get_tuple_element, parameter; a fusion is expanded in place). */
 bool cg_is_elemental(ir_op op);
 
 /* ---- cg_kernel.c ------------------------------------------------------- */
@@ -272,6 +283,17 @@ bool cg_kernel_emit(cg_ctx *c, const cg_kdesc *d, cg_launch *out);
  * parameters of fn (outputs first, then inputs). */
 bool cg_kernel_begin(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, LLVMValueRef fn);
 void cg_kernel_end(cg_kernel *k);
+/* Whether id is one of d's inputs whose buffer has the default layout; its
+ * position among the inputs in *pos. */
+bool cg_default_input(const cg_kdesc *d, ir_id id, unsigned *pos);
+/* The fused epilogue of the dot and convolution kernels (the root is an
+ * epilogue over the hero, cg_epilogue_hero): the hero is computed into
+ * output 0 (f32, default layout), then each element is overwritten with
+ * the root computed from it while it is still in L1. cg_epilogue_begin
+ * makes k read the hero from output 0; cg_epilogue_store computes the root
+ * at ix, whose offset in output 0 is `at`, and stores it there. */
+void cg_epilogue_begin(cg_kernel *k, const cg_kdesc *d, ir_id hero);
+void cg_epilogue_store(cg_kernel *k, const cg_kdesc *d, cg_index *ix, LLVMValueRef at);
 /* Memo scopes: values computed inside a loop body do not dominate what
  * follows the loop, so loops in element code save and restore the memo. */
 uint32_t cg_memo_mark(const cg_kernel *k);
@@ -319,6 +341,10 @@ bool cg_scatter_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase
 bool cg_runtime_module(cg_ctx *c, const char *triple);
 /* Gives the runtime's functions and globals internal linkage. */
 void cg_runtime_internalize(cg_ctx *c);
+/* Whether two target triples name the same architecture, OS and
+ * environment (the vendor does not matter: x86_64-linux-gnu is
+ * x86_64-pc-linux-gnu). */
+bool cg_same_platform(const char *a, const char *b);
 
 /* ---- cg_jit.c / cg_target.c: the JIT's hooks --------------------------- */
 

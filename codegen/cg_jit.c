@@ -8,7 +8,7 @@
  * every module's symbols (kiln_artifact_info, the runtime's statics, the
  * thread pool) are separate, and destroying it frees exactly its code.
  *
- * Steps (see TOOLCHAIN.md):
+ * Steps (docs/codegen.md, "The JIT"):
  *   - cg_lower builds the module in an ORC thread-safe context (o->jit)
  *     and calls cg_jit_prepare, below;
  *   - the target machine goes to the JIT's target machine builder (which

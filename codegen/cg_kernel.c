@@ -13,7 +13,8 @@
  *        aux) and calls body; it is what the entry function and the thread
  *        pool's rt_parallel_for call, one chunk [lo, hi) at a time.
  * A kernel may have several such pairs (phases), run one after the other
- * (GEMM: packing, then tiles).
+ * (GEMM: packing, then tiles). The dot and convolution kernels (cg_gemm.c,
+ * cg_conv.c, cg_dwconv.c) share the fused-epilogue store defined here.
  *
  * The key of a kernel is a text rendering of everything the code depends
  * on: the instructions reachable from the root (ops, shapes with layouts,
@@ -60,6 +61,30 @@ void cg_kernel_end(cg_kernel *k) {
   k->buf = NULL;
   k->bshape = NULL;
   k->memo = NULL;
+}
+
+bool cg_default_input(const cg_kdesc *d, ir_id id, unsigned *pos) {
+  for (uint32_t i = 0; i < d->nin; i++)
+    if (d->in_ids[i] == id) {
+      *pos = i;
+      return ir_shape_has_default_layout(d->in_shapes[i]);
+    }
+  return false;
+}
+
+/* ---- fused epilogues ------------------------------------------------------ */
+
+void cg_epilogue_begin(cg_kernel *k, const cg_kdesc *d, ir_id hero) {
+  k->buf[hero] = LLVMGetParam(k->fn, 0);
+  k->bshape[hero] = &d->out_shapes[0];
+}
+
+void cg_epilogue_store(cg_kernel *k, const cg_kdesc *d, cg_index *ix, LLVMValueRef at) {
+  ix->linear = at;
+  ix->lin = d->out_shapes[0];
+  uint32_t mark = cg_memo_mark(k);
+  cg_store(k->c, IR_F32, LLVMGetParam(k->fn, 0), at, cg_elem(k, d->root, ix));
+  cg_memo_reset(k, mark);
 }
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -208,13 +233,14 @@ done:
 #define BLOCK 4096
 
 /* One loop nest over [lo, hi) ∩ [base, base + rows * nb) of the units of
- * iteration shape s, storing the outputs res[0..n) (all of dims s). */
-static void loop_nest(cg_kernel *k, const cg_kdesc *d, LLVMValueRef body, const ir_shape *s, int64_t base,
-                      const ir_id *res, const uint32_t *outi, uint32_t n, LLVMValueRef lo, LLVMValueRef hi) {
+ * iteration shape s, storing the outputs res[0..n) (all of dims s).
+ * Returns its number of units, rows * nb. */
+static int64_t loop_nest(cg_kernel *k, const cg_kdesc *d, LLVMValueRef body, const ir_shape *s, int64_t base,
+                         const ir_id *res, const uint32_t *outi, uint32_t n, LLVMValueRef lo, LLVMValueRef hi) {
   cg_ctx *c = k->c;
   LLVMBuilderRef b = c->b;
   int64_t elems = ir_shape_elements(s);
-  if (elems == 0) return;
+  if (elems == 0) return 0;
   int rank = s->rank;
   int inner_dim = rank ? s->minor_to_major[0] : -1;
   int64_t inner = rank ? s->dims[inner_dim] : 1, rows = elems / inner;
@@ -258,13 +284,7 @@ static void loop_nest(cg_kernel *k, const cg_kdesc *d, LLVMValueRef body, const 
   cg_memo_reset(k, mark);
   cg_loop_close(c, &lj);
   cg_loop_close(c, &lu);
-}
-
-static int64_t units_of(const ir_shape *s) {
-  int64_t elems = ir_shape_elements(s);
-  if (elems == 0) return 0;
-  int64_t inner = s->rank ? s->dims[s->minor_to_major[0]] : 1, blk = inner <= BLOCK ? inner : BLOCK;
-  return elems / inner * ((inner + blk - 1) / blk);
+  return units;
 }
 
 /* Outputs of equal dimensions share one loop nest; a multi-output fusion
@@ -317,8 +337,7 @@ static bool loop_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phas
       gout[n++] = q;
       gcost += cg_elem_cost(&k, res[q]) + 1;
     }
-    loop_nest(&k, d, body, s, base, gres, gout, n, lo, hi);
-    int64_t units = units_of(s), elems = ir_shape_elements(s);
+    int64_t units = loop_nest(&k, d, body, s, base, gres, gout, n, lo, hi), elems = ir_shape_elements(s);
     base += units;
     if (units) {
       double per_unit = gcost * (double)elems / (double)units;

@@ -81,7 +81,7 @@ static LLVMValueRef exp_f32(cg_ctx *c, LLVMValueRef x) {
   xc = sel(c, fcmp(c, LLVMRealOLT, xc, kf(c, -104.0)), kf(c, -104.0), xc);
   xc = sel(c, fcmp(c, LLVMRealOGT, xc, kf(c, 89.0)), kf(c, 89.0), xc);
   LLVMValueRef n = LLVMBuildFMul(b, xc, kf(c, 1.4426950408889634), "");
-  n = cg_intrinsic(c, "llvm.roundeven", &c->t_f32, 1, &n, 1);
+  n = intr1(c, "llvm.roundeven", n);
   LLVMValueRef r = fmad(c, n, kf(c, -LN2_HI), xc);
   r = fmad(c, n, kf(c, -LN2_LO), r);
   LLVMValueRef r2 = LLVMBuildFMul(b, r, r, "");
@@ -133,7 +133,7 @@ static const double TANH_P[5] = {-0.33333317556898723, 0.13332586034026597, -0.0
 
 static LLVMValueRef tanh_f32(cg_ctx *c, LLVMValueRef x) {
   LLVMBuilderRef b = c->b;
-  LLVMValueRef a = cg_intrinsic(c, "llvm.fabs", &c->t_f32, 1, &x, 1);
+  LLVMValueRef a = intr1(c, "llvm.fabs", x);
   LLVMValueRef z = LLVMBuildFMul(b, x, x, "");
   LLVMValueRef small = fmad(c, LLVMBuildFMul(b, x, z, ""), horner(c, z, TANH_P, 5), x);
   LLVMValueRef e = exp_f32(c, LLVMBuildFAdd(b, a, a, ""));
@@ -165,7 +165,7 @@ static const double ERFC_R[6] = {9.105390255393064e-05, 0.5619493628370069, 0.02
 
 static LLVMValueRef erf_f32(cg_ctx *c, LLVMValueRef x) {
   LLVMBuilderRef b = c->b;
-  LLVMValueRef a = cg_intrinsic(c, "llvm.fabs", &c->t_f32, 1, &x, 1);
+  LLVMValueRef a = intr1(c, "llvm.fabs", x);
   a = sel(c, fcmp(c, LLVMRealOGT, a, kf(c, 3.92)), kf(c, 3.92), a);
   LLVMValueRef z = LLVMBuildFMul(b, a, a, "");
   LLVMValueRef q = horner(c, z, ERF_Q, 5);
@@ -188,7 +188,7 @@ static LLVMValueRef erf_f32(cg_ctx *c, LLVMValueRef x) {
  * (x < -87.3) come out right, and the limits are 0 and 1. */
 static LLVMValueRef logistic_f32(cg_ctx *c, LLVMValueRef x) {
   LLVMBuilderRef b = c->b;
-  LLVMValueRef a = cg_intrinsic(c, "llvm.fabs", &c->t_f32, 1, &x, 1);
+  LLVMValueRef a = intr1(c, "llvm.fabs", x);
   LLVMValueRef e = exp_f32(c, LLVMBuildFNeg(b, a, ""));
   LLVMValueRef den = LLVMBuildFAdd(b, kf(c, 1.0), e, "");
   LLVMValueRef num = sel(c, fcmp(c, LLVMRealOLT, x, kf(c, 0.0)), e, kf(c, 1.0));

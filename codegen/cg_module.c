@@ -54,6 +54,9 @@ typedef struct plan {
   int64_t ws;
 } plan;
 
+/* The arrays an instruction produces (one slot each). */
+static uint32_t nvalues(const ir_inst *in) { return in->shape.type == IR_TUPLE ? in->ntuple : 1; }
+
 static uint32_t add_slot(cg_ctx *c, plan *p, slot s) {
   if (p->nslots == p->cap) {
     uint32_t cap = p->cap ? p->cap * 2 : 64;
@@ -108,14 +111,8 @@ static LLVMValueRef const_global(cg_ctx *c, const ir_inst *in) {
     cg_fail(c, "out of memory");
     return NULL;
   }
-  LLVMValueRef init = LLVMConstStringInContext2(c->llc, bytes ? (const char *)data : "", bytes, 1);
+  LLVMValueRef g = cg_const_bytes(c, data, bytes, "kiln.const");
   free(owned);
-  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), "kiln.const");
-  LLVMSetInitializer(g, init);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-  LLVMSetAlignment(g, 64);
   return g;
 }
 
@@ -131,7 +128,7 @@ static bool make_slots(cg_ctx *c, plan *p) {
   const ir_comp *e = p->e;
   for (ir_id id = 0; id < e->ninsts; id++) {
     const ir_inst *in = &e->insts[id];
-    uint32_t n = in->shape.type == IR_TUPLE ? in->ntuple : 1;
+    uint32_t n = nvalues(in);
     p->first[id] = p->nslots;
     for (uint32_t k = 0; k < n; k++) {
       slot s;
@@ -171,7 +168,7 @@ static void liveness(plan *p) {
     if (in->op == IR_OP_TUPLE || in->op == IR_OP_GET_TUPLE_ELEMENT) continue;
     for (uint32_t k = 0; k < in->nops; k++) {
       const ir_inst *op = &e->insts[in->ops[k]];
-      uint32_t n = op->shape.type == IR_TUPLE ? op->ntuple : 1;
+      uint32_t n = nvalues(op);
       for (uint32_t q = 0; q < n; q++) {
         slot *s = &p->slots[slot_of(p, in->ops[k], q)];
         if (s->last < id) s->last = id;
@@ -180,7 +177,6 @@ static void liveness(plan *p) {
   }
 }
 
-/* First-fit placement of the workspace slots in order of definition. */
 /* Slots in order of definition, ties by slot number. Slots are created in
  * instruction order except scratch, appended later: a merge of the two
  * sorted runs would do, but a stable insertion pass over an almost sorted
@@ -197,6 +193,7 @@ static void insertion_sort_by_def(const plan *p, uint32_t *order) {
   }
 }
 
+/* First-fit placement of the workspace slots in order of definition. */
 static bool assign_buffers(cg_ctx *c, plan *p) {
   uint32_t *live = malloc(sizeof(uint32_t) * (p->nslots + 1));
   uint32_t *order = malloc(sizeof(uint32_t) * (p->nslots + 1));
@@ -247,7 +244,7 @@ static bool plan_launch(cg_ctx *c, plan *p, ir_id id) {
   cg_kdesc d;
   memset(&d, 0, sizeof d);
   d.inst = in;
-  uint32_t nout = in->shape.type == IR_TUPLE ? in->ntuple : 1;
+  uint32_t nout = nvalues(in);
   ir_shape *outs = malloc(sizeof(ir_shape) * nout);
   ir_id *ins = malloc(sizeof(ir_id) * (in->nops + 1));
   const ir_shape **ishapes = malloc(sizeof(ir_shape *) * (in->nops + 1));
@@ -346,7 +343,7 @@ static LLVMValueRef is_null(cg_ctx *c, LLVMValueRef p) { return LLVMBuildIsNull(
 static void emit_launch(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVMValueRef args) {
   const ir_inst *in = &p->e->insts[id];
   const cg_launch *l = &p->launch[id];
-  uint32_t nout = in->shape.type == IR_TUPLE ? in->ntuple : 1;
+  uint32_t nout = nvalues(in);
   uint32_t n = 0;
   LLVMValueRef ptrs[512];
   LLVMValueRef *pv = ptrs;
@@ -356,18 +353,14 @@ static void emit_launch(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVMValue
     return;
   }
   for (uint32_t k = 0; k < nout; k++) pv[n++] = slot_ptr(c, p, st, p->first[id] + k);
-  uint32_t ni = 0;
-  if (in->op == IR_OP_FUSION) {
-    for (uint32_t k = 0; k < in->nops; k++, ni++)
-      pv[n++] = ni < 32 && (l->unused_in >> ni & 1) ? LLVMConstNull(c->t_ptr) : slot_ptr(c, p, st, slot_of(p, in->ops[k], 0));
-  } else {
-    for (uint32_t k = 0; k < in->nops; k++) {
-      bool dup = false;
-      for (uint32_t q = 0; q < k; q++) dup = dup || in->ops[q] == in->ops[k];
-      if (dup) continue;
-      pv[n++] = ni < 32 && (l->unused_in >> ni & 1) ? LLVMConstNull(c->t_ptr) : slot_ptr(c, p, st, slot_of(p, in->ops[k], 0));
-      ni++;
-    }
+  /* The kernel's inputs (plan_launch): a fusion's operands, a lone
+   * instruction's distinct operands. */
+  for (uint32_t k = 0, ni = 0; k < in->nops; k++) {
+    bool dup = false;
+    for (uint32_t q = 0; in->op != IR_OP_FUSION && q < k; q++) dup = dup || in->ops[q] == in->ops[k];
+    if (dup) continue;
+    pv[n++] = ni < 32 && (l->unused_in >> ni & 1) ? LLVMConstNull(c->t_ptr) : slot_ptr(c, p, st, slot_of(p, in->ops[k], 0));
+    ni++;
   }
   pv[n++] = l->scratch > 0 ? slot_ptr(c, p, st, p->scratch_slot[id]) : LLVMConstNull(c->t_ptr);
   pv[n++] = l->aux[0] ? l->aux[0] : LLVMConstNull(c->t_ptr);
@@ -398,7 +391,7 @@ static void emit_launch(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVMValue
  * const char *backend_config), resolved when the artifact is loaded. */
 static void emit_custom_call(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVMValueRef args) {
   const ir_inst *in = &p->e->insts[id];
-  uint32_t nout = in->shape.type == IR_TUPLE ? in->ntuple : 1;
+  uint32_t nout = nvalues(in);
   for (uint32_t k = 0; k < in->nops; k++) {
     LLVMValueRef idx = cg_i64(c, k);
     LLVMBuildStore(c->b, slot_ptr(c, p, st, slot_of(p, in->ops[k], 0)), LLVMBuildGEP2(c->b, c->t_ptr, args, &idx, 1, ""));
@@ -500,7 +493,7 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout) {
   uint32_t maxargs = 1;
   for (ir_id id = 0; id < e->ninsts; id++) {
     const ir_inst *in = &e->insts[id];
-    uint32_t n = (in->shape.type == IR_TUPLE ? in->ntuple : 1) + in->nops + 3;
+    uint32_t n = nvalues(in) + in->nops + 3;
     if (n > maxargs) maxargs = n;
   }
   LLVMValueRef args = cg_alloca(c, fn, LLVMArrayType2(c->t_ptr, maxargs), "args");
@@ -534,21 +527,17 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout) {
 
 /* ---- metadata ---------------------------------------------------------------- */
 
-static LLVMValueRef cstring(cg_ctx *c, const char *s) {
-  LLVMValueRef init = LLVMConstStringInContext2(c->llc, s, strlen(s), 0);
-  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), "kiln.str");
-  LLVMSetInitializer(g, init);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-  return g;
-}
-
 static LLVMValueRef private_const(cg_ctx *c, LLVMValueRef init, const char *name) {
   LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
   LLVMSetInitializer(g, init);
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+static LLVMValueRef cstring(cg_ctx *c, const char *s) {
+  LLVMValueRef g = private_const(c, LLVMConstStringInContext2(c->llc, s, strlen(s), 0), "kiln.str");
+  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
   return g;
 }
 
@@ -606,7 +595,7 @@ static void build_metadata(cg_ctx *c, const plan *p, LLVMValueRef run, uint32_t 
   LLVMTypeRef dt = LLVMStructCreateNamed(c->llc, "kiln.desc");
   LLVMStructSetBody(dt, df, 15, 0);
   char producer[64];
-  snprintf(producer, sizeof producer, "kiln %s", "0.1.0");
+  snprintf(producer, sizeof producer, "kiln %s", KILN_VERSION);
   LLVMValueRef dv[15] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
                          cg_i32(c, (int32_t)LLVMABISizeOfType(c->td, dt)),
                          cstring(c, c->o->name),

@@ -5,7 +5,7 @@
  * build machine's triple (codegen/meson.build) and embedded in libkiln as a
  * byte array (cg_runtime_bc, generated). A module for that architecture and
  * OS starts as a parse of those bytes, so the pool is part of the module
- * (for the AOT .so and, later, the JIT alike) and becomes internal to it.
+ * (for the AOT .so and the JIT alike) and becomes internal to it.
  *
  * For any other target (cross compiling), or when kiln was built without
  * clang-19, the bitcode cannot be used (its pthread types are laid out for
@@ -23,7 +23,7 @@ extern const unsigned char cg_runtime_bc[];
 extern const size_t cg_runtime_bc_len;
 
 /* "arch-vendor-os-env" → compares arch, os and environment. */
-static bool same_platform(const char *a, const char *b) {
+bool cg_same_platform(const char *a, const char *b) {
   char *na = LLVMNormalizeTargetTriple(a), *nb = LLVMNormalizeTargetTriple(b);
   char pa[4][64] = {{0}}, pb[4][64] = {{0}};
   const char *src[2] = {na, nb};
@@ -71,7 +71,7 @@ bool cg_runtime_module(cg_ctx *c, const char *triple) {
         LLVMCreateMemoryBufferWithMemoryRange((const char *)cg_runtime_bc, cg_runtime_bc_len, "kiln-runtime", 0);
     LLVMModuleRef m = NULL;
     if (mb && !LLVMParseBitcodeInContext2(c->llc, mb, &m)) {
-      if (same_platform(LLVMGetTarget(m), triple)) {
+      if (cg_same_platform(LLVMGetTarget(m), triple)) {
         c->mod = m;
         c->have_pool = true;
       } else {

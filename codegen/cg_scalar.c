@@ -25,28 +25,22 @@ static LLVMValueRef int_min(cg_ctx *c, ir_type t) {
   return LLVMConstInt(cg_vtype(c, t), 1ULL << (bits - 1), 0);
 }
 
-LLVMValueRef cg_max(cg_ctx *c, ir_type t, LLVMValueRef x, LLVMValueRef y) {
+/* max (is_max) or min. Floats: NaN if either is NaN (x + y is then a NaN),
+ * else x > y ? x : y (max) or x < y ? x : y (min). */
+static LLVMValueRef min_max(cg_ctx *c, ir_type t, LLVMValueRef x, LLVMValueRef y, bool is_max) {
   LLVMBuilderRef b = c->b;
   if (ir_type_is_float(t)) {
-    /* NaN if either is NaN (x + y is then a NaN), else x > y ? x : y. */
-    LLVMValueRef r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, y, ""), x, y, "");
+    LLVMValueRef r = LLVMBuildSelect(b, LLVMBuildFCmp(b, is_max ? LLVMRealOGT : LLVMRealOLT, x, y, ""), x, y, "");
     LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, x, y, "");
     return LLVMBuildSelect(b, nan, LLVMBuildFAdd(b, x, y, ""), r, "");
   }
-  LLVMIntPredicate p = (ir_type_is_unsigned(t) || t == IR_PRED) ? LLVMIntUGT : LLVMIntSGT;
+  bool u = ir_type_is_unsigned(t) || t == IR_PRED;
+  LLVMIntPredicate p = is_max ? (u ? LLVMIntUGT : LLVMIntSGT) : (u ? LLVMIntULT : LLVMIntSLT);
   return LLVMBuildSelect(b, LLVMBuildICmp(b, p, x, y, ""), x, y, "");
 }
 
-LLVMValueRef cg_min(cg_ctx *c, ir_type t, LLVMValueRef x, LLVMValueRef y) {
-  LLVMBuilderRef b = c->b;
-  if (ir_type_is_float(t)) {
-    LLVMValueRef r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, x, y, ""), x, y, "");
-    LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, x, y, "");
-    return LLVMBuildSelect(b, nan, LLVMBuildFAdd(b, x, y, ""), r, "");
-  }
-  LLVMIntPredicate p = (ir_type_is_unsigned(t) || t == IR_PRED) ? LLVMIntULT : LLVMIntSLT;
-  return LLVMBuildSelect(b, LLVMBuildICmp(b, p, x, y, ""), x, y, "");
-}
+LLVMValueRef cg_max(cg_ctx *c, ir_type t, LLVMValueRef x, LLVMValueRef y) { return min_max(c, t, x, y, true); }
+LLVMValueRef cg_min(cg_ctx *c, ir_type t, LLVMValueRef x, LLVMValueRef y) { return min_max(c, t, x, y, false); }
 
 /* x / y and x rem y for integers: y == 0 gives 0 (div) or x (rem); signed
  * INT_MIN / -1 gives INT_MIN (rem 0). The divisor is replaced by 1 where
@@ -238,7 +232,7 @@ LLVMValueRef cg_identity(cg_ctx *c, ir_combiner comb, ir_type t) {
     case IR_COMB_AND: return LLVMConstAllOnes(ty);
     case IR_COMB_MAX:
       if (fl) return LLVMConstReal(ty, -INFINITY);
-      if (sgn) return LLVMConstInt(ty, 1ULL << (bits - 1), 0);
+      if (sgn) return int_min(c, t);
       return LLVMConstInt(ty, 0, 0);
     case IR_COMB_MIN:
       if (fl) return LLVMConstReal(ty, INFINITY);

@@ -50,10 +50,6 @@ static void store_at(cg_ctx *c, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef i
   LLVMBuildStore(c->b, v, LLVMBuildGEP2(c->b, t, base, &i, 1, ""));
 }
 
-static LLVMValueRef imin(cg_ctx *c, LLVMValueRef a, LLVMValueRef b) {
-  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "");
-}
-
 /* void sort(ptr keys, ptr perm, ptr tmp, i64 n): stable permutation sort. */
 static LLVMValueRef sort_helper(cg_ctx *c, int kind, bool desc) {
   if (c->sort_fns[kind][desc]) return c->sort_fns[kind][desc];
@@ -87,14 +83,14 @@ static LLVMValueRef sort_helper(cg_ctx *c, int kind, bool desc) {
   cg_loop lq, lo;
   LLVMValueRef q = cg_loop_open(c, &lq, cg_i64(c, 0), nblocks, "blk");
   LLVMValueRef lov = LLVMBuildNSWMul(c->b, q, w2, "");
-  LLVMValueRef mid = imin(c, LLVMBuildNSWAdd(c->b, lov, w, ""), n);
-  LLVMValueRef hi = imin(c, LLVMBuildNSWAdd(c->b, lov, w2, ""), n);
+  LLVMValueRef mid = cg_min_i64(c, LLVMBuildNSWAdd(c->b, lov, w, ""), n);
+  LLVMValueRef hi = cg_min_i64(c, LLVMBuildNSWAdd(c->b, lov, w2, ""), n);
   LLVMBuildStore(c->b, lov, iv);
   LLVMBuildStore(c->b, mid, jv);
   LLVMValueRef o = cg_loop_open(c, &lo, lov, hi, "o");
   LLVMValueRef i = LLVMBuildLoad2(c->b, c->t_i64, iv, ""), j = LLVMBuildLoad2(c->b, c->t_i64, jv, "");
-  LLVMValueRef ic = imin(c, i, LLVMBuildNSWSub(c->b, mid, cg_i64(c, 1), ""));
-  LLVMValueRef jc = imin(c, j, LLVMBuildNSWSub(c->b, hi, cg_i64(c, 1), ""));
+  LLVMValueRef ic = cg_min_i64(c, i, LLVMBuildNSWSub(c->b, mid, cg_i64(c, 1), ""));
+  LLVMValueRef jc = cg_min_i64(c, j, LLVMBuildNSWSub(c->b, hi, cg_i64(c, 1), ""));
   LLVMValueRef pi = load_at(c, c->t_i64, s, ic), pj = load_at(c, c->t_i64, s, jc);
   LLVMValueRef ki = load_at(c, kt, keys, pi), kj = load_at(c, kt, keys, pj);
   LLVMValueRef jok = LLVMBuildICmp(c->b, LLVMIntSLT, j, hi, "");

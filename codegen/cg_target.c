@@ -158,18 +158,7 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
   }
   if (err) LLVMDisposeMessage(err);
   if (ok) {
-    char *nh = LLVMNormalizeTargetTriple(host);
-    out->host = strcmp(nh, triple) == 0 || !o->triple;
-    LLVMDisposeMessage(nh);
-    if (!out->host && o->triple) {
-      /* x86_64-linux-gnu vs x86_64-pc-linux-gnu: the vendor does not matter. */
-      char *a = LLVMNormalizeTargetTriple(host);
-      const char *pa = strchr(a, '-'), *pb = strchr(triple, '-');
-      size_t la = pa ? (size_t)(pa - a) : strlen(a), lb = pb ? (size_t)(pb - triple) : strlen(triple);
-      const char *ra = pa ? strchr(pa + 1, '-') : NULL, *rb = pb ? strchr(pb + 1, '-') : NULL;
-      out->host = la == lb && memcmp(a, triple, la) == 0 && ra && rb && strcmp(ra, rb) == 0;
-      LLVMDisposeMessage(a);
-    }
+    out->host = !o->triple || cg_same_platform(host, triple);
     const char *cpu = o->cpu, *features = o->features;
     if (!cpu) {
       if (out->host) {

@@ -303,6 +303,42 @@ LLVMValueRef cg_clamp_i64(cg_ctx *c, LLVMValueRef v, LLVMValueRef lo, LLVMValueR
   return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, a, hi, ""), hi, a, "");
 }
 
+LLVMValueRef cg_min_i64(cg_ctx *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+/* floor(a / b) for b > 0 and any sign of a. */
+static LLVMValueRef floor_div(cg_ctx *c, LLVMValueRef a, int64_t b) {
+  if (b == 1) return a;
+  LLVMBuilderRef bd = c->b;
+  LLVMValueRef q = LLVMBuildSDiv(bd, a, cg_i64(c, b), ""), r = LLVMBuildSRem(bd, a, cg_i64(c, b), "");
+  LLVMValueRef adj = LLVMBuildAnd(bd, LLVMBuildICmp(bd, LLVMIntNE, r, cg_i64(c, 0), ""),
+                                  LLVMBuildICmp(bd, LLVMIntSLT, a, cg_i64(c, 0), ""), "");
+  return LLVMBuildSub(bd, q, LLVMBuildZExt(bd, adj, c->t_i64, ""), "");
+}
+
+void cg_inside_span(cg_ctx *c, LLVMValueRef start, int64_t stride, int64_t w, LLVMValueRef n, LLVMValueRef *lo,
+                    LLVMValueRef *hi) {
+  LLVMBuilderRef b = c->b;
+  /* first q with start + q·s >= 0: ceil(-start / s); last q with start + q·s <= w-1: floor((w-1-start) / s) */
+  LLVMValueRef l = LLVMBuildNeg(b, floor_div(c, start, stride), "");
+  LLVMValueRef h = LLVMBuildNSWAdd(b, floor_div(c, LLVMBuildNSWSub(b, cg_i64(c, w - 1), start, ""), stride), cg_i64(c, 1), "");
+  l = cg_clamp_i64(c, l, cg_i64(c, 0), n);
+  *hi = cg_clamp_i64(c, h, l, n);
+  *lo = l;
+}
+
+LLVMValueRef cg_const_bytes(cg_ctx *c, const void *data, size_t bytes, const char *name) {
+  LLVMValueRef init = LLVMConstStringInContext2(c->llc, bytes ? (const char *)data : "", bytes, 1);
+  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+  LLVMSetAlignment(g, 64);
+  return g;
+}
+
 LLVMValueRef cg_to_i64(cg_ctx *c, ir_type t, LLVMValueRef v) {
   if (t == IR_I64 || t == IR_U64) return v;
   if (ir_type_is_unsigned(t) || t == IR_PRED) return LLVMBuildZExt(c->b, v, c->t_i64, "");

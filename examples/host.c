@@ -49,8 +49,9 @@ int main(void) {
   for (int i = 0; i < 64; i++) x[i] = sinf(0.1f * (float)i);
   const void *inputs[KILN_MLP_NUM_INPUTS] = {x};
   void *outputs[KILN_MLP_NUM_OUTPUTS] = {probs};
-  void *ws = kiln_mlp_workspace_size() ? aligned_alloc(64, KILN_MLP_WORKSPACE_SIZE) : NULL;
-  if (kiln_mlp_workspace_size() && !ws) return 1;
+  size_t wsz = kiln_mlp_workspace_size();
+  void *ws = wsz ? aligned_alloc(64, wsz) : NULL;
+  if (wsz && !ws) return 1;
 
   int status = kiln_mlp_run(inputs, outputs, ws);
   if (status != 0) {

@@ -327,7 +327,7 @@ bool ir_eval_module(const ir_module *m, const ir_eval_opts *opts, const void *co
       break;
     }
     int64_t lst[IR_MAX_RANK], pst[IR_MAX_RANK];
-    ev_strides(s, lst);
+    ir_shape_strides(s, lst);
     layout_strides(s, pst);
     ev_copy_nd(ir_type_size(s->type), s->rank, s->dims, args[p].arr[0].data, 0, lst, inputs[p], 0, pst);
   }
@@ -342,7 +342,7 @@ bool ir_eval_module(const ir_module *m, const ir_eval_opts *opts, const void *co
       break;
     }
     int64_t lst[IR_MAX_RANK], pst[IR_MAX_RANK];
-    ev_strides(s, lst);
+    ir_shape_strides(s, lst);
     layout_strides(s, pst);
     ev_copy_nd(ir_type_size(s->type), s->rank, s->dims, outputs[i], 0, pst, res.arr[i].data, 0, lst);
   }

@@ -72,7 +72,7 @@ static void *permute_words(const void *src, const ir_shape *s, const int64_t *pe
   int64_t n = ir_shape_elements(s), sst[IR_MAX_RANK], pst[IR_MAX_RANK], dims[IR_MAX_RANK], dst[IR_MAX_RANK];
   void *p = malloc(ev_nz(n) * 8);
   if (!p) return NULL;
-  ev_strides(s, sst);
+  ir_shape_strides(s, sst);
   for (int i = 0; i < s->rank; i++) {
     dims[i] = s->dims[perm[i]];
     pst[i] = sst[perm[i]];
@@ -84,12 +84,6 @@ static void *permute_words(const void *src, const ir_shape *s, const int64_t *pe
   }
   ev_copy_nd(8, s->rank, dims, p, 0, dst, src, 0, pst);
   return p;
-}
-
-static bool in_list(const int64_t *v, int n, int64_t x) {
-  for (int i = 0; i < n; i++)
-    if (v[i] == x) return true;
-  return false;
 }
 
 static void store_words(ev_array *out, const void *c, bool fl) {
@@ -110,7 +104,7 @@ bool ev_dot(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) 
     B *= x->shape.dims[dd->lhs_batch[i]];
   }
   for (int i = 0; i < x->shape.rank; i++)
-    if (!in_list(dd->lhs_batch, dd->nbatch, i) && !in_list(dd->lhs_contract, dd->ncontract, i)) {
+    if (!ir_dims_has(dd->lhs_batch, dd->nbatch, i) && !ir_dims_has(dd->lhs_contract, dd->ncontract, i)) {
       lp[nl++] = i;
       M *= x->shape.dims[i];
     }
@@ -120,7 +114,7 @@ bool ev_dot(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) 
     K *= x->shape.dims[dd->lhs_contract[i]];
   }
   for (int i = 0; i < y->shape.rank; i++)
-    if (!in_list(dd->rhs_batch, dd->nbatch, i) && !in_list(dd->rhs_contract, dd->ncontract, i)) {
+    if (!ir_dims_has(dd->rhs_batch, dd->nbatch, i) && !ir_dims_has(dd->rhs_contract, dd->ncontract, i)) {
       rp[nr++] = i;
       N *= y->shape.dims[i];
     }
@@ -203,16 +197,7 @@ bool ev_convolution(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_arra
    * or -1 for padding and lhs dilation holes. */
   int64_t *tab[IR_MAX_RANK] = {0};
   bool ok = xin && kin && col && acc;
-  for (int s = 0; s < nd && ok; s++) {
-    tab[s] = malloc(ev_nz(P[s] * Kd[s]) * sizeof(int64_t));
-    ok = tab[s] != NULL;
-    for (int64_t p = 0; ok && p < P[s]; p++)
-      for (int64_t k = 0; k < Kd[s]; k++) {
-        int64_t q = p * wd[s].stride + k * wd[s].rhs_dilate - wd[s].pad_lo;
-        bool hit = q >= 0 && q % wd[s].lhs_dilate == 0 && q / wd[s].lhs_dilate < S[s];
-        tab[s][p * Kd[s] + k] = hit ? q / wd[s].lhs_dilate : -1;
-      }
-  }
+  for (int s = 0; s < nd && ok; s++) ok = (tab[s] = ev_window_table(&wd[s], Kd[s], P[s], S[s])) != NULL;
   if (!ok) {
     for (int s = 0; s < nd; s++) free(tab[s]);
     free(xin), free(kin), free(col), free(acc);

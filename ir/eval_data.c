@@ -11,8 +11,6 @@
 
 #include "ir/eval_internal.h"
 
-void ev_strides(const ir_shape *s, int64_t *st) { ir_shape_strides(s, st); }
-
 /* One row of a strided copy, specialised by element size. */
 static void copy_row(size_t es, char *dst, int64_t d, int64_t ds, const char *src, int64_t s, int64_t ss, int64_t n) {
   if (ds == 1 && ss == 1) {
@@ -66,8 +64,8 @@ void ev_copy_nd(size_t es, int rank, const int64_t *dims, void *dst, int64_t dba
 bool ev_broadcast(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
   (void)ctx;
   int64_t ist[IR_MAX_RANK], ost[IR_MAX_RANK], sst[IR_MAX_RANK] = {0};
-  ev_strides(&ops[0].shape, ist);
-  ev_strides(&out->shape, ost);
+  ir_shape_strides(&ops[0].shape, ist);
+  ir_shape_strides(&out->shape, ost);
   for (uint32_t i = 0; i < in->ndims; i++) sst[in->dims[i]] = ist[i];
   ev_copy_nd(ir_type_size(out->shape.type), out->shape.rank, out->shape.dims, out->data, 0, ost, ops[0].data, 0, sst);
   return true;
@@ -82,8 +80,8 @@ bool ev_reshape(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *o
 bool ev_transpose(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
   (void)ctx;
   int64_t ist[IR_MAX_RANK], ost[IR_MAX_RANK], sst[IR_MAX_RANK];
-  ev_strides(&ops[0].shape, ist);
-  ev_strides(&out->shape, ost);
+  ir_shape_strides(&ops[0].shape, ist);
+  ir_shape_strides(&out->shape, ost);
   for (int i = 0; i < out->shape.rank; i++) sst[i] = ist[in->dims[i]];
   ev_copy_nd(ir_type_size(out->shape.type), out->shape.rank, out->shape.dims, out->data, 0, ost, ops[0].data, 0, sst);
   return true;
@@ -92,8 +90,8 @@ bool ev_transpose(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array 
 bool ev_slice(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
   (void)ctx;
   int64_t ist[IR_MAX_RANK], ost[IR_MAX_RANK], sst[IR_MAX_RANK], base = 0;
-  ev_strides(&ops[0].shape, ist);
-  ev_strides(&out->shape, ost);
+  ir_shape_strides(&ops[0].shape, ist);
+  ir_shape_strides(&out->shape, ost);
   for (int i = 0; i < out->shape.rank; i++) {
     base += in->a.slice->start[i] * ist[i];
     sst[i] = in->a.slice->stride[i] * ist[i];
@@ -113,8 +111,8 @@ static int64_t clamped_start(const ev_array *idx, int64_t dim, int64_t size) {
 bool ev_dynamic_slice(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
   (void)ctx, (void)in;
   int64_t ist[IR_MAX_RANK], ost[IR_MAX_RANK], base = 0;
-  ev_strides(&ops[0].shape, ist);
-  ev_strides(&out->shape, ost);
+  ir_shape_strides(&ops[0].shape, ist);
+  ir_shape_strides(&out->shape, ost);
   for (int i = 0; i < out->shape.rank; i++)
     base += clamped_start(&ops[1 + i], ops[0].shape.dims[i], out->shape.dims[i]) * ist[i];
   ev_copy_nd(ir_type_size(out->shape.type), out->shape.rank, out->shape.dims, out->data, 0, ost, ops[0].data, base,
@@ -127,8 +125,8 @@ bool ev_dynamic_update_slice(ev_ctx *ctx, const ir_inst *in, const ev_array *ops
   size_t es = ir_type_size(out->shape.type);
   memcpy(out->data, ops[0].data, (size_t)out->n * es);
   int64_t ust[IR_MAX_RANK], ost[IR_MAX_RANK], base = 0;
-  ev_strides(&ops[1].shape, ust);
-  ev_strides(&out->shape, ost);
+  ir_shape_strides(&ops[1].shape, ust);
+  ir_shape_strides(&out->shape, ost);
   for (int i = 0; i < out->shape.rank; i++)
     base += clamped_start(&ops[2 + i], out->shape.dims[i], ops[1].shape.dims[i]) * ost[i];
   ev_copy_nd(es, out->shape.rank, ops[1].shape.dims, out->data, base, ost, ops[1].data, 0, ust);
@@ -139,9 +137,9 @@ bool ev_concatenate(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_arra
   (void)ctx;
   size_t es = ir_type_size(out->shape.type);
   int64_t ost[IR_MAX_RANK], ist[IR_MAX_RANK], d = in->dims[0], off = 0;
-  ev_strides(&out->shape, ost);
+  ir_shape_strides(&out->shape, ost);
   for (uint32_t k = 0; k < in->nops; k++) {
-    ev_strides(&ops[k].shape, ist);
+    ir_shape_strides(&ops[k].shape, ist);
     ev_copy_nd(es, out->shape.rank, ops[k].shape.dims, out->data, off * ost[d], ost, ops[k].data, 0, ist);
     off += ops[k].shape.dims[d];
   }
@@ -155,8 +153,8 @@ bool ev_pad(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) 
   const ir_pad_attr *p = in->a.pad;
   int rank = out->shape.rank;
   int64_t ist[IR_MAX_RANK], ost[IR_MAX_RANK], dst[IR_MAX_RANK], dims[IR_MAX_RANK], sbase = 0, dbase = 0;
-  ev_strides(&ops[0].shape, ist);
-  ev_strides(&out->shape, ost);
+  ir_shape_strides(&ops[0].shape, ist);
+  ir_shape_strides(&out->shape, ost);
   for (int i = 0; i < rank; i++) {
     /* Operand index x lands at lo + x * step; keep the x that land inside
      * the result (negative lo or hi crop). */
@@ -177,8 +175,8 @@ bool ev_pad(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) 
 bool ev_reverse(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
   (void)ctx;
   int64_t ist[IR_MAX_RANK], ost[IR_MAX_RANK], base = 0;
-  ev_strides(&ops[0].shape, ist);
-  ev_strides(&out->shape, ost);
+  ir_shape_strides(&ops[0].shape, ist);
+  ir_shape_strides(&out->shape, ost);
   for (uint32_t k = 0; k < in->ndims; k++) {
     int64_t d = in->dims[k];
     if (out->shape.dims[d] == 0) return true;

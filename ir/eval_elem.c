@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "ir/eval_internal.h"
+#include "ir/literal.h"
 
 /* ---- element conversions ---------------------------------------------- */
 
@@ -39,23 +40,6 @@ static double int_to_f64_odd(uint64_t bits, bool is_signed) {
     r = ldexp((double)y, k);
   }
   return neg ? -r : r;
-}
-
-/* Truncates toward zero and saturates at the range of integer type t (NaN
- * gives 0); returns the bit pattern. */
-static uint64_t f64_to_int_bits(double v, ir_type t) {
-  if (isnan(v)) return 0;
-  int b = ir_type_bits(t);
-  double tv = trunc(v);
-  if (ir_type_is_unsigned(t)) {
-    if (tv <= 0) return 0;
-    if (tv >= ldexp(1.0, b)) return b == 64 ? UINT64_MAX : (1ull << b) - 1;
-    return (uint64_t)tv;
-  }
-  double lim = ldexp(1.0, b - 1);
-  if (tv >= lim) return (uint64_t)(b == 64 ? INT64_MAX : (int64_t)(lim - 1));
-  if (tv < -lim) return (uint64_t)(b == 64 ? INT64_MIN : -(int64_t)lim);
-  return (uint64_t)(int64_t)tv;
 }
 
 void ev_load_f64(ir_type t, const void *data, int64_t start, int64_t n, double *out) {
@@ -123,7 +107,7 @@ void ev_load_u64(ir_type t, const void *data, int64_t start, int64_t n, uint64_t
       for (int64_t s = 0; s < n; s += EV_CHUNK) {
         int64_t k = n - s < EV_CHUNK ? n - s : EV_CHUNK;
         ev_load_f64(t, data, start + s, k, buf);
-        for (int64_t i = 0; i < k; i++) out[s + i] = f64_to_int_bits(buf[i], IR_I64);
+        for (int64_t i = 0; i < k; i++) out[s + i] = ir_f64_to_int_bits(buf[i], IR_I64);
       }
       return;
     }
@@ -157,7 +141,7 @@ void ev_store_f64(ir_type t, void *data, int64_t start, int64_t n, const double 
       uint64_t buf[EV_CHUNK];
       for (int64_t s = 0; s < n; s += EV_CHUNK) {
         int64_t k = n - s < EV_CHUNK ? n - s : EV_CHUNK;
-        for (int64_t i = 0; i < k; i++) buf[i] = f64_to_int_bits(in[s + i], t);
+        for (int64_t i = 0; i < k; i++) buf[i] = ir_f64_to_int_bits(in[s + i], t);
         ev_store_u64(t, data, start + s, k, buf, true);
       }
       return;
@@ -294,9 +278,9 @@ uint64_t ev_comb_u(ir_combiner c, ir_type t, uint64_t acc, uint64_t x) {
 /* ---- iota ------------------------------------------------------------- */
 
 bool ev_iota(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
-  (void)ctx, (void)in, (void)ops;
+  (void)ctx, (void)ops;
   int64_t st[IR_MAX_RANK];
-  ev_strides(&out->shape, st);
+  ir_shape_strides(&out->shape, st);
   int64_t d = in->index, size = out->shape.dims[d];
   uint64_t buf[EV_CHUNK];
   for (int64_t s = 0; s < out->n; s += EV_CHUNK) {

@@ -20,19 +20,13 @@
 
 #include "ir/eval_internal.h"
 
-static bool has(const int64_t *v, int n, int64_t x) {
-  for (int i = 0; i < n; i++)
-    if (v[i] == x) return true;
-  return false;
-}
-
-/* Offset into the index array of component k of the index vector at batch
- * position b (the batch dimensions of the indices, in order). */
-static int64_t index_offset(const ev_array *idx, int64_t ivd, const int64_t *b, int64_t k) {
-  int64_t st[IR_MAX_RANK], off = 0;
-  ev_strides(&idx->shape, st);
+/* Offset into the index array (rank `rank`, strides st) of component k of
+ * the index vector at batch position b (the batch dimensions of the
+ * indices, in order). */
+static int64_t index_offset(int rank, const int64_t *st, int64_t ivd, const int64_t *b, int64_t k) {
+  int64_t off = 0;
   int bi = 0;
-  for (int i = 0; i < idx->shape.rank; i++) off += st[i] * (i == ivd ? k : b[bi++]);
+  for (int i = 0; i < rank; i++) off += st[i] * (i == ivd ? k : b[bi++]);
   return off;
 }
 
@@ -51,16 +45,17 @@ bool ev_gather(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *ou
   const ev_array *x = &ops[0], *idx = &ops[1];
   size_t es = ir_type_size(out->shape.type);
   int xr = x->shape.rank, orank = out->shape.rank;
-  int64_t xst[IR_MAX_RANK], ost[IR_MAX_RANK];
-  ev_strides(&x->shape, xst);
-  ev_strides(&out->shape, ost);
+  int64_t xst[IR_MAX_RANK], ost[IR_MAX_RANK], ist[IR_MAX_RANK];
+  ir_shape_strides(&x->shape, xst);
+  ir_shape_strides(&out->shape, ost);
+  ir_shape_strides(&idx->shape, ist);
   if (out->n == 0) return true;
 
   /* The slice block: offset dims of the result against the operand's
    * uncollapsed dims, in order. */
   int64_t bdims[IR_MAX_RANK], bsrc[IR_MAX_RANK], bdst[IR_MAX_RANK];
   for (int j = 0, od = 0; j < g->noffset; j++, od++) {
-    while (has(g->collapsed_slice_dims, g->ncollapsed, od)) od++;
+    while (ir_dims_has(g->collapsed_slice_dims, g->ncollapsed, od)) od++;
     bdims[j] = out->shape.dims[g->offset_dims[j]];
     bsrc[j] = xst[od];
     bdst[j] = ost[g->offset_dims[j]];
@@ -69,7 +64,7 @@ bool ev_gather(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *ou
   int nb = 0;
   int64_t batch_out[IR_MAX_RANK], batch_dims[IR_MAX_RANK];
   for (int i = 0; i < orank; i++)
-    if (!has(g->offset_dims, g->noffset, i)) {
+    if (!ir_dims_has(g->offset_dims, g->noffset, i)) {
       batch_out[nb] = i;
       batch_dims[nb++] = out->shape.dims[i];
     }
@@ -78,7 +73,7 @@ bool ev_gather(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *ou
     int64_t sbase = 0, dbase = 0;
     int64_t start[IR_MAX_RANK] = {0};
     for (int k = 0; k < g->nstart_map; k++)
-      start[g->start_index_map[k]] = ev_index_at(idx, index_offset(idx, g->index_vector_dim, b, k));
+      start[g->start_index_map[k]] = ev_index_at(idx, index_offset(idx->shape.rank, ist, g->index_vector_dim, b, k));
     for (int d = 0; d < xr; d++) {
       int64_t s = start[d], hi = x->shape.dims[d] - g->slice_sizes[d];
       if (s > hi) s = hi;
@@ -118,8 +113,9 @@ bool ev_scatter(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *o
   int xr = x->shape.rank, ur = upd->shape.rank;
   memcpy(out->data, x->data, (size_t)out->n * ir_type_size(t));
   if (upd->n == 0) return true;
-  int64_t xst[IR_MAX_RANK];
-  ev_strides(&x->shape, xst);
+  int64_t xst[IR_MAX_RANK], ist[IR_MAX_RANK];
+  ir_shape_strides(&x->shape, xst);
+  ir_shape_strides(&idx->shape, ist);
 
   /* Per update dimension: the step it makes in the batch position (scatter
    * dims) or in the operand offset (window dims). */
@@ -127,8 +123,8 @@ bool ev_scatter(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *o
   int ng = 0;
   for (int d = 0; d < xr; d++) wsize[d] = 1;
   for (int i = 0, od = 0; i < ur; i++) {
-    if (has(sd->update_window_dims, sd->nwindow, i)) {
-      while (has(sd->inserted_window_dims, sd->ninserted, od)) od++;
+    if (ir_dims_has(sd->update_window_dims, sd->nwindow, i)) {
+      while (ir_dims_has(sd->inserted_window_dims, sd->ninserted, od)) od++;
       wsize[od] = upd->shape.dims[i];
       wstep[i] = xst[od++];
     } else {
@@ -137,7 +133,7 @@ bool ev_scatter(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *o
   }
   int64_t gcount = 1;
   for (int j = ng - 1, i = ur - 1; j >= 0; j--, i--) {
-    while (has(sd->update_window_dims, sd->nwindow, i)) i--;
+    while (ir_dims_has(sd->update_window_dims, sd->nwindow, i)) i--;
     gstep[i] = gcount;
     gcount *= gdims[j];
   }
@@ -149,7 +145,8 @@ bool ev_scatter(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *o
   do {
     int64_t start[IR_MAX_RANK] = {0}, off = 0;
     for (int k = 0; k < sd->nscatter_map; k++)
-      start[sd->scatter_dims_to_operand_dims[k]] = ev_index_at(idx, index_offset(idx, sd->index_vector_dim, b, k));
+      start[sd->scatter_dims_to_operand_dims[k]] =
+          ev_index_at(idx, index_offset(idx->shape.rank, ist, sd->index_vector_dim, b, k));
     for (int d = 0; d < xr && off >= 0; d++) {
       if (start[d] < 0 || start[d] > x->shape.dims[d] - wsize[d]) off = -1;
       else off += start[d] * xst[d];
@@ -215,7 +212,7 @@ bool ev_sort(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *outs
   int64_t d = in->dims[0], len = keys->shape.dims[d], n = keys->n;
   if (n == 0) return true;
   int64_t st[IR_MAX_RANK];
-  ev_strides(&keys->shape, st);
+  ir_shape_strides(&keys->shape, st);
   sort_keys k = {ir_type_is_float(keys->shape.type), ir_type_is_signed(keys->shape.type), in->descending, NULL, NULL};
   double *f = NULL;
   uint64_t *u = NULL;

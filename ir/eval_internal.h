@@ -69,9 +69,6 @@ void ev_load_u64(ir_type t, const void *data, int64_t start, int64_t n, uint64_t
 void ev_store_f64(ir_type t, void *data, int64_t start, int64_t n, const double *in);
 void ev_store_u64(ir_type t, void *data, int64_t start, int64_t n, const uint64_t *in, bool src_signed);
 
-/* Rounds a double once to the nearest f16 / bf16 value (ties to even) and
- * returns its bit pattern. */
-
 /* Loads a whole array into a malloc'd double (float types) or uint64 array;
  * NULL when out of memory. */
 double *ev_load_all_f64(const ev_array *a);
@@ -85,14 +82,18 @@ int64_t ev_index_at(const ev_array *a, int64_t i);
  * still get a valid pointer. */
 static inline size_t ev_nz(int64_t n) { return n > 0 ? (size_t)n : 1; }
 
-/* Row-major strides of a logical shape, in elements. */
-void ev_strides(const ir_shape *s, int64_t *st);
-
 /* Copies an n-dimensional block of `dims` elements of size es:
  * dst[dbase + sum(i_k * dst_st[k])] = src[sbase + sum(i_k * src_st[k])];
  * strides may be zero or negative. */
 void ev_copy_nd(size_t es, int rank, const int64_t *dims, void *dst, int64_t dbase, const int64_t *dst_st,
                 const void *src, int64_t sbase, const int64_t *src_st);
+
+/* The window of one dimension as a table (malloc'd; NULL when out of
+ * memory): entry o * size + k is the operand index that window element k of
+ * output position o reads along a dimension of `in` elements, or -1 where
+ * it falls on padding or a hole of lhs_dilate. Shared by reduce_window and
+ * convolution. */
+int64_t *ev_window_table(const ir_window_dim *wd, int64_t size, int64_t out, int64_t in);
 
 /* Identity of a combiner for float (as a double) and integer types (as a
  * bit pattern for type t). */

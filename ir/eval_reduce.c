@@ -6,7 +6,8 @@
  * result type at the end (docs/ir.md). reduce visits the operand in
  * row-major order, so every result element combines its inputs in
  * increasing index order. reduce_window skips padding and the holes of
- * lhs_dilate, which is the same as combining with the identity.
+ * lhs_dilate, which is the same as combining with the identity; its window
+ * tables (ev_window_table) also serve convolution.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +34,9 @@ bool ev_reduce(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *ou
 
   /* Output step of each operand dimension (0 when it is reduced). */
   int64_t ost[IR_MAX_RANK], step[IR_MAX_RANK], dims[IR_MAX_RANK];
-  ev_strides(&out->shape, ost);
+  ir_shape_strides(&out->shape, ost);
   for (int i = 0, k = 0; i < rank; i++) {
-    bool reduced = false;
-    for (uint32_t j = 0; j < in->ndims; j++) reduced = reduced || in->dims[j] == i;
-    step[i] = reduced ? 0 : ost[k++];
+    step[i] = ir_dims_has(in->dims, (int)in->ndims, i) ? 0 : ost[k++];
     dims[i] = x->shape.dims[i];
   }
   if (rank == 0) { /* one row of one element */
@@ -85,6 +84,18 @@ bool ev_reduce(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *ou
   return true;
 }
 
+int64_t *ev_window_table(const ir_window_dim *wd, int64_t size, int64_t out, int64_t in) {
+  int64_t *tab = malloc(ev_nz(out * size) * sizeof *tab);
+  if (!tab) return NULL;
+  for (int64_t o = 0; o < out; o++)
+    for (int64_t k = 0; k < size; k++) {
+      int64_t p = o * wd->stride + k * wd->rhs_dilate - wd->pad_lo; /* in the dilated base */
+      bool hit = p >= 0 && p % wd->lhs_dilate == 0 && p / wd->lhs_dilate < in;
+      tab[o * size + k] = hit ? p / wd->lhs_dilate : -1;
+    }
+  return tab;
+}
+
 bool ev_reduce_window(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
   const ev_array *x = &ops[0];
   const ir_window *w = in->a.window;
@@ -97,21 +108,8 @@ bool ev_reduce_window(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_ar
   double *xf = NULL, *af = NULL;
   uint64_t *xu = NULL, *au = NULL;
   bool ok = true;
-  for (int d = 0; d < rank && ok; d++) {
-    const ir_window_dim *wd = &w->d[d];
-    int64_t od = out->shape.dims[d], xd = x->shape.dims[d];
-    tab[d] = malloc(ev_nz(od * wd->size) * sizeof(int64_t));
-    if (!tab[d]) {
-      ok = false;
-      break;
-    }
-    for (int64_t o = 0; o < od; o++)
-      for (int64_t k = 0; k < wd->size; k++) {
-        int64_t p = o * wd->stride + k * wd->rhs_dilate - wd->pad_lo; /* in the dilated base */
-        bool hit = p >= 0 && p % wd->lhs_dilate == 0 && p / wd->lhs_dilate < xd;
-        tab[d][o * wd->size + k] = hit ? p / wd->lhs_dilate : -1;
-      }
-  }
+  for (int d = 0; d < rank && ok; d++)
+    ok = (tab[d] = ev_window_table(&w->d[d], w->d[d].size, out->shape.dims[d], x->shape.dims[d])) != NULL;
   if (ok) {
     if (fl) ok = (xf = ev_load_all_f64(x)) && (af = malloc(ev_nz(out->n) * sizeof *af));
     else ok = (xu = ev_load_all_u64(x)) && (au = malloc(ev_nz(out->n) * sizeof *au));
@@ -122,7 +120,7 @@ bool ev_reduce_window(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_ar
     return ev_fail(ctx, in, "out of memory");
   }
   int64_t xst[IR_MAX_RANK], sizes[IR_MAX_RANK];
-  ev_strides(&x->shape, xst);
+  ir_shape_strides(&x->shape, xst);
   for (int d = 0; d < rank; d++) sizes[d] = w->d[d].size;
   double idf = ev_comb_identity_f(in->comb);
   uint64_t idu = ev_comb_identity_u(in->comb, t);

@@ -205,6 +205,14 @@ int ir_module_find_comp(const ir_module *m, const char *name);
 static inline ir_inst *ir_get(const ir_comp *c, ir_id id) { return &c->insts[id]; }
 static inline const ir_shape *ir_shape_of(const ir_comp *c, ir_id id) { return &c->insts[id].shape; }
 
+/* Whether x is one of v[0..n): dimension lists of attributes (dot, gather,
+ * scatter, reduce) are searched this way. */
+static inline bool ir_dims_has(const int64_t *v, int n, int64_t x) {
+  for (int i = 0; i < n; i++)
+    if (v[i] == x) return true;
+  return false;
+}
+
 /* Number of parameters of a computation and the id of parameter i. */
 uint32_t ir_comp_num_params(const ir_comp *c);
 ir_id ir_comp_param(const ir_comp *c, int64_t number);
@@ -234,12 +242,30 @@ bool ir_comp_canonicalize(ir_module *m, ir_comp *c);
  * results) and returns true; otherwise writes a message into err. */
 bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *inst, ir_shape *out,
                     ir_shape **tuple, uint32_t *ntuple, char *err, size_t errn);
+/* Whether inst's declared result has the element types and dimensions of
+ * the result s (with tuple[0..nt) for a tuple) that ir_infer_shape gave;
+ * layouts are not compared. */
+bool ir_result_matches(const ir_inst *inst, const ir_shape *s, const ir_shape *tuple, uint32_t nt);
+/* A result as text into buf (n bytes): an array shape as ir_shape_str
+ * writes it, a tuple as "(s1, s2, ...)". Returns buf. */
+char *ir_result_str(const ir_shape *s, const ir_shape *tuple, uint32_t nt, char *buf, size_t n);
 
 /* Checks every invariant of the module; reports each problem to d naming the
  * computation, the instruction and the rule. Returns true if valid. */
 bool ir_verify(ir_module *m, diag *d);
 
-/* Text form (docs/ir.md). */
+/* Text form (docs/ir.md). Names are identifiers, [A-Za-z0-9_.-]+, so that
+ * they can be printed bare after '%'. */
+static inline bool ir_is_ident_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-';
+}
+static inline bool ir_is_ident(const char *s) {
+  if (!*s) return false;
+  for (; *s; s++)
+    if (!ir_is_ident_char(*s)) return false;
+  return true;
+}
 typedef struct ir_print_opts {
   int64_t elide_constants_over; /* print constants with more elements as {...}; 0: never */
 } ir_print_opts;

@@ -33,13 +33,7 @@ int64_t ir_elem_get_i(ir_type t, const void *d, int64_t i) {
     case IR_U16: return ((const uint16_t *)d)[i];
     case IR_U32: return ((const uint32_t *)d)[i];
     case IR_U64: return (int64_t)((const uint64_t *)d)[i];
-    default: {
-      double v = ir_elem_get_f(t, d, i);
-      if (isnan(v)) return 0;
-      if (v >= 9.2233720368547758e18) return INT64_MAX;
-      if (v <= -9.2233720368547758e18) return INT64_MIN;
-      return (int64_t)v;
-    }
+    default: return (int64_t)ir_f64_to_int_bits(ir_elem_get_f(t, d, i), IR_I64);
   }
 }
 
@@ -57,21 +51,8 @@ void ir_elem_set_f(ir_type t, void *d, int64_t i, double v) {
     case IR_PRED: ((uint8_t *)d)[i] = v != 0; return;
     default: break;
   }
-  /* Integers: truncate toward zero and saturate at the type's range (NaN
-   * gives 0), as convert does; never the undefined C conversion. */
-  double tv = isnan(v) ? 0 : trunc(v);
-  int bits = ir_type_bits(t);
-  if (ir_type_is_unsigned(t)) {
-    double hi = ldexp(1.0, bits); /* 2^bits, exactly */
-    uint64_t x = tv <= 0 ? 0 : tv >= hi ? (bits == 64 ? UINT64_MAX : (1ull << bits) - 1) : (uint64_t)tv;
-    ir_elem_set_u(t, d, i, x);
-  } else {
-    double lim = ldexp(1.0, bits - 1); /* 2^(bits-1) */
-    int64_t x = tv >= lim ? (bits == 64 ? INT64_MAX : (int64_t)((1ull << (bits - 1)) - 1))
-                : tv < -lim ? (bits == 64 ? INT64_MIN : -(int64_t)(1ull << (bits - 1)))
-                            : (int64_t)tv;
-    ir_elem_set_i(t, d, i, x);
-  }
+  /* Integers: convert's rule, never the undefined C conversion. */
+  ir_elem_set_u(t, d, i, ir_f64_to_int_bits(v, t));
 }
 
 void ir_elem_set_i(ir_type t, void *d, int64_t i, int64_t v) {
@@ -92,4 +73,19 @@ void ir_elem_set_i(ir_type t, void *d, int64_t i, int64_t v) {
 void ir_elem_set_u(ir_type t, void *d, int64_t i, uint64_t v) {
   if (ir_type_is_float(t)) ir_elem_set_f(t, d, i, (double)v);
   else ir_elem_set_i(t, d, i, (int64_t)v);
+}
+
+uint64_t ir_f64_to_int_bits(double v, ir_type t) {
+  if (isnan(v)) return 0;
+  int b = ir_type_bits(t);
+  double tv = trunc(v);
+  if (ir_type_is_unsigned(t)) {
+    if (tv <= 0) return 0;
+    if (tv >= ldexp(1.0, b)) return b == 64 ? UINT64_MAX : (1ull << b) - 1; /* 2^b, exactly */
+    return (uint64_t)tv;
+  }
+  double lim = ldexp(1.0, b - 1);
+  if (tv >= lim) return (uint64_t)(b == 64 ? INT64_MAX : (int64_t)(lim - 1));
+  if (tv < -lim) return (uint64_t)(b == 64 ? INT64_MIN : -(int64_t)lim);
+  return (uint64_t)(int64_t)tv;
 }

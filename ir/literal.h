@@ -1,9 +1,10 @@
 /*
  * Element access for dense arrays of any element type: read one element as
  * a double or as a 64-bit integer, write one from either. The printer,
- * parser, builder and interpreter share these so that every type is handled
- * in one place. Integer reads of unsigned 64-bit values return the bit
- * pattern (use ir_elem_get_u for the value).
+ * parser and builder share these so that every type is handled in one
+ * place; the interpreter converts whole ranges (ir/eval_elem.c) but takes
+ * its float-to-integer rule from here too. Integer reads of unsigned 64-bit
+ * values return the bit pattern (use ir_elem_get_u for the value).
  */
 #ifndef KILN_IR_LITERAL_H
 #define KILN_IR_LITERAL_H
@@ -21,5 +22,10 @@ uint64_t ir_elem_get_u(ir_type t, const void *data, int64_t i);
 void ir_elem_set_f(ir_type t, void *data, int64_t i, double v);
 void ir_elem_set_i(ir_type t, void *data, int64_t i, int64_t v);
 void ir_elem_set_u(ir_type t, void *data, int64_t i, uint64_t v);
+
+/* The float-to-integer rule of convert: v truncated toward zero and
+ * saturated at the range of integer type t (NaN: 0), as a 64-bit pattern
+ * (sign-extended for signed types). */
+uint64_t ir_f64_to_int_bits(double v, ir_type t);
 
 #endif

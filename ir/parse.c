@@ -18,6 +18,7 @@
 
 #include "ir/ir.h"
 #include "ir/literal.h"
+#include "ir/namemap.h"
 
 /* Attribute keys; a bit each in the per-instruction "seen" mask. */
 #define KEYS(X)                                                                                         \
@@ -86,59 +87,6 @@ static void family_keys(ir_family f, uint64_t *req, uint64_t *opt) {
   }
 }
 
-/* Name -> instruction id map for one computation. */
-typedef struct namemap {
-  const char **keys;
-  ir_id *vals;
-  size_t cap, n;
-} namemap;
-
-static uint64_t hash_n(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return h;
-}
-
-static ir_id map_get(const namemap *m, const char *s, size_t n) {
-  if (!m->cap) return IR_NONE;
-  for (size_t i = hash_n(s, n) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-    if (!m->keys[i]) return IR_NONE;
-    if (strlen(m->keys[i]) == n && memcmp(m->keys[i], s, n) == 0) return m->vals[i];
-  }
-}
-
-static bool map_put(namemap *m, const char *key, ir_id v) {
-  if ((m->n + 1) * 2 > m->cap) {
-    size_t cap = m->cap ? m->cap * 2 : 64;
-    namemap nm = {calloc(cap, sizeof(char *)), calloc(cap, sizeof(ir_id)), cap, 0};
-    if (!nm.keys || !nm.vals) {
-      free(nm.keys);
-      free(nm.vals);
-      return false;
-    }
-    for (size_t i = 0; i < m->cap; i++)
-      if (m->keys[i]) map_put(&nm, m->keys[i], m->vals[i]);
-    free(m->keys);
-    free(m->vals);
-    *m = nm;
-  }
-  size_t len = strlen(key);
-  for (size_t i = hash_n(key, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-    if (!m->keys[i]) {
-      m->keys[i] = key;
-      m->vals[i] = v;
-      m->n++;
-      return true;
-    }
-  }
-}
-
-static void map_free(namemap *m) {
-  free(m->keys);
-  free(m->vals);
-  memset(m, 0, sizeof *m);
-}
-
 typedef struct parser {
   const char *src;
   size_t n, pos;
@@ -146,16 +94,11 @@ typedef struct parser {
   diag *d;
   bool failed;
   ir_module *m;
-  namemap names;   /* the current computation's instructions (operands) */
-  namemap all;     /* every instruction of the module (names are module-wide) */
+  ir_namemap names; /* the current computation's instructions (operands) */
+  ir_namemap all;   /* every instruction of the module (names are module-wide) */
   size_t *inst_at; /* source offset of each instruction of the current computation */
   size_t ninst_at, cap_inst_at;
 } parser;
-
-static bool is_id_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-         c == '-';
-}
 
 /* Reports an error at byte offset `at` with the source line and a caret. */
 static void error_at(parser *p, size_t at, const char *fmt, ...) DIAG_PRINTF(3, 4);
@@ -191,8 +134,8 @@ static void error_at(parser *p, size_t at, const char *fmt, ...) {
 static const char *found(parser *p, char *buf, size_t n) {
   if (p->pos >= p->n) return "end of file";
   size_t i = p->pos, k = 0;
-  if (is_id_char(p->src[i])) {
-    while (i < p->n && is_id_char(p->src[i]) && k + 5 < n) buf[k++] = p->src[i++];
+  if (ir_is_ident_char(p->src[i])) {
+    while (i < p->n && ir_is_ident_char(p->src[i]) && k + 5 < n) buf[k++] = p->src[i++];
   } else {
     unsigned char c = (unsigned char)p->src[i];
     if (c < 0x20 || c >= 0x7f) {
@@ -254,7 +197,7 @@ static bool accept_word(parser *p, const char *w) {
   ws(p);
   size_t n = strlen(w);
   if (p->failed || p->pos + n > p->n || memcmp(p->src + p->pos, w, n) != 0) return false;
-  if (p->pos + n < p->n && is_id_char(p->src[p->pos + n])) return false;
+  if (p->pos + n < p->n && ir_is_ident_char(p->src[p->pos + n])) return false;
   p->pos += n;
   return true;
 }
@@ -263,7 +206,7 @@ static bool accept_word(parser *p, const char *w) {
 static bool ident(parser *p, const char **s, size_t *n, const char *what) {
   ws(p);
   size_t st = p->pos;
-  while (p->pos < p->n && is_id_char(p->src[p->pos])) p->pos++;
+  while (p->pos < p->n && ir_is_ident_char(p->src[p->pos])) p->pos++;
   if (p->pos == st) {
     expected(p, what);
     return false;
@@ -372,7 +315,7 @@ static const char *pname(parser *p, const char *what) {
     return NULL;
   }
   p->pos++;
-  if (p->pos >= p->n || !is_id_char(p->src[p->pos])) {
+  if (p->pos >= p->n || !ir_is_ident_char(p->src[p->pos])) {
     expected(p, "a name after '%'");
     return NULL;
   }
@@ -460,7 +403,7 @@ static bool shape_tok(parser *p, ir_shape *s) {
 static bool elem_tok(parser *p, ir_type t, void *data, int64_t i) {
   ws(p);
   size_t st = p->pos;
-  while (p->pos < p->n && (is_id_char(p->src[p->pos]) || p->src[p->pos] == '+')) p->pos++;
+  while (p->pos < p->n && (ir_is_ident_char(p->src[p->pos]) || p->src[p->pos] == '+')) p->pos++;
   size_t len = p->pos - st;
   char buf[64];
   if (len == 0 || len >= sizeof buf) {
@@ -634,7 +577,7 @@ static bool dim_labels_tok(parser *p, ir_conv_dims *cd) {
   ws(p);
   size_t at = p->pos;
   size_t st = p->pos;
-  while (p->pos < p->n && (is_id_char(p->src[p->pos]) || p->src[p->pos] == '>')) p->pos++;
+  while (p->pos < p->n && (ir_is_ident_char(p->src[p->pos]) || p->src[p->pos] == '>')) p->pos++;
   const char *s = p->src + st;
   size_t n = p->pos - st;
   const char *us = memchr(s, '_', n);
@@ -934,16 +877,6 @@ static bool apply_attrs(parser *p, size_t at, ir_comp *c, ir_inst *in, attrs *a)
   return true;
 }
 
-static bool shapes_agree(const ir_inst *in, const ir_shape *s, const ir_shape *t, uint32_t nt) {
-  if (in->shape.type == IR_TUPLE || s->type == IR_TUPLE) {
-    if (in->shape.type != s->type || in->ntuple != nt) return false;
-    for (uint32_t i = 0; i < nt; i++)
-      if (!ir_shape_same_dims(&in->tuple[i], &t[i])) return false;
-    return true;
-  }
-  return ir_shape_same_dims(&in->shape, s);
-}
-
 /* Doubles an arena array of *cap elements of `elem` bytes (the old copy stays
  * in the arena until the module is freed: fine for the short lists this is
  * used for). Reports "out of memory" and returns NULL on failure. */
@@ -1003,7 +936,7 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
   size_t name_at = (ws(p), p->pos);
   const char *name = pname(p, "an instruction ('%name = ...') or '}'");
   if (!name) return false;
-  if (map_get(&p->all, name, strlen(name)) != IR_NONE) {
+  if (ir_namemap_get(&p->all, name, strlen(name)) != IR_NONE) {
     error_at(p, name_at, "instruction %%%s is defined twice (names are unique in the whole module)", name);
     return false;
   }
@@ -1093,7 +1026,7 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
       const char *s;
       size_t n;
       if (!ident(p, &s, &n, "an operand name")) goto fail;
-      ir_id id = map_get(&p->names, s, n);
+      ir_id id = ir_namemap_get(&p->names, s, n);
       if (id == IR_NONE) {
         error_at(p, oat, "unknown instruction %%%.*s (operands must be defined before use)", (int)n, s);
         goto fail;
@@ -1133,27 +1066,18 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
     if (!ir_infer_shape(m, c, &in, &s, &t, &nt, err, sizeof err)) {
       error_at(p, op_at, "%s", err);
       ok = false;
-    } else if (!shapes_agree(&in, &s, t, nt)) {
+    } else if (!ir_result_matches(&in, &s, t, nt)) {
       char b1[512];
-      if (s.type == IR_TUPLE) {
-        size_t k = (size_t)snprintf(b1, sizeof b1, "(");
-        for (uint32_t i = 0; i < nt && k < sizeof b1; i++) {
-          char e[160];
-          k += (size_t)snprintf(b1 + k, sizeof b1 - k, "%s%s", i ? ", " : "", ir_shape_str(&t[i], e, sizeof e));
-        }
-        if (k < sizeof b1) snprintf(b1 + k, sizeof b1 - k, ")");
-      } else {
-        ir_shape_str(&s, b1, sizeof b1);
-      }
-      error_at(p, at, "declared shape does not match %s of its operands, which gives %s", info->name, b1);
+      error_at(p, at, "declared shape does not match %s of its operands, which gives %s", info->name,
+               ir_result_str(&s, t, nt, b1, sizeof b1));
       ok = false;
     }
   }
   ir_id id = IR_NONE;
   if (ok) {
     id = ir_comp_append(m, c, &in);
-    if (id == IR_NONE || !map_put(&p->names, c->insts[id].name, id) || !map_put(&p->all, c->insts[id].name, id) ||
-        !note_inst_at(p, at)) {
+    if (id == IR_NONE || !ir_namemap_put(&p->names, c->insts[id].name, id) ||
+        !ir_namemap_put(&p->all, c->insts[id].name, id) || !note_inst_at(p, at)) {
       error_at(p, at, "out of memory");
       ok = false;
     }
@@ -1216,7 +1140,7 @@ static bool parse_comp(parser *p, ir_module *m) {
     error_at(p, at, "out of memory");
     return false;
   }
-  map_free(&p->names);
+  ir_namemap_free(&p->names);
   p->ninst_at = 0;
   while (!accept(p, '}')) {
     if (p->failed) return false;
@@ -1313,8 +1237,8 @@ ir_module *ir_parse_module(const char *text, size_t n, const char *file, diag *d
     if (!parse_comp(&p, p.m)) break;
   }
   if (!p.failed && p.m->entry < 0) error_at(&p, p.n, "the module has no ENTRY computation");
-  map_free(&p.names);
-  map_free(&p.all);
+  ir_namemap_free(&p.names);
+  ir_namemap_free(&p.all);
   free(p.inst_at);
   if (p.failed) {
     ir_module_destroy(p.m);

@@ -13,17 +13,6 @@
 #include "ir/literal.h"
 #include "ir/strbuf.h"
 
-static bool is_ident(const char *s) {
-  if (!*s) return false;
-  for (const char *p = s; *p; p++) {
-    char c = *p;
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-          c == '-'))
-      return false;
-  }
-  return true;
-}
-
 static void put_shape(strbuf *b, const ir_shape *s) {
   char buf[256];
   sb_puts(b, ir_shape_str(s, buf, sizeof buf));
@@ -250,7 +239,7 @@ static void put_attrs(strbuf *b, const ir_module *m, const ir_comp *c, const ir_
   if (in->loc.op_type || in->loc.name) {
     sb_puts(b, ", loc=");
     if (in->loc.op_type) {
-      if (is_ident(in->loc.op_type)) sb_puts(b, in->loc.op_type);
+      if (ir_is_ident(in->loc.op_type)) sb_puts(b, in->loc.op_type);
       else sb_put_quoted(b, in->loc.op_type);
       sb_putc(b, ':');
     }
@@ -315,7 +304,7 @@ char *ir_print_module(const ir_module *m, const ir_print_opts *o) {
   strbuf b;
   sb_init(&b);
   sb_puts(&b, "module ");
-  if (is_ident(m->name)) sb_puts(&b, m->name);
+  if (ir_is_ident(m->name)) sb_puts(&b, m->name);
   else sb_put_quoted(&b, m->name);
   sb_putc(&b, '\n');
   uint8_t *done = calloc(m->ncomps ? m->ncomps : 1, 1);

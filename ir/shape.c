@@ -1,7 +1,8 @@
 /*
  * Shape inference: the one rule book for result shapes. The builder calls
- * it to compute shapes, the verifier to check declared shapes, the parser
- * (through the verifier) to check text. Every refusal says which rule broke.
+ * it to compute shapes, the verifier and the parser to check declared
+ * shapes (comparing and showing them with ir_result_matches and
+ * ir_result_str, both here). Every refusal says which rule broke.
  *
  * Rules follow XLA HLO's semantics unless docs/ir.md says otherwise:
  * elementwise operands have identical dimensions (no implicit broadcast;
@@ -53,12 +54,6 @@ static bool dims_valid(const int64_t *v, int n, int64_t bound, bool sorted) {
   return true;
 }
 
-static bool contains(const int64_t *v, int n, int64_t x) {
-  for (int i = 0; i < n; i++)
-    if (v[i] == x) return true;
-  return false;
-}
-
 /* Checked 64-bit arithmetic: sizes come from user text, and a wrapped size
  * would be undefined behaviour and a wrong shape. mul_nonneg takes a, b >= 0. */
 static bool add_ok(int64_t a, int64_t b, int64_t *r) {
@@ -94,6 +89,25 @@ static bool check_type_class(const ir_op_info *info, const ir_shape *s, char *er
   if (!type_ok(info->types, s->type))
     FAIL("%s needs %s operand, got %s", info->name, class_name(info->types), ir_type_name(s->type));
   return true;
+}
+
+/* The element types a combiner applies to: pred or integers for and/or,
+ * numbers for the others (assign takes any; callers that do not allow it
+ * refuse it first). */
+static bool check_combiner(ir_combiner comb, ir_type t, char *err, size_t errn) {
+  if (comb == IR_COMB_AND || comb == IR_COMB_OR) {
+    if (!type_ok('l', t)) FAIL("combiner %s needs pred or integer", ir_combiner_name(comb));
+  } else if (comb != IR_COMB_ASSIGN && !type_ok('n', t)) {
+    FAIL("combiner %s needs a numeric type", ir_combiner_name(comb));
+  }
+  return true;
+}
+
+/* Result element types of dot and convolution: the operands' type, or a
+ * wider accumulator (integers to i32/i64, f16/bf16 to f32). */
+static bool result_type_ok(ir_type x, ir_type rt) {
+  return rt == x || (ir_type_is_int(x) && (rt == IR_I32 || rt == IR_I64)) ||
+         ((x == IR_F16 || x == IR_BF16) && rt == IR_F32);
 }
 
 bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape *out,
@@ -324,8 +338,8 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       r = ir_shape_make(x->type, out_rank, NULL);
       int bi = 0, oi = 0;
       for (int i = 0; i < out_rank; i++) {
-        if (contains(g->offset_dims, g->noffset, i)) {
-          while (contains(g->collapsed_slice_dims, g->ncollapsed, oi)) oi++;
+        if (ir_dims_has(g->offset_dims, g->noffset, i)) {
+          while (ir_dims_has(g->collapsed_slice_dims, g->ncollapsed, oi)) oi++;
           r.dims[i] = g->slice_sizes[oi++];
         } else {
           if (bi == g->index_vector_dim) bi++;
@@ -341,11 +355,7 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       if (!s) FAIL("scatter has no dimension numbers");
       if (!ir_type_is_int(idx->type)) FAIL("scatter indices must be integers");
       if (upd->type != x->type) FAIL("scatter updates must have the operand's type");
-      if (in->comb == IR_COMB_AND || in->comb == IR_COMB_OR) {
-        if (!type_ok('l', x->type)) FAIL("combiner %s needs pred or integer", ir_combiner_name(in->comb));
-      } else if (in->comb != IR_COMB_ASSIGN && !type_ok('n', x->type)) {
-        FAIL("combiner %s needs a numeric type", ir_combiner_name(in->comb));
-      }
+      if (!check_combiner(in->comb, x->type, err, errn)) return false;
       if (s->index_vector_dim < 0 || s->index_vector_dim > idx->rank) FAIL("index_vector_dim out of range");
       int64_t nvec = s->index_vector_dim == idx->rank ? 1 : idx->dims[s->index_vector_dim];
       if (s->nscatter_map != nvec) FAIL("scatter_dims_to_operand_dims has %d entries, index vectors have %lld", s->nscatter_map, (long long)nvec);
@@ -357,8 +367,8 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       if (!dims_valid(s->update_window_dims, s->nwindow, upd->rank, true)) FAIL("update_window_dims must increase and be < %d", upd->rank);
       int bi = 0, oi = 0;
       for (int i = 0; i < upd->rank; i++) {
-        if (contains(s->update_window_dims, s->nwindow, i)) {
-          while (contains(s->inserted_window_dims, s->ninserted, oi)) oi++;
+        if (ir_dims_has(s->update_window_dims, s->nwindow, i)) {
+          while (ir_dims_has(s->inserted_window_dims, s->ninserted, oi)) oi++;
           if (upd->dims[i] > x->dims[oi]) FAIL("update window dimension %d is larger than operand dimension %d", i, oi);
           oi++;
         } else {
@@ -374,15 +384,11 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
     case IR_FAM_REDUCE: {
       if (!dims_valid(in->dims, (int)in->ndims, x->rank, false)) FAIL("reduce dimensions must be distinct and < %d", x->rank);
       if (in->comb == IR_COMB_ASSIGN) FAIL("reduce cannot use combiner assign");
-      if (in->comb == IR_COMB_AND || in->comb == IR_COMB_OR) {
-        if (!type_ok('l', x->type)) FAIL("combiner %s needs pred or integer", ir_combiner_name(in->comb));
-      } else if (!type_ok('n', x->type)) {
-        FAIL("combiner %s needs a numeric type", ir_combiner_name(in->comb));
-      }
+      if (!check_combiner(in->comb, x->type, err, errn)) return false;
       int k = 0;
       int64_t d[IR_MAX_RANK];
       for (int i = 0; i < x->rank; i++)
-        if (!contains(in->dims, (int)in->ndims, i)) d[k++] = x->dims[i];
+        if (!ir_dims_has(in->dims, (int)in->ndims, i)) d[k++] = x->dims[i];
       r = ir_shape_make(x->type, k, d);
       break;
     }
@@ -390,11 +396,9 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
     case IR_FAM_REDUCE_WINDOW: {
       const ir_window *w = in->a.window;
       if (!w || w->rank != x->rank) FAIL("reduce_window needs a window of rank %d", x->rank);
-      if (in->comb == IR_COMB_ASSIGN || in->comb == IR_COMB_AND || in->comb == IR_COMB_OR) {
-        if (in->comb == IR_COMB_ASSIGN || !type_ok('l', x->type)) FAIL("combiner %s not valid here", ir_combiner_name(in->comb));
-      } else if (!type_ok('n', x->type)) {
-        FAIL("combiner %s needs a numeric type", ir_combiner_name(in->comb));
-      }
+      if (in->comb == IR_COMB_ASSIGN || ((in->comb == IR_COMB_AND || in->comb == IR_COMB_OR) && !type_ok('l', x->type)))
+        FAIL("combiner %s not valid here", ir_combiner_name(in->comb));
+      if (!check_combiner(in->comb, x->type, err, errn)) return false;
       r = *x;
       for (int i = 0; i < x->rank; i++) {
         int64_t o = window_out(x->dims[i], &w->d[i]);
@@ -415,7 +419,7 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
           !dims_valid(d->rhs_contract, d->ncontract, y->rank, false))
         FAIL("dot dimension numbers out of range or repeated");
       for (int i = 0; i < d->nbatch; i++) {
-        if (contains(d->lhs_contract, d->ncontract, d->lhs_batch[i]) || contains(d->rhs_contract, d->ncontract, d->rhs_batch[i]))
+        if (ir_dims_has(d->lhs_contract, d->ncontract, d->lhs_batch[i]) || ir_dims_has(d->rhs_contract, d->ncontract, d->rhs_batch[i]))
           FAIL("a dimension is both batch and contracting");
         if (x->dims[d->lhs_batch[i]] != y->dims[d->rhs_batch[i]]) FAIL("batch dimension %d sizes differ", i);
       }
@@ -427,14 +431,12 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       int k = 0;
       for (int i = 0; i < d->nbatch; i++) dd[k++] = x->dims[d->lhs_batch[i]];
       for (int i = 0; i < x->rank; i++)
-        if (!contains(d->lhs_batch, d->nbatch, i) && !contains(d->lhs_contract, d->ncontract, i)) dd[k++] = x->dims[i];
+        if (!ir_dims_has(d->lhs_batch, d->nbatch, i) && !ir_dims_has(d->lhs_contract, d->ncontract, i)) dd[k++] = x->dims[i];
       for (int i = 0; i < y->rank; i++)
-        if (!contains(d->rhs_batch, d->nbatch, i) && !contains(d->rhs_contract, d->ncontract, i)) dd[k++] = y->dims[i];
+        if (!ir_dims_has(d->rhs_batch, d->nbatch, i) && !ir_dims_has(d->rhs_contract, d->ncontract, i)) dd[k++] = y->dims[i];
       if (k > IR_MAX_RANK) FAIL("dot result rank %d too large", k);
       ir_type rt = in->shape.type;
-      bool widen = rt == x->type || (ir_type_is_int(x->type) && (rt == IR_I32 || rt == IR_I64)) ||
-                   ((x->type == IR_F16 || x->type == IR_BF16) && rt == IR_F32);
-      if (!widen) FAIL("dot of %s cannot produce %s", ir_type_name(x->type), ir_type_name(rt));
+      if (!result_type_ok(x->type, rt)) FAIL("dot of %s cannot produce %s", ir_type_name(x->type), ir_type_name(rt));
       r = ir_shape_make(rt, k, dd);
       break;
     }
@@ -469,9 +471,8 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
              (long long)kin, (long long)groups);
       if (kout % groups != 0) FAIL("kernel output features %lld not divisible by feature_group_count %lld", (long long)kout, (long long)groups);
       ir_type rt = in->shape.type;
-      bool widen = rt == x->type || (ir_type_is_int(x->type) && (rt == IR_I32 || rt == IR_I64)) ||
-                   ((x->type == IR_F16 || x->type == IR_BF16) && rt == IR_F32);
-      if (!widen) FAIL("convolution of %s cannot produce %s", ir_type_name(x->type), ir_type_name(rt));
+      if (!result_type_ok(x->type, rt))
+        FAIL("convolution of %s cannot produce %s", ir_type_name(x->type), ir_type_name(rt));
       r = ir_shape_make(rt, rank, NULL);
       r.dims[cd->out_batch] = x->dims[cd->in_batch];
       r.dims[cd->out_feature] = kout;
@@ -555,4 +556,25 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
   }
   *out = r;
   return true;
+}
+
+bool ir_result_matches(const ir_inst *in, const ir_shape *s, const ir_shape *tuple, uint32_t nt) {
+  if (in->shape.type == IR_TUPLE || s->type == IR_TUPLE) {
+    if (in->shape.type != s->type || in->ntuple != nt) return false;
+    for (uint32_t i = 0; i < nt; i++)
+      if (!ir_shape_same_dims(&in->tuple[i], &tuple[i])) return false;
+    return true;
+  }
+  return ir_shape_same_dims(&in->shape, s);
+}
+
+char *ir_result_str(const ir_shape *s, const ir_shape *tuple, uint32_t nt, char *buf, size_t n) {
+  if (s->type != IR_TUPLE) return ir_shape_str(s, buf, n);
+  size_t k = (size_t)snprintf(buf, n, "(");
+  for (uint32_t i = 0; i < nt && k < n; i++) {
+    char e[160];
+    k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", ir_shape_str(&tuple[i], e, sizeof e));
+  }
+  if (k < n) snprintf(buf + k, n - k, ")");
+  return buf;
 }

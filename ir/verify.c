@@ -3,82 +3,17 @@
  * one as "computation %c, instruction %i (op): rule". It is run by the parser,
  * after every pass in test builds, and by `kiln opt`.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir/ir.h"
-
-/* Open-addressing set of C strings (pointers stay owned by the module). */
-typedef struct strset {
-  const char **slots;
-  size_t cap;
-} strset;
-
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
-/* Returns 1 if inserted, 0 if already present, -1 out of memory. */
-static int strset_add(strset *s, const char *k) {
-  size_t mask = s->cap - 1;
-  for (size_t i = hash_str(k) & mask;; i = (i + 1) & mask) {
-    if (!s->slots[i]) {
-      s->slots[i] = k;
-      return 1;
-    }
-    if (strcmp(s->slots[i], k) == 0) return 0;
-  }
-}
-
-static bool strset_init(strset *s, size_t n) {
-  size_t cap = 16;
-  while (cap < n * 2 + 2) cap *= 2;
-  s->slots = calloc(cap, sizeof *s->slots);
-  s->cap = cap;
-  return s->slots != NULL;
-}
+#include "ir/namemap.h"
 
 #define VERR(...)                  \
   do {                             \
     diag_error(d, __VA_ARGS__);    \
     ok = false;                    \
   } while (0)
-
-/* Names are printed bare after '%', so they must be identifiers for the
- * text form to read them back. */
-static bool is_ident(const char *s) {
-  if (!*s) return false;
-  for (; *s; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
-          *s == '.' || *s == '-'))
-      return false;
-  return true;
-}
-
-/* A result shape as text: an array shape, or "(s1, s2, ...)" for a tuple. */
-static const char *result_str(const ir_shape *s, const ir_shape *tuple, uint32_t nt, char *buf, size_t n) {
-  if (s->type != IR_TUPLE) return ir_shape_str(s, buf, n);
-  size_t k = (size_t)snprintf(buf, n, "(");
-  for (uint32_t i = 0; i < nt && k < n; i++) {
-    char e[160];
-    k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", ir_shape_str(&tuple[i], e, sizeof e));
-  }
-  if (k < n) snprintf(buf + k, n - k, ")");
-  return buf;
-}
-
-static bool shapes_match(const ir_inst *in, const ir_shape *s, const ir_shape *tuple, uint32_t nt) {
-  if (in->shape.type == IR_TUPLE || s->type == IR_TUPLE) {
-    if (in->shape.type != s->type || in->ntuple != nt) return false;
-    for (uint32_t i = 0; i < nt; i++)
-      if (!ir_shape_same_dims(&in->tuple[i], &tuple[i])) return false;
-    return true;
-  }
-  return ir_shape_same_dims(&in->shape, s);
-}
 
 /* Fusion call graph must be acyclic. state: 0 unseen, 1 active, 2 done.
  * On a cycle, *bad_c and *bad_i name the fusion that closes it. */
@@ -100,7 +35,7 @@ static bool calls_acyclic(const ir_module *m, uint32_t ci, uint8_t *state, const
   return true;
 }
 
-static bool verify_comp(ir_module *m, const ir_comp *c, strset *names, diag *d) {
+static bool verify_comp(ir_module *m, const ir_comp *c, ir_namemap *names, diag *d) {
   bool ok = true;
   char err[512], b1[256], b2[256];
   uint32_t nparams = 0;
@@ -111,12 +46,14 @@ static bool verify_comp(ir_module *m, const ir_comp *c, strset *names, diag *d) 
       VERR("computation %%%s, instruction %u (%s): has no name", c->name, i, op);
       continue;
     }
-    if (!is_ident(in->name))
+    if (!ir_is_ident(in->name))
       VERR("computation %%%s, instruction %%%s (%s): the name is not an identifier ([A-Za-z0-9_.-]+), so the text "
            "form could not read it back",
            c->name, in->name, op);
-    int added = strset_add(names, in->name);
-    if (added == 0) VERR("computation %%%s, instruction %%%s (%s): name is used twice in the module", c->name, in->name, op);
+    if (ir_namemap_get(names, in->name, strlen(in->name)) != IR_NONE)
+      VERR("computation %%%s, instruction %%%s (%s): name is used twice in the module", c->name, in->name, op);
+    else if (!ir_namemap_put(names, in->name, i))
+      VERR("out of memory");
     bool operands_ok = true;
     for (uint32_t k = 0; k < in->nops; k++) {
       if (in->ops[k] >= i) {
@@ -139,9 +76,9 @@ static bool verify_comp(ir_module *m, const ir_comp *c, strset *names, diag *d) 
       VERR("computation %%%s, instruction %%%s (%s): %s", c->name, in->name, op, err);
       continue;
     }
-    if (!shapes_match(in, &s, tuple, nt)) {
-      result_str(&s, tuple, nt, b2, sizeof b2);
-      result_str(&in->shape, in->tuple, in->ntuple, b1, sizeof b1);
+    if (!ir_result_matches(in, &s, tuple, nt)) {
+      ir_result_str(&s, tuple, nt, b2, sizeof b2);
+      ir_result_str(&in->shape, in->tuple, in->ntuple, b1, sizeof b1);
       VERR("computation %%%s, instruction %%%s (%s): declared shape %s, but the operands give %s", c->name, in->name,
            op, b1, b2);
     }
@@ -197,15 +134,12 @@ static bool verify_comp(ir_module *m, const ir_comp *c, strset *names, diag *d) 
 bool ir_verify(ir_module *m, diag *d) {
   bool ok = true;
   int entries = 0;
-  size_t total = 0;
-  for (uint32_t i = 0; i < m->ncomps; i++) {
-    total += m->comps[i]->ninsts;
+  for (uint32_t i = 0; i < m->ncomps; i++)
     if (m->comps[i]->is_entry) entries++;
-  }
   if (entries != 1 || m->entry < 0 || (uint32_t)m->entry >= m->ncomps || !m->comps[m->entry]->is_entry)
     VERR("module %s: needs exactly one ENTRY computation, has %d", m->name, entries);
   for (uint32_t i = 0; i < m->ncomps; i++)
-    if (!is_ident(m->comps[i]->name))
+    if (!ir_is_ident(m->comps[i]->name))
       VERR("module %s: computation name %%%s is not an identifier ([A-Za-z0-9_.-]+)", m->name, m->comps[i]->name);
   for (uint32_t i = 0; i < m->ncomps; i++)
     for (uint32_t j = 0; j < i; j++)
@@ -228,13 +162,9 @@ bool ir_verify(ir_module *m, diag *d) {
   }
   free(state);
   if (!ok) return false; /* per-instruction checks assume a sane call graph */
-  strset names;
-  if (!strset_init(&names, total)) {
-    diag_error(d, "out of memory");
-    return false;
-  }
+  ir_namemap names = {0};
   for (uint32_t i = 0; i < m->ncomps; i++)
     if (!verify_comp(m, m->comps[i], &names, d)) ok = false;
-  free(names.slots);
+  ir_namemap_free(&names);
   return ok;
 }

@@ -43,7 +43,6 @@
  * Every decision, taken or refused, is reported as a remark (with
  * ctx->remarks) naming the group's root, the producer and the reason.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,15 +79,6 @@ typedef struct fuse {
   double *factor;            /* [n] computations per group element (valid for members) */
   bool oom;
 } fuse;
-
-static void remark(fuse *f, const char *fmt, ...) DIAG_PRINTF(2, 3);
-static void remark(fuse *f, const char *fmt, ...) {
-  if (!f->ctx->remarks) return;
-  va_list ap;
-  va_start(ap, fmt);
-  diag_emitv(f->ctx->d, DIAG_REMARK, fmt, ap);
-  va_end(ap);
-}
 
 static const ir_inst *inst(const fuse *f, ir_id id) { return &f->e->insts[id]; }
 
@@ -260,13 +250,13 @@ static void output_fusion(fuse *f, ir_id h) {
         push(f, g, tmp.mem[i]);
         f->hero_of[tmp.mem[i]] = gi;
         if (tmp.mem[i] != h)
-          remark(f, "fuse: [%%%s] %%%s: fused into the epilogue of %%%s (elementwise, same shape)",
-                 inst(f, best_root)->name, inst(f, tmp.mem[i])->name, hero->name);
+          pass_remark(f->ctx, "fuse: [%%%s] %%%s: fused into the epilogue of %%%s (elementwise, same shape)",
+                      inst(f, best_root)->name, inst(f, tmp.mem[i])->name, hero->name);
       }
     }
   } else if (f->ustart[h + 1] > f->ustart[h]) {
-    remark(f, "fuse: %%%s: no epilogue (its users are not an elementwise chain of its shape with one result)",
-           hero->name);
+    pass_remark(f->ctx, "fuse: %%%s: no epilogue (its users are not an elementwise chain of its shape with one result)",
+                hero->name);
   }
   free(tmp.mem);
 }
@@ -386,14 +376,12 @@ static void consider(fuse *f, fgroup *g, ir_id p) {
   } else if (in_chain && !(elementwise(pi) || pi->op == IR_OP_BROADCAST) ) {
     why = "feeds the convolution's packing, which takes only elementwise ops and broadcasts";
   } else if (expensive(pi) && fac > 1.0) {
-    if (f->ctx->remarks)
-      remark(f, "fuse: [%%%s] %%%s: not fused (expensive %s would be computed %.3g times per element)", root, pi->name,
-             ir_op_name(pi->op), fac);
+    pass_remark(f->ctx, "fuse: [%%%s] %%%s: not fused (expensive %s would be computed %.3g times per element)", root,
+                pi->name, ir_op_name(pi->op), fac);
     return;
   } else if (outside && !(elementwise(pi) || movement(pi->op))) {
-    if (f->ctx->remarks)
-      remark(f, "fuse: [%%%s] %%%s: not fused (%u other users; a %s is too costly to duplicate)", root, pi->name, outside,
-             ir_op_name(pi->op));
+    pass_remark(f->ctx, "fuse: [%%%s] %%%s: not fused (%u other users; a %s is too costly to duplicate)", root,
+                pi->name, outside, ir_op_name(pi->op));
     return;
   } else if (g->nmem >= MAX_MEMBERS) {
     why = "the fusion is at its size limit";
@@ -401,7 +389,7 @@ static void consider(fuse *f, fgroup *g, ir_id p) {
     why = "the fusion would have too many inputs";
   }
   if (why) {
-    remark(f, "fuse: [%%%s] %%%s: not fused (%s)", root, pi->name, why);
+    pass_remark(f->ctx, "fuse: [%%%s] %%%s: not fused (%s)", root, pi->name, why);
     return;
   }
   if (!push(f, g, p)) return;
@@ -412,14 +400,14 @@ static void consider(fuse *f, fgroup *g, ir_id p) {
   if (pi->op == IR_OP_REDUCE || pi->op == IR_OP_REDUCE_WINDOW) g->has_reduce = true;
   if (f->ctx->remarks && !is_scalar_const(pi)) {
     if (outside)
-      remark(f, "fuse: [%%%s] %%%s: duplicated (cheap %s; %u other users keep the original)", root, pi->name,
-             ir_op_name(pi->op), outside);
+      pass_remark(f->ctx, "fuse: [%%%s] %%%s: duplicated (cheap %s; %u other users keep the original)", root,
+                  pi->name, ir_op_name(pi->op), outside);
     else if (into_hero || in_chain)
-      remark(f, "fuse: [%%%s] %%%s: fused into the operand packing of %%%s (%s)", root, pi->name,
-             inst(f, g->hero)->name, ir_op_name(pi->op));
+      pass_remark(f->ctx, "fuse: [%%%s] %%%s: fused into the operand packing of %%%s (%s)", root, pi->name,
+                  inst(f, g->hero)->name, ir_op_name(pi->op));
     else
-      remark(f, "fuse: [%%%s] %%%s: fused (%s%s)", root, pi->name, ir_op_name(pi->op),
-             fac > 1 ? ", cheap enough to recompute" : ", read once");
+      pass_remark(f->ctx, "fuse: [%%%s] %%%s: fused (%s%s)", root, pi->name, ir_op_name(pi->op),
+                  fac > 1 ? ", cheap enough to recompute" : ", read once");
   }
   for (uint32_t k = 0; k < pi->nops; k++) f->cstamp[pi->ops[k]] = f->gen;
 }
@@ -476,13 +464,14 @@ static void form_group(fuse *f, ir_id x) {
     ng[f->ngof[y]++] = gi;
   }
   if (g->hero == IR_NONE)
-    remark(f, "fuse: %%%s: %s fusion of %u instructions", inst(f, x)->name, g->has_reduce ? "input" : "loop", g->nmem);
+    pass_remark(f->ctx, "fuse: %%%s: %s fusion of %u instructions", inst(f, x)->name, g->has_reduce ? "input" : "loop",
+                g->nmem);
   else if (g->hero == x)
-    remark(f, "fuse: %%%s: fusion of %u instructions (producers computed while packing its operands)",
-           inst(f, x)->name, g->nmem);
+    pass_remark(f->ctx, "fuse: %%%s: fusion of %u instructions (producers computed while packing its operands)",
+                inst(f, x)->name, g->nmem);
   else
-    remark(f, "fuse: %%%s: output fusion of %u instructions around %%%s", inst(f, x)->name, g->nmem,
-           inst(f, g->hero)->name);
+    pass_remark(f->ctx, "fuse: %%%s: output fusion of %u instructions around %%%s", inst(f, x)->name, g->nmem,
+                inst(f, g->hero)->name);
 }
 
 /* ---- materialization -------------------------------------------------------- */
@@ -591,6 +580,13 @@ static bool materialize(fuse *f, const fgroup *g) {
 
 /* ---- driver ------------------------------------------------------------------ */
 
+/* Whether operand k is the first read of its value by `in`. */
+static bool first_read(const ir_inst *in, uint32_t k) {
+  for (uint32_t q = 0; q < k; q++)
+    if (in->ops[q] == in->ops[k]) return false;
+  return true;
+}
+
 static void fuse_free(fuse *f) {
   for (uint32_t i = 0; i < f->ng; i++) free(f->g[i].mem);
   if (f->gof)
@@ -633,11 +629,8 @@ bool pass_fuse(ir_module *m, pass_ctx *ctx) {
   for (uint32_t i = 0; i < n; i++) {
     f.hero_of[i] = f.root_of[i] = -1;
     const ir_inst *in = &e->insts[i];
-    for (uint32_t k = 0; k < in->nops; k++) {
-      bool dup = false;
-      for (uint32_t q = 0; q < k; q++) dup = dup || in->ops[q] == in->ops[k];
-      if (!dup) f.ustart[in->ops[k] + 1]++;
-    }
+    for (uint32_t k = 0; k < in->nops; k++)
+      if (first_read(in, k)) f.ustart[in->ops[k] + 1]++;
   }
   for (uint32_t i = 0; i < n; i++) f.ustart[i + 1] += f.ustart[i];
   {
@@ -648,11 +641,8 @@ bool pass_fuse(ir_module *m, pass_ctx *ctx) {
     }
     for (uint32_t i = 0; i < n; i++) {
       const ir_inst *in = &e->insts[i];
-      for (uint32_t k = 0; k < in->nops; k++) {
-        bool dup = false;
-        for (uint32_t q = 0; q < k; q++) dup = dup || in->ops[q] == in->ops[k];
-        if (!dup) f.ulist[f.ustart[in->ops[k]] + fill[in->ops[k]]++] = i;
-      }
+      for (uint32_t k = 0; k < in->nops; k++)
+        if (first_read(in, k)) f.ulist[f.ustart[in->ops[k]] + fill[in->ops[k]]++] = i;
     }
     free(fill);
   }
@@ -667,30 +657,12 @@ bool pass_fuse(ir_module *m, pass_ctx *ctx) {
     }
     if (root_candidate(&f, &e->insts[x])) form_group(&f, x);
   }
-  /* Groups in order of creation: phase-1 groups first were only seeds;
-   * the order that matters is by decreasing root, which phase 2 made. */
-  if (!f.oom) {
-    uint32_t *order = malloc((f.ng + 1) * sizeof *order), no = 0;
-    if (!order) {
-      f.oom = true;
-      goto done;
-    }
-    for (uint32_t i = 0; i < f.ng; i++)
-      if (f.root_of[f.g[i].root] == (int32_t)i) order[no++] = i;
-    /* decreasing root id */
-    for (uint32_t i = 1; i < no; i++) {
-      uint32_t v = order[i], j = i;
-      while (j > 0 && f.g[order[j - 1]].root < f.g[v].root) {
-        order[j] = order[j - 1];
-        j--;
-      }
-      order[j] = v;
-    }
-    for (uint32_t i = 0; i < no && !f.oom; i++) {
-      if (!materialize(&f, &f.g[order[i]])) f.oom = true;
-      changed = true;
-    }
-    free(order);
+  /* The groups kept, in the order phase 2 made them (by decreasing root;
+   * phase-1 groups were created earlier, as seeds). */
+  for (ir_id x = n; x-- > 0 && !f.oom;) {
+    if (f.root_of[x] < 0) continue;
+    if (!materialize(&f, &f.g[f.root_of[x]])) f.oom = true;
+    changed = true;
   }
 done:
   if (f.oom) {

@@ -55,5 +55,7 @@ bool pass_fuse(ir_module *m, pass_ctx *ctx);
 bool pass_is_splat(const ir_comp *c, ir_id id, double v);
 /* Canonicalizes every computation (topological order, no dead code). */
 bool pass_canonicalize_all(ir_module *m, pass_ctx *ctx);
+/* Reports a decision as a DIAG_REMARK when ctx->remarks asks for them. */
+void pass_remark(pass_ctx *ctx, const char *fmt, ...) DIAG_PRINTF(2, 3);
 
 #endif

@@ -62,16 +62,6 @@ static bool check_names(const char *list, diag *d, const char *what) {
   return ok;
 }
 
-bool pass_canonicalize_all(ir_module *m, pass_ctx *ctx) {
-  for (uint32_t i = 0; i < m->ncomps; i++)
-    if (!ir_comp_canonicalize(m, m->comps[i])) {
-      diag_error(ctx->d, "out of memory (or a cycle) while canonicalizing %%%s", m->comps[i]->name);
-      ctx->failed = true;
-      return false;
-    }
-  return true;
-}
-
 static bool run_one(ir_module *m, const pass_info *p, pass_ctx *ctx) {
   p->run(m, ctx);
   if (ctx->failed) {
@@ -92,12 +82,7 @@ bool pass_run(ir_module *m, const char *spec, const char *disable, pass_ctx *ctx
   if (!check_names(spec, ctx->d, "--passes") || !check_names(disable, ctx->d, "--disable-pass")) return false;
   if (ctx->dump_pattern && strcmp(ctx->dump_pattern, "all") && !check_names(ctx->dump_pattern, ctx->d, "--dump-after"))
     return false;
-  if (!spec || !strcmp(spec, "default")) {
-    for (const pass_info *p = pass_pipeline; p->name; p++)
-      if (!in_list(disable, p->name) && !run_one(m, p, ctx)) return false;
-    return true;
-  }
-  for (const char *s = spec; *s;) {
+  for (const char *s = spec ? spec : "default"; *s;) {
     const char *e = strchr(s, ',');
     size_t len = e ? (size_t)(e - s) : strlen(s);
     char name[64];

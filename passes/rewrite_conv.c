@@ -118,9 +118,13 @@ static int weight_operand(const ir_comp *c, const ir_inst *p, int dim, int *wdim
   }
   /* dot: result dims are batch, lhs free, rhs free, in order. */
   const ir_dot_dims *dd = p->a.dot;
+  if (dim < 0) {
+    if (ir_get(c, p->ops[1])->op == IR_OP_CONSTANT) return 1;
+    return ir_get(c, p->ops[0])->op == IR_OP_CONSTANT ? 0 : -1;
+  }
+  if (dim < dd->nbatch) return -1;
   const ir_shape *xs = ir_shape_of(c, p->ops[0]), *ys = ir_shape_of(c, p->ops[1]);
   int side = -1, od = -1, r = dd->nbatch;
-  if (dim >= 0 && dim < dd->nbatch) return -1;
   for (int s = 0; s < 2 && side < 0; s++) {
     const ir_shape *os = s ? ys : xs;
     const int64_t *bd = s ? dd->rhs_batch : dd->lhs_batch, *cd = s ? dd->rhs_contract : dd->lhs_contract;
@@ -136,10 +140,6 @@ static int weight_operand(const ir_comp *c, const ir_inst *p, int dim, int *wdim
       }
       r++;
     }
-  }
-  if (dim < 0) {
-    if (ir_get(c, p->ops[1])->op == IR_OP_CONSTANT) return 1;
-    return ir_get(c, p->ops[0])->op == IR_OP_CONSTANT ? 0 : -1;
   }
   if (side < 0 || ir_get(c, p->ops[side])->op != IR_OP_CONSTANT) return -1;
   *wdim = od;
@@ -224,15 +224,6 @@ static ir_id bias_const(rw *r, const ir_inst *p, int dim, const double *vals, co
   return ir_comp_append(r->m, c, &b);
 }
 
-static void remark(rw *r, const char *fmt, ...) DIAG_PRINTF(2, 3);
-static void remark(rw *r, const char *fmt, ...) {
-  if (!r->ctx->remarks) return;
-  va_list ap;
-  va_start(ap, fmt);
-  diag_emitv(r->ctx->d, DIAG_REMARK, fmt, ap);
-  va_end(ap);
-}
-
 /* Index (0 or 1) of a binary op's operand that is a single-use product, or
  * -1. With both, the first. */
 static int product_side(const rw *r, const ir_inst *in) {
@@ -266,7 +257,7 @@ static bool rewrite_one(rw *r, ir_id i, double *va, double *vb) {
     if (wi < 0) return false;
     const char *pname = p->name, *mname = in->name;
     if (!scale_weights(r, pid, wi, wd, va)) goto oom;
-    remark(r, "rewrite: %%%s (per-channel scale) folded into the weights of %%%s", mname, pname);
+    pass_remark(r->ctx, "rewrite: %%%s (per-channel scale) folded into the weights of %%%s", mname, pname);
     ir_replace_uses(c, i, pid);
     return true;
   }
@@ -298,10 +289,11 @@ static bool rewrite_one(rw *r, ir_id i, double *va, double *vb) {
       if (wi < 0) continue;
       if (!scale_weights(r, pid, wi, wd, va)) goto oom;
       for (int64_t q = 0; q < nch; q++) vb[q] *= va[q];
-      remark(r, "rewrite: %%%s (per-channel scale after a bias) folded into the weights and bias of %%%s", iname, pname);
+      pass_remark(r->ctx, "rewrite: %%%s (per-channel scale after a bias) folded into the weights and bias of %%%s",
+                  iname, pname);
     } else {
       for (int64_t q = 0; q < nch; q++) vb[q] += va[q];
-      remark(r, "rewrite: %%%s and the bias add before it combined into one bias of %%%s", iname, pname);
+      pass_remark(r->ctx, "rewrite: %%%s and the bias add before it combined into one bias of %%%s", iname, pname);
     }
     ir_id bias = bias_const(r, ir_get(c, pid), bdim, vb, &loc);
     if (bias == IR_NONE) goto oom;

@@ -50,13 +50,9 @@ static ir_id forward(const ir_comp *c, const ir_inst *in) {
     case IR_OP_RESHAPE:
     case IR_OP_CONVERT:
     case IR_OP_BROADCAST:
+    case IR_OP_SLICE: /* of the same dims: the full slice */
       if (ir_shape_same_dims(ir_shape_of(c, in->ops[0]), s)) return in->ops[0];
       break;
-    case IR_OP_SLICE: {
-      const ir_shape *x = ir_shape_of(c, in->ops[0]);
-      if (ir_shape_same_dims(x, s)) return in->ops[0];
-      break;
-    }
     case IR_OP_PAD: {
       const ir_pad_attr *p = in->a.pad;
       bool zero = true;

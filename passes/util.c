@@ -13,3 +13,21 @@ bool pass_is_splat(const ir_comp *c, ir_id id, double v) {
   }
   return true; /* an empty constant is trivially a splat */
 }
+
+bool pass_canonicalize_all(ir_module *m, pass_ctx *ctx) {
+  for (uint32_t i = 0; i < m->ncomps; i++)
+    if (!ir_comp_canonicalize(m, m->comps[i])) {
+      diag_error(ctx->d, "out of memory (or a cycle) while canonicalizing %%%s", m->comps[i]->name);
+      ctx->failed = true;
+      return false;
+    }
+  return true;
+}
+
+void pass_remark(pass_ctx *ctx, const char *fmt, ...) {
+  if (!ctx->remarks) return;
+  va_list ap;
+  va_start(ap, fmt);
+  diag_emitv(ctx->d, DIAG_REMARK, fmt, ap);
+  va_end(ap);
+}

@@ -104,7 +104,7 @@ bool cli_parse_dims(const char *s, int *rank, int64_t *dims) {
   if (!*s || strcmp(s, "scalar") == 0) return true;
   const char *p = s;
   for (;;) {
-    if (*rank == 8) return false;
+    if (*rank == KILN_MAX_RANK) return false;
     char *end;
     errno = 0;
     if (*p < '0' || *p > '9') return false;
@@ -120,7 +120,7 @@ bool cli_parse_dims(const char *s, int *rank, int64_t *dims) {
 bool cli_bind_shape(kiln_context *ctx, const char *spec) {
   const char *eq = strrchr(spec, '=');
   int rank;
-  int64_t dims[8];
+  int64_t dims[KILN_MAX_RANK];
   if (!eq || eq == spec || !cli_parse_dims(eq + 1, &rank, dims)) {
     cli_error("--input-shape needs NAME=DIMS, e.g. input=1x3x224x224 (got '%s')", spec);
     return false;
@@ -136,11 +136,16 @@ bool cli_bind_shape(kiln_context *ctx, const char *spec) {
   return true;
 }
 
-static void dims_str(int rank, const int64_t *dims, char *buf, size_t n) {
+void cli_dims_str(int rank, const int64_t *dims, char *buf, size_t n) {
   size_t k = 0;
   k += (size_t)snprintf(buf + k, n - k, "[");
   for (int i = 0; i < rank && k < n; i++) k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)dims[i]);
   if (k < n) snprintf(buf + k, n - k, "]");
+}
+
+void cli_shape_str(kiln_dtype t, int rank, const int64_t *dims, char *buf, size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "%s", kiln_dtype_name(t));
+  if (k < n) cli_dims_str(rank, dims, buf + k, n - k);
 }
 
 kiln_tensor_info *cli_model_inputs(const kiln_model *m) {
@@ -168,9 +173,8 @@ bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char *
   }
   bool ok = true;
   for (int s = 0; s < nspecs && ok; s++) {
-    const char *eq = strchr(specs[s], '=');
     /* Input names may contain '='; the file is after the last one. */
-    eq = strrchr(specs[s], '=');
+    const char *eq = strrchr(specs[s], '=');
     if (!eq || eq == specs[s] || !eq[1]) {
       cli_error("--input needs NAME=FILE.npy (got '%s')", specs[s]);
       ok = false;
@@ -201,11 +205,10 @@ bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char *
     bool same = a->rank == info[idx].rank;
     for (int d = 0; same && d < a->rank; d++) same = a->dims[d] == info[idx].dims[d];
     if (a->dtype != info[idx].dtype || !same) {
-      char want[160], got[160];
-      dims_str(info[idx].rank, info[idx].dims, want, sizeof want);
-      dims_str(a->rank, a->dims, got, sizeof got);
-      cli_error("input '%s': the model takes %s%s, %s holds %s%s", info[idx].name, kiln_dtype_name(info[idx].dtype),
-                want, eq + 1, kiln_dtype_name(a->dtype), got);
+      char want[256], got[256];
+      cli_shape_str(info[idx].dtype, info[idx].rank, info[idx].dims, want, sizeof want);
+      cli_shape_str(a->dtype, a->rank, a->dims, got, sizeof got);
+      cli_error("input '%s': the model takes %s, %s holds %s", info[idx].name, want, eq + 1, got);
       ok = false;
       break;
     }
@@ -213,10 +216,9 @@ bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char *
   }
   for (int i = 0; ok && i < ninfo; i++) {
     if (!out->ptrs[i]) {
-      char want[160];
-      dims_str(info[i].rank, info[i].dims, want, sizeof want);
-      cli_error("no value for input '%s' (%s%s): pass --input %s=FILE.npy", info[i].name,
-                kiln_dtype_name(info[i].dtype), want, info[i].name);
+      char want[256];
+      cli_shape_str(info[i].dtype, info[i].rank, info[i].dims, want, sizeof want);
+      cli_error("no value for input '%s' (%s): pass --input %s=FILE.npy", info[i].name, want, info[i].name);
       ok = false;
     }
   }
@@ -356,10 +358,10 @@ static void print_value(kiln_dtype t, const void *data, int64_t i) {
 
 void cli_print_outputs(const kiln_tensor_info *info, const cli_outputs *o, int limit) {
   for (int i = 0; i < o->n; i++) {
-    char dims[160];
-    dims_str(info[i].rank, info[i].dims, dims, sizeof dims);
+    char shape[256];
+    cli_shape_str(info[i].dtype, info[i].rank, info[i].dims, shape, sizeof shape);
     int64_t n = npy_elements(&o->arrays[i]);
-    printf("%s: %s%s = [", info[i].name, kiln_dtype_name(info[i].dtype), dims);
+    printf("%s: %s = [", info[i].name, shape);
     for (int64_t k = 0; k < n && k < limit; k++) {
       if (k) printf(", ");
       print_value(info[i].dtype, o->arrays[i].data, k);

@@ -49,6 +49,10 @@ bool cli_write_file(const char *path, const void *data, size_t len);
 /* "--flag=value" or "--flag value": if argv[*i] is this flag, stores the
  * value, advances *i past it and returns true. Missing value: error+exit. */
 bool cli_flag_value(int argc, char **argv, int *i, const char *flag, const char **value);
+/* "[1,3,224,224]" ("[]" for rank 0), cut to fit n bytes. */
+void cli_dims_str(int rank, const int64_t *dims, char *buf, size_t n);
+/* The same after the element type: "f32[1,3,224,224]". */
+void cli_shape_str(kiln_dtype t, int rank, const int64_t *dims, char *buf, size_t n);
 /* Parses "1x3x224x224" (or "" / "scalar" for rank 0). */
 bool cli_parse_dims(const char *s, int *rank, int64_t *dims);
 /* Applies one --input-shape NAME=DIMS to ctx; prints an error and returns

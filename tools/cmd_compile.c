@@ -143,9 +143,10 @@ int cmd_compile(int argc, char **argv) {
       goto cleanup;
     }
   }
+  double t3 = now_ms();
   if (timing)
     fprintf(stderr, "kiln: load %.1f ms, passes %.1f ms, code generation %.1f ms, total %.1f ms\n", t1 - t0, t2 - t1,
-            now_ms() - t2, now_ms() - t0);
+            t3 - t2, t3 - t0);
   rc = 0;
 cleanup:
   free(hpath);
@@ -181,9 +182,10 @@ static kiln_status jit_model(kiln_context *ctx, const char *path, const char *pa
   if (s == KILN_OK) s = kiln_model_optimize(m, passes, disable);
   double t2 = now_ms();
   if (s == KILN_OK) s = kiln_model_jit(m, out);
+  double t3 = now_ms();
   if (s == KILN_OK && timing)
     fprintf(stderr, "kiln: load %.1f ms, passes %.1f ms, JIT compilation %.1f ms, total %.1f ms\n", t1 - t0, t2 - t1,
-            now_ms() - t2, now_ms() - t0);
+            t3 - t2, t3 - t0);
   kiln_model_destroy(m);
   return s;
 }

@@ -54,6 +54,7 @@ int cmd_eval(int argc, char **argv) {
   int nspecs = 0, limit = 16;
   kiln_context *ctx = cli_context(false);
   int rc = 2;
+  if (!specs) goto done;
   for (int i = 1; i < argc; i++) {
     const char *v;
     if (cli_flag_value(argc, argv, &i, "--input", &v)) specs[nspecs++] = (char *)v;

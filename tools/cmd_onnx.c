@@ -239,12 +239,6 @@ static void case_name(const char *path, char *buf, size_t n) {
   snprintf(buf, n, "%s/%s", parent ? parent + 1 : tmp, last + 1);
 }
 
-static void shape_str(kiln_dtype t, int rank, const int64_t *dims, char *buf, size_t n) {
-  size_t k = (size_t)snprintf(buf, n, "%s[", kiln_dtype_name(t));
-  for (int i = 0; i < rank && k < n; i++) k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)dims[i]);
-  if (k < n) snprintf(buf + k, n - k, "]");
-}
-
 static double half_to_double(uint16_t h) {
   int e = (h >> 10) & 0x1f, m = h & 0x3ff;
   double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
@@ -343,16 +337,13 @@ static bool compare(kiln_dtype t, int rank, const int64_t *dims, const void *got
   }
   if (!bad) return true;
   char idx[256], g[64], w[64];
-  size_t k = 0, rem = worst;
+  size_t rem = worst;
   int64_t sub[KILN_MAX_RANK];
   for (int d = rank - 1; d >= 0; d--) {
     sub[d] = dims[d] ? (int64_t)(rem % (size_t)dims[d]) : 0;
     rem = dims[d] ? rem / (size_t)dims[d] : 0;
   }
-  k += (size_t)snprintf(idx, sizeof idx, "[");
-  for (int d = 0; d < rank && k < sizeof idx; d++)
-    k += (size_t)snprintf(idx + k, sizeof idx - k, "%s%lld", d ? "," : "", (long long)sub[d]);
-  if (k < sizeof idx) snprintf(idx + k, sizeof idx - k, "]");
+  cli_dims_str(rank, sub, idx, sizeof idx);
   fmt_elem(t, got, worst, g, sizeof g);
   fmt_elem(t, want, worst, w, sizeof w);
   snprintf(why, whyn, "%zu of %zu elements differ; worst at %s: got %s, expected %s", bad, count, idx, g, w);
@@ -457,8 +448,8 @@ static case_result run_data_set(kiln_context *ctx, kiln_model *m, engine_fn run,
     bf16_quirk(info.dtype, &in->t[i]);
     if (ins[k] || !same_shape(&info, &in->t[i])) {
       char a[256], b[256];
-      shape_str(info.dtype, info.rank, info.dims, a, sizeof a);
-      shape_str(in->t[i].dtype, in->t[i].rank, in->t[i].dims, b, sizeof b);
+      cli_shape_str(info.dtype, info.rank, info.dims, a, sizeof a);
+      cli_shape_str(in->t[i].dtype, in->t[i].rank, in->t[i].dims, b, sizeof b);
       snprintf(why, whyn, "input '%s': the model takes %s, input_%d.pb holds %s", info.name, a, i, b);
       goto done;
     }
@@ -470,8 +461,8 @@ static case_result run_data_set(kiln_context *ctx, kiln_model *m, engine_fn run,
     bf16_quirk(info.dtype, &want->t[i]);
     if (!same_shape(&info, &want->t[i])) {
       char a[256], b[256];
-      shape_str(info.dtype, info.rank, info.dims, a, sizeof a);
-      shape_str(want->t[i].dtype, want->t[i].rank, want->t[i].dims, b, sizeof b);
+      cli_shape_str(info.dtype, info.rank, info.dims, a, sizeof a);
+      cli_shape_str(want->t[i].dtype, want->t[i].rank, want->t[i].dims, b, sizeof b);
       snprintf(why, whyn, "output '%s': kiln computes %s, expected %s", info.name, a, b);
       goto done;
     }

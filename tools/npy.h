@@ -19,7 +19,7 @@
 
 #include "kiln/kiln.h"
 
-#define NPY_MAX_RANK 8
+#define NPY_MAX_RANK KILN_MAX_RANK
 
 typedef struct npy_array {
   kiln_dtype dtype;

@@ -7,10 +7,10 @@
  *   ./jit_example mlp.onnx
  *
  * MODEL is an ONNX file (.onnx) or kiln IR text (.kir). Every input is
- * filled with the pattern ((i mod 13) - 6) / 8 over its elements in
- * row-major order (converted to the input's type), which is what
- * make_mlp.py's expected output assumes. Each output is printed as
- * "NAME = v0 v1 ..." (at most 64 values).
+ * filled over its elements in row-major order with ((i mod 13) - 6) / 8
+ * (float inputs; what make_mlp.py's expected output assumes) or i mod 13
+ * (integer inputs). Each output is printed as "NAME = v0 v1 ..." (at most
+ * 64 values).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,9 @@
 /*
  * Node attributes: typed getters with defaults. A present attribute of the
- * wrong type is reported (naming node and attribute) rather than ignored.
+ * wrong type, or a string attribute that is none of the values an op
+ * accepts, is reported (naming node and attribute) rather than ignored.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "frontend/onnx/ox.h"
@@ -79,12 +81,27 @@ const char *ox_attr_string(ox_ctx *cx, const ox_node *n, const char *name, const
     wrong_type(cx, n, name, "a string", ok);
     return dflt;
   }
-  if (!a->s.len) return cx->m ? arena_strndup(&cx->m->arena, "", 0) : ""; /* data may be NULL */
+  if (!a->s.len) return ""; /* data may be NULL */
   if (memchr(a->s.data, 0, a->s.len)) {
     ox_error(cx, n, "attribute '%s' contains a NUL byte", name);
     if (ok) *ok = false;
     return dflt;
   }
   /* The arena of the module being built outlives the node. */
-  return cx->m ? arena_strndup(&cx->m->arena, (const char *)a->s.data, a->s.len) : dflt;
+  return arena_strndup(&cx->m->arena, (const char *)a->s.data, a->s.len);
+}
+
+int ox_attr_choice(ox_ctx *cx, const ox_node *n, const char *name, const char *dflt, const char *const *choices) {
+  bool ok = true;
+  const char *v = ox_attr_string(cx, n, name, dflt, &ok);
+  if (!ok || !v) return -1;
+  char list[256];
+  size_t len = 0;
+  for (int i = 0; choices[i]; i++) {
+    if (!strcmp(v, choices[i])) return i;
+    int k = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", choices[i]);
+    len = k > 0 && (size_t)k < sizeof list - len ? len + (size_t)k : sizeof list - 1;
+  }
+  ox_error(cx, n, "attribute %s='%s' is not one of %s", name, v, list);
+  return -1;
 }

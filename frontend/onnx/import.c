@@ -14,6 +14,7 @@
 
 #include "frontend/onnx/ox.h"
 #include "ir/eval.h"
+#include "ir/namemap.h"
 #include "kiln/kiln.h"
 
 /* Largest constant (in elements) folded automatically during import. */
@@ -23,60 +24,8 @@
  * make the importer allocate. */
 #define OX_EVAL_LIMIT ((int64_t)1 << 30)
 
-/* ---- name -> value map ---- */
-typedef struct valmap {
-  const char **keys;
-  ir_id *vals;
-  size_t cap, n;
-} valmap;
-
-static uint64_t hash_s(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
-static ir_id vm_get(const valmap *m, const char *k) {
-  if (!m->cap) return IR_NONE;
-  for (size_t i = hash_s(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-    if (!m->keys[i]) return IR_NONE;
-    if (!strcmp(m->keys[i], k)) return m->vals[i];
-  }
-}
-
-static bool vm_put(valmap *m, const char *k, ir_id v) {
-  if ((m->n + 1) * 2 > m->cap) {
-    size_t cap = m->cap ? m->cap * 2 : 256;
-    valmap nm = {calloc(cap, sizeof(char *)), calloc(cap, sizeof(ir_id)), cap, 0};
-    if (!nm.keys || !nm.vals) {
-      free(nm.keys);
-      free(nm.vals);
-      return false;
-    }
-    for (size_t i = 0; i < m->cap; i++)
-      if (m->keys[i]) vm_put(&nm, m->keys[i], m->vals[i]);
-    free(m->keys);
-    free(m->vals);
-    *m = nm;
-  }
-  for (size_t i = hash_s(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-    if (!m->keys[i]) {
-      m->keys[i] = k;
-      m->vals[i] = v;
-      m->n++;
-      return true;
-    }
-    if (!strcmp(m->keys[i], k)) {
-      m->vals[i] = v;
-      return true;
-    }
-  }
-}
-
-static void vm_free(valmap *m) {
-  free(m->keys);
-  free(m->vals);
-}
+/* Names -> values: an ir_namemap whose keys are the model's own strings. */
+static ir_id vm_get(const ir_namemap *m, const char *k) { return ir_namemap_get(m, k, strlen(k)); }
 
 /* ---- messages ---- */
 
@@ -87,20 +36,34 @@ const char *ox_node_name(const ox_node *n, char *buf, size_t len) {
   return buf;
 }
 
-bool ox_error(ox_ctx *cx, const ox_node *n, const char *fmt, ...) {
+/* ox_error and ox_unsupported: the message, prefixed with the node. */
+static void report(ox_ctx *cx, const ox_node *n, const char *fmt, va_list ap) {
   char msg[1536], nm[512];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
   cx->errors++;
   if (!n) {
     diag_error(cx->d, "%s", msg);
-    return false;
+    return;
   }
   const char *dom = n->p->domain && n->p->domain[0] ? n->p->domain : NULL;
   diag_error(cx->d, "node %s (%s%s%s, opset %d): %s", ox_node_name(n, nm, sizeof nm), dom ? dom : "", dom ? "." : "",
              n->p->op_type ? n->p->op_type : "?", n->opset, msg);
+}
+
+bool ox_error(ox_ctx *cx, const ox_node *n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  report(cx, n, fmt, ap);
+  va_end(ap);
+  return false;
+}
+
+bool ox_unsupported(ox_ctx *cx, const ox_node *n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  report(cx, n, fmt, ap);
+  va_end(ap);
+  cx->unsupported = true;
   return false;
 }
 
@@ -318,7 +281,7 @@ static const onnx_tensor *find_value(const onnx_options *o, const char *name) {
 
 /* Makes graph input vi the constant fv after checking it against the
  * declared type and fixed dimensions. */
-static int frozen_input(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_tensor *fv, valmap *values) {
+static int frozen_input(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_tensor *fv, ir_namemap *values) {
   const char *name = vi->name;
   const Onnx__TypeProto__Tensor *tt = tensor_type(cx, vi);
   if (!tt) return KILN_ERR_UNSUPPORTED;
@@ -342,7 +305,7 @@ static int frozen_input(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_t
   }
   ir_builder_set_loc(&cx->b, NULL, name);
   ir_id k = ir_constant(&cx->b, fv->shape, fv->data);
-  if (k == IR_NONE || !vm_put(values, name, k)) return KILN_ERR_OUT_OF_MEMORY;
+  if (k == IR_NONE || !ir_namemap_put(values, name, k)) return KILN_ERR_OUT_OF_MEMORY;
   return KILN_OK;
 }
 
@@ -350,10 +313,10 @@ static int frozen_input(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_t
 
 /* Orders nodes so each comes after the producers of its inputs. Reports
  * inputs that refer to nothing and cycles. Returns a malloc'd order. */
-static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, valmap *defined, int *rc) {
+static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, ir_namemap *defined, int *rc) {
   size_t n = g->n_node;
   int *order = malloc((n + 1) * sizeof *order);
-  valmap producer = {0};
+  ir_namemap producer = {0};
   bool ok = order != NULL;
   for (size_t i = 0; ok && i < n; i++) {
     const Onnx__NodeProto *nd = g->node[i];
@@ -366,10 +329,10 @@ static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, valmap *defined, i
         ok = false;
         break;
       }
-      if (!vm_put(&producer, o, (ir_id)i)) ok = false;
+      if (!ir_namemap_put(&producer, o, (ir_id)i)) ok = false;
     }
   }
-  /* Kahn's algorithm, preferring the original order. */
+  /* Every input must be defined somewhere. */
   size_t k = 0;
   if (ok) {
     for (size_t i = 0; i < n; i++) {
@@ -387,10 +350,11 @@ static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, valmap *defined, i
     }
   }
   if (ok) {
-    /* Simple repeated scan: models are nearly always already sorted, which
+    /* Repeated scans in the original order, each taking the nodes whose
+     * inputs are ready: models are nearly always already sorted, which
      * makes this a single pass. */
     uint8_t *done = calloc(n + 1, 1);
-    valmap ready = {0};
+    ir_namemap ready = {0};
     bool progress = true;
     while (done && progress && k < n) {
       progress = false;
@@ -407,7 +371,7 @@ static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, valmap *defined, i
         order[k++] = (int)i;
         progress = true;
         for (size_t j = 0; j < nd->n_output; j++)
-          if (nd->output[j][0]) vm_put(&ready, nd->output[j], 1);
+          if (nd->output[j][0]) ir_namemap_put(&ready, nd->output[j], 1);
       }
     }
     if (done && k < n) {
@@ -422,9 +386,9 @@ static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, valmap *defined, i
     }
     if (!done) ok = false;
     free(done);
-    vm_free(&ready);
+    ir_namemap_free(&ready);
   }
-  vm_free(&producer);
+  ir_namemap_free(&producer);
   if (!ok) {
     free(order);
     if (*rc == KILN_OK) *rc = KILN_ERR_OUT_OF_MEMORY;
@@ -479,7 +443,7 @@ static int check_nodes(ox_ctx *cx, const Onnx__GraphProto *g) {
   }
   if (!bad) return KILN_OK;
   diag_error(cx->d, "%d node%s of the model cannot be imported (listed above)", bad, bad == 1 ? "" : "s");
-  return unsupported ? KILN_ERR_UNSUPPORTED : malformed ? KILN_ERR_PARSE : KILN_ERR_UNSUPPORTED;
+  return malformed && !unsupported ? KILN_ERR_PARSE : KILN_ERR_UNSUPPORTED;
 }
 
 static int output_check(ox_ctx *cx, const Onnx__ValueInfoProto *vi, ir_id v) {
@@ -524,7 +488,7 @@ static bool is_ident_char(char c) {
 
 static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_options *o) {
   const Onnx__GraphProto *g = model->graph;
-  valmap values = {0};
+  ir_namemap values = {0};
   int rc = KILN_OK;
   int *order = NULL;
 #define FAIL_RC(code)   \
@@ -555,7 +519,7 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     ir_builder_set_loc(&cx->b, NULL, t->name);
     ir_id k = ir_constant(&cx->b, s, data);
     free(data);
-    if (k == IR_NONE || !vm_put(&values, t->name, k)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
+    if (k == IR_NONE || !ir_namemap_put(&values, t->name, k)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
   }
   if (g->n_sparse_initializer) {
     diag_error(cx->d, "sparse initializers are not supported");
@@ -589,7 +553,7 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     }
     ir_builder_set_loc(&cx->b, NULL, vi->name);
     ir_id p = ir_parameter(&cx->b, param++, s, vi->name);
-    if (p == IR_NONE || !vm_put(&values, vi->name, p)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
+    if (p == IR_NONE || !ir_namemap_put(&values, vi->name, p)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
   }
   if (rc != KILN_OK) goto done;
   for (int i = 0; o && i < o->nvalues; i++) {
@@ -634,7 +598,7 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
       }
       v = fold_output(cx, v);
       if (v == IR_NONE) FAIL_RC(KILN_ERR_INTERNAL);
-      if (!vm_put(&values, nd->output[j], v)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
+      if (!ir_namemap_put(&values, nd->output[j], v)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
     }
   }
   /* Outputs. */
@@ -668,7 +632,7 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
 done:
 #undef FAIL_RC
   free(order);
-  vm_free(&values);
+  ir_namemap_free(&values);
   return rc;
 }
 

@@ -3,7 +3,6 @@
  * constants, scalars, NumPy broadcasting, axis normalisation.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,6 +89,21 @@ ir_id ox_reshape(ox_ctx *cx, ir_id x, int rank, const int64_t *dims) {
   const ir_shape s_v = ox_shape(cx, x), *s = &s_v;
   if (s->rank == rank && (rank == 0 || !memcmp(s->dims, dims, (size_t)rank * sizeof *dims))) return x;
   return ir_reshape(&cx->b, x, rank, dims);
+}
+
+ir_id ox_slice_axis(ox_ctx *cx, ir_id x, int axis, int64_t start, int64_t limit, int64_t stride) {
+  if (x == IR_NONE) return IR_NONE;
+  const ir_shape s = ox_shape(cx, x);
+  int64_t st[IR_MAX_RANK], li[IR_MAX_RANK], sd[IR_MAX_RANK];
+  for (int i = 0; i < s.rank; i++) {
+    st[i] = 0;
+    li[i] = s.dims[i];
+    sd[i] = 1;
+  }
+  st[axis] = start;
+  li[axis] = limit;
+  sd[axis] = stride;
+  return ir_slice(&cx->b, x, st, li, sd);
 }
 
 /* NumPy broadcasting: align trailing dimensions; a size-1 dimension
@@ -209,16 +223,6 @@ ir_id ox_broadcast_along(ox_ctx *cx, ir_id x, int rank, const int64_t *dims, int
 }
 
 /* ---- elementwise and tensor-op helpers ---- */
-
-bool ox_unsupported(ox_ctx *cx, const ox_node *n, const char *fmt, ...) {
-  char msg[1536];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  cx->unsupported = true;
-  return ox_error(cx, n, "%s", msg);
-}
 
 bool ox_broadcast_all(ox_ctx *cx, const ox_node *n, ir_id *ids, int k) {
   int rank = 0;

@@ -6,10 +6,7 @@
  * Constants are built in the input's type, so f16/f64 inputs compute in
  * their own type. Formulas follow the ONNX operator definitions; where a
  * numerically safer form is used (Softplus, Elu) it is said why.
- *
- * Shapes are read into local copies (x_v) before anything is built:
- * ox_shape points into the computation's instruction array, which every
- * new instruction may move.
+ * ox_hard_sigmoid and ox_softplus also serve the recurrent ops (ops_rnn.c).
  */
 #include <math.h>
 #include <string.h>
@@ -108,8 +105,7 @@ static bool lower_celu(ox_ctx *cx, ox_node *n) {
   return done(n, bin(cx, IR_OP_ADD, bin(cx, IR_OP_MAX, zero, x), e));
 }
 
-/* max(0, min(1, alpha * x + beta)) */
-static ir_id hard_sigmoid(ox_ctx *cx, ir_id x, double alpha, double beta) {
+ir_id ox_hard_sigmoid(ox_ctx *cx, ir_id x, double alpha, double beta) {
   ir_type t = ox_shape(cx, x).type;
   ir_id y = bin(cx, IR_OP_ADD, bin(cx, IR_OP_MUL, x, like(cx, x, alpha)), like(cx, x, beta));
   return ir_clamp(&cx->b, ox_scalar(cx, t, 0), y, ox_scalar(cx, t, 1));
@@ -120,13 +116,13 @@ static bool lower_hard_sigmoid(ox_ctx *cx, ox_node *n) {
   bool ok = true;
   double alpha = ox_attr_float(cx, n, "alpha", 0.2f, &ok), beta = ox_attr_float(cx, n, "beta", 0.5f, &ok);
   if (!ok || !begin(cx, n, false, &x)) return false;
-  return done(n, hard_sigmoid(cx, x, alpha, beta));
+  return done(n, ox_hard_sigmoid(cx, x, alpha, beta));
 }
 
 static bool lower_hard_swish(ox_ctx *cx, ox_node *n) {
   ir_id x;
   if (!begin(cx, n, false, &x)) return false;
-  return done(n, bin(cx, IR_OP_MUL, x, hard_sigmoid(cx, x, 1.0 / 6.0, 0.5)));
+  return done(n, bin(cx, IR_OP_MUL, x, ox_hard_sigmoid(cx, x, 1.0 / 6.0, 0.5)));
 }
 
 static bool lower_sigmoid(ox_ctx *cx, ox_node *n) {
@@ -144,11 +140,15 @@ static bool lower_tanh(ox_ctx *cx, ox_node *n) {
 /* Softplus = log(exp(x) + 1), computed as max(x, 0) + log1p(exp(-|x|)),
  * which is the same value but neither overflows for large x nor loses the
  * small result for very negative x. */
+ir_id ox_softplus(ox_ctx *cx, ir_id x) {
+  ir_id e = ir_unary(&cx->b, IR_OP_EXP, ir_unary(&cx->b, IR_OP_NEG, ir_unary(&cx->b, IR_OP_ABS, x)));
+  return bin(cx, IR_OP_ADD, bin(cx, IR_OP_MAX, x, like(cx, x, 0)), ir_unary(&cx->b, IR_OP_LOG1P, e));
+}
+
 static bool lower_softplus(ox_ctx *cx, ox_node *n) {
   ir_id x;
   if (!begin(cx, n, false, &x)) return false;
-  ir_id e = ir_unary(&cx->b, IR_OP_EXP, ir_unary(&cx->b, IR_OP_NEG, ir_unary(&cx->b, IR_OP_ABS, x)));
-  return done(n, bin(cx, IR_OP_ADD, bin(cx, IR_OP_MAX, x, like(cx, x, 0)), ir_unary(&cx->b, IR_OP_LOG1P, e)));
+  return done(n, ox_softplus(cx, x));
 }
 
 /* Softsign = x / (1 + |x|) */

@@ -34,14 +34,10 @@ typedef struct win_attrs {
 } win_attrs;
 
 static bool read_auto_pad(ox_ctx *cx, const ox_node *n, auto_pad *out) {
-  bool ok = true;
-  const char *s = ox_attr_string(cx, n, "auto_pad", "NOTSET", &ok);
-  if (!ok) return false;
-  if (!strcmp(s, "NOTSET")) *out = PAD_NOTSET;
-  else if (!strcmp(s, "SAME_UPPER")) *out = PAD_SAME_UPPER;
-  else if (!strcmp(s, "SAME_LOWER")) *out = PAD_SAME_LOWER;
-  else if (!strcmp(s, "VALID")) *out = PAD_VALID;
-  else return ox_error(cx, n, "attribute auto_pad='%s' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", s);
+  static const char *const names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID", NULL}; /* auto_pad's order */
+  int k = ox_attr_choice(cx, n, "auto_pad", "NOTSET", names);
+  if (k < 0) return false;
+  *out = (auto_pad)k;
   return true;
 }
 
@@ -550,7 +546,9 @@ static bool lower_maxpool(ox_ctx *cx, ox_node *n) {
   return true;
 }
 
-static bool check_avgpool(ox_ctx *cx, const ox_node *n) {
+/* AveragePool, LpPool and MaxUnpool: the window checks, and the kernel
+ * shape is required. */
+static bool check_kernel_window(ox_ctx *cx, const ox_node *n) {
   bool ok = check_window(cx, n);
   if (!ox_attr(n, "kernel_shape")) ok = ox_error(cx, n, "attribute 'kernel_shape' is required");
   return ok;
@@ -635,7 +633,7 @@ static bool read_p(ox_ctx *cx, const ox_node *n, int64_t *p) {
 
 static bool check_lppool(ox_ctx *cx, const ox_node *n) {
   int64_t p;
-  bool ok = check_avgpool(cx, n);
+  bool ok = check_kernel_window(cx, n);
   return read_p(cx, n, &p) && ok;
 }
 
@@ -751,20 +749,14 @@ static bool lower_maxunpool(ox_ctx *cx, ox_node *n) {
   return n->out[0] != IR_NONE;
 }
 
-static bool check_maxunpool(ox_ctx *cx, const ox_node *n) {
-  bool ok = check_window(cx, n);
-  if (!ox_attr(n, "kernel_shape")) ok = ox_error(cx, n, "attribute 'kernel_shape' is required");
-  return ok;
-}
-
 const ox_op ox_ops_conv[] = {
     {"ConvInteger", 10, lower_convinteger, check_conv},
     {"QLinearConv", 10, lower_qlinearconv, check_conv},
-    {"MaxUnpool", 9, lower_maxunpool, check_maxunpool},
+    {"MaxUnpool", 9, lower_maxunpool, check_kernel_window},
     {"Conv", 1, lower_conv, check_conv},
     {"ConvTranspose", 1, lower_convtranspose, check_conv},
     {"MaxPool", 1, lower_maxpool, check_maxpool},
-    {"AveragePool", 1, lower_avgpool, check_avgpool},
+    {"AveragePool", 1, lower_avgpool, check_kernel_window},
     {"LpPool", 2, lower_lppool, check_lppool},
     {"GlobalAveragePool", 1, lower_global_avg, NULL},
     {"GlobalMaxPool", 1, lower_global_max, NULL},

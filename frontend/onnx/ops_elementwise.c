@@ -6,13 +6,8 @@
  * the legacy broadcast/axis attributes through ox_legacy_broadcast). Every
  * lowering builds core IR ops only; semantics not obvious from the op name
  * are written beside the lowering, with the ONNX reference they follow.
- *
- * Shapes are read into local copies (x_v) before anything is built:
- * ox_shape points into the computation's instruction array, which every
- * new instruction may move.
  */
 #include <math.h>
-#include <string.h>
 
 #include "frontend/onnx/ox.h"
 
@@ -82,12 +77,10 @@ static bool lower_pow(ox_ctx *cx, ox_node *n) {
 }
 
 static bool shift_direction(ox_ctx *cx, const ox_node *n, ir_op *op) {
-  bool ok = true;
-  const char *dir = ox_attr_string(cx, n, "direction", "", &ok);
-  if (!ok) return false;
-  if (!strcmp(dir, "LEFT")) *op = IR_OP_SHL;
-  else if (!strcmp(dir, "RIGHT")) *op = IR_OP_SHR_L;
-  else return ox_error(cx, n, "attribute 'direction' must be \"LEFT\" or \"RIGHT\", not \"%s\"", dir);
+  static const char *const dirs[] = {"LEFT", "RIGHT", NULL};
+  int k = ox_attr_choice(cx, n, "direction", "", dirs);
+  if (k < 0) return false;
+  *op = k == 0 ? IR_OP_SHL : IR_OP_SHR_L;
   return true;
 }
 
@@ -273,16 +266,13 @@ static bool lower_clip(ox_ctx *cx, ox_node *n) {
 
 /* ---- casts ---- */
 
-/* ONNX TensorProto.DataType codes kiln refuses (string, complex). */
-static bool unsupported_dtype(int64_t to) { return to == 8 || to == 14 || to == 15; }
-
 static bool check_cast(ox_ctx *cx, const ox_node *n) {
   bool ok = true;
   int64_t to = ox_attr_int(cx, n, "to", 0, &ok);
   if (!ok) return false;
   if (!ox_attr(n, "to")) return ox_error(cx, n, "attribute 'to' is required");
   ir_type t;
-  if (unsupported_dtype(to) || !ox_type_from_onnx((int32_t)to, &t))
+  if (!ox_type_from_onnx((int32_t)to, &t))
     return ox_error(cx, n, "casting to %s is not supported", ox_onnx_type_name((int32_t)to));
   return true;
 }

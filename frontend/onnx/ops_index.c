@@ -1,17 +1,13 @@
 /*
  * Indexing and generator ONNX ops: Gather, GatherElements, GatherND,
- * ScatterElements (and its old name Scatter), ScatterND, OneHot, Trilu,
- * EyeLike, Range, ConstantOfShape.
+ * ScatterElements (and its old name Scatter), ScatterND, Compress,
+ * ReverseSequence, NonZero, OneHot, Trilu, EyeLike, Range, ConstantOfShape.
  *
  * Gathers and scatters become the IR's XLA-style gather/scatter with full
  * index vectors. Negative indices wrap once (i + dim) as ONNX says; indices
  * still out of range are not an error the importer can see (they are data):
  * the IR clamps gather windows into bounds and skips scatter updates that
  * fall outside, so nothing is ever read or written out of bounds.
- *
- * Shapes are read into local copies (x_v) before anything is built:
- * ox_shape points into the computation's instruction array, which every
- * new instruction may move.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -76,15 +72,26 @@ static ir_id element_indices(ox_ctx *cx, const ox_node *n, ir_id idx, int64_t ax
   return r == 1 ? comp[0] : ir_concatenate(&cx->b, r, comp, r);
 }
 
+/* The first `count` inputs of Gather, GatherElements and ScatterElements
+ * (data, integer indices[, updates]) and their 'axis' attribute (default
+ * 0), normalised against the data's rank; *sx and *si are the shapes of
+ * data and indices. */
+static bool axis_inputs(ox_ctx *cx, const ox_node *n, int count, int64_t *axis, ir_shape *sx, ir_shape *si) {
+  if (!ox_need_inputs(cx, n, count) || !need_int_indices(cx, n, n->in[1])) return false;
+  bool ok = true;
+  *axis = ox_attr_int(cx, n, "axis", 0, &ok);
+  *sx = ox_shape(cx, n->in[0]);
+  *si = ox_shape(cx, n->in[1]);
+  return ok && ox_axis(cx, n, *axis, sx->rank, false, axis);
+}
+
 /* Gather: out = x[..., idx[j...], ...] along axis; out dims are
  * x.dims[:axis] + idx.dims + x.dims[axis+1:]. */
 static bool lower_gather(ox_ctx *cx, ox_node *n) {
-  if (!ox_need_inputs(cx, n, 2) || !need_int_indices(cx, n, n->in[1])) return false;
-  bool ok = true;
-  int64_t axis = ox_attr_int(cx, n, "axis", 0, &ok);
-  ir_shape sx_v = ox_shape(cx, n->in[0]), si_v = ox_shape(cx, n->in[1]);
+  int64_t axis;
+  ir_shape sx_v, si_v;
+  if (!axis_inputs(cx, n, 2, &axis, &sx_v, &si_v)) return false;
   const ir_shape *sx = &sx_v, *si = &si_v;
-  if (!ok || !ox_axis(cx, n, axis, sx->rank, false, &axis)) return false;
   int r = sx->rank, q = si->rank;
   if (r - 1 + q > IR_MAX_RANK) return ox_unsupported(cx, n, "the result would have rank %d; kiln's maximum is %d", r - 1 + q, IR_MAX_RANK);
   int64_t out[IR_MAX_RANK];
@@ -107,12 +114,10 @@ static bool lower_gather(ox_ctx *cx, ox_node *n) {
 /* GatherElements: out[i, j, k] = x[i, idx[i, j, k], k] (axis 1); out dims
  * are the indices' dims. */
 static bool lower_gather_elements(ox_ctx *cx, ox_node *n) {
-  if (!ox_need_inputs(cx, n, 2) || !need_int_indices(cx, n, n->in[1])) return false;
-  bool ok = true;
-  int64_t axis = ox_attr_int(cx, n, "axis", 0, &ok);
-  ir_shape sx_v = ox_shape(cx, n->in[0]), si_v = ox_shape(cx, n->in[1]);
+  int64_t axis;
+  ir_shape sx_v, si_v;
+  if (!axis_inputs(cx, n, 2, &axis, &sx_v, &si_v)) return false;
   const ir_shape *sx = &sx_v, *si = &si_v;
-  if (!ok || !ox_axis(cx, n, axis, sx->rank, false, &axis)) return false;
   int r = sx->rank;
   if (si->rank != r) return ox_error(cx, n, "indices have rank %d, data rank %d; they must agree", si->rank, r);
   for (int i = 0; i < r; i++)
@@ -131,18 +136,14 @@ static bool lower_gather_elements(ox_ctx *cx, ox_node *n) {
 }
 
 /* Index vectors of GatherND/ScatterND: the last dimension of idx (k
- * entries) indexes data dimensions b..b+k-1; batch_dims b prepends the
- * positions along the b leading (batch) dimensions. */
-static ir_id nd_indices(ox_ctx *cx, const ox_node *n, ir_id idx, const ir_shape *sx, int64_t b) {
+ * entries, which the callers have checked against the data's rank)
+ * indexes data dimensions b..b+k-1; batch_dims b prepends the positions
+ * along the b leading (batch) dimensions. */
+static ir_id nd_indices(ox_ctx *cx, ir_id idx, const ir_shape *sx, int64_t b) {
   ir_shape si_v = ox_shape(cx, idx);
   const ir_shape *si = &si_v;
   int q = si->rank;
   int64_t k = si->dims[q - 1];
-  if (k > sx->rank - b) {
-    ox_error(cx, n, "index vectors have %lld entries; the data has only %lld dimensions after the batch ones", (long long)k,
-             (long long)(sx->rank - b));
-    return IR_NONE;
-  }
   ir_id w = k ? wrap_negative(cx, idx, (int)k, sx->dims + b) : ir_convert(&cx->b, idx, IR_I64);
   if (!b) return w;
   int64_t dims[IR_MAX_RANK];
@@ -173,7 +174,7 @@ static bool lower_gather_nd(ox_ctx *cx, ox_node *n) {
   int64_t out[IR_MAX_RANK];
   for (int i = 0; i < out_rank; i++) out[i] = i < q - 1 ? si->dims[i] : sx->dims[b + k + i - (q - 1)];
   if (!ox_check_size(cx, n, sx->type, out_rank, out)) return false;
-  ir_id full = nd_indices(cx, n, n->in[1], sx, b);
+  ir_id full = nd_indices(cx, n->in[1], sx, b);
   if (full == IR_NONE) return false;
   int nv = (int)(b + k);
   ir_gather_dims g;
@@ -187,15 +188,11 @@ static bool lower_gather_nd(ox_ctx *cx, ox_node *n) {
 }
 
 static bool reduction(ox_ctx *cx, const ox_node *n, ir_combiner *c) {
-  bool ok = true;
-  const char *red = n->opset >= 16 ? ox_attr_string(cx, n, "reduction", "none", &ok) : "none";
-  if (!ok) return false;
-  if (!strcmp(red, "none")) *c = IR_COMB_ASSIGN;
-  else if (!strcmp(red, "add")) *c = IR_COMB_ADD;
-  else if (!strcmp(red, "mul")) *c = IR_COMB_MUL;
-  else if (!strcmp(red, "max")) *c = IR_COMB_MAX;
-  else if (!strcmp(red, "min")) *c = IR_COMB_MIN;
-  else return ox_error(cx, n, "attribute 'reduction' must be none, add, mul, max or min, not '%s'", red);
+  static const char *const names[] = {"none", "add", "mul", "max", "min", NULL};
+  static const ir_combiner combs[] = {IR_COMB_ASSIGN, IR_COMB_ADD, IR_COMB_MUL, IR_COMB_MAX, IR_COMB_MIN};
+  int k = n->opset >= 16 ? ox_attr_choice(cx, n, "reduction", "none", names) : 0;
+  if (k < 0) return false;
+  *c = combs[k];
   return true;
 }
 
@@ -206,13 +203,12 @@ static bool check_reduction(ox_ctx *cx, const ox_node *n) {
 
 /* ScatterElements: out = x; out[i, idx[i, j, k], k] (op)= upd[i, j, k]. */
 static bool lower_scatter_elements(ox_ctx *cx, ox_node *n) {
-  if (!ox_need_inputs(cx, n, 3) || !need_int_indices(cx, n, n->in[1])) return false;
-  bool ok = true;
-  int64_t axis = ox_attr_int(cx, n, "axis", 0, &ok);
+  int64_t axis;
   ir_combiner comb;
-  ir_shape sx_v = ox_shape(cx, n->in[0]), si_v = ox_shape(cx, n->in[1]), su_v = ox_shape(cx, n->in[2]);
+  ir_shape sx_v, si_v;
+  if (!axis_inputs(cx, n, 3, &axis, &sx_v, &si_v) || !reduction(cx, n, &comb)) return false;
+  ir_shape su_v = ox_shape(cx, n->in[2]);
   const ir_shape *sx = &sx_v, *si = &si_v, *su = &su_v;
-  if (!ok || !reduction(cx, n, &comb) || !ox_axis(cx, n, axis, sx->rank, false, &axis)) return false;
   int r = sx->rank;
   if (si->rank != r || su->rank != r)
     return ox_error(cx, n, "data, indices and updates must have the same rank");
@@ -247,7 +243,7 @@ static bool lower_scatter_nd(ox_ctx *cx, ox_node *n) {
     return ox_error(cx, n, "updates %s do not have the shape indices.shape[:-1] + data.shape[%lld:] and the data's type",
                     ir_shape_str(su, b1, sizeof b1), (long long)k);
   }
-  ir_id full = nd_indices(cx, n, n->in[1], sx, 0);
+  ir_id full = nd_indices(cx, n->in[1], sx, 0);
   ir_scatter_dims sd;
   memset(&sd, 0, sizeof sd);
   sd.index_vector_dim = q - 1;
@@ -292,14 +288,16 @@ static bool lower_one_hot(ox_ctx *cx, ox_node *n) {
   ir_id pos = ir_iota(&cx->b, ir_shape_make(IR_I64, q + 1, dims), axis);
   ir_id eq = ir_compare(&cx->b, IR_CMP_EQ, pos, ib);
   ir_id v = ox_reshape(cx, n->in[2], 1, &two);
-  int64_t s0 = 0, s1 = 1, l1 = 1, l2 = 2, st = 1;
-  ir_id off = ox_reshape(cx, ir_slice(&cx->b, v, &s0, &l1, &st), 0, NULL);
-  ir_id on = ox_reshape(cx, ir_slice(&cx->b, v, &s1, &l2, &st), 0, NULL);
+  ir_id off = ox_reshape(cx, ox_slice_axis(cx, v, 0, 0, 1, 1), 0, NULL);
+  ir_id on = ox_reshape(cx, ox_slice_axis(cx, v, 0, 1, 2, 1), 0, NULL);
   return done(n, ir_select(&cx->b, eq, ir_broadcast(&cx->b, on, q + 1, dims, NULL), ir_broadcast(&cx->b, off, q + 1, dims, NULL)));
 }
 
 /* col - row (over the last two dimensions of dims) compared with k. */
 static ir_id diagonal_mask(ox_ctx *cx, int rank, const int64_t *dims, ir_cmp dir, int64_t k) {
+  /* Clamp k: beyond the matrix size every element is in or out alike. */
+  int64_t lim = dims[rank - 1] + dims[rank - 2] + 1;
+  k = k > lim ? lim : k < -lim ? -lim : k;
   ir_shape s = ir_shape_make(IR_I64, rank, dims);
   ir_id diff = ir_binary(&cx->b, IR_OP_SUB, ir_iota(&cx->b, s, rank - 1), ir_iota(&cx->b, s, rank - 2));
   ir_id kk = ir_broadcast(&cx->b, ir_constant_i(&cx->b, IR_I64, k), rank, dims, NULL);
@@ -319,9 +317,6 @@ static bool lower_trilu(ox_ctx *cx, ox_node *n) {
   if (s->rank < 2) return ox_error(cx, n, "the input must have rank >= 2");
   int64_t dims[IR_MAX_RANK];
   memcpy(dims, s->dims, sizeof dims);
-  /* Clamp k: beyond the matrix size every element is in or out alike. */
-  int64_t lim = s->dims[s->rank - 1] + s->dims[s->rank - 2] + 1;
-  k = k > lim ? lim : k < -lim ? -lim : k;
   ir_id mask = diagonal_mask(cx, s->rank, dims, upper ? IR_CMP_GE : IR_CMP_LE, k);
   return done(n, ir_select(&cx->b, mask, n->in[0], ox_full_like(cx, n->in[0], s->type, 0)));
 }
@@ -337,8 +332,6 @@ static bool lower_eye_like(ox_ctx *cx, ox_node *n) {
   if (dt >= 0 && !ox_type_from_onnx((int32_t)dt, &t)) return ox_unsupported(cx, n, "dtype %s is not supported", ox_onnx_type_name((int32_t)dt));
   if (s->rank != 2) return ox_error(cx, n, "the input must have rank 2");
   int64_t dims[2] = {s->dims[0], s->dims[1]};
-  int64_t lim = dims[0] + dims[1] + 1;
-  k = k > lim ? lim : k < -lim ? -lim : k;
   return done(n, ir_convert(&cx->b, diagonal_mask(cx, 2, dims, IR_CMP_EQ, k), t));
 }
 

@@ -21,13 +21,10 @@
 typedef enum { RED_NONE, RED_SUM, RED_MEAN } loss_reduction;
 
 static bool read_reduction(ox_ctx *cx, const ox_node *n, loss_reduction *out) {
-  bool ok = true;
-  const char *r = ox_attr_string(cx, n, "reduction", "mean", &ok);
-  if (!ok) return false;
-  if (!strcmp(r, "none")) *out = RED_NONE;
-  else if (!strcmp(r, "sum")) *out = RED_SUM;
-  else if (!strcmp(r, "mean")) *out = RED_MEAN;
-  else return ox_error(cx, n, "attribute reduction='%s' is not one of none, sum, mean", r);
+  static const char *const names[] = {"none", "sum", "mean", NULL}; /* loss_reduction's order */
+  int k = ox_attr_choice(cx, n, "reduction", "mean", names);
+  if (k < 0) return false;
+  *out = (loss_reduction)k;
   return true;
 }
 

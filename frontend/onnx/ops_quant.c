@@ -8,10 +8,6 @@
  * 1-D along `axis` (per channel). The quantized type is the zero point's
  * (uint8 when it is absent); saturation clamps to that type's range before
  * the (then exact) conversion.
- *
- * Shapes are read into local copies (x_v) before anything is built:
- * ox_shape points into the computation's instruction array, which every
- * new instruction may move.
  */
 #include <string.h>
 

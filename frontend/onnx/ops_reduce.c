@@ -297,14 +297,8 @@ static bool lower_topk(ox_ctx *cx, ox_node *n) {
   int rank = s.rank;
   ir_id ops[2] = {x, ir_iota(&cx->b, ir_shape_make(IR_I64, rank, s.dims), axis)};
   ir_id sorted = ir_sort(&cx->b, 2, ops, axis, largest != 0);
-  int64_t start[IR_MAX_RANK] = {0}, limit[IR_MAX_RANK], stride[IR_MAX_RANK];
-  for (int i = 0; i < rank; i++) {
-    limit[i] = ox_shape(cx, x).dims[i];
-    stride[i] = 1;
-  }
-  limit[axis] = k;
-  n->out[0] = ir_slice(&cx->b, ir_get_tuple_element(&cx->b, sorted, 0), start, limit, stride);
-  if (n->nout > 1) n->out[1] = ir_slice(&cx->b, ir_get_tuple_element(&cx->b, sorted, 1), start, limit, stride);
+  n->out[0] = ox_slice_axis(cx, ir_get_tuple_element(&cx->b, sorted, 0), (int)axis, 0, k, 1);
+  if (n->nout > 1) n->out[1] = ox_slice_axis(cx, ir_get_tuple_element(&cx->b, sorted, 1), (int)axis, 0, k, 1);
   return n->out[0] != IR_NONE && (n->nout < 2 || n->out[1] != IR_NONE);
 }
 

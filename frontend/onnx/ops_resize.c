@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "frontend/onnx/ox.h"
+#include "ir/literal.h"
 
 typedef enum { M_NEAREST, M_LINEAR, M_CUBIC } rz_mode;
 typedef enum { CT_HALF_PIXEL, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC, CT_TF_HALF_PIXEL, CT_TF_CROP } rz_coord;
@@ -95,7 +96,7 @@ typedef struct rz_axis {
   int64_t in, out;
   int64_t *idx;
   double *w;
-  bool *outside;
+  uint8_t *outside; /* pred data: 1 where out of range */
   bool any_outside;
 } rz_axis;
 
@@ -136,7 +137,8 @@ static bool plan_axis(const rz_attrs *a, int64_t in, int64_t out, double scale, 
   for (int64_t o = 0; o < out; o++) {
     double x = x_original(a, (double)o, scale, in, roi_lo, roi_hi);
     if (a->coord == CT_TF_CROP && (x < 0 || x > (double)(in - 1))) {
-      ax->outside[o] = ax->any_outside = true;
+      ax->outside[o] = 1;
+      ax->any_outside = true;
       x = 0;
     }
     if (a->nearest == NM_SIMPLE && a->mode == M_NEAREST) {
@@ -220,7 +222,7 @@ static ir_id repeat(ox_ctx *cx, ir_id x, int axis, int64_t k) {
 }
 
 /* Applies one planned axis to x. */
-static ir_id apply_axis(ox_ctx *cx, const ox_node *n, ir_id x, int axis, const rz_axis *ax, const rz_attrs *a) {
+static ir_id apply_axis(ox_ctx *cx, ir_id x, int axis, const rz_axis *ax, const rz_attrs *a) {
   ir_shape s = ox_shape(cx, x);
   ir_type t = s.type;
   int64_t out = ax->out, in = ax->in;
@@ -242,28 +244,14 @@ static ir_id apply_axis(ox_ctx *cx, const ox_node *n, ir_id x, int axis, const r
     if (all_zero) continue;
     ir_id g = ident ? x : rep ? repeat(cx, x, axis, k) : take(cx, x, axis, idx, out);
     if (!all_one) {
-      double *wv = malloc(sizeof(double) * (size_t)out);
-      if (!wv) {
-        ox_error(cx, n, "out of memory");
-        return IR_NONE;
-      }
-      memcpy(wv, w, sizeof(double) * (size_t)out);
-      ir_id wc = ir_convert(&cx->b, ir_constant(&cx->b, ir_shape_make(IR_F64, 1, &out), wv), t);
-      free(wv);
+      ir_id wc = ir_convert(&cx->b, ir_constant(&cx->b, ir_shape_make(IR_F64, 1, &out), w), t);
       g = ir_binary(&cx->b, IR_OP_MUL, g, ox_broadcast_along(cx, wc, s.rank, od, axis));
     }
     y = y == IR_NONE ? g : ir_binary(&cx->b, IR_OP_ADD, y, g);
   }
   if (y == IR_NONE) y = ox_full_like(cx, take(cx, x, axis, ax->idx, out), t, 0); /* every weight zero */
   if (ax->any_outside) {
-    uint8_t *m = malloc((size_t)out);
-    if (!m) {
-      ox_error(cx, n, "out of memory");
-      return IR_NONE;
-    }
-    for (int64_t o = 0; o < out; o++) m[o] = ax->outside[o];
-    ir_id mk = ir_constant(&cx->b, ir_shape_make(IR_PRED, 1, &out), m);
-    free(m);
+    ir_id mk = ir_constant(&cx->b, ir_shape_make(IR_PRED, 1, &out), ax->outside);
     y = ir_select(&cx->b, ox_broadcast_along(cx, mk, s.rank, od, axis), ox_full_like(cx, y, t, a->extrapolation), y);
   }
   return y;
@@ -286,12 +274,7 @@ static bool resize(ox_ctx *cx, ox_node *n, const rz_attrs *a, const int64_t *out
      * identity and the zero-weight taps are dropped. */
     if (s.dims[d] == 0) return ox_error(cx, n, "cannot resize the empty dimension %d to %lld", d, (long long)out[d]);
     if (out[d] == 0) {
-      /* An empty result: any slice of length 0. */
-      int64_t st[IR_MAX_RANK] = {0}, li[IR_MAX_RANK], sd[IR_MAX_RANK];
-      memcpy(li, ox_shape(cx, x).dims, sizeof li);
-      for (int i = 0; i < r; i++) sd[i] = 1;
-      li[d] = 0;
-      x = ir_slice(&cx->b, x, st, li, sd);
+      x = ox_slice_axis(cx, x, d, 0, 0, 1); /* an empty result: any slice of length 0 */
       continue;
     }
     rz_axis ax;
@@ -300,7 +283,7 @@ static bool resize(ox_ctx *cx, ox_node *n, const rz_attrs *a, const int64_t *out
       free_axis(&ax);
       return ox_error(cx, n, "out of memory");
     }
-    x = apply_axis(cx, n, x, d, &ax, a);
+    x = apply_axis(cx, x, d, &ax, a);
     free_axis(&ax);
     if (x == IR_NONE) return false;
   }
@@ -323,16 +306,7 @@ static int read_floats(ox_ctx *cx, const ox_node *n, int i, double *out, int max
     ox_error(cx, n, "%s must be a 1-D tensor of at most %d values", what, max);
     return -1;
   }
-  for (int64_t k = 0; k < cnt; k++) {
-    double v;
-    switch (s.type) {
-      case IR_F64: v = ((const double *)data)[k]; break;
-      case IR_F32: v = ((const float *)data)[k]; break;
-      case IR_F16: v = ir_f16_to_f32(((const uint16_t *)data)[k]); break;
-      default: v = ir_bf16_to_f32(((const uint16_t *)data)[k]); break;
-    }
-    out[k] = v;
-  }
+  for (int64_t k = 0; k < cnt; k++) out[k] = ir_elem_get_f(s.type, data, k);
   return (int)cnt;
 }
 

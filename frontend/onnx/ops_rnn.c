@@ -46,8 +46,9 @@ static int acts_of(rnn_kind k) { return k == K_LSTM ? 3 : k == K_GRU ? 2 : 1; }
 static bool read_rnn_attrs(ox_ctx *cx, const ox_node *n, rnn_kind kind, rnn_attrs *a) {
   memset(a, 0, sizeof *a);
   a->kind = kind;
-  bool ok = true;
-  const char *dir = ox_attr_string(cx, n, "direction", "forward", &ok);
+  static const char *const dirs[] = {"forward", "reverse", "bidirectional", NULL};
+  int dir = ox_attr_choice(cx, n, "direction", "forward", dirs);
+  bool ok = dir >= 0;
   a->hidden = ox_attr_int(cx, n, "hidden_size", -1, &ok);
   a->layout = n->opset >= 14 ? ox_attr_int(cx, n, "layout", 0, &ok) : 0;
   a->input_forget = kind == K_LSTM ? ox_attr_int(cx, n, "input_forget", 0, &ok) : 0;
@@ -55,10 +56,8 @@ static bool read_rnn_attrs(ox_ctx *cx, const ox_node *n, rnn_kind kind, rnn_attr
   a->has_clip = ox_attr(n, "clip") != NULL;
   a->clip = ox_attr_float(cx, n, "clip", 0, &ok);
   if (!ok) return false;
-  if (!strcmp(dir, "forward")) a->ndir = 1;
-  else if (!strcmp(dir, "reverse")) a->ndir = 1, a->reverse = true;
-  else if (!strcmp(dir, "bidirectional")) a->ndir = 2;
-  else return ox_error(cx, n, "attribute direction='%s' is not one of forward, reverse, bidirectional", dir);
+  a->ndir = dir == 2 ? 2 : 1;
+  a->reverse = dir == 1;
   if (a->layout != 0 && a->layout != 1) return ox_error(cx, n, "attribute layout=%lld must be 0 or 1", (long long)a->layout);
   if (a->has_clip && !(a->clip > 0)) return ox_error(cx, n, "attribute clip=%g must be positive", a->clip);
   int want = acts_of(kind) * a->ndir;
@@ -126,10 +125,7 @@ static ir_id activate(ox_ctx *cx, const rnn_attrs *a, int i, ir_id x) {
     case A_THRESH: return ir_select(b, ir_compare(b, IR_CMP_GT, x, scalar_like(cx, x, al)), x, scalar_like(cx, x, 0));
     case A_SCALED_TANH:
       return ir_binary(b, IR_OP_MUL, scalar_like(cx, x, al), ir_unary(b, IR_OP_TANH, ir_binary(b, IR_OP_MUL, x, scalar_like(cx, x, be))));
-    case A_HARD_SIGMOID: {
-      ir_id y = ir_binary(b, IR_OP_ADD, ir_binary(b, IR_OP_MUL, x, scalar_like(cx, x, al)), scalar_like(cx, x, be));
-      return ir_clamp(b, ox_scalar(cx, ox_shape(cx, x).type, 0), y, ox_scalar(cx, ox_shape(cx, x).type, 1));
-    }
+    case A_HARD_SIGMOID: return ox_hard_sigmoid(cx, x, al, be);
     case A_ELU: {
       ir_id neg = ir_binary(b, IR_OP_MUL, scalar_like(cx, x, al), ir_unary(b, IR_OP_EXPM1, x));
       return ir_select(b, ir_compare(b, IR_CMP_GE, x, scalar_like(cx, x, 0)), x, neg);
@@ -137,20 +133,12 @@ static ir_id activate(ox_ctx *cx, const rnn_attrs *a, int i, ir_id x) {
     case A_SOFTSIGN:
       return ir_binary(b, IR_OP_DIV, x, ir_binary(b, IR_OP_ADD, scalar_like(cx, x, 1), ir_unary(b, IR_OP_ABS, x)));
     case A_SOFTPLUS:
-    default: {
-      /* log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), without overflow. */
-      ir_id e = ir_unary(b, IR_OP_EXP, ir_unary(b, IR_OP_NEG, ir_unary(b, IR_OP_ABS, x)));
-      return ir_binary(b, IR_OP_ADD, ir_binary(b, IR_OP_MAX, x, scalar_like(cx, x, 0)), ir_unary(b, IR_OP_LOG1P, e));
-    }
+    default: return ox_softplus(cx, x);
   }
 }
 
 /* Columns [g * h, (g + 1) * h) of a [rows, G * h] matrix. */
-static ir_id gate(ox_ctx *cx, ir_id m, int g, int64_t h) {
-  ir_shape s = ox_shape(cx, m);
-  int64_t st[2] = {0, g * h}, li[2] = {s.dims[0], (g + 1) * h}, sd[2] = {1, 1};
-  return ir_slice(&cx->b, m, st, li, sd);
-}
+static ir_id gate(ox_ctx *cx, ir_id m, int g, int64_t h) { return ox_slice_axis(cx, m, 1, g * h, (g + 1) * h, 1); }
 
 static ir_id clip(ox_ctx *cx, const rnn_attrs *a, ir_id x) {
   if (!a->has_clip || x == IR_NONE) return x;
@@ -162,14 +150,7 @@ static ir_id clip(ox_ctx *cx, const rnn_attrs *a, ir_id x) {
 static ir_id take_dir(ox_ctx *cx, ir_id v, int d) {
   if (v == IR_NONE) return IR_NONE;
   ir_shape s = ox_shape(cx, v);
-  int64_t st[IR_MAX_RANK] = {0}, li[IR_MAX_RANK], sd[IR_MAX_RANK];
-  for (int i = 0; i < s.rank; i++) {
-    li[i] = s.dims[i];
-    sd[i] = 1;
-  }
-  st[0] = d;
-  li[0] = d + 1;
-  return ox_reshape(cx, ir_slice(&cx->b, v, st, li, sd), s.rank - 1, s.dims + 1);
+  return ox_reshape(cx, ox_slice_axis(cx, v, 0, d, d + 1, 1), s.rank - 1, s.dims + 1);
 }
 
 /* x @ m^T for x [rows, k] and m [cols, k]. */

@@ -6,10 +6,6 @@
  *
  * Complex values follow ONNX: a last dimension of 2 holds (real, imag); a
  * real input has a last dimension of 1.
- *
- * Shapes are read into local copies (x_v) before anything is built:
- * ox_shape points into the computation's instruction array, which every
- * new instruction may move.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -126,19 +122,8 @@ static ir_id transform(ox_ctx *cx, const ox_node *n, ir_id xr, ir_id xi, int64_t
 static void split_complex(ox_ctx *cx, ir_id x, ir_id *xr, ir_id *xi) {
   ir_shape s = ox_shape(cx, x);
   int r = s.rank;
-  int64_t st[IR_MAX_RANK] = {0}, li[IR_MAX_RANK], sd[IR_MAX_RANK];
-  for (int i = 0; i < r; i++) {
-    li[i] = s.dims[i];
-    sd[i] = 1;
-  }
-  li[r - 1] = 1;
-  *xr = ox_reshape(cx, ir_slice(&cx->b, x, st, li, sd), r - 1, s.dims);
-  *xi = IR_NONE;
-  if (s.dims[r - 1] == 2) {
-    st[r - 1] = 1;
-    li[r - 1] = 2;
-    *xi = ox_reshape(cx, ir_slice(&cx->b, x, st, li, sd), r - 1, s.dims);
-  }
+  *xr = ox_reshape(cx, ox_slice_axis(cx, x, r - 1, 0, 1, 1), r - 1, s.dims);
+  *xi = s.dims[r - 1] == 2 ? ox_reshape(cx, ox_slice_axis(cx, x, r - 1, 1, 2, 1), r - 1, s.dims) : IR_NONE;
 }
 
 /* DFT(input [.., N, 1 or 2], dft_length?): along axis, Y[k] = sum_n x[n]

@@ -9,10 +9,6 @@
  * time; it is read with ox_const_ints. Up to opset 9-12 (per op) such
  * values are attributes, later inputs: each lowering reads whichever the
  * node's opset defines.
- *
- * Shapes are read into local copies (x_v) before anything is built:
- * ox_shape points into the computation's instruction array, which every
- * new instruction may move.
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,21 +29,6 @@ static int attr_or_input(ox_ctx *cx, const ox_node *n, int from, const char *nam
   snprintf(what, sizeof what, "the '%s' input", name);
   int k = ox_const_ints(cx, n, n->in[input], out, max, what);
   return k < 0 ? -2 : k;
-}
-
-static ir_id slice1(ox_ctx *cx, ir_id x, int axis, int64_t start, int64_t limit, int64_t stride) {
-  ir_shape s_v = ox_shape(cx, x);
-  const ir_shape *s = &s_v;
-  int64_t st[IR_MAX_RANK], li[IR_MAX_RANK], sd[IR_MAX_RANK];
-  for (int i = 0; i < s->rank; i++) {
-    st[i] = 0;
-    li[i] = s->dims[i];
-    sd[i] = 1;
-  }
-  st[axis] = start;
-  li[axis] = limit;
-  sd[axis] = stride;
-  return ir_slice(&cx->b, x, st, li, sd);
 }
 
 static bool done(ox_node *n, ir_id r) {
@@ -269,7 +250,7 @@ static bool lower_split(ox_ctx *cx, ox_node *n) {
   int64_t at = 0;
   for (int i = 0; i < k; i++) {
     if (sizes[i] < 0 || sizes[i] > d - at) return ox_error(cx, n, "split sizes do not add up to dimension %lld (%lld)", (long long)axis, (long long)d);
-    n->out[i] = slice1(cx, n->in[0], (int)axis, at, at + sizes[i], 1);
+    n->out[i] = ox_slice_axis(cx, n->in[0], (int)axis, at, at + sizes[i], 1);
     if (n->out[i] == IR_NONE) return false;
     at += sizes[i];
   }
@@ -406,7 +387,7 @@ static bool lower_tile(ox_ctx *cx, ox_node *n) {
       ir_id copies[OX_MAX_IO];
       if (reps[a] == 0 || reps[a] > OX_MAX_IO) {
         if (reps[a]) return ox_unsupported(cx, n, "tiling a rank-%d tensor %lld times is not supported", r, (long long)reps[a]);
-        x = slice1(cx, x, a, 0, 0, 1);
+        x = ox_slice_axis(cx, x, a, 0, 0, 1);
         continue;
       }
       for (int i = 0; i < reps[a]; i++) copies[i] = x;
@@ -425,10 +406,10 @@ static ir_id pad_side(ox_ctx *cx, const ox_node *n, ir_id x, int a, int64_t widt
   ir_shape s = ox_shape(cx, x);
   int64_t d = s.dims[a], rd = a;
   if (reflect) {
-    ir_id part = before ? slice1(cx, x, a, 1, width + 1, 1) : slice1(cx, x, a, d - 1 - width, d - 1, 1);
+    ir_id part = before ? ox_slice_axis(cx, x, a, 1, width + 1, 1) : ox_slice_axis(cx, x, a, d - 1 - width, d - 1, 1);
     return ir_reverse(&cx->b, part, 1, &rd);
   }
-  ir_id edge = before ? slice1(cx, x, a, 0, 1, 1) : slice1(cx, x, a, d - 1, d, 1);
+  ir_id edge = before ? ox_slice_axis(cx, x, a, 0, 1, 1) : ox_slice_axis(cx, x, a, d - 1, d, 1);
   s.dims[a] = width;
   return ox_broadcast_to(cx, n, edge, s.rank, s.dims);
 }
@@ -490,14 +471,13 @@ static bool lower_pad(ox_ctx *cx, ox_node *n) {
     }
     return ok && done(n, ir_pad(&cx->b, x, v, lo, hi, in));
   }
-  bool reflect = !strcmp(mode, "reflect");
-  if (!reflect && strcmp(mode, "edge")) return ox_unsupported(cx, n, "pad mode '%s' is not supported", mode);
+  bool reflect = !strcmp(mode, "reflect"); /* or edge: check_pad refused other modes */
   for (int a = 0; a < r && x != IR_NONE; a++) {
     int64_t lo = pads[a], hi = pads[r + a], d = ox_shape(cx, x).dims[a];
     /* Crop first. */
     int64_t b = lo < 0 ? -lo : 0, e = hi < 0 ? d + hi : d;
     if (e < b) return ox_error(cx, n, "negative pads crop more than dimension %d holds", a);
-    if (b || e != d) x = slice1(cx, x, a, b, e, 1);
+    if (b || e != d) x = ox_slice_axis(cx, x, a, b, e, 1);
     d = e - b;
     lo = lo > 0 ? lo : 0;
     hi = hi > 0 ? hi : 0;
@@ -528,12 +508,10 @@ static bool check_pad(ox_ctx *cx, const ox_node *n) {
 
 /* DepthToSpace's mode (opset 11; DCR before): *crd for CRD. */
 static bool depth_to_space_mode(ox_ctx *cx, const ox_node *n, bool *crd) {
-  bool ok = true;
-  const char *mode = n->opset >= 11 ? ox_attr_string(cx, n, "mode", "DCR", &ok) : "DCR";
-  if (!ok) return false;
-  *crd = !strcmp(mode, "CRD");
-  if (!*crd && strcmp(mode, "DCR")) return ox_error(cx, n, "attribute 'mode' must be DCR or CRD, not %s", mode);
-  return true;
+  static const char *const modes[] = {"DCR", "CRD", NULL};
+  int k = n->opset >= 11 ? ox_attr_choice(cx, n, "mode", "DCR", modes) : 0;
+  *crd = k == 1;
+  return k >= 0;
 }
 
 static bool check_depth_to_space(ox_ctx *cx, const ox_node *n) {

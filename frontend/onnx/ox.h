@@ -112,6 +112,9 @@ struct ox_ctx {
 
 /* Reports an error about node n (name, op type, opset) and returns false. */
 bool ox_error(ox_ctx *cx, const ox_node *n, const char *fmt, ...) DIAG_PRINTF(3, 4);
+/* Like ox_error, and marks the failure as KILN_ERR_UNSUPPORTED (a valid
+ * construct kiln cannot import) rather than as a shape error. */
+bool ox_unsupported(ox_ctx *cx, const ox_node *n, const char *fmt, ...) DIAG_PRINTF(3, 4);
 /* The node's display name: its name, or "#index (output 'x')". */
 const char *ox_node_name(const ox_node *n, char *buf, size_t len);
 
@@ -126,13 +129,18 @@ int ox_attr_ints(ox_ctx *cx, const ox_node *n, const char *name, int64_t *out, i
 int ox_attr_floats(ox_ctx *cx, const ox_node *n, const char *name, float *out, int max, bool *ok);
 /* A string attribute as a C string in the module arena (dflt if absent). */
 const char *ox_attr_string(ox_ctx *cx, const ox_node *n, const char *name, const char *dflt, bool *ok);
+/* The index of a string attribute's value (dflt if absent) in the
+ * NULL-ended list `choices`; -1 after reporting a wrong type or a value
+ * that is none of them ("attribute NAME='V' is not one of A, B, C"). */
+int ox_attr_choice(ox_ctx *cx, const ox_node *n, const char *name, const char *dflt, const char *const *choices);
 
 /* ---- helpers for lowering (lower.c) ---- */
 /* A copy of v's shape. By value on purpose: a pointer into the
  * computation's instruction array goes stale as soon as an instruction is
  * added (the array moves), and lowerings build while they read shapes. */
 static inline ir_shape ox_shape(ox_ctx *cx, ir_id v) { return *ir_shape_of(cx->c, v); }
-/* Requires input i to be present; reports and returns false otherwise. */
+/* Requires inputs 0..count-1 to be present; reports and returns false
+ * otherwise. */
 bool ox_need_inputs(ox_ctx *cx, const ox_node *n, int count);
 /* True when v is known at import time. */
 bool ox_is_const(ox_ctx *cx, ir_id v);
@@ -160,6 +168,8 @@ ir_id ox_compare(ox_ctx *cx, const ox_node *n, ir_cmp dir, ir_id a, ir_id b);
 bool ox_axis(ox_ctx *cx, const ox_node *n, int64_t axis, int rank, bool extra, int64_t *out);
 /* Reshape to dims (helper that skips no-op reshapes). */
 ir_id ox_reshape(ox_ctx *cx, ir_id x, int rank, const int64_t *dims);
+/* x sliced along one axis ([start, limit) by stride), whole along the rest. */
+ir_id ox_slice_axis(ox_ctx *cx, ir_id x, int axis, int64_t start, int64_t limit, int64_t stride);
 
 /* ---- reductions and windows (lower.c; used by the nn/reduce ops) ---- */
 /* Reduces x over the n dimensions `dims` (any order, no repeats) with
@@ -192,10 +202,13 @@ ir_id ox_qlinear_output(ox_ctx *cx, const ox_node *n, ir_id acc, int a_axis, int
  * or IR_NONE for 0) already have acc's dimensions. */
 ir_id ox_requantize(ox_ctx *cx, ir_id acc, ir_id scale, ir_id zero_point, ir_type out);
 
+/* ---- activations shared with the recurrent ops (ops_activation.c) ---- */
+/* max(0, min(1, alpha * x + beta)) in x's type. */
+ir_id ox_hard_sigmoid(ox_ctx *cx, ir_id x, double alpha, double beta);
+/* log(1 + exp(x)), in a form that neither overflows nor underflows. */
+ir_id ox_softplus(ox_ctx *cx, ir_id x);
+
 /* ---- elementwise and tensor-op helpers (lower.c) ---- */
-/* Like ox_error, and marks the failure as KILN_ERR_UNSUPPORTED (a valid
- * construct kiln cannot import) rather than as a shape error. */
-bool ox_unsupported(ox_ctx *cx, const ox_node *n, const char *fmt, ...) DIAG_PRINTF(3, 4);
 /* Broadcasts the k values of ids (replaced in place) to their common NumPy
  * shape; false after reporting a mismatch. */
 bool ox_broadcast_all(ox_ctx *cx, const ox_node *n, ir_id *ids, int k);

@@ -109,7 +109,8 @@ KILN_API kiln_status kiln_model_from_kir(kiln_context *ctx, const char *text, si
  * kiln_model_load_onnx instead). The bytes stay the caller's. Caller owns
  * *out; destroy with kiln_model_destroy. */
 KILN_API kiln_status kiln_model_from_onnx_bytes(kiln_context *ctx, const void *bytes, size_t len, kiln_model **out);
-/* Loads a file: .onnx as ONNX, anything else as IR text. */
+/* Loads a file: .onnx as ONNX, anything else as IR text. Caller owns
+ * *out; destroy with kiln_model_destroy. */
 KILN_API kiln_status kiln_model_load_file(kiln_context *ctx, const char *path, kiln_model **out);
 KILN_API void kiln_model_destroy(kiln_model *m);
 /* The context m was made in (owned by the caller who created it). */
@@ -180,7 +181,7 @@ KILN_API kiln_status kiln_context_set_linker(kiln_context *ctx, const char *driv
 
 /* What kiln_model_emit produces. */
 typedef enum kiln_emit_kind {
-  KILN_EMIT_IR = 0,     /* the IR after the pass pipeline (text) */
+  KILN_EMIT_IR = 0,     /* the model's IR as it is, after kiln_model_optimize if that ran (text) */
   KILN_EMIT_LLVM = 1,   /* the optimised LLVM IR (text) */
   KILN_EMIT_ASM = 2,    /* assembly (text) */
   KILN_EMIT_OBJECT = 3, /* an ELF object (binary) */

@@ -50,14 +50,19 @@ static void diag_quiet(void *user, kiln_diag_level level, const char *msg) {
   (void)msg;
 }
 
+static size_t info_bytes(const kiln_tensor_info *t) {
+  size_t bytes = kiln_dtype_size(t->dtype);
+  for (int d = 0; d < t->rank; d++) bytes *= (size_t)t->dims[d];
+  return bytes;
+}
+
 /* Runs exe on in; outputs in out[] (malloc'd, sized from exe). */
 static bool run(kiln_executable *exe, const inputs *in, void **out, char *why, size_t n) {
   int no = kiln_executable_num_outputs(exe);
   for (int i = 0; i < no; i++) {
     kiln_tensor_info t;
     kiln_executable_output(exe, i, &t);
-    size_t bytes = kiln_dtype_size(t.dtype);
-    for (int d = 0; d < t.rank; d++) bytes *= (size_t)t.dims[d];
+    size_t bytes = info_bytes(&t);
     out[i] = calloc(bytes ? bytes : 1, 1);
     if (!out[i]) {
       snprintf(why, n, "out of memory");
@@ -67,12 +72,6 @@ static bool run(kiln_executable *exe, const inputs *in, void **out, char *why, s
   kiln_status s = kiln_executable_run(exe, (const void *const *)in->data, out, NULL);
   if (s != KILN_OK) snprintf(why, n, "run failed: %s", kiln_status_name(s));
   return s == KILN_OK;
-}
-
-static size_t info_bytes(const kiln_tensor_info *t) {
-  size_t bytes = kiln_dtype_size(t->dtype);
-  for (int d = 0; d < t->rank; d++) bytes *= (size_t)t->dims[d];
-  return bytes;
 }
 
 static bool same_info(const kiln_tensor_info *a, const kiln_tensor_info *b) {

@@ -8,7 +8,7 @@ constant, so W is packed at compile time as for real weights), compiles it
 with `KILN compile`, runs it with `KILN run --repeat`, checks one run
 against NumPy, and prints the minimum time and GFLOP/s (2·M·N·K / time).
 With --conv, the shapes are convolutions instead: CxHxW:CoutxKhxKw[/stride].
-The default shapes are CPU_KERNELS.md's.
+The default shapes are those of the team's notes, ../shared/CPU_KERNELS.md.
 """
 import os
 import re
@@ -18,17 +18,11 @@ import tempfile
 
 import numpy as np
 
+from gen_cases import eighths, lit
+
 SHAPES = ["64x3136x576", "128x784x1152", "256x196x2304", "512x49x4608", "128x2304x768", "197x768x3072",
           "1024x1024x1024"]
 CONVS = ["64x56x56:64x3x3", "128x28x28:128x3x3", "256x14x14:256x3x3", "3x224x224:64x7x7/2"]
-
-
-def fmt(a):
-    def rec(x):
-        if x.ndim == 1:
-            return "{" + ", ".join("%.3g" % v for v in x) + "}"
-        return "{" + ", ".join(rec(v) for v in x) + "}"
-    return rec(a)
 
 
 def run(kiln, kir, inputs, threads, repeat, tmp, name):
@@ -69,11 +63,11 @@ def main():
             if not conv:
                 M, N, K = (int(v) for v in s.split("x"))
                 x = r.uniform(-1, 1, (M, K)).astype(np.float32)
-                w = (r.randint(-8, 8, (K, N)) / 8).astype(np.float32)
+                w = eighths(r, (K, N))
                 kir = ("module g\nENTRY %%main outputs={\"y\"} {\n  %%x = f32[%d,%d] parameter(0), io_name=\"x\"\n"
                        "  %%w = f32[%d,%d] constant(%s)\n"
                        "  %%y = f32[%d,%d] dot(%%x, %%w), lhs_contracting_dims={1}, rhs_contracting_dims={0}\n"
-                       "  ROOT %%t = (f32[%d,%d]) tuple(%%y)\n}\n") % (M, K, K, N, fmt(w), M, N, M, N)
+                       "  ROOT %%t = (f32[%d,%d]) tuple(%%y)\n}\n") % (M, K, K, N, lit(w), M, N, M, N)
                 ref = x.astype(np.float64) @ w.astype(np.float64)
                 flops = 2.0 * M * N * K
             else:
@@ -87,12 +81,12 @@ def main():
                 pad = KH // 2
                 OH, OW = (H + 2 * pad - KH) // stride + 1, (W + 2 * pad - KW) // stride + 1
                 x = r.uniform(-1, 1, (1, C, H, W)).astype(np.float32)
-                w = (r.randint(-8, 8, (O, C, KH, KW)) / 8).astype(np.float32)
+                w = eighths(r, (O, C, KH, KW))
                 kir = ("module g\nENTRY %%main outputs={\"y\"} {\n  %%x = f32[1,%d,%d,%d] parameter(0), io_name=\"x\"\n"
                        "  %%w = f32[%d,%d,%d,%d] constant(%s)\n"
                        "  %%y = f32[1,%d,%d,%d] convolution(%%x, %%w), window={size=%dx%d stride=%dx%d pad=%d_%dx%d_%d}, "
                        "dim_labels=bf01_oi01->bf01\n  ROOT %%t = (f32[1,%d,%d,%d]) tuple(%%y)\n}\n") % (
-                    C, H, W, O, C, KH, KW, fmt(w), O, OH, OW, KH, KW, stride, stride, pad, pad, pad, pad, O, OH, OW)
+                    C, H, W, O, C, KH, KW, lit(w), O, OH, OW, KH, KW, stride, stride, pad, pad, pad, pad, O, OH, OW)
                 xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
                 ref = np.zeros((1, O, OH, OW))
                 for i in range(KH):

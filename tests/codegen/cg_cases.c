@@ -61,7 +61,6 @@ static void print_diag(void *user, kiln_diag_level level, const char *msg) {
 }
 
 static char tmpdir[] = "/tmp/kiln-cg-XXXXXX";
-static bool with_passes;
 
 /* Runs the artifact with `threads` threads into fresh pattern-filled outputs. */
 static bool run_once(kiln_executable *a, const void **ins, void **outs, const size_t *bytes, int nout, int threads) {
@@ -74,8 +73,10 @@ static bool run_once(kiln_executable *a, const void **ins, void **outs, const si
   return ok;
 }
 
-static bool run_case(const char *dir, const char *name) {
-  char path[4096], so[4096], file[64], err[512];
+/* user: a bool, whether to run the default pass pipeline first. */
+static bool run_case(const char *dir, const char *name, void *user) {
+  bool with_passes = *(const bool *)user;
+  char path[4096], so[4096], err[512];
   snprintf(path, sizeof path, "%s/%s/model.kir", dir, name);
   snprintf(so, sizeof so, "%s/%s.so", tmpdir, name);
   kiln_context *ctx;
@@ -101,16 +102,16 @@ static bool run_case(const char *dir, const char *name) {
   size_t *bytes = calloc((size_t)no + 1, sizeof *bytes);
   ok = ok && ins && want && in_ptrs && outs && outs1 && ref && bytes;
   for (int p = 0; ok && p < ni; p++) {
-    snprintf(file, sizeof file, "%s/%s/in%d.npy", dir, name, p);
-    ok = npy_read_file(file, &ins[p], err, sizeof err);
+    snprintf(path, sizeof path, "%s/%s/in%d.npy", dir, name, p);
+    ok = npy_read_file(path, &ins[p], err, sizeof err);
     if (!ok) fprintf(stderr, "  [%s] %s\n", name, err);
     else in_ptrs[p] = ins[p].data;
   }
   for (int o = 0; ok && o < no; o++) {
     kiln_tensor_info ti;
     kiln_executable_output(a, o, &ti);
-    snprintf(file, sizeof file, "%s/%s/out%d.npy", dir, name, o);
-    ok = npy_read_file(file, &want[o], err, sizeof err);
+    snprintf(path, sizeof path, "%s/%s/out%d.npy", dir, name, o);
+    ok = npy_read_file(path, &want[o], err, sizeof err);
     if (!ok) fprintf(stderr, "  [%s] %s\n", name, err);
     bytes[o] = kiln_dtype_size(ti.dtype);
     for (int d = 0; d < ti.rank; d++) bytes[o] *= (size_t)ti.dims[d];
@@ -159,11 +160,8 @@ static bool run_case(const char *dir, const char *name) {
 }
 
 int main(int argc, char **argv) {
-  int first = 1;
-  if (argc > 1 && !strcmp(argv[1], "--passes")) {
-    with_passes = true;
-    first = 2;
-  }
+  bool with_passes = argc > 1 && !strcmp(argv[1], "--passes");
+  int first = with_passes ? 2 : 1;
   if (argc <= first) {
     fprintf(stderr, "usage: %s [--passes] CASES_DIR...\n", argv[0]);
     return 2;
@@ -174,21 +172,13 @@ int main(int argc, char **argv) {
   }
   int failed = 0, total = 0;
   for (int d = first; d < argc; d++) {
-    char **names;
-    int nn = tu_list_dir(argv[d], NULL, &names);
-    if (nn < 0) {
-      fprintf(stderr, "cannot open %s\n", argv[d]);
+    int nn, nf = tu_run_each(argv[d], NULL, run_case, &with_passes, &nn);
+    if (nf < 0) {
       failed++;
       continue;
     }
-    for (int i = 0; i < nn; i++) {
-      bool ok = run_case(argv[d], names[i]);
-      printf("%s %s\n", ok ? "ok  " : "FAIL", names[i]);
-      fflush(stdout);
-      failed += !ok;
-      total++;
-    }
-    tu_free_names(names, nn);
+    failed += nf;
+    total += nn;
   }
   rmdir(tmpdir);
   printf("%d cases, %d failed\n", total, failed);

@@ -1,7 +1,7 @@
 /*
  * The inline f32 math of codegen/cg_math.c (exp, log, tanh, logistic, erf)
  * against the C library: a compiled artifact computes each function on
- * ~1.6 million floats (a stride through every bit pattern, so all
+ * ~1.45 million floats (a stride through every bit pattern, so all
  * exponents, signs, denormals, infinities and NaNs, plus dense sweeps of
  * the ranges models use), and every result is compared with libm's double
  * result rounded to float. The largest error in units in the last place

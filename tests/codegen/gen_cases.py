@@ -15,13 +15,23 @@ sorts, and the accuracy of the math functions over wide ranges.
 A case may have a file `tolerance` ("rtol atol  reason"): it replaces the
 default float tolerances for every float output of that case; each says why.
 
-Run with /usr/bin/python3; the output is deterministic (fixed seeds).
+Run with /usr/bin/python3; the output is deterministic (fixed seeds). With
+--check it writes into a temporary folder instead and fails if the result
+differs from the checked-in cases (the Meson test "codegen cases are up to
+date").
 """
+import importlib.util
 import math
 import os
 import shutil
+import sys
+import tempfile
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    print("gen_cases.py: NumPy is missing (use Debian's /usr/bin/python3); skipped", file=sys.stderr)
+    sys.exit(77)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "cases")
@@ -39,6 +49,12 @@ def f32(a):
 
 def rng(seed):
     return np.random.RandomState(seed)
+
+
+def eighths(r, shape):
+    """Random f32 weights in [-1, 1), multiples of 1/8 (lit() prints them
+    exactly)."""
+    return (r.randint(-8, 8, shape) / 8).astype(F32)
 
 
 def big_elementwise():
@@ -229,21 +245,17 @@ ENTRY %main outputs={"sum0", "neg", "cat", "padded", "dot0", "max0"} {
   %e = f32[0,3] parameter(0)
   %v = f32[2,3] parameter(1)
   %sum0 = f32[3] reduce(%e), dimensions={0}, combiner=add
-  %neg = f32[0,3] negate_placeholder
+  %neg = f32[0,3] neg(%e)
   %cat = f32[2,3] concatenate(%e, %v), dimensions={0}
   %pv = f32[] constant(5)
   %padded = f32[2,3] pad(%e, %pv), padding=1_1x0_0
   %et = f32[3,0] transpose(%e), dimensions={1,0}
-  %dot0 = f32[2,3] dot(%v, %e), lhs_contracting_dims={0}, rhs_contracting_dims={0}
+  %ez = f32[2,0] slice(%v), slice={[0:2], [0:0]}
+  %dot0 = f32[2,3] dot(%ez, %e), lhs_contracting_dims={1}, rhs_contracting_dims={0}
   %max0 = f32[3] reduce(%e), dimensions={0}, combiner=max
   ROOT %t = (f32[3], f32[0,3], f32[2,3], f32[2,3], f32[2,3], f32[3]) tuple(%sum0, %neg, %cat, %padded, %dot0, %max0)
 }
-""".replace("negate_placeholder", "neg(%e)")
-    # dot of [2,3]x[0,3] contracting a 2 with a 0 is invalid: contract dim 0 of both needs equal sizes,
-    # so use v^T-free form below instead.
-    kir = kir.replace("%dot0 = f32[2,3] dot(%v, %e), lhs_contracting_dims={0}, rhs_contracting_dims={0}",
-                      "%ez = f32[2,0] slice(%v), slice={[0:2], [0:0]}\n"
-                      "  %dot0 = f32[2,3] dot(%ez, %e), lhs_contracting_dims={1}, rhs_contracting_dims={0}")
+"""
     case("zero_size", kir, [e, v],
          [np.zeros(3, F32), np.zeros((0, 3), F32), v, np.full((2, 3), 5, F32), np.zeros((2, 3), F32),
           np.full(3, -np.inf, F32)])
@@ -264,10 +276,9 @@ def buffer_reuse():
         elif i % 5 == 2:
             flat = shape[0] * shape[1]
             lines.append('  %%t%d = f32[%d] reshape(%s)' % (i, flat, cur))
-            lines.append('  %%u%d = f32[%d] sine_placeholder' % (i, flat))
+            lines.append('  %%u%d = f32[%d] sin(%%t%d)' % (i, flat, i))
             lines.append('  %%t%db = f32[%d,%d] reshape(%%u%d)' % (i, shape[0], shape[1], i))
             v = f32(np.sin(v)).astype(F64)
-            lines[-2] = lines[-2].replace("sine_placeholder", "sin(%%t%d)" % i)
             cur = "%%t%db" % i
             continue
         else:
@@ -475,18 +486,17 @@ def gemm_const():
     the B side (a dot's constant rhs), with row and column remainders,
     groups, 1x1 kernels, strides and input dilation."""
     r = rng(12)
-    q = lambda shape: (r.randint(-8, 8, shape) / 8).astype(F32)
     x = f32(r.uniform(-1, 1, (1, 6, 13, 11)))
-    wg = q((10, 3, 3, 3))                             # groups=2: 5 output features per group
-    w1 = q((16, 6, 1, 1))
+    wg = eighths(r, (10, 3, 3, 3))                    # groups=2: 5 output features per group
+    w1 = eighths(r, (16, 6, 1, 1))
     xt = f32(r.uniform(-1, 1, (1, 4, 6, 6)))
-    wt = q((5, 4, 3, 3))
+    wt = eighths(r, (5, 4, 3, 3))
     a = f32(r.uniform(-1, 1, (20, 40)))
-    wr = q((40, 37))
-    wl = q((17, 30))
+    wr = eighths(r, (40, 37))
+    wl = eighths(r, (17, 30))
     b = f32(r.uniform(-1, 1, (30, 50)))
     pb = f32(r.uniform(-1, 1, (3, 24, 16)))
-    wb = q((3, 16, 40))
+    wb = eighths(r, (3, 16, 40))
     xd = x.astype(F64)
     y_groups = f32(conv_ref(xd, wg.astype(F64), 1, 1, 1, 2))
     y_1x1 = f32(conv_ref(xd, w1.astype(F64), 1, 0, 1, 1))
@@ -533,18 +543,17 @@ def gemm_swap():
     The dots of the same shapes keep the normal tile (dots are not
     transposed) and check its cut panels."""
     r = rng(13)
-    q = lambda shape: (r.randint(-8, 8, shape) / 8).astype(F32)
     x3 = f32(r.uniform(-1, 1, (1, 40, 5, 5)))
-    w3 = q((60, 40, 3, 3))
-    bias = q((60,))
+    w3 = eighths(r, (60, 40, 3, 3))
+    bias = eighths(r, (60,))
     x1 = f32(r.uniform(-1, 1, (1, 300, 5, 5)))
-    w1 = q((60, 300, 1, 1))
+    w1 = eighths(r, (60, 300, 1, 1))
     res = f32(r.uniform(-1, 1, (1, 60, 5, 5)))
     xl = f32(r.uniform(-1, 1, (1, 40, 25)))
-    wl = q((60, 40, 9))
+    wl = eighths(r, (60, 40, 9))
     a = f32(r.uniform(-1, 1, (60, 300)))
-    wr = q((300, 25))
-    wa = q((60, 300))
+    wr = eighths(r, (300, 25))
+    wa = eighths(r, (60, 300))
     b = f32(r.uniform(-1, 1, (300, 25)))
     bt = f32(r.uniform(-1, 1, (25, 300)))
     xd = f32(r.uniform(-1, 1, (1, 40, 3, 3)))
@@ -639,33 +648,31 @@ def epilogues():
     excitation); the row-vector im2col (output rows a multiple of 16 wide)
     at stride 2 and at stride 1 without padding."""
     r = rng(13)
-    q = lambda shape: (r.randint(-8, 8, shape) / 8).astype(F32)
     x = f32(r.uniform(-1, 1, (2, 6, 13, 11)))
-    w = q((20, 6, 3, 3))
-    b = q((20,))
+    w = eighths(r, (20, 6, 3, 3))
+    b = eighths(r, (20,))
     res = f32(r.uniform(-1, 1, (2, 20, 13, 11)))
-    wd = q((6, 1, 3, 3))
-    bd = q((6,))
-    wg = q((10, 3, 3, 3))
+    wd = eighths(r, (6, 1, 3, 3))
+    bd = eighths(r, (6,))
+    wg = eighths(r, (10, 3, 3, 3))
     a = f32(r.uniform(-1, 1, (37, 50)))
-    wa = q((50, 45))
-    ba = q((45,))
+    wa = eighths(r, (50, 45))
+    ba = eighths(r, (45,))
     p = f32(r.uniform(-1, 1, (3, 24, 16)))
     pw = f32(r.uniform(-1, 1, (3, 16, 40)))
     s = f32(r.uniform(-4, 4, (20, 70)))
     xw = f32(r.uniform(-1, 1, (2, 4, 40, 37)))
-    w5 = q((4, 1, 5, 5))
-    w3 = q((4, 1, 3, 3))
+    w5 = eighths(r, (4, 1, 5, 5))
+    w3 = eighths(r, (4, 1, 3, 3))
     xd = x.astype(F64)
     dw5 = f32(np.maximum(conv_ref(xw.astype(F64), w5.astype(F64), 1, 2, 1, 4), 0))
     dw3s2 = f32(conv_ref(xw.astype(F64), w3.astype(F64), 2, 1, 1, 4))
     xs = f32(r.uniform(-1, 1, (2, 24, 13, 11)))
     sc = f32(r.uniform(0, 1, 24))
-    wp = q((40, 24, 1, 1))
+    wp = eighths(r, (40, 24, 1, 1))
     se = f32(conv_ref(f32(xs.astype(F64) * sc.astype(F64)[None, :, None, None]).astype(F64), wp.astype(F64), 1, 0, 1, 1))
     xi = f32(r.uniform(-1, 1, (1, 3, 64, 66)))
-    wi3 = q((16, 3, 3, 3))
-    wi7 = q((8, 3, 7, 7))
+    wi3 = eighths(r, (16, 3, 3, 3))
     stem3 = f32(conv_ref(xi[:, :, :, :64].astype(F64), wi3.astype(F64), 2, 1, 1, 1))
     valid3 = f32(conv_ref(xi[:, :, :, :34].astype(F64), wi3.astype(F64), 1, 0, 1, 1))
     c1 = conv_ref(xd, w.astype(F64), 1, 1, 1, 1) + b.astype(F64)[None, :, None, None] + res.astype(F64)
@@ -784,14 +791,11 @@ ENTRY %%main outputs={"relu6", "hswish", "swish", "gelu", "tanh", "softmax", "la
          tol="3e-6 2e-5  products summed over up to 54 terms in float; exp, erf and tanh within a few ulp")
 
 
-def main():
-    for gen in (big_elementwise, big_reduce, big_dot, big_conv, outputs_alias, zero_size, buffer_reuse, big_sort,
-                math_f32, big_int, layouts_fused, gemm_const, gemm_swap, pow_const, epilogues):
-        gen()
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+def write_all(out):
+    if os.path.isdir(out):
+        shutil.rmtree(out)
     for name, kir, ins, outs, tol in CASES:
-        d = os.path.join(OUT, name)
+        d = os.path.join(out, name)
         os.makedirs(d)
         with open(os.path.join(d, "model.kir"), "w") as f:
             f.write(kir)
@@ -802,6 +806,31 @@ def main():
         if tol:
             with open(os.path.join(d, "tolerance"), "w") as f:
                 f.write(tol + "\n")
+
+
+def tree_diff(a, b):
+    """The interpreter cases' generator's tree_diff: relative paths that
+    differ between folder trees a and b."""
+    path = os.path.join(HERE, "..", "ir", "eval", "gen_cases.py")
+    spec = importlib.util.spec_from_file_location("ir_eval_gen_cases", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.tree_diff(a, b)
+
+
+def main():
+    for gen in (big_elementwise, big_reduce, big_dot, big_conv, outputs_alias, zero_size, buffer_reuse, big_sort,
+                math_f32, big_int, layouts_fused, gemm_const, gemm_swap, pow_const, epilogues):
+        gen()
+    if sys.argv[1:] == ["--check"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = os.path.join(tmp, "cases")
+            write_all(fresh)
+            diffs = tree_diff(fresh, OUT)
+        for d in diffs:
+            print("stale: %s (rerun tests/codegen/gen_cases.py)" % d, file=sys.stderr)
+        sys.exit(1 if diffs else 0)
+    write_all(OUT)
     print("wrote %d cases to %s" % (len(CASES), OUT))
 
 

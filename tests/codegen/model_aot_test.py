@@ -19,7 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'models'))
 import export_models  # noqa: E402  (exits 77 when torch is missing)
-from modelio import check_output, parse_args, read_io  # noqa: E402
+from modelio import check_output, input_args, read_io, run_models  # noqa: E402
 
 
 def check(kiln, workdir, name, tol):
@@ -39,9 +39,7 @@ def check(kiln, workdir, name, tol):
         print('FAIL %-22s kiln compile exited %d:\n%s' % (name, p.returncode, p.stderr.strip()))
         return False
     outdir = os.path.join(d, 'aot_out')
-    cmd = [kiln, 'run', so, '--output-dir', outdir, '--print-limit', '0']
-    for n, fn in ins:
-        cmd += ['--input', '%s=%s' % (n, fn)]
+    cmd = [kiln, 'run', so, '--output-dir', outdir, '--print-limit', '0'] + input_args(ins)
     t0 = time.time()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     t_run = time.time() - t0
@@ -57,17 +55,5 @@ def check(kiln, workdir, name, tol):
     return ok
 
 
-def main(argv):
-    if len(argv) < 4:
-        print(__doc__)
-        return 2
-    kiln, workdir = argv[1], argv[2]
-    tol, names = parse_args(argv[3:], list(export_models.op_cases.CASES) + list(export_models.op_cases.BUILT))
-    os.makedirs(workdir, exist_ok=True)
-    results = [check(kiln, workdir, n, tol) for n in names]
-    print('%d of %d model(s) passed' % (sum(results), len(results)))
-    return 0 if results and all(results) else 1
-
-
 if __name__ == '__main__':
-    sys.exit(main(sys.argv))
+    sys.exit(run_models(sys.argv, __doc__, export_models.OPS, check))

@@ -75,6 +75,26 @@ void tu_free_names(char **names, int n) {
   free(names);
 }
 
+int tu_run_each(const char *dir, const char *suffix, bool (*run)(const char *dir, const char *name, void *user),
+                void *user, int *count) {
+  char **names;
+  int n = tu_list_dir(dir, suffix, &names);
+  if (n < 0) {
+    fprintf(stderr, "cannot open %s\n", dir);
+    return -1;
+  }
+  int failed = 0;
+  for (int i = 0; i < n; i++) {
+    bool ok = run(dir, names[i], user);
+    printf("%s %s\n", ok ? "ok  " : "FAIL", names[i]);
+    fflush(stdout);
+    failed += !ok;
+  }
+  tu_free_names(names, n);
+  *count = n;
+  return failed;
+}
+
 int tu_count_threads(void) {
   DIR *d = opendir("/proc/self/task");
   if (!d) return -1;

@@ -1,13 +1,16 @@
 /*
  * Small helpers shared by the C test programs: reading a whole file,
- * listing a folder's entries in a stable (sorted) order, counting the
- * process's threads. Plain C17 + POSIX with no kiln dependency, so that
- * every test (internal or public API, cmocka or standalone, the fuzz
- * replayer) can link it. The helpers print nothing: the caller reports.
+ * listing a folder's entries in a stable (sorted) order, running a case
+ * per entry, counting the process's threads. Plain C17 + POSIX with no
+ * kiln dependency, so that every test (internal or public API, cmocka or
+ * standalone, the fuzz replayer) can link it. Apart from tu_run_each,
+ * which prints a line per entry it runs, the helpers print nothing: the
+ * caller reports.
  */
 #ifndef KILN_TESTS_COMMON_TESTUTIL_H
 #define KILN_TESTS_COMMON_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Reads the whole file into a malloc'd buffer with a NUL after the last
@@ -23,6 +26,14 @@ char *tu_read_file(const char *path, size_t *len);
  * tu_free_names. */
 int tu_list_dir(const char *dir, const char *suffix, char ***names);
 void tu_free_names(char **names, int n);
+
+/* The driver of the tests that run one case per folder entry: calls
+ * run(dir, name, user) on each entry tu_list_dir(dir, suffix) lists, in
+ * that order, printing "ok   NAME" or "FAIL NAME" (stdout, flushed) after
+ * each. Returns how many failed and sets *count to how many ran; -1 (with
+ * "cannot open DIR" on stderr) when the folder cannot be read. */
+int tu_run_each(const char *dir, const char *suffix, bool (*run)(const char *dir, const char *name, void *user),
+                void *user, int *count);
 
 /* Threads of this process (entries of /proc/self/task), or -1 where that
  * cannot be read. */

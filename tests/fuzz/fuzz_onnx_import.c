@@ -25,38 +25,24 @@
 
 #include "frontend/onnx/onnx.h"
 #include "ir/ir.h"
-
-typedef struct sink {
-  diag d;
-  int count;
-} sink;
-
-static void collect(void *user, diag_level level, const char *msg) {
-  (void)msg;
-  sink *s = user;
-  if (level == DIAG_ERROR) s->count++;
-}
-
-static void drop(void *user, diag_level level, const char *msg) { (void)user, (void)level, (void)msg; }
+#include "kiln/kiln.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  sink s = {{collect, NULL, 0}, 0};
-  s.d.user = &s;
+  diag d = {NULL, NULL, 0}; /* no callback: messages are dropped, errors still counted */
   onnx_options o = {0};
   ir_module *m = NULL;
-  int rc = onnx_import(data, size, &o, &s.d, &m);
-  if (rc != 0) {
-    if (rc < 0 || rc > 9 || s.count == 0 || m) {
+  int rc = onnx_import(data, size, &o, &d, &m);
+  if (rc != KILN_OK) {
+    if (rc < 0 || rc > KILN_ERR_INTERNAL || d.errors == 0 || m) {
       fprintf(stderr, "refusal without a message, with a bad status (%d) or with a module\n", rc);
       abort();
     }
     return 0;
   }
-  diag quiet = {drop, NULL, 0};
   const ir_comp *e = m ? ir_module_entry(m) : NULL;
-  if (!e || e->root == IR_NONE || ir_get(e, e->root)->op != IR_OP_TUPLE || !ir_verify(m, &quiet)) {
+  if (!e || e->root == IR_NONE || ir_get(e, e->root)->op != IR_OP_TUPLE || !ir_verify(m, &d)) {
     fprintf(stderr, "an accepted model gave an invalid module\n");
     abort();
   }

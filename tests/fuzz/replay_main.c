@@ -25,8 +25,12 @@ static int run_file(const char *path) {
   }
   /* An exact-size copy, so that ASan sees reads past the end. */
   uint8_t *exact = malloc(n ? n : 1);
-  memcpy(exact, buf, n);
+  if (exact) memcpy(exact, buf, n);
   free(buf);
+  if (!exact) {
+    fprintf(stderr, "replay: out of memory for %s\n", path);
+    return 1;
+  }
   LLVMFuzzerTestOneInput(exact, n);
   free(exact);
   return 0;

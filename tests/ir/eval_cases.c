@@ -70,7 +70,8 @@ static bool path_join(char *buf, size_t n, const char *a, const char *b, const c
   return w > 0 && (size_t)w < n;
 }
 
-static bool run_case(const char *dir, const char *name, bool *used) {
+static bool run_case(const char *dir, const char *name, void *user) {
+  bool *used = user;
   char path[4096];
   size_t n;
   if (!path_join(path, sizeof path, dir, name, "model.kir")) return false;
@@ -136,20 +137,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s CASES_DIR\n", argv[0]);
     return 2;
   }
-  char **names;
-  int nn = tu_list_dir(argv[1], NULL, &names);
-  if (nn < 0) {
-    fprintf(stderr, "cannot open %s\n", argv[1]);
-    return 1;
-  }
   bool used[IR_OP_COUNT] = {false};
-  int failed = 0;
-  for (int i = 0; i < nn; i++) {
-    bool ok = run_case(argv[1], names[i], used);
-    printf("%s %s\n", ok ? "ok  " : "FAIL", names[i]);
-    if (!ok) failed++;
-  }
-  tu_free_names(names, nn);
+  int nn, failed = tu_run_each(argv[1], NULL, run_case, used, &nn);
+  if (failed < 0) return 1;
   int missing = 0;
   for (int op = 0; op < IR_OP_COUNT; op++)
     if (!used[op]) {

@@ -99,7 +99,8 @@ static bool eval_twice(const ir_module *m, const char *name) {
   return ok;
 }
 
-static bool check_file(const char *dir, const char *name, bool *used) {
+static bool check_file(const char *dir, const char *name, void *user) {
+  bool *used = user;
   char path[4096];
   if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return false;
   size_t n;
@@ -133,20 +134,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s GOLDEN_DIR\n", argv[0]);
     return 2;
   }
-  char **names;
-  int nn = tu_list_dir(argv[1], ".kir", &names);
-  if (nn < 0) {
-    fprintf(stderr, "cannot open %s\n", argv[1]);
-    return 1;
-  }
   bool used[IR_OP_COUNT] = {false};
-  int failed = 0;
-  for (int i = 0; i < nn; i++) {
-    bool ok = check_file(argv[1], names[i], used);
-    printf("%s %s\n", ok ? "ok  " : "FAIL", names[i]);
-    failed += !ok;
-  }
-  tu_free_names(names, nn);
+  int nn, failed = tu_run_each(argv[1], ".kir", check_file, used, &nn);
+  if (failed < 0) return 1;
   int missing = 0;
   for (int op = 0; op < IR_OP_COUNT; op++)
     if (!used[op]) {

@@ -26,32 +26,36 @@ int npy_check_compare(const char *label, int out, ir_type t, const void *got, co
   return npy_check_compare_tol(label, NULL, out, t, got, want, n, -1, -1);
 }
 
+/* Element i as text, for a mismatch message. */
+static void elem_str(ir_type t, const void *data, int64_t i, char *buf, size_t n) {
+  if (ir_type_is_float(t)) snprintf(buf, n, "%.17g", ir_elem_get_f(t, data, i));
+  else if (t == IR_PRED) snprintf(buf, n, "%u", (unsigned)((const uint8_t *)data)[i]);
+  else if (ir_type_is_unsigned(t)) snprintf(buf, n, "%llu", (unsigned long long)ir_elem_get_u(t, data, i));
+  else snprintf(buf, n, "%lld", (long long)ir_elem_get_i(t, data, i));
+}
+
 int npy_check_compare_tol(const char *label, const char *what, int out, ir_type t, const void *got, const void *want,
                           int64_t n, double rtol, double atol) {
   if (rtol < 0) tolerance(t, &rtol, &atol);
   int bad = 0;
   for (int64_t i = 0; i < n; i++) {
     bool ok;
-    char g[64], w[64];
     if (ir_type_is_float(t)) {
       double a = ir_elem_get_f(t, got, i), b = ir_elem_get_f(t, want, i);
       if (isnan(b)) ok = isnan(a);
       else if (isinf(b)) ok = a == b;
       else ok = !isnan(a) && fabs(a - b) <= atol + rtol * fabs(b);
-      snprintf(g, sizeof g, "%.17g", a);
-      snprintf(w, sizeof w, "%.17g", b);
     } else if (t == IR_PRED) {
-      unsigned a = ((const uint8_t *)got)[i], b = ((const uint8_t *)want)[i];
-      ok = a == b;
-      snprintf(g, sizeof g, "%u", a);
-      snprintf(w, sizeof w, "%u", b);
+      ok = ((const uint8_t *)got)[i] == ((const uint8_t *)want)[i];
     } else {
       ok = ir_elem_get_u(t, got, i) == ir_elem_get_u(t, want, i);
-      snprintf(g, sizeof g, "%lld", (long long)ir_elem_get_i(t, got, i));
-      snprintf(w, sizeof w, "%lld", (long long)ir_elem_get_i(t, want, i));
     }
-    if (!ok && bad++ < 5)
+    if (!ok && bad++ < 5) {
+      char g[64], w[64]; /* formatted only for the mismatches that are shown */
+      elem_str(t, got, i, g, sizeof g);
+      elem_str(t, want, i, w, sizeof w);
       fprintf(stderr, "  [%s] output %d element %lld: got %s, %s %s\n", label, out, (long long)i, g, what ? what : "want", w);
+    }
   }
   if (bad)
     fprintf(stderr, "  [%s] output %d: %d of %lld elements differ%s%s\n", label, out, bad, (long long)n,

@@ -139,10 +139,32 @@ def write_io(d, in_names, ins, out_names, outs):
             f.write('output %s output_%d.npy\n' % (n, i))
 
 
+def fixed_generator():
+    """Seeds torch's global generator (the weights) and returns the
+    generator the inputs, BatchNorm statistics and op-case data are drawn
+    from: the same on every call."""
+    torch.manual_seed(0)
+    return torch.Generator().manual_seed(1234)
+
+
+def pytorch_model(name, gen):
+    """(module in eval mode, inputs, opset) for a model of MODELS or an
+    exported case of op_cases.CASES, drawn from gen (fixed_generator(): the
+    model export() exports, which bench.py rebuilds to time PyTorch)."""
+    if name in MODELS:
+        make, inputs, opset = MODELS[name]
+        model = make()
+        with torch.no_grad():
+            randomize_norms(model, gen)
+        args = inputs(gen)
+    else:
+        model, args, opset = op_cases.CASES[name](gen)
+    return model.eval(), args, opset
+
+
 def export(name, outdir):
     """Writes OUTDIR/NAME/{model.onnx, input_N.npy, output_N.npy, io.txt}."""
-    torch.manual_seed(0)
-    gen = torch.Generator().manual_seed(1234)
+    gen = fixed_generator()
     d = os.path.join(outdir, name)
     os.makedirs(d, exist_ok=True)
     if name in op_cases.BUILT:
@@ -154,15 +176,7 @@ def export(name, outdir):
         write_io(d, in_names, [np.asarray(a) for a in ins], [o.name for o in proto.graph.output],
                  [np.asarray(a) for a in outs])
         return
-    if name in MODELS:
-        make, inputs, opset = MODELS[name]
-        model = make()
-        with torch.no_grad():
-            randomize_norms(model, gen)
-        args = inputs(gen)
-    else:
-        model, args, opset = op_cases.CASES[name](gen)
-    model.eval()
+    model, args, opset = pytorch_model(name, gen)
     with torch.no_grad():
         ref = model(*args)
     refs = list(ref) if isinstance(ref, (tuple, list)) else [ref]
@@ -173,8 +187,12 @@ def export(name, outdir):
     write_io(d, in_names, [a.numpy() for a in args], out_names, [r.numpy() for r in refs])
 
 
+# The single-op cases, in the order `model_test.py --ops` runs them.
+OPS = list(op_cases.CASES) + list(op_cases.BUILT)
+
+
 def known():
-    return list(MODELS) + list(op_cases.CASES) + list(op_cases.BUILT)
+    return list(MODELS) + OPS
 
 
 def main(argv):

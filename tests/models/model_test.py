@@ -21,7 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import export_models  # noqa: E402  (exits 77 when torch is missing)
-from modelio import check_output, parse_args, read_io  # noqa: E402
+from modelio import check_output, input_args, read_io, run_models  # noqa: E402
 
 
 def check(kiln, workdir, name, tol):
@@ -38,9 +38,7 @@ def check(kiln, workdir, name, tol):
     t_export = time.time() - t0
     ins, outs = read_io(d)
     outdir = os.path.join(d, 'kiln_out')
-    cmd = [kiln, 'eval', os.path.join(d, 'model.onnx'), '--output-dir', outdir, '--print-limit', '0']
-    for n, fn in ins:
-        cmd += ['--input', '%s=%s' % (n, fn)]
+    cmd = [kiln, 'eval', os.path.join(d, 'model.onnx'), '--output-dir', outdir, '--print-limit', '0'] + input_args(ins)
     t0 = time.time()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     t_kiln = time.time() - t0
@@ -55,20 +53,5 @@ def check(kiln, workdir, name, tol):
     return ok
 
 
-def main(argv):
-    if len(argv) < 4:
-        print(__doc__)
-        return 2
-    kiln, workdir = argv[1], argv[2]
-    tol, names = parse_args(argv[3:], list(export_models.op_cases.CASES) + list(export_models.op_cases.BUILT))
-    os.makedirs(workdir, exist_ok=True)
-    results = [check(kiln, workdir, n, tol) for n in names]
-    ran = [r for r in results if r is not None]
-    print('%d of %d model(s) passed, %d skipped' % (sum(ran), len(ran), len(results) - len(ran)))
-    if not all(ran):
-        return 1
-    return 0 if ran else 77
-
-
 if __name__ == '__main__':
-    sys.exit(main(sys.argv))
+    sys.exit(run_models(sys.argv, __doc__, export_models.OPS, check))

@@ -1,7 +1,8 @@
 """Shared pieces of the end-to-end model tests (model_test.py, which runs
 the reference interpreter, and tests/codegen/model_aot_test.py, which runs
-compiled code): their arguments, reading the io.txt that export_models.py
-writes, and checking one output kiln wrote against PyTorch's.
+compiled code) and of benchmarks/bench.py: their arguments and main loop,
+reading the io.txt that export_models.py writes, passing its inputs to
+kiln, and checking one output kiln wrote against PyTorch's.
 
 io.txt has one line per model input or output: `input|output NAME FILE`
 (FILE relative to the model's folder).
@@ -25,6 +26,26 @@ def parse_args(args, op_names):
     return tol, names
 
 
+def run_models(argv, doc, op_names, check):
+    """The main of a model test, argv being `PROG KILN WORKDIR [--tol=T]
+    MODEL ... | --ops`: runs check(kiln, workdir, name, tol) for each model,
+    which returns True (passed), False (failed) or None (skipped), and
+    prints a summary. Returns the exit status: 2 (usage, printing doc), 1
+    when a model failed, 77 (Meson's "skipped") when none ran, else 0."""
+    if len(argv) < 4:
+        print(doc)
+        return 2
+    kiln, workdir = argv[1], argv[2]
+    tol, names = parse_args(argv[3:], op_names)
+    os.makedirs(workdir, exist_ok=True)
+    results = [check(kiln, workdir, n, tol) for n in names]
+    ran = [r for r in results if r is not None]
+    print('%d of %d model(s) passed, %d skipped' % (sum(ran), len(ran), len(results) - len(ran)))
+    if not all(ran):
+        return 1
+    return 0 if ran else 77
+
+
 def read_io(d):
     """The (name, path) pairs of the inputs and of the outputs in folder d."""
     ins, outs = [], []
@@ -33,6 +54,15 @@ def read_io(d):
             kind, name, fn = line.split()
             (ins if kind == 'input' else outs).append((name, os.path.join(d, fn)))
     return ins, outs
+
+
+def input_args(ins):
+    """The `--input NAME=FILE` arguments (of kiln eval, kiln run and
+    benchmarks/ort_run.js) for the (name, path) pairs of read_io."""
+    args = []
+    for name, fn in ins:
+        args += ['--input', '%s=%s' % (name, fn)]
+    return args
 
 
 def rel_l2(got, ref):

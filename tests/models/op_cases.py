@@ -4,7 +4,7 @@ Each case is a tiny PyTorch module exported to ONNX (so the reference is
 PyTorch's own output), or, for constructs PyTorch does not export as the
 ONNX op in question, a hand-built ONNX node whose reference comes from an
 independent PyTorch or NumPy computation. CASES maps a name to a function
-(gen) -> (model, inputs, opset) for exported modules, or to a function
+(gen) -> (model, inputs, opset) for exported modules, BUILT to a function
 (gen) -> (onnx.ModelProto, inputs, outputs) for hand-built ones; see
 export_models.export.
 """
@@ -116,17 +116,22 @@ CASES = {
 
 # ---- hand-built ONNX nodes with independent references ----
 
-def node_model(op, inputs, outputs, opset, **attrs):
-    """A one-node ONNX model; inputs/outputs are (name, array) pairs."""
+def node_model(op, named, outputs, opset, consts=(), **attrs):
+    """A one-node ONNX model; named/outputs are (name, array) pairs, those
+    of named whose name is in consts become initializers. Returns the model,
+    the arrays of its graph inputs and those of its outputs."""
     import onnx
-    from onnx import helper, numpy_helper  # noqa: F401
-    dt = {np.dtype('float32'): onnx.TensorProto.FLOAT, np.dtype('int64'): onnx.TensorProto.INT64}
-    node = helper.make_node(op, [n for n, _ in inputs], [n for n, _ in outputs], **attrs)
+    from onnx import helper, numpy_helper
+    dt = {np.dtype(k): v for k, v in [('float32', onnx.TensorProto.FLOAT), ('int64', onnx.TensorProto.INT64),
+                                      ('uint8', onnx.TensorProto.UINT8), ('int8', onnx.TensorProto.INT8),
+                                      ('int32', onnx.TensorProto.INT32)]}
+    node = helper.make_node(op, [n for n, _ in named], [n for n, _ in outputs], **attrs)
     g = helper.make_graph([node], op.lower(),
-                          [helper.make_tensor_value_info(n, dt[a.dtype], a.shape) for n, a in inputs],
-                          [helper.make_tensor_value_info(n, dt[a.dtype], a.shape) for n, a in outputs])
+                          [helper.make_tensor_value_info(n, dt[a.dtype], a.shape) for n, a in named if n not in consts],
+                          [helper.make_tensor_value_info(n, dt[a.dtype], a.shape) for n, a in outputs],
+                          initializer=[numpy_helper.from_array(a, n) for n, a in named if n in consts])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid('', opset)])
-    return m, [a for _, a in inputs], [a for _, a in outputs]
+    return m, [a for n, a in named if n not in consts], [a for _, a in outputs]
 
 
 def built_lrn(gen):
@@ -178,10 +183,9 @@ def built_cumsum_reverse_exclusive(gen):
     x = rnd(gen, 2, 5)
     rev = torch.flip(torch.cumsum(torch.flip(x, [1]), 1), [1])
     y = rev - x  # exclusive: without the element itself
-    m, ins, outs = node_model('CumSum', [('x', x.numpy()), ('axis', np.array(1, np.int64))], [('y', y.numpy())], 14,
-                              exclusive=1, reverse=1)
-    # The axis becomes an initializer (kiln needs it at compile time).
-    return with_const_input(m, ins, 'axis', ins[1]), ins[:1], outs
+    # The axis is an initializer (kiln needs it at compile time).
+    return node_model('CumSum', [('x', x.numpy()), ('axis', np.array(1, np.int64))], [('y', y.numpy())], 14,
+                      consts={'axis'}, exclusive=1, reverse=1)
 
 
 def linear_asymmetric(x, scales):
@@ -194,16 +198,6 @@ def linear_asymmetric(x, scales):
     return x.astype(np.float32)
 
 
-def with_const_input(m, ins, name, value):
-    """Turns graph input `name` into an initializer holding value."""
-    from onnx import numpy_helper
-    m.graph.initializer.append(numpy_helper.from_array(value, name))
-    keep = [i for i in m.graph.input if i.name != name]
-    del m.graph.input[:]
-    m.graph.input.extend(keep)
-    return m
-
-
 def built_upsample7_nearest(gen):
     x = rnd(gen, 1, 2, 2, 3).numpy()
     y = np.repeat(np.repeat(x, 2, axis=2), 3, axis=3)
@@ -213,32 +207,15 @@ def built_upsample7_nearest(gen):
 def built_upsample9_linear(gen):
     x = rnd(gen, 1, 2, 3, 4).numpy()
     sc = np.array([1, 1, 2, 1.5], np.float32)
-    m, ins, outs = node_model('Upsample', [('x', x), ('s', sc)], [('y', linear_asymmetric(x, sc))], 9, mode='linear')
-    return with_const_input(m, ins, 's', sc), ins[:1], outs
+    return node_model('Upsample', [('x', x), ('s', sc)], [('y', linear_asymmetric(x, sc))], 9, consts={'s'},
+                      mode='linear')
 
 
 def built_resize10_linear(gen):
     x = rnd(gen, 1, 1, 4, 5).numpy()
     sc = np.array([1, 1, 2.5, 2], np.float32)
-    m, ins, outs = node_model('Resize', [('x', x), ('s', sc)], [('y', linear_asymmetric(x, sc))], 10, mode='linear')
-    return with_const_input(m, ins, 's', sc), ins[:1], outs
-
-
-def qnode_model(op, named, outputs, opset, consts=(), **attrs):
-    """Like node_model for mixed dtypes: named is (name, array) pairs, those
-    whose name is in consts become initializers."""
-    import onnx
-    from onnx import helper, numpy_helper
-    dt = {np.dtype(k): v for k, v in [('float32', onnx.TensorProto.FLOAT), ('int64', onnx.TensorProto.INT64),
-                                      ('uint8', onnx.TensorProto.UINT8), ('int8', onnx.TensorProto.INT8),
-                                      ('int32', onnx.TensorProto.INT32)]}
-    node = helper.make_node(op, [n for n, _ in named], [n for n, _ in outputs], **attrs)
-    g = helper.make_graph([node], op.lower(),
-                          [helper.make_tensor_value_info(n, dt[a.dtype], a.shape) for n, a in named if n not in consts],
-                          [helper.make_tensor_value_info(n, dt[a.dtype], a.shape) for n, a in outputs],
-                          initializer=[numpy_helper.from_array(a, n) for n, a in named if n in consts])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', opset)])
-    return m, [a for n, a in named if n not in consts], [a for _, a in outputs]
+    return node_model('Resize', [('x', x), ('s', sc)], [('y', linear_asymmetric(x, sc))], 10, consts={'s'},
+                      mode='linear')
 
 
 def built_qlinearconv_per_channel(gen):
@@ -260,8 +237,8 @@ def built_qlinearconv_per_channel(gen):
     y = np.clip(np.round(acc.astype(np.float32) * mult) + int(yz), 0, 255).astype(np.uint8)
     named = [('x', x), ('xs', np.array(xs)), ('xz', np.array(xz)), ('w', w), ('ws', ws), ('wz', wz), ('ys', np.array(ys)),
              ('yz', np.array(yz)), ('b', b)]
-    return qnode_model('QLinearConv', named, [('y', y)], 10, consts={'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz', 'b'},
-                       strides=[2, 2], pads=[1, 1, 1, 1])
+    return node_model('QLinearConv', named, [('y', y)], 10, consts={'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz', 'b'},
+                      strides=[2, 2], pads=[1, 1, 1, 1])
 
 
 def built_matmulinteger_per_row(gen):
@@ -272,7 +249,7 @@ def built_matmulinteger_per_row(gen):
     az = rs.randint(0, 256, 3).astype(np.uint8)
     bz = rs.randint(0, 256, 4).astype(np.uint8)
     y = ((a.astype(np.int64) - az[:, None]) @ (b.astype(np.int64) - bz[None, :])).astype(np.int32)
-    return qnode_model('MatMulInteger', [('a', a), ('b', b), ('az', az), ('bz', bz)], [('y', y)], 10, consts={'az', 'bz'})
+    return node_model('MatMulInteger', [('a', a), ('b', b), ('az', az), ('bz', bz)], [('y', y)], 10, consts={'az', 'bz'})
 
 
 BUILT = {

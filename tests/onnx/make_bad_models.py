@@ -171,9 +171,6 @@ def build(out):
         data = v if isinstance(v, bytes) else v.SerializeToString()
         with open(os.path.join(out, name + ".onnx"), "wb") as f:
             f.write(data)
-    with open(os.path.join(out, "expected.tsv"), "w") as f:
-        for name in sorted(EXPECTED):
-            f.write(name + "\t" + "\t".join(EXPECTED[name]) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@
  * Every .kir file in DIR must be listed (and every listed file exist), so
  * that a new file cannot be forgotten.
  */
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,23 +84,19 @@ static void load_table(void) {
 
 static void test_table_covers_directory(void **state) {
   (void)state;
-  DIR *d = opendir(dir);
-  assert_non_null(d);
-  int nfiles = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    size_t n = strlen(de->d_name);
-    if (n < 5 || strcmp(de->d_name + n - 4, ".kir") != 0) continue;
-    nfiles++;
+  char **names;
+  int nfiles = tu_list_dir(dir, ".kir", &names);
+  assert_true(nfiles >= 0);
+  for (int f = 0; f < nfiles; f++) {
     bool listed = false;
-    for (int i = 0; i < nentries; i++) listed = listed || strcmp(entries[i].file, de->d_name) == 0;
+    for (int i = 0; i < nentries; i++) listed = listed || strcmp(entries[i].file, names[f]) == 0;
     if (!listed) {
-      print_error("%s/%s is not listed in expected.txt\n", dir, de->d_name);
-      closedir(d);
+      print_error("%s/%s is not listed in expected.txt\n", dir, names[f]);
+      tu_free_names(names, nfiles);
       fail();
     }
   }
-  closedir(d);
+  tu_free_names(names, nfiles);
   assert_int_equal(nfiles, nentries);
 }
 
@@ -152,11 +146,7 @@ static void test_parser(void **state) {
     char path[4096];
     join(path, sizeof path, e->file);
     size_t n = 0;
-    char *text = tu_read_file(path, &n);
-    if (!text) {
-      print_error("cannot read %s\n", path);
-      fail();
-    }
+    char *text = read_or_fail(path, &n);
     msgs d;
     msgs_init(&d);
     ir_module *m = ir_parse_module(text, n, path, &d.sink);

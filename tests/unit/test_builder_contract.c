@@ -15,11 +15,6 @@ static ir_id param(fixture *f, ir_type t, int rank, const int64_t *dims) {
 }
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
-#define SET(arr, ...)                                           \
-  do {                                                          \
-    const int64_t v_[] = {__VA_ARGS__};                         \
-    memcpy((arr), v_, sizeof v_);                               \
-  } while (0)
 
 static ir_gather_dims gdims(int noff, const int64_t *off, int ncol, const int64_t *col, int nmap, const int64_t *map,
                             int64_t ivd, int rank, const int64_t *sizes) {

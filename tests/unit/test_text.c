@@ -61,11 +61,7 @@ static void test_all_forms(void **state) {
   char path[4096];
   snprintf(path, sizeof path, "%s/all_forms.kir", kir_dir);
   size_t n = 0;
-  char *text = tu_read_file(path, &n);
-  if (!text) {
-    print_error("cannot read %s\n", path);
-    fail();
-  }
+  char *text = read_or_fail(path, &n);
   msgs d;
   msgs_init(&d);
   ir_module *m = ir_parse_module(text, n, path, &d.sink);

@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the cmocka unit tests in tests/unit: the cmocka include
- * order, a diagnostics sink that keeps every message, and assertions on
- * messages and shapes. Header-only (static functions) so that each test is
+ * order, a diagnostics sink that keeps every message, reading a file, and
+ * assertions on messages and shapes. Header-only (static functions) so that each test is
  * one self-contained executable.
  */
 #ifndef KILN_TESTS_UNIT_UNIT_H
@@ -56,6 +56,17 @@ static inline void assert_contains_(const char *hay, const char *needle, const c
     print_error("%s:%d: expected to find \"%s\" in \"%s\"\n", file, line, needle, hay ? hay : "(null)");
     _fail(file, line);
   }
+}
+
+/* Reads a whole file (tu_read_file; *n gets its length), failing the test
+ * when it cannot be read. Caller frees. */
+static inline char *read_or_fail(const char *path, size_t *n) {
+  char *text = tu_read_file(path, n);
+  if (!text) {
+    print_error("cannot read %s\n", path);
+    fail();
+  }
+  return text;
 }
 
 /* A module with an empty entry computation %main and a builder on it. */
@@ -136,15 +147,7 @@ static inline int fixture_teardown(void **state) {
  * "(f32[2]{0}, s32[]...)". */
 static inline const char *shape_text(const ir_comp *c, ir_id id, char *buf, size_t n) {
   const ir_inst *in = &c->insts[id];
-  if (in->shape.type != IR_TUPLE) return ir_shape_str(&in->shape, buf, n);
-  size_t k = 0;
-  k += (size_t)snprintf(buf + k, n - k, "(");
-  for (uint32_t i = 0; i < in->ntuple && k < n; i++) {
-    char t[160];
-    k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", ir_shape_str(&in->tuple[i], t, sizeof t));
-  }
-  if (k < n) snprintf(buf + k, n - k, ")");
-  return buf;
+  return ir_result_str(&in->shape, in->tuple, in->ntuple, buf, n);
 }
 
 #define assert_shape(f, id, expect)                                                   \

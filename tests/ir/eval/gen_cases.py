@@ -108,6 +108,16 @@ def shp(t, dims, layout=None):
     return s
 
 
+def entry_module(name, lines, onames, oshapes):
+    """A module of one ENTRY computation: the instruction lines, then a ROOT
+    tuple of the instructions named onames (of shapes oshapes), which are
+    also the output names."""
+    kir = f"module {name}\n\nENTRY %main outputs={{{', '.join(chr(34) + o + chr(34) for o in onames)}}} {{\n"
+    kir += "\n".join(lines) + "\n"
+    kir += f"  ROOT %t = ({', '.join(oshapes)}) tuple({', '.join('%' + o for o in onames)})\n}}\n"
+    return kir
+
+
 # ---- numeric helpers --------------------------------------------------------
 
 def rnd(x, t):
@@ -274,9 +284,7 @@ def unary_case(t, seed):
     outs.append(np.isfinite(inputs["s"]))
     onames.append("is_finite")
     oshapes.append(shp("pred", [12]))
-    kir = f"module unary_{t}\n\nENTRY %main outputs={{{', '.join(chr(34) + o + chr(34) for o in onames)}}} {{\n"
-    kir += "\n".join(lines) + "\n"
-    kir += f"  ROOT %t = ({', '.join(oshapes)}) tuple({', '.join('%' + o for o in onames)})\n}}\n"
+    kir = entry_module(f"unary_{t}", lines, onames, oshapes)
     case("unary_" + t, kir, [inputs[k].astype(NP_OF[t]) for k in names], outs)
 
 
@@ -318,16 +326,12 @@ def case_binary_f(t, seed):
     outs.append(pmin(pmax(a, b), pa).astype(NP_OF[t]))
     onames += ["sel", "clamp", "clampv"]
     oshapes += [shp(t, [16])] * 3
-    kir = f"module binary_{t}\n\nENTRY %main outputs={{{', '.join(chr(34) + o + chr(34) for o in onames)}}} {{\n"
-    kir += "\n".join(lines) + "\n"
-    kir += f"  ROOT %t = ({', '.join(oshapes)}) tuple({', '.join('%' + o for o in onames)})\n}}\n"
+    kir = entry_module(f"binary_{t}", lines, onames, oshapes)
     case("binary_" + t, kir, [a.astype(NP_OF[t]), b.astype(NP_OF[t]), pa.astype(NP_OF[t])], outs)
 
 
 def int_binary_ref(op, a, b, t):
     bits = INT_BITS[t]
-    signed = t.startswith("i")
-    lo, hi = int_range(t)
     if op == "add":
         return wrap(a + b, t)
     if op == "sub":
@@ -423,9 +427,7 @@ def case_int(t, seed):
     outs.append(np.array([min(max(v, max(lo, -5)), min(hi, 100)) for v in a], dtype=dt))
     onames.append("clamp")
     oshapes.append(shp(t, [n]))
-    kir = f"module int_{t}\n\nENTRY %main outputs={{{', '.join(chr(34) + o + chr(34) for o in onames)}}} {{\n"
-    kir += "\n".join(lines) + "\n"
-    kir += f"  ROOT %t = ({', '.join(oshapes)}) tuple({', '.join('%' + o for o in onames)})\n}}\n"
+    kir = entry_module(f"int_{t}", lines, onames, oshapes)
     case("int_" + t, kir, [np.array(a, dt), np.array(b, dt), np.array(a_pow, dt), np.array(pb, dt)], outs)
 
 
@@ -488,9 +490,7 @@ def case_convert():
     outs.append(dv.astype(F32))
     onames.append("dv_f")
     oshapes.append(shp("f32", [6]))
-    kir = f"module convert\n\nENTRY %main outputs={{{', '.join(chr(34) + o + chr(34) for o in onames)}}} {{\n"
-    kir += "\n".join(lines) + "\n"
-    kir += f"  ROOT %t = ({', '.join(oshapes)}) tuple({', '.join('%' + o for o in onames)})\n}}\n"
+    kir = entry_module("convert", lines, onames, oshapes)
     with np.errstate(all="ignore"):
         case("convert", kir, [src, np.array(iv, dtype=np.int64), pv, dv], outs)
 
@@ -498,8 +498,8 @@ def case_convert():
 def round_int_to(v, t):
     """Correctly rounded conversion of Python int v to float type t (ties to
     even), computed exactly with integers."""
-    mant, emin, emax = {"f16": (11, -14, 15), "bf16": (8, -126, 127), "f32": (24, -126, 127),
-                        "f64": (53, -1022, 1023)}[t]
+    # significand bits and largest exponent (integers are never subnormal)
+    mant, emax = {"f16": (11, 15), "bf16": (8, 127), "f32": (24, 127), "f64": (53, 1023)}[t]
     if v == 0:
         return 0.0
     s = -1 if v < 0 else 1
@@ -579,7 +579,6 @@ ENTRY %main outputs={"and", "or", "xor", "not", "eq", "lt", "sel", "all", "any"}
 
 
 def case_data_movement():
-    r = rng(11)
     x = np.arange(24, dtype=np.int32).reshape(2, 3, 4) * 3 - 20
     io = np.broadcast_to(np.arange(5, dtype=F32)[None, :], (3, 5))
     rs = x.reshape(4, 6)
@@ -588,25 +587,9 @@ def case_data_movement():
     y = np.arange(6, dtype=np.int32).reshape(2, 3) + 100
     cc = np.concatenate([x[:, :, :2].reshape(2, 6), y], axis=1)
     # pad: dim0 lo 1 hi -1 interior 1, dim1 lo -1 hi 2, dim2 lo 0 hi 0 interior 2
-    def pad_ref(a, cfg, val):
-        out = a
-        for d, (lo, hi, it) in enumerate(cfg):
-            n = out.shape[d]
-            size = lo + hi + n + max(n - 1, 0) * it
-            shape = list(out.shape)
-            shape[d] = size
-            res = np.full(shape, val, dtype=out.dtype)
-            for i in range(n):
-                p = lo + i * (it + 1)
-                if 0 <= p < size:
-                    idx = [slice(None)] * out.ndim
-                    idx[d] = p
-                    src = [slice(None)] * out.ndim
-                    src[d] = i
-                    res[tuple(idx)] = out[tuple(src)]
-            out = res
-        return out
-    pd = pad_ref(x, [(1, -1, 1), (-1, 2, 0), (0, 0, 2)], -1)
+    pd = x
+    for d, (lo, hi, interior) in enumerate([(1, -1, 1), (-1, 2, 0), (0, 0, 2)]):
+        pd = dilate_pad(pd, d, interior + 1, lo, hi, -1)
     rv = x[::-1, :, ::-1]
     bc = np.broadcast_to(y[:, None, :], (2, 2, 3))
     # dynamic_slice with starts (1, -5, 3) -> clamped to (1, 0, 2) for sizes (1, 2, 2)
@@ -645,7 +628,6 @@ ENTRY %main outputs={"iota", "reshape", "transpose", "slice", "concat", "pad", "
   ROOT %t = (f32[3,5], i32[4,6], i32[4,2,3], i32[1,2,2], i32[2,9], i32[3,4,10], i32[2,3,4], i32[2,2,3], i32[1,2,2], i32[2,3,4]) tuple(%iota, %reshape, %transpose, %slice, %concat, %pad, %reverse, %bcast, %dslice, %dus)
 }
 """
-    del r
     case("data_movement", kir,
          [x, y, np.array(1, np.int64), np.array(-5, np.int32), np.array(3, np.uint8)],
          [io.astype(F32), rs, tr, sl, cc, pd, rv, bc, ds, dus])
@@ -846,29 +828,35 @@ ENTRY %main outputs={"sum", "prod", "max", "min", "none", "isum", "imax", "imin"
     case("reduce", kir, [x, xi, xu, xe], outs)
 
 
+def dilate_pad(a, d, dil, lo, hi, fill):
+    """Along dimension d of a: dil - 1 holes between elements, then lo and
+    hi elements of padding at the ends (negative: cropping); holes and
+    padding hold `fill`."""
+    n = a.shape[d]
+    dn = (n - 1) * dil + 1 if n else 0
+    shape = list(a.shape)
+    shape[d] = dn
+    dilated = np.full(shape, fill, dtype=a.dtype)
+    idx = [slice(None)] * a.ndim
+    idx[d] = slice(0, dn, dil)
+    dilated[tuple(idx)] = a
+    shape[d] = dn + lo + hi
+    padded = np.full(shape, fill, dtype=a.dtype)
+    src = [slice(None)] * a.ndim
+    dst = [slice(None)] * a.ndim
+    src[d] = slice(max(-lo, 0), dn - max(-hi, 0))
+    dst[d] = slice(max(lo, 0), max(lo, 0) + (dn - max(-lo, 0) - max(-hi, 0)))
+    padded[tuple(dst)] = dilated[tuple(src)]
+    return padded
+
+
 def window_ref(x, size, stride, pad, lhs, rhs, comb):
     """reduce_window from the definition: dilate with identity holes, pad with
     the identity (negative padding crops), combine each window."""
     ident = {"add": 0.0, "mul": 1.0, "max": -np.inf, "min": np.inf}[comb]
     xd = x.astype(F64)
     for d in range(x.ndim):
-        n = xd.shape[d]
-        dn = (n - 1) * lhs[d] + 1 if n else 0
-        shape = list(xd.shape)
-        shape[d] = dn
-        dil = np.full(shape, ident)
-        idx = [slice(None)] * x.ndim
-        idx[d] = slice(0, dn, lhs[d])
-        dil[tuple(idx)] = xd
-        lo, hi = pad[d]
-        shape[d] = dn + lo + hi
-        padded = np.full(shape, ident)
-        src = [slice(None)] * x.ndim
-        dst = [slice(None)] * x.ndim
-        src[d] = slice(max(-lo, 0), dn - max(-hi, 0))
-        dst[d] = slice(max(lo, 0), max(lo, 0) + (dn - max(-lo, 0) - max(-hi, 0)))
-        padded[tuple(dst)] = dil[tuple(src)]
-        xd = padded
+        xd = dilate_pad(xd, d, lhs[d], pad[d][0], pad[d][1], ident)
     eff = [(size[d] - 1) * rhs[d] + 1 for d in range(x.ndim)]
     out_shape = [max(0, (xd.shape[d] - eff[d]) // stride[d] + 1) if xd.shape[d] >= eff[d] else 0
                  for d in range(x.ndim)]
@@ -926,24 +914,7 @@ def conv_ref(x, w, stride, pad, lhs, rhs, groups):
     xd = x.astype(F64) if x.dtype.kind == "f" else x.astype(object)
     wd = w.astype(F64) if w.dtype.kind == "f" else w.astype(object)
     for s in range(ns):
-        d = s + 2
-        n = xd.shape[d]
-        dn = (n - 1) * lhs[s] + 1 if n else 0
-        shape = list(xd.shape)
-        shape[d] = dn
-        dil = np.zeros(shape, dtype=xd.dtype)
-        idx = [slice(None)] * xd.ndim
-        idx[d] = slice(0, dn, lhs[s])
-        dil[tuple(idx)] = xd
-        lo, hi = pad[s]
-        shape[d] = dn + lo + hi
-        padded = np.zeros(shape, dtype=xd.dtype)
-        src = [slice(None)] * xd.ndim
-        dst = [slice(None)] * xd.ndim
-        src[d] = slice(max(-lo, 0), dn - max(-hi, 0))
-        dst[d] = slice(max(lo, 0), max(lo, 0) + (dn - max(-lo, 0) - max(-hi, 0)))
-        padded[tuple(dst)] = dil[tuple(src)]
-        xd = padded
+        xd = dilate_pad(xd, s + 2, lhs[s], pad[s][0], pad[s][1], 0)
     N, C = x.shape[:2]
     O, I = w.shape[:2]
     K = w.shape[2:]
@@ -980,7 +951,7 @@ def case_conv():
     wc = np.transpose(wh, (3, 2, 0, 1))
     y2 = conv_ref(xc, wc, [2, 2], [(1, 2), (0, 1)], [1, 1], [2, 2], 2)
     y2 = rnd(np.transpose(y2, (0, 2, 3, 1)), "f32").astype(F32)
-    # transposed conv: lhs dilation 2 and negative padding, kernel as oi01 but labelled 01oi... keep io01
+    # transposed conv: lhs dilation 2 and negative padding, kernel in io01 order
     xt = r.uniform(-1, 1, (1, 2, 3, 3)).astype(F32)
     wt = r.uniform(-1, 1, (2, 3, 3, 3)).astype(F32)  # [I=2, O=3, kh, kw] (io01)
     y3 = conv_ref(xt, np.transpose(wt, (1, 0, 2, 3)), [1, 1], [(2, 2), (-1, 1)], [2, 2], [1, 1], 1)
