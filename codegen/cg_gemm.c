@@ -852,7 +852,11 @@ static bool rowvec_im2col(const gemm *g, bool contiguous) {
 /* The flat im2col of panel u: per output-position vector of the panel, the
  * row and column masks of every tap row and column (once per panel), then
  * per k = (input feature, tap) one masked load of the shifted input plane
- * per vector and one aligned store: no per-element index arithmetic. */
+ * per vector and one aligned store: no per-element index arithmetic. For
+ * panels of at most FLAT_MAX_VECS vectors and kernels of at most
+ * FLAT_MAX_TAPS rows and columns (the masks are arrays of that size). */
+#define FLAT_MAX_VECS 4
+#define FLAT_MAX_TAPS 16
 static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueRef body, LLVMValueRef dst,
                          LLVMValueRef u, unsigned xin, bool contiguous) {
   LLVMBuilderRef b = c->b;
@@ -873,19 +877,21 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
   LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->bw), "");
   LLVMValueRef x = LLVMGetParam(body, d->nout + xin);
   int nvb = g->bld / g->vw; /* vectors per packed row (lanes past bw are not read) */
-  LLVMValueRef rowok[4][16], colok[4][16], rowoff[4][16], colpos[4][16];
+  LLVMValueRef rowok[FLAT_MAX_VECS][FLAT_MAX_TAPS], colok[FLAT_MAX_VECS][FLAT_MAX_TAPS];
+  LLVMValueRef rowoff[FLAT_MAX_VECS][FLAT_MAX_TAPS], colpos[FLAT_MAX_VECS][FLAT_MAX_TAPS];
   int64_t OW = g->opos[1], sw = w->d[1].stride;
   /* Vectors that each lie in one output row (OW a multiple of VW) at stride
    * 1 or 2 load the input row span under them (2·VW wide at stride 2, the
    * even lanes kept) instead of gathering. */
   bool rowvec = !g->swap && rowvec_im2col(g, contiguous);
-  unsigned span = vw * (unsigned)sw;
+  unsigned span = rowvec ? vw * (unsigned)sw : vw; /* lanes of a row-span load (sw <= 2 there) */
   LLVMTypeRef vfs = LLVMVectorType(c->t_f32, span);
   LLVMValueRef es[32], evens[16];
   for (unsigned i = 0; i < span; i++) es[i] = cg_i32(c, (int32_t)i);
   for (unsigned i = 0; i < vw; i++) evens[i] = cg_i32(c, (int32_t)(2 * i));
   LLVMValueRef iota_span = LLVMConstVector(es, span);
-  LLVMValueRef rok_s[4][16], roff_s[4][16], col0_s[4][16], colm_s[4][16];
+  LLVMValueRef rok_s[FLAT_MAX_VECS][FLAT_MAX_TAPS], roff_s[FLAT_MAX_VECS][FLAT_MAX_TAPS];
+  LLVMValueRef col0_s[FLAT_MAX_VECS][FLAT_MAX_TAPS], colm_s[FLAT_MAX_VECS][FLAT_MAX_TAPS];
   for (int v = 0; rowvec && v < nvb; v++) {
     LLVMValueRef pos = LLVMBuildNSWAdd(b, n0, cg_i64(c, v * g->vw), "");
     LLVMValueRef inn = LLVMBuildICmp(b, LLVMIntSLT, pos, cg_i64(c, g->N), "");
@@ -970,7 +976,8 @@ static void pack_b_panel(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm 
   LLVMValueRef dst = LLVMBuildGEP2(c->b, c->t_i8, LLVMGetParam(body, cg_arg_scratch(d)), (LLVMValueRef[]){cg_i64(c, off)}, 1, "");
   unsigned xin;
   bool contiguous;
-  if (flat_im2col(d, g, &xin, &contiguous) && g->taps[1] * g->taps[2] <= 49 && g->bld / g->vw <= 4 && g->vw <= 16)
+  if (flat_im2col(d, g, &xin, &contiguous) && g->taps[1] * g->taps[2] <= 49 && g->taps[1] <= FLAT_MAX_TAPS &&
+      g->taps[2] <= FLAT_MAX_TAPS && g->bld / g->vw <= FLAT_MAX_VECS)
     b_panel_flat(c, d, g, body, dst, u, xin, contiguous);
   else if (segmented(g) && !g->b_affine) b_panel_conv(c, k, d, g, body, dst, u);
   else b_panel(c, k, g, dst, u);

@@ -605,6 +605,55 @@ ENTRY %%main outputs={"same", "pointwise", "conv1d", "rhs_const", "lhs_const", "
          tol="2e-6 2e-5  products summed over up to 360 terms in float")
 
 
+def conv2d_ref(x, w, stride, pads):
+    """NCHW x OIHW, float64, per-dimension strides (sh, sw) and paddings
+    ((top, bottom), (left, right))."""
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+    kh, kw = w.shape[2:]
+    oh = (xp.shape[2] - kh) // stride[0] + 1
+    ow = (xp.shape[3] - kw) // stride[1] + 1
+    y = np.zeros((x.shape[0], w.shape[0], oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i:i + stride[0] * oh:stride[0], j:j + stride[1] * ow:stride[1]]
+            y += np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
+    return y
+
+
+def conv_windows():
+    """Convolution windows at the edges of the vector im2col (b_panel_flat):
+    kernels longer than 16 taps in one dimension (1x25, 25x1) and strides
+    above 2 (4x4 stride 4, 3x3 stride 3) on an input computed at run time.
+    They once overran its per-tap tables (wrong values) and its row-span
+    table (a stack overflow while compiling)."""
+    r = rng(14)
+    x = f32(r.uniform(-1, 1, (1, 8, 28, 40)))
+    wr, wc, w4, w3 = eighths(r, (16, 8, 1, 25)), eighths(r, (16, 8, 25, 1)), eighths(r, (16, 8, 4, 4)), eighths(r, (16, 8, 3, 3))
+    xd = x.astype(F64)
+    y_row = f32(conv2d_ref(xd, wr.astype(F64), (1, 1), ((0, 0), (12, 12))))
+    y_col = f32(conv2d_ref(xd, wc.astype(F64), (1, 1), ((12, 12), (0, 0))))
+    y_s4 = f32(conv2d_ref(xd, w4.astype(F64), (4, 4), ((0, 0), (0, 0))))
+    y_s3 = f32(conv2d_ref(xd, w3.astype(F64), (3, 3), ((0, 0), (0, 0))))
+    kir = """
+module conv_windows
+
+ENTRY %%main outputs={"row25", "col25", "stride4", "stride3"} {
+  %%x = f32[1,8,28,40] parameter(0)
+  %%wr = f32[16,8,1,25] constant(%s)
+  %%row25 = f32[1,16,28,40] convolution(%%x, %%wr), window={size=1x25 pad=0_0x12_12}, dim_labels=bf01_oi01->bf01
+  %%wc = f32[16,8,25,1] constant(%s)
+  %%col25 = f32[1,16,28,40] convolution(%%x, %%wc), window={size=25x1 pad=12_12x0_0}, dim_labels=bf01_oi01->bf01
+  %%w4 = f32[16,8,4,4] constant(%s)
+  %%stride4 = f32[1,16,7,10] convolution(%%x, %%w4), window={size=4x4 stride=4x4}, dim_labels=bf01_oi01->bf01
+  %%w3 = f32[16,8,3,3] constant(%s)
+  %%stride3 = f32[1,16,9,13] convolution(%%x, %%w3), window={size=3x3 stride=3x3}, dim_labels=bf01_oi01->bf01
+  ROOT %%t = (f32[1,16,28,40], f32[1,16,28,40], f32[1,16,7,10], f32[1,16,9,13]) tuple(%%row25, %%col25, %%stride4, %%stride3)
+}
+""" % (lit(wr), lit(wc), lit(w4), lit(w3))
+    case("conv_windows", kir, [x], [y_row, y_col, y_s4, y_s3],
+         tol="2e-6 2e-5  products summed over up to 200 terms in float")
+
+
 def pow_const():
     """pow with a constant exponent 2 is emitted as x * x; other constant
     exponents and other types keep the general path."""
@@ -820,7 +869,7 @@ def tree_diff(a, b):
 
 def main():
     for gen in (big_elementwise, big_reduce, big_dot, big_conv, outputs_alias, zero_size, buffer_reuse, big_sort,
-                math_f32, big_int, layouts_fused, gemm_const, gemm_swap, pow_const, epilogues):
+                math_f32, big_int, layouts_fused, gemm_const, gemm_swap, conv_windows, pow_const, epilogues):
         gen()
     if sys.argv[1:] == ["--check"]:
         with tempfile.TemporaryDirectory() as tmp:
