@@ -68,6 +68,12 @@ kiln_status api_fail(kiln_context *ctx, kiln_status s, const char *fmt, ...) DIA
 /* Wraps a module (taking ownership) into a model. */
 kiln_status api_model_wrap(kiln_context *ctx, ir_module *m, kiln_model **out);
 
+/* What a model file holds, told by its first bytes (api/kiln_api.c):
+ * kiln_model_load_file picks the loader by content, never by name. */
+typedef enum api_kind { API_KIND_TEXT, API_KIND_BINARY, API_KIND_ELF } api_kind;
+/* Reports (naming path) an unreadable or empty file. */
+kiln_status api_file_kind(kiln_context *ctx, const char *path, api_kind *kind);
+
 /* ONNX import behind the public API (api/onnx_api.c): the file at path
  * (external data beside it) or, when path is NULL, len bytes at `bytes`;
  * with the context's input bindings and `nvalues` inputs frozen to values

@@ -16,12 +16,48 @@
  * any number of threads may run it at once (kiln.h's concurrency rule).
  */
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "codegen/cg.h"
 #include "kiln/artifact.h"
+#include "runtime/rt_cpu.h"
+
+/* The description up to and including num_threads: what every version-1
+ * artifact has. The CPU fields after it were appended later. */
+#define DESC_V1_SIZE (offsetof(kiln_artifact_desc, num_threads) + sizeof(void (*)(void)))
+#define DESC_HAS(d, field) ((d)->size >= offsetof(kiln_artifact_desc, field) + sizeof((d)->field))
+
+/* Refuses code this CPU cannot run, before anything of it runs: libkiln's
+ * own copy of the runtime's check (runtime/rt_cpu.c) reads the features
+ * the artifact records, so a broken or hostile artifact cannot vouch for
+ * itself. Only x86-64 code on an x86-64 host is checked (elsewhere the
+ * list is recorded, not checked); an artifact older than the fields is
+ * accepted as before. */
+static kiln_status check_cpu(kiln_context *ctx, const kiln_artifact_desc *d, const char *what) {
+  if (!DESC_HAS(d, required_features) || !d->required_features || !d->target_triple ||
+      strncmp(d->target_triple, "x86_64", 6) != 0)
+    return KILN_OK;
+  uint64_t have = rt_cpu_host_features();
+  if (have == RT_CPU_UNKNOWN) return KILN_OK;
+  int unknown = 0;
+  uint64_t need = rt_cpu_parse(d->required_features, &unknown);
+  if (unknown)
+    return api_fail(ctx, KILN_ERR_UNSUPPORTED,
+                    "%s: the artifact needs CPU features this kiln cannot check (%s); it was made by %s", what,
+                    d->required_features, d->producer ? d->producer : "another kiln");
+  size_t n = rt_cpu_missing_text(need, have, NULL, 0);
+  if (n == 0) return KILN_OK;
+  char *miss = malloc(n + 1);
+  if (!miss) return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
+  rt_cpu_missing_text(need, have, miss, n + 1);
+  kiln_status s = api_fail(ctx, KILN_ERR_UNSUPPORTED, "%s: this CPU lacks %s needed by the artifact (built for %s)",
+                           what, miss, d->target_cpu ? d->target_cpu : "another CPU");
+  free(miss);
+  return s;
+}
 
 static bool check_tensors(kiln_context *ctx, const char *what, const char *kind, const kiln_artifact_tensor *t,
                           uint32_t n, kiln_tensor_info **out) {
@@ -65,11 +101,13 @@ kiln_status api_executable_init(kiln_executable *exe, const kiln_artifact_desc *
   else if (d->abi_version != KILN_ARTIFACT_ABI_VERSION)
     s = api_fail(ctx, KILN_ERR_UNSUPPORTED, "%s: artifact ABI version %u, this kiln reads version %d", what,
                  d->abi_version, KILN_ARTIFACT_ABI_VERSION);
-  else if (d->size < sizeof *d)
-    s = api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: the artifact's description is %u bytes, expected %zu", what,
-                 d->size, sizeof *d);
+  else if (d->size < DESC_V1_SIZE)
+    s = api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: the artifact's description is %u bytes, expected at least %zu",
+                 what, d->size, (size_t)DESC_V1_SIZE);
   else if (!d->name || !d->run || !d->set_num_threads || !d->num_threads)
     s = api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: the artifact's description is incomplete", what);
+  else
+    s = check_cpu(ctx, d, what);
   if (s == KILN_OK) {
     exe->desc = d;
     if (!check_tensors(ctx, what, "input", d->inputs, d->num_inputs, &exe->inputs) ||
@@ -168,6 +206,7 @@ kiln_status kiln_executable_run(kiln_executable *exe, const void *const *inputs,
     case KILN_ARTIFACT_OK: return KILN_OK;
     case KILN_ARTIFACT_ERR_ARGUMENT: case KILN_ARTIFACT_ERR_ALIGNMENT: return KILN_ERR_INVALID_ARGUMENT;
     case KILN_ARTIFACT_ERR_MEMORY: return KILN_ERR_OUT_OF_MEMORY;
+    case KILN_ARTIFACT_ERR_CPU: return KILN_ERR_UNSUPPORTED; /* only when the CPU changed under a checked executable */
     default: return KILN_ERR_RUNTIME;
   }
 }

@@ -190,6 +190,35 @@ kiln_status api_model_wrap(kiln_context *ctx, ir_module *m, kiln_model **out) {
   return KILN_OK;
 }
 
+/* IR text has no symbolic dimensions: a shape bound in the context must
+ * name an input and agree with it (as a binding of a static ONNX input
+ * must), or it was meant for another model. */
+static kiln_status check_kir_bindings(kiln_context *ctx, const kiln_model *model, const char *file) {
+  const char *f = file ? file : "<input>";
+  for (int b = 0; b < ctx->nbindings; b++) {
+    const api_binding *bd = &ctx->bindings[b];
+    int i = kiln_model_find_input(model, bd->name);
+    if (i < 0)
+      return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: a shape is bound for '%s', which is not an input of the model",
+                      f, bd->name);
+    const kiln_tensor_info *t = &model->inputs[i];
+    bool same = t->rank == bd->rank;
+    for (int d = 0; same && d < t->rank; d++) same = t->dims[d] == bd->dims[d];
+    if (!same) {
+      char has[160] = "", bound[160] = "";
+      size_t hk = 0, bk = 0;
+      for (int d = 0; d < t->rank && hk < sizeof has; d++)
+        hk += (size_t)snprintf(has + hk, sizeof has - hk, "%s%lld", d ? "x" : "", (long long)t->dims[d]);
+      for (int d = 0; d < bd->rank && bk < sizeof bound; d++)
+        bk += (size_t)snprintf(bound + bk, sizeof bound - bk, "%s%lld", d ? "x" : "", (long long)bd->dims[d]);
+      return api_fail(ctx, KILN_ERR_SHAPE,
+                      "%s: input '%s' has the fixed shape [%s] in the IR text (which has no symbolic dimensions), "
+                      "but is bound to [%s]", f, bd->name, has, bound);
+    }
+  }
+  return KILN_OK;
+}
+
 kiln_status kiln_model_from_kir(kiln_context *ctx, const char *text, size_t len, const char *file, kiln_model **out) {
   if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
   api_begin(ctx);
@@ -197,7 +226,15 @@ kiln_status kiln_model_from_kir(kiln_context *ctx, const char *text, size_t len,
   *out = NULL;
   ir_module *m = ir_parse_module(text, len, file, &ctx->sink);
   if (!m) return api_fail(ctx, KILN_ERR_PARSE, "%s: could not parse the IR", file ? file : "<input>");
-  return api_model_wrap(ctx, m, out);
+  kiln_model *model = NULL;
+  kiln_status s = api_model_wrap(ctx, m, &model);
+  if (s == KILN_OK) s = check_kir_bindings(ctx, model, file);
+  if (s != KILN_OK) {
+    kiln_model_destroy(model);
+    return s;
+  }
+  *out = model;
+  return KILN_OK;
 }
 
 /* Reads a whole file; caller frees *data (NUL-terminated). */
@@ -231,9 +268,32 @@ static kiln_status read_file(kiln_context *ctx, const char *path, char **data, s
   return KILN_OK;
 }
 
-static bool ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcmp(s + n - k, suffix) == 0;
+kiln_status api_file_kind(kiln_context *ctx, const char *path, api_kind *kind) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return api_fail(ctx, KILN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  unsigned char head[4096];
+  size_t n = fread(head, 1, sizeof head, f);
+  bool err = ferror(f);
+  fclose(f);
+  /* A folder opens on Linux but cannot be read. */
+  if (err) return api_fail(ctx, KILN_ERR_IO, "%s: cannot read (is it a folder?)", path);
+  if (n == 0) return api_fail(ctx, KILN_ERR_PARSE, "%s: the file is empty (neither IR text nor an ONNX model)", path);
+  if (n >= 4 && !memcmp(head, "\x7f" "ELF", 4)) {
+    *kind = API_KIND_ELF;
+    return KILN_OK;
+  }
+  /* An ONNX model is a protobuf ModelProto: it starts with a field tag,
+   * 0x08 (ir_version, written first by every exporter) or another
+   * ModelProto tag, and binary lengths and varints follow at once. IR text
+   * starts with a printable character (a comment, `module`, blank space);
+   * a stray control byte further on is the parser's to report, with its
+   * line and column. */
+  static const unsigned char printable_tags[] = {0x22, 0x28, 0x32, 0x3a, 0x42, 0x72}; /* fields 4, 5, 6, 7, 8, 14 */
+  bool binary = head[0] >= 0x80 || head[0] < 0x09 || (head[0] > 0x0d && head[0] < 0x20);
+  if (!binary && memchr(printable_tags, head[0], sizeof printable_tags))
+    for (size_t i = 1; i < n && i < 16 && !binary; i++) binary = head[i] < 0x09 || (head[i] > 0x0d && head[i] < 0x20);
+  *kind = binary ? API_KIND_BINARY : API_KIND_TEXT;
+  return KILN_OK;
 }
 
 kiln_status kiln_model_load_file(kiln_context *ctx, const char *path, kiln_model **out) {
@@ -241,7 +301,15 @@ kiln_status kiln_model_load_file(kiln_context *ctx, const char *path, kiln_model
   api_begin(ctx);
   if (!path || !out) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_load_file: NULL argument");
   *out = NULL;
-  if (ends_with(path, ".onnx")) return api_import_onnx(ctx, path, NULL, 0, NULL, 0, out);
+  /* By content, not by name: an ONNX model saved as .pb, IR text as .txt. */
+  api_kind kind;
+  kiln_status ks = api_file_kind(ctx, path, &kind);
+  if (ks != KILN_OK) return ks;
+  if (kind == API_KIND_ELF)
+    return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT,
+                    "%s: this is an ELF file (a compiled kiln artifact?), not a model: open an artifact with "
+                    "kiln_executable_open (kiln run)", path);
+  if (kind == API_KIND_BINARY) return api_import_onnx(ctx, path, NULL, 0, NULL, 0, out);
   char *text = NULL;
   size_t len = 0;
   kiln_status s = read_file(ctx, path, &text, &len);

@@ -23,6 +23,10 @@
 #include "ir/diag.h"
 #include "ir/ir.h"
 
+/* --cpu value asking for one artifact with x86-64-v2, -v3 and -v4 kernels,
+ * the best picked at run time by cpuid (docs/codegen.md). */
+#define CG_CPU_PORTABLE "portable"
+
 typedef struct cg_options {
   const char *name;     /* artifact name: a C identifier (kiln_<name>_run) */
   const char *triple;   /* NULL: the host's */

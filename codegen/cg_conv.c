@@ -45,7 +45,8 @@ bool cg_conv_rows_applies(const cg_kdesc *d) { return applies(d); }
 bool cg_conv_rows_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out) {
   LLVMBuilderRef b = c->b;
   ir_id hero;
-  if (!cg_epilogue_hero(d, &hero)) return cg_fail(c, "internal: not a convolution");
+  if (!cg_epilogue_hero(d, &hero))
+    return cg_fail(c, "out of memory planning a convolution kernel (or an internal error: not a convolution)");
   const ir_inst *in = &d->comp->insts[hero];
   const ir_conv_dims *cd = in->conv;
   const ir_window *w = in->a.window;

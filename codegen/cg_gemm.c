@@ -78,7 +78,7 @@ typedef struct gemm {
 } gemm;
 
 int cg_target_vw(const cg_ctx *c) {
-  const char *f = c->features ? c->features : "";
+  const char *f = c->vec_features ? c->vec_features : "";
   if (strstr(f, "+avx512f")) return 16;
   if (strstr(f, "+avx2") && strstr(f, "+fma")) return 8;
   return 4;
@@ -319,6 +319,7 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
   g->nrem = g->N % g->bw;
   g->a_cst = constant_source(c, d, g->aop);
   g->b_cst = constant_source(c, d, g->bop);
+  if (c->no_prepack) g->a_cst = g->b_cst = NULL; /* packing depends on the tile, which depends on the level */
   g->a_const = g->a_cst != NULL;
   g->b_const = g->b_cst != NULL;
   if (!g->b_const) inplace_b(d, g);
@@ -516,7 +517,7 @@ static bool only_hero_reads(const cg_kdesc *d, const gemm *g, ir_id id) {
 
 bool cg_gemm_constants(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   gemm g;
-  if (!plan(c, d, &g)) return cg_fail(c, "internal: GEMM plan changed");
+  if (!plan(c, d, &g)) return cg_fail(c, "out of memory planning a GEMM kernel (or an internal error: the GEMM plan changed)");
   if (g.a_const && !(out->aux[0] = packed_global(c, &g, g.a_cst, true))) return false;
   if (g.b_const && !(out->aux[1] = packed_global(c, &g, g.b_cst, false))) return false;
   /* The original weights are not read: not passing them lets their global
@@ -1073,7 +1074,7 @@ static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValue
 
 bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   gemm g;
-  if (!plan(c, d, &g)) return cg_fail(c, "internal: not a GEMM");
+  if (!plan(c, d, &g)) return cg_fail(c, "out of memory planning a GEMM kernel (or an internal error: not a GEMM)");
   LLVMBuilderRef b = c->b;
   if (c->o->remarks)
     diag_emit(c->d, DIAG_REMARK, "codegen: %%%s: GEMM %" PRId64 "x%" PRId64 "x%" PRId64 " (batch %" PRId64 "), %s tile %dx%d%s",

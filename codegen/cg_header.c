@@ -56,7 +56,10 @@ char *cg_header_text(const ir_module *m, const cg_options *o, size_t workspace_s
             " * Call kiln_%s_run(inputs, outputs, workspace): inputs[i] and outputs[i]\n"
             " * point to dense arrays (row-major unless a layout {minor,...,major} is\n"
             " * shown); outputs must not overlap inputs, each other or the workspace.\n"
-            " * It returns 0, or a KILN_ARTIFACT_ERR_* code from kiln/artifact.h.\n *\n",
+            " * It returns 0, or a KILN_ARTIFACT_ERR_* code from kiln/artifact.h;\n"
+            " * on x86-64, 5 (KILN_ARTIFACT_ERR_CPU) when this CPU lacks an instruction-\n"
+            " * set feature the code needs (checked before any kernel runs; the\n"
+            " * description's missing_features names them).\n *\n",
             n);
   sb_printf(&sb, " * Inputs (%u):\n", nin);
   for (uint32_t i = 0; i < nin; i++) {

@@ -58,6 +58,18 @@ typedef struct cg_ctx {
   const char *cpu, *features; /* function attributes */
   bool prefer512;
   bool have_pool; /* the runtime bitcode (thread pool) is in the module */
+  /* The features the code of the current level may use, as "+a,+b": what
+   * codegen decisions (vector width, register tile) follow. On x86-64 the
+   * closed list of cg_cpu.c (so --cpu NAME alone gives NAME's vectors);
+   * elsewhere the feature string as given. */
+  const char *vec_features;
+  /* Levels: one, or for --cpu=portable x86-64-v2, -v3, -v4; cg_module.c
+   * builds the kernels and run function once per level (cg_set_level). */
+  struct cg_level *levels;
+  int nlevels;
+  bool portable;
+  bool no_prepack;     /* GEMM weights stay as they are (portable: every level reads one copy) */
+  LLVMValueRef fn_cpu_host, fn_cpu_missing; /* runtime/rt_cpu.c in the module; NULL: no check possible */
 
   LLVMTypeRef t_void, t_i1, t_i8, t_i16, t_i32, t_i64, t_half, t_f32, t_f64, t_ptr;
   LLVMTypeRef t_task;       /* void(ptr, i64, i64) */
@@ -333,6 +345,33 @@ bool cg_conv_dw_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase
 
 bool cg_sort_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out, int64_t *scratch);
 bool cg_scatter_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out);
+
+/* ---- cg_cpu.c: the CPU features code needs ------------------------------- */
+
+typedef struct cg_cpu_need {
+  bool x86;       /* x86-64: `need` is meaningful and can be checked */
+  uint64_t need;  /* runtime/rt_cpu.h mask */
+  char text[768]; /* the same as "+sse3,+avx2,..." */
+} cg_cpu_need;
+
+/* One target level of a module. */
+typedef struct cg_level {
+  const char *cpu, *features; /* function attributes */
+  cg_cpu_need need;
+} cg_level;
+
+/* The features code for (triple, cpu, features) needs; host_default: cpu
+ * and features are LLVM's host answers. False (reported) for an x86-64 CPU
+ * name whose features kiln cannot tell. */
+bool cg_cpu_features(const char *triple, const char *cpu, const char *features, bool host_default, cg_cpu_need *out,
+                     diag *d);
+/* The features LLVM implies for an x86-64 CPU name ("+a,+b"), or NULL. */
+const char *cg_cpu_table_features(const char *cpu);
+/* Makes level i the current one: cpu, features, vec_features, prefer512. */
+void cg_set_level(cg_ctx *c, int i);
+/* Function attributes for code that must run on any x86-64 CPU (the checks
+ * before the kernels); cg_fn_attrs on other targets. */
+void cg_fn_attrs_baseline(cg_ctx *c, LLVMValueRef fn);
 
 /* ---- cg_runtime.c ------------------------------------------------------ */
 

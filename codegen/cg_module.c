@@ -16,6 +16,15 @@
  * Launches run in instruction order. A fusion instruction launches the
  * kernel of its computation; any other instruction is a fusion of one.
  *
+ * Levels and the CPU check: the kernels, plan and run function are built
+ * once per level (one; three for --cpu=portable, each with its own target
+ * attributes and tiles, sharing the constants) as internal functions. On
+ * x86-64 the exported kiln_NAME_run is baseline code that asks the runtime
+ * (runtime/rt_cpu.c) for the CPU's features and calls the best level the
+ * CPU has, or returns KILN_ARTIFACT_ERR_CPU. Where the module has no
+ * check (other architectures or OSes, kiln built without clang-19) the one
+ * run function is exported as it is.
+ *
  * Buffer assignment (until the buffers pass exists): a slot is live from
  * the launch that writes it to the last launch that reads it (through
  * aliases); buffers of slots dead before a launch are reused by that
@@ -103,7 +112,24 @@ static const void *const_physical(const ir_inst *in, void **owned) {
   return out;
 }
 
-static LLVMValueRef const_global(cg_ctx *c, const ir_inst *in) {
+/* Entry constants in the physical layout, in c->consts under this marker
+ * instead of a computation index: the levels of a portable module share
+ * one copy of each weight. */
+#define ENTRY_CONST UINT32_MAX
+
+static LLVMValueRef const_global(cg_ctx *c, const ir_inst *in, ir_id id) {
+  for (uint32_t i = 0; i < c->nconsts; i++)
+    if (c->consts[i].comp == ENTRY_CONST && c->consts[i].id == id) return c->consts[i].global;
+  if (c->nconsts == c->capconsts) {
+    uint32_t cap = c->capconsts ? c->capconsts * 2 : 16;
+    cg_const_ref *nc = realloc(c->consts, cap * sizeof *nc);
+    if (!nc) {
+      cg_fail(c, "out of memory");
+      return NULL;
+    }
+    c->consts = nc;
+    c->capconsts = cap;
+  }
   void *owned;
   const void *data = const_physical(in, &owned);
   size_t bytes = (size_t)ir_shape_bytes(&in->shape);
@@ -113,6 +139,7 @@ static LLVMValueRef const_global(cg_ctx *c, const ir_inst *in) {
   }
   LLVMValueRef g = cg_const_bytes(c, data, bytes, "kiln.const");
   free(owned);
+  c->consts[c->nconsts++] = (cg_const_ref){ENTRY_CONST, id, g};
   return g;
 }
 
@@ -317,7 +344,7 @@ static LLVMValueRef slot_ptr(cg_ctx *c, const plan *p, const entry_state *st, ui
   switch (s->kind) {
     case S_PARAM: return st->in[s->index];
     case S_CONST:
-      if (!s->global) s->global = const_global(c, &p->e->insts[s->inst]);
+      if (!s->global) s->global = const_global(c, &p->e->insts[s->inst], s->inst);
       return s->global ? s->global : LLVMConstNull(c->t_ptr);
     case S_OUTPUT: return st->out[s->index];
     default: {
@@ -428,10 +455,25 @@ static LLVMValueRef exported(cg_ctx *c, const char *suffix, LLVMTypeRef ty) {
   return fn;
 }
 
-static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout) {
+/* The run function of the current level: exported as kiln_NAME_run when
+ * the module cannot check the CPU (fn_cpu_host NULL), else internal as
+ * `name`, called by the exported one after the check (build_checked_run). */
+static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, const char *name) {
   const ir_comp *e = p->e;
   LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
-  LLVMValueRef fn = exported(c, "run", LLVMFunctionType(c->t_i32, pt, 3, 0));
+  LLVMTypeRef run_ty = LLVMFunctionType(c->t_i32, pt, 3, 0);
+  LLVMValueRef fn;
+  if (c->fn_cpu_host) {
+    fn = LLVMAddFunction(c->mod, name, run_ty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    cg_fn_attrs(c, fn);
+    /* Never inlined into the check (the x86 inliner refuses anyway when
+     * the features differ; this keeps it so for baseline levels too). */
+    unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, noinline, 0));
+  } else {
+    fn = exported(c, "run", run_ty);
+  }
   entry_state st;
   memset(&st, 0, sizeof st);
   st.fn = fn;
@@ -525,6 +567,53 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout) {
   return fn;
 }
 
+/* ---- the CPU check ------------------------------------------------------------ */
+
+/* Functions that must run on any x86-64 CPU: exported, baseline attributes. */
+static LLVMValueRef exported_baseline(cg_ctx *c, const char *suffix, LLVMTypeRef ty) {
+  char name[256];
+  snprintf(name, sizeof name, "kiln_%s_%s", c->o->name, suffix);
+  LLVMValueRef fn = LLVMAddFunction(c->mod, name, ty);
+  cg_fn_attrs_baseline(c, fn);
+  return fn;
+}
+
+/* In fn, at the builder: branches to on_level[l] for the best level this
+ * CPU has (highest first), else to none. The host's features come from
+ * the runtime (cpuid once per process and artifact, cached). */
+static void select_level(cg_ctx *c, LLVMValueRef fn, LLVMBasicBlockRef *on_level, LLVMBasicBlockRef none) {
+  LLVMValueRef have = LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_cpu_host), c->fn_cpu_host, NULL, 0, "have");
+  for (int l = c->nlevels - 1; l >= 0; l--) {
+    LLVMValueRef need = LLVMConstInt(c->t_i64, c->levels[l].need.need, 0);
+    LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildAnd(c->b, have, need, ""), need, "");
+    LLVMBasicBlockRef next = l ? LLVMAppendBasicBlockInContext(c->llc, fn, "next") : none;
+    LLVMBuildCondBr(c->b, ok, on_level[l], next);
+    if (l) LLVMPositionBuilderAtEnd(c->b, next);
+  }
+}
+
+/* kiln_NAME_run: checks the CPU, then calls the run function of the best
+ * level it has, or returns KILN_ARTIFACT_ERR_CPU without running anything
+ * built for more than the x86-64 baseline. */
+static LLVMValueRef build_checked_run(cg_ctx *c, LLVMValueRef *impl) {
+  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
+  LLVMTypeRef ty = LLVMFunctionType(c->t_i32, pt, 3, 0);
+  LLVMValueRef fn = exported_baseline(c, "run", ty);
+  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->llc, fn, "entry");
+  LLVMBasicBlockRef on[3], none = LLVMAppendBasicBlockInContext(c->llc, fn, "cpu_lacks_features");
+  LLVMValueRef args[3] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2)};
+  for (int l = 0; l < c->nlevels; l++) {
+    on[l] = LLVMAppendBasicBlockInContext(c->llc, fn, "level");
+    LLVMPositionBuilderAtEnd(c->b, on[l]);
+    LLVMBuildRet(c->b, LLVMBuildCall2(c->b, ty, impl[l], args, 3, ""));
+  }
+  LLVMPositionBuilderAtEnd(c->b, none);
+  LLVMBuildRet(c->b, cg_i32(c, KILN_ARTIFACT_ERR_CPU));
+  LLVMPositionBuilderAtEnd(c->b, entry);
+  select_level(c, fn, on, none);
+  return fn;
+}
+
 /* ---- metadata ---------------------------------------------------------------- */
 
 static LLVMValueRef private_const(cg_ctx *c, LLVMValueRef init, const char *name) {
@@ -556,8 +645,7 @@ static LLVMValueRef tensor_desc(cg_ctx *c, LLVMTypeRef tt, const char *name, con
   return LLVMConstNamedStruct(tt, f, 6);
 }
 
-static void build_metadata(cg_ctx *c, const plan *p, LLVMValueRef run, uint32_t nin, uint32_t nout) {
-  const ir_comp *e = p->e;
+static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef run, uint32_t nin, uint32_t nout) {
   LLVMTypeRef tf[6] = {c->t_ptr, c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_i64};
   LLVMTypeRef tt = LLVMStructCreateNamed(c->llc, "kiln.tensor");
   LLVMStructSetBody(tt, tf, 6, 0);
@@ -581,69 +669,87 @@ static void build_metadata(cg_ctx *c, const plan *p, LLVMValueRef run, uint32_t 
 
   /* int32 set_num_threads / num_threads wrappers around the runtime. */
   LLVMTypeRef st_ty = LLVMFunctionType(c->t_void, &c->t_i32, 1, 0), nt_ty = LLVMFunctionType(c->t_i32, NULL, 0, 0);
-  LLVMValueRef setf = exported(c, "set_num_threads", st_ty);
+  LLVMValueRef setf = exported_baseline(c, "set_num_threads", st_ty);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, setf, "entry"));
   LLVMValueRef a0 = LLVMGetParam(setf, 0);
   LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_set_threads), c->fn_set_threads, &a0, 1, "");
   LLVMBuildRetVoid(c->b);
-  LLVMValueRef numf = exported(c, "num_threads", nt_ty);
+  LLVMValueRef numf = exported_baseline(c, "num_threads", nt_ty);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, numf, "entry"));
   LLVMBuildRet(c->b, LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_num_threads), c->fn_num_threads, NULL, 0, ""));
 
-  LLVMTypeRef df[15] = {c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32, c->t_i32,
-                        c->t_ptr, c->t_ptr, c->t_i64, c->t_i64, c->t_ptr, c->t_ptr, c->t_ptr};
+  /* missing_features(buf, cap) and selected_cpu(): the check's answers,
+   * for loaders (api/executable.c) and for programs using the ABI alone. */
+  LLVMValueRef missf = NULL, self = NULL;
+  if (c->fn_cpu_host) {
+    LLVMTypeRef mt[2] = {c->t_ptr, c->t_i64};
+    missf = exported_baseline(c, "missing_features", LLVMFunctionType(c->t_i64, mt, 2, 0));
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, missf, "entry"));
+    LLVMValueRef have = LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_cpu_host), c->fn_cpu_host, NULL, 0, "");
+    LLVMValueRef ma[4] = {LLVMConstInt(c->t_i64, c->levels[0].need.need, 0), have, LLVMGetParam(missf, 0),
+                          LLVMGetParam(missf, 1)};
+    LLVMBuildRet(c->b, LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_cpu_missing), c->fn_cpu_missing, ma, 4, ""));
+    self = exported_baseline(c, "selected_cpu", LLVMFunctionType(c->t_ptr, NULL, 0, 0));
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->llc, self, "entry");
+    LLVMBasicBlockRef on[3], none = LLVMAppendBasicBlockInContext(c->llc, self, "none");
+    for (int l = 0; l < c->nlevels; l++) {
+      on[l] = LLVMAppendBasicBlockInContext(c->llc, self, "level");
+      LLVMPositionBuilderAtEnd(c->b, on[l]);
+      LLVMBuildRet(c->b, cstring(c, c->levels[l].cpu));
+    }
+    LLVMPositionBuilderAtEnd(c->b, none);
+    LLVMBuildRet(c->b, LLVMConstNull(c->t_ptr));
+    LLVMPositionBuilderAtEnd(c->b, entry);
+    select_level(c, self, on, none);
+  }
+  /* What the code needs: on x86-64 the checked list of the lowest level;
+   * elsewhere the feature string as given (recorded, not checked). */
+  const char *needs = c->levels[0].need.x86 ? c->levels[0].need.text : c->levels[0].features;
+
+  LLVMTypeRef df[18] = {c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32, c->t_i32, c->t_ptr,
+                        c->t_ptr, c->t_i64, c->t_i64, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr};
   LLVMTypeRef dt = LLVMStructCreateNamed(c->llc, "kiln.desc");
-  LLVMStructSetBody(dt, df, 15, 0);
+  LLVMStructSetBody(dt, df, 18, 0);
   char producer[64];
   snprintf(producer, sizeof producer, "kiln %s", KILN_VERSION);
-  LLVMValueRef dv[15] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
+  LLVMValueRef dv[18] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
                          cg_i32(c, (int32_t)LLVMABISizeOfType(c->td, dt)),
                          cstring(c, c->o->name),
                          cstring(c, producer),
                          cstring(c, LLVMGetTarget(c->mod)),
-                         cstring(c, c->cpu),
+                         cstring(c, c->portable ? CG_CPU_PORTABLE : c->levels[0].cpu),
                          cg_i32(c, (int32_t)nin),
                          cg_i32(c, (int32_t)nout),
                          ig,
                          og,
-                         cg_i64(c, p->ws),
+                         cg_i64(c, ws),
                          cg_i64(c, 64),
                          run,
                          setf,
-                         numf};
-  LLVMValueRef desc = private_const(c, LLVMConstNamedStruct(dt, dv, 15), "kiln.desc");
+                         numf,
+                         cstring(c, needs ? needs : ""),
+                         missf ? missf : LLVMConstNull(c->t_ptr),
+                         self ? self : LLVMConstNull(c->t_ptr)};
+  LLVMValueRef desc = private_const(c, LLVMConstNamedStruct(dt, dv, 18), "kiln.desc");
 
   LLVMTypeRef info_ty = LLVMFunctionType(c->t_ptr, NULL, 0, 0);
-  LLVMValueRef named = exported(c, "info", info_ty);
+  LLVMValueRef named = exported_baseline(c, "info", info_ty);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, named, "entry"));
   LLVMBuildRet(c->b, desc);
   LLVMValueRef generic = LLVMAddFunction(c->mod, "kiln_artifact_info", info_ty);
-  cg_fn_attrs(c, generic);
+  cg_fn_attrs_baseline(c, generic);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, generic, "entry"));
   LLVMBuildRet(c->b, desc);
-  LLVMValueRef wsf = exported(c, "workspace_size", LLVMFunctionType(c->t_i64, NULL, 0, 0));
+  LLVMValueRef wsf = exported_baseline(c, "workspace_size", LLVMFunctionType(c->t_i64, NULL, 0, 0));
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, wsf, "entry"));
-  LLVMBuildRet(c->b, cg_i64(c, p->ws));
+  LLVMBuildRet(c->b, cg_i64(c, ws));
 }
 
-bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
-  const ir_comp *e = ir_module_entry(c->m);
-  if (!e || e->root == IR_NONE) return cg_fail(c, "the module has no entry computation");
+/* The kernels, buffer plan and run function of the current level; the
+ * run function in *run, the workspace it needs in *ws. */
+static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout, const char *run_name,
+                        LLVMValueRef *run, int64_t *ws) {
   const ir_inst *root = &e->insts[e->root];
-  if (root->op != IR_OP_TUPLE) return cg_fail(c, "the entry computation's root must be a tuple");
-  uint32_t nin = ir_comp_num_params(e), nout = root->nops;
-  /* Every op the code generator cannot lower is reported at once. */
-  int bad = 0;
-  for (ir_id id = 0; id < e->ninsts; id++) {
-    const ir_inst *in = &e->insts[id];
-    if (in->op == IR_OP_CUSTOM_CALL && !valid_symbol(in->target)) {
-      cg_fail(c, "%%%s: custom_call target \"%s\" cannot be a symbol name (letters, digits, '_', '.', '$')",
-              in->name, in->target);
-      bad++;
-    }
-  }
-  if (bad) return false;
-
   plan p;
   memset(&p, 0, sizeof p);
   p.e = e;
@@ -676,15 +782,59 @@ bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
   }
   if (ok) ok = assign_buffers(c, &p);
   if (ok) {
-    LLVMValueRef run = build_run(c, &p, nin, nout);
-    build_metadata(c, &p, run, nin, nout);
+    *run = build_run(c, &p, nin, nout, run_name);
     ok = !c->failed;
   }
-  *workspace_size = (size_t)p.ws;
+  *ws = p.ws;
   free(p.slots);
   free(p.first);
   free(p.launch);
   free(p.has_launch);
   free(p.scratch_slot);
+  return ok;
+}
+
+bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
+  const ir_comp *e = ir_module_entry(c->m);
+  if (!e || e->root == IR_NONE) return cg_fail(c, "the module has no entry computation");
+  const ir_inst *root = &e->insts[e->root];
+  if (root->op != IR_OP_TUPLE) return cg_fail(c, "the entry computation's root must be a tuple");
+  uint32_t nin = ir_comp_num_params(e), nout = root->nops;
+  /* Every op the code generator cannot lower is reported at once. */
+  int bad = 0;
+  for (ir_id id = 0; id < e->ninsts; id++) {
+    const ir_inst *in = &e->insts[id];
+    if (in->op == IR_OP_CUSTOM_CALL && !valid_symbol(in->target)) {
+      cg_fail(c, "%%%s: custom_call target \"%s\" cannot be a symbol name (letters, digits, '_', '.', '$')",
+              in->name, in->target);
+      bad++;
+    }
+  }
+  if (bad) return false;
+
+  /* One set of kernels and one run function per level (one level unless
+   * portable), each generated with its own target attributes, vector width
+   * and register tiles; constants (c->consts) are shared by all. */
+  LLVMValueRef impl[3] = {NULL, NULL, NULL};
+  int64_t ws = 0;
+  bool ok = true;
+  for (int l = 0; ok && l < c->nlevels; l++) {
+    cg_set_level(c, l);
+    for (uint32_t i = 0; i < c->nkfns; i++) free(c->kfns[i].key);
+    c->nkfns = 0; /* kernels of another level have other attributes: never shared */
+    memset(c->sort_fns, 0, sizeof c->sort_fns);
+    char run_name[64];
+    snprintf(run_name, sizeof run_name, "kiln.run.%s", c->levels[l].cpu);
+    int64_t lws = 0;
+    ok = build_level(c, e, nin, nout, run_name, &impl[l], &lws);
+    if (lws > ws) ws = lws;
+  }
+  cg_set_level(c, 0);
+  if (ok) {
+    LLVMValueRef run = c->fn_cpu_host ? build_checked_run(c, impl) : impl[0];
+    build_metadata(c, e, ws, run, nin, nout);
+    ok = !c->failed;
+  }
+  *workspace_size = (size_t)ws;
   return ok;
 }

@@ -16,11 +16,31 @@
 #include <string.h>
 
 #include <llvm-c/BitReader.h>
+#include <llvm-c/Linker.h>
 
 #include "codegen/cg_internal.h"
 
 extern const unsigned char cg_runtime_bc[];
 extern const size_t cg_runtime_bc_len;
+/* runtime/rt_cpu.c: the CPU feature check, linked into x86-64 modules that
+ * have the pool (same platform), so the generated run can check first. */
+extern const unsigned char cg_rtcpu_bc[];
+extern const size_t cg_rtcpu_bc_len;
+
+static void link_cpu_check(cg_ctx *c, const char *triple) {
+  if (!c->have_pool || cg_rtcpu_bc_len == 0 || strncmp(triple, "x86_64", 6) != 0) return;
+  LLVMMemoryBufferRef mb =
+      LLVMCreateMemoryBufferWithMemoryRange((const char *)cg_rtcpu_bc, cg_rtcpu_bc_len, "kiln-rtcpu", 0);
+  LLVMModuleRef m = NULL;
+  bool parsed = mb && !LLVMParseBitcodeInContext2(c->llc, mb, &m);
+  if (mb) LLVMDisposeMemoryBuffer(mb);
+  /* LLVMLinkModules2 consumes m either way; on failure there is no check
+   * (the caller notes it). */
+  if (!parsed || LLVMLinkModules2(c->mod, m)) return;
+  c->fn_cpu_host = LLVMGetNamedFunction(c->mod, "rt_cpu_host_features");
+  c->fn_cpu_missing = LLVMGetNamedFunction(c->mod, "rt_cpu_missing_text");
+  if (!c->fn_cpu_host || !c->fn_cpu_missing) c->fn_cpu_host = c->fn_cpu_missing = NULL;
+}
 
 /* "arch-vendor-os-env" → compares arch, os and environment. */
 bool cg_same_platform(const char *a, const char *b) {
@@ -92,6 +112,7 @@ bool cg_runtime_module(cg_ctx *c, const char *triple) {
   LLVMSetSourceFileName(c->mod, src, strlen(src));
   LLVMSetTarget(c->mod, triple);
   if (!c->have_pool) serial_runtime(c);
+  link_cpu_check(c, triple);
   c->fn_pfor = LLVMGetNamedFunction(c->mod, "rt_parallel_for");
   c->fn_set_threads = LLVMGetNamedFunction(c->mod, "rt_set_num_threads");
   c->fn_num_threads = LLVMGetNamedFunction(c->mod, "rt_num_threads");

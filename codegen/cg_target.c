@@ -6,10 +6,8 @@
  *
  * LLVM prints a warning to stderr (and carries on) for a CPU or feature it
  * does not know, and library code must not print: a user-given CPU or
- * feature string is therefore checked once by creating the target machine
- * with stderr redirected to a temporary file; anything LLVM says there is
- * turned into an error. (Other threads writing to stderr at that moment
- * would be captured too.)
+ * feature string is therefore checked against the names LLVM knows
+ * (cg_llvm_names.c) before the target machine is created.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +18,7 @@
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "codegen/cg_llvm_names.h"
 #include "codegen/cg_internal.h"
 
 struct cg_output {
@@ -43,45 +42,30 @@ static void init_llvm(void) {
   LLVMInitializeAllAsmParsers();
 }
 
+/* LLVM's errors and warnings go to the caller's sink. Its remarks and notes
+ * do not: the C API's handler receives every optimisation remark LLVM
+ * makes (hundreds of "<unknown>:0:0: loop not vectorized" for one model),
+ * unfiltered by the -pass-remarks options that would normally select them,
+ * and their text names neither a kernel nor a place, since the generated
+ * code has no debug locations. kiln's own remarks say what it decided. */
 static void llvm_diag(LLVMDiagnosticInfoRef di, void *user) {
   cg_output *out = user;
-  char *msg = LLVMGetDiagInfoDescription(di);
   LLVMDiagnosticSeverity sev = LLVMGetDiagInfoSeverity(di);
-  diag_level lv = sev == LLVMDSError ? DIAG_ERROR : sev == LLVMDSWarning ? DIAG_WARNING : DIAG_REMARK;
-  if (out->d && sev != LLVMDSNote) diag_emit(out->d, lv, "LLVM: %s", msg);
+  if (!out->d || (sev != LLVMDSError && sev != LLVMDSWarning)) return;
+  char *msg = LLVMGetDiagInfoDescription(di);
+  diag_emit(out->d, sev == LLVMDSError ? DIAG_ERROR : DIAG_WARNING, "LLVM: %s", msg);
   LLVMDisposeMessage(msg);
 }
 
-/* Creates the target machine; with `check`, fails on anything LLVM prints. */
+/* Creates the target machine; with `check`, first refuses a CPU or feature
+ * name LLVM does not know (cg_llvm_names.c), for which LLVM would only print a
+ * warning on stderr and carry on. */
 static LLVMTargetMachineRef make_tm(LLVMTargetRef t, const char *triple, const char *cpu, const char *features,
                                     int opt, bool check, diag *d) {
   LLVMCodeGenOptLevel lv = opt <= 0 ? LLVMCodeGenLevelNone : opt == 1 ? LLVMCodeGenLevelLess
                            : opt == 2 ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelAggressive;
-  if (!check) return LLVMCreateTargetMachine(t, triple, cpu, features, lv, LLVMRelocPIC, LLVMCodeModelDefault);
-  fflush(stderr);
-  FILE *tmp = tmpfile();
-  int saved = tmp ? dup(2) : -1;
-  if (saved >= 0) dup2(fileno(tmp), 2);
-  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, cpu, features, lv, LLVMRelocPIC, LLVMCodeModelDefault);
-  if (saved >= 0) {
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-  }
-  if (tmp) {
-    char msg[1024];
-    rewind(tmp);
-    size_t n = fread(msg, 1, sizeof msg - 1, tmp);
-    fclose(tmp);
-    msg[n] = 0;
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = 0;
-    if (n) {
-      diag_error(d, "target %s, cpu '%s', features '%s': %s", triple, cpu, features, msg);
-      if (tm) LLVMDisposeTargetMachine(tm);
-      return NULL;
-    }
-  }
-  return tm;
+  if (check && !cg_check_llvm_names(LLVMGetTargetName(t), cpu, features, d)) return NULL;
+  return LLVMCreateTargetMachine(t, triple, cpu, features, lv, LLVMRelocPIC, LLVMCodeModelDefault);
 }
 
 void cg_output_destroy(cg_output *out) {
@@ -102,7 +86,7 @@ static char *dupstr(const char *s) {
 }
 
 bool cg_name_valid(const char *s, const char **why) {
-  static const char *reserved[] = {"artifact", "executable"};
+  static const char *const reserved[] = {"artifact", "executable"};
   if (!s || !*s) {
     *why = "it is empty";
     return false;
@@ -148,6 +132,10 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
   char *err = NULL;
   LLVMTargetRef target;
   char *hcpu = NULL, *hfeat = NULL;
+  static const char *const levels_portable[3] = {"x86-64-v2", "x86-64-v3", "x86-64-v4"};
+  cg_level levels[3];
+  int nlevels = 1;
+  memset(levels, 0, sizeof levels);
   cg_ctx c;
   memset(&c, 0, sizeof c);
   bool ok = out->triple != NULL;
@@ -173,11 +161,33 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
       }
     }
     if (!features) features = "";
-    out->tm = make_tm(target, triple, cpu, features, o->opt_level, o->cpu || o->features, d);
-    ok = out->tm != NULL;
-    if (!ok && !d->errors) diag_error(d, "cannot create a target machine for %s (cpu '%s')", triple, cpu);
-    c.cpu = cpu;
-    c.features = features;
+    /* --cpu=portable: kernels for each x86-64 level in one module; the
+     * target machine (data layout, pipeline) is the lowest level's, and
+     * each function's attributes name its own level. */
+    bool portable = o->cpu && strcmp(o->cpu, CG_CPU_PORTABLE) == 0;
+    if (portable && (strncmp(triple, "x86_64", 6) != 0 || features[0])) {
+      diag_error(d, "--cpu=%s builds x86-64-v2, -v3 and -v4 kernels for an x86_64 target; it takes no --features%s%s",
+                 CG_CPU_PORTABLE, strncmp(triple, "x86_64", 6) != 0 ? " and not the target " : "",
+                 strncmp(triple, "x86_64", 6) != 0 ? triple : "");
+      ok = false;
+    }
+    if (ok) {
+      out->tm = make_tm(target, triple, portable ? levels_portable[0] : cpu, features, o->opt_level,
+                        (o->cpu && !portable) || o->features, d);
+      ok = out->tm != NULL;
+      if (!ok && !d->errors) diag_error(d, "cannot create a target machine for %s (cpu '%s')", triple, cpu);
+    }
+    nlevels = portable ? 3 : 1;
+    for (int i = 0; ok && i < nlevels; i++) {
+      levels[i].cpu = portable ? levels_portable[i] : cpu;
+      levels[i].features = portable ? "" : features;
+      ok = cg_cpu_features(triple, levels[i].cpu, levels[i].features, !portable && !o->cpu && !o->features && out->host,
+                           &levels[i].need, d);
+    }
+    c.levels = levels;
+    c.nlevels = nlevels;
+    c.portable = c.no_prepack = portable;
+    if (ok) cg_set_level(&c, 0);
   }
   if (ok) {
     /* ORC takes modules built in a thread-safe context (its own LLVMContext). */
@@ -207,9 +217,16 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
     c.t_task = LLVMFunctionType(c.t_void, task_args, 3, 0);
     LLVMTypeRef pfor_args[4] = {c.t_ptr, c.t_ptr, c.t_i64, c.t_i64};
     c.t_pfor = LLVMFunctionType(c.t_void, pfor_args, 4, 0);
-    c.prefer512 = strstr(c.features, "+avx512f") != NULL;
     ok = cg_runtime_module(&c, triple);
     out->mod = c.mod;
+    if (ok && levels[0].need.x86 && !c.fn_cpu_host)
+      diag_emit(d, DIAG_NOTE,
+                "the code for %s cannot check the CPU's features before it runs (the check is built for this "
+                "machine's platform only); it needs %s",
+                triple, levels[0].need.text[0] ? levels[0].need.text : "no optional feature");
+    else if (ok && !levels[0].need.x86 && (o->cpu || o->features))
+      diag_emit(d, DIAG_NOTE, "CPU features are only recorded and checked for x86-64; code for %s does not check them",
+                triple);
   }
   if (ok) {
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(out->tm);

@@ -27,17 +27,17 @@ bool ir_op_from_name(const char *s, size_t n, ir_op *out) {
 }
 
 const char *ir_cmp_name(ir_cmp c) {
-  static const char *n[] = {"EQ", "NE", "LT", "LE", "GT", "GE"};
+  static const char *const n[] = {"EQ", "NE", "LT", "LE", "GT", "GE"};
   return (unsigned)c < 6 ? n[c] : "?";
 }
 
 const char *ir_combiner_name(ir_combiner c) {
-  static const char *n[] = {"add", "mul", "max", "min", "and", "or", "assign"};
+  static const char *const n[] = {"add", "mul", "max", "min", "and", "or", "assign"};
   return (unsigned)c < 7 ? n[c] : "?";
 }
 
 const char *ir_fusion_kind_name(ir_fusion_kind k) {
-  static const char *n[] = {"loop", "input", "output"};
+  static const char *const n[] = {"loop", "input", "output"};
   return (unsigned)k < 3 ? n[k] : "?";
 }
 

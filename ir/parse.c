@@ -39,7 +39,7 @@ enum {
 #undef X
       K_COUNT
 };
-static const char *key_names[] = {
+static const char *const key_names[] = {
 #define X(e, s) s,
     KEYS(X)
 #undef X

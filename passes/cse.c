@@ -81,6 +81,7 @@ static bool cse_comp(ir_comp *c, pass_ctx *ctx) {
   if (!table || !repl) {
     free(table);
     free(repl);
+    diag_error(ctx->d, "cse: out of memory");
     ctx->failed = true;
     return false;
   }

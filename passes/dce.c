@@ -15,6 +15,7 @@ bool pass_dce(ir_module *m, pass_ctx *ctx) {
   /* Unreferenced fusion computations: keep the entry and every callee. */
   uint8_t *used = calloc(m->ncomps ? m->ncomps : 1, 1);
   if (!used) {
+    diag_error(ctx->d, "dce: out of memory");
     ctx->failed = true;
     return false;
   }
@@ -28,6 +29,7 @@ bool pass_dce(ir_module *m, pass_ctx *ctx) {
   uint32_t *newidx = malloc((m->ncomps ? m->ncomps : 1) * sizeof *newidx);
   if (!newidx) {
     free(used);
+    diag_error(ctx->d, "dce: out of memory");
     ctx->failed = true;
     return false;
   }

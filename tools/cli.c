@@ -21,6 +21,9 @@ void cli_error(const char *fmt, ...) {
 /* Diagnostics already went to stderr through the callback; only report the
  * failure itself when nothing was printed. */
 static bool printed_error;
+/* Whether the context made by cli_context shows remarks (the CLI makes one
+ * context a process; cli_load_model swaps its callback and restores it). */
+static bool show_remarks;
 
 int cli_fail(kiln_context *ctx, const char *what) {
   if (!printed_error) {
@@ -78,8 +81,14 @@ kiln_context *cli_context(bool remarks) {
     cli_error("cannot create a context (out of memory)");
     exit(1);
   }
+  show_remarks = remarks;
   kiln_context_set_diagnostics(ctx, to_stderr, remarks ? (void *)1 : NULL);
   return ctx;
+}
+
+void cli_dump_to_stderr(void *user, const char *pass, const char *text) {
+  (void)user;
+  fprintf(stderr, "// ---- IR after %s ----\n%s", pass, text);
 }
 
 bool cli_flag_value(int argc, char **argv, int *i, const char *flag, const char **value) {
@@ -97,6 +106,197 @@ bool cli_flag_value(int argc, char **argv, int *i, const char *flag, const char 
   }
   *value = argv[++*i];
   return true;
+}
+
+bool cli_flag_once(int argc, char **argv, int *i, const char *flag, const char **value) {
+  const char *v;
+  if (!cli_flag_value(argc, argv, i, flag, &v)) return false;
+  if (*value) {
+    cli_error("%s is given twice ('%s' and '%s')", flag, *value, v);
+    exit(2);
+  }
+  *value = v;
+  return true;
+}
+
+bool cli_parse_int(const char *flag, const char *s, long long min, long long max, long long *out) {
+  /* strtoll alone would take " 12", "+12", "12abc" (as 12) and "abc" (as 0). */
+  bool ok = (s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && s[1] >= '0' && s[1] <= '9');
+  long long v = 0;
+  if (ok) {
+    char *end;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    ok = errno == 0 && *end == 0 && v >= min && v <= max;
+  }
+  if (!ok) {
+    cli_error("%s takes a whole number from %lld to %lld (got '%s')", flag, min, max, s);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+int cli_model_option(int argc, char **argv, int *i, unsigned accept, cli_model_opts *o) {
+  const char *a = argv[*i], *v;
+  if ((accept & CLI_MOPT_SHAPE) && cli_flag_value(argc, argv, i, "--input-shape", &v)) {
+    const char *eq = strrchr(v, '=');
+    int rank;
+    int64_t dims[KILN_MAX_RANK];
+    if (!eq || eq == v || !cli_parse_dims(eq + 1, &rank, dims)) {
+      cli_error("--input-shape needs NAME=DIMS, e.g. input=1x3x224x224 (got '%s')", v);
+      return -1;
+    }
+    for (int k = 0; k < o->nshapes; k++)
+      if (!strncmp(o->shapes[k], v, (size_t)(eq - v) + 1)) {
+        cli_error("--input-shape is given twice for input '%.*s'", (int)(eq - v), v);
+        return -1;
+      }
+    if (o->nshapes == (int)(sizeof o->shapes / sizeof o->shapes[0])) {
+      cli_error("too many --input-shape options");
+      return -1;
+    }
+    o->shapes[o->nshapes++] = v;
+  } else if ((accept & CLI_MOPT_PASSES) && cli_flag_once(argc, argv, i, "--passes", &o->passes)) {
+  } else if ((accept & CLI_MOPT_PASSES) && cli_flag_once(argc, argv, i, "--disable-pass", &o->disable)) {
+  } else if ((accept & CLI_MOPT_DUMP) && cli_flag_once(argc, argv, i, "--dump-after", &o->dump)) {
+  } else if ((accept & CLI_MOPT_ELIDE) && !strcmp(a, "--elide-constants")) {
+    o->print_flags |= KILN_PRINT_ELIDE_CONSTANTS;
+  } else if ((accept & CLI_MOPT_REMARKS) && !strcmp(a, "--remarks")) {
+    o->remarks = true;
+  } else {
+    return 0;
+  }
+  if (!o->first) o->first = a;
+  return 1;
+}
+
+kiln_context *cli_model_context(const cli_model_opts *o) {
+  kiln_context *ctx = cli_context(o->remarks);
+  kiln_context_set_remarks(ctx, o->remarks);
+  if (o->dump) kiln_context_set_ir_dump(ctx, o->dump, cli_dump_to_stderr, NULL);
+  for (int k = 0; k < o->nshapes; k++)
+    if (!cli_bind_shape(ctx, o->shapes[k])) exit(1); /* checked when parsed: only out of memory is left */
+  return ctx;
+}
+
+/* Diagnostics held back during a first attempt at loading a model. */
+typedef struct held_diags {
+  int n;
+  kiln_diag_level level[32];
+  char *msg[32];
+} held_diags;
+
+static void hold(void *user, kiln_diag_level level, const char *msg) {
+  held_diags *h = user;
+  if (h->n < 32 && (h->msg[h->n] = strdup(msg)) != NULL) h->level[h->n++] = level;
+}
+
+static void release(held_diags *h, bool print) {
+  for (int k = 0; k < h->n; k++) {
+    if (print) to_stderr(show_remarks ? (void *)1 : NULL, h->level[k], h->msg[k]);
+    free(h->msg[k]);
+  }
+  h->n = 0;
+}
+
+kiln_status cli_load_model(kiln_context *ctx, const char *path, const cli_model_opts *o, int nspecs, char **specs,
+                           kiln_model **out) {
+  /* The --input specs naming an input that --input-shape does not bind. */
+  int nfrom = 0;
+  for (int s = 0; s < nspecs; s++) {
+    const char *eq = strrchr(specs[s], '=');
+    bool bound = false;
+    for (int k = 0; eq && k < o->nshapes && !bound; k++)
+      bound = !strncmp(o->shapes[k], specs[s], (size_t)(eq - specs[s]) + 1);
+    nfrom += eq && eq != specs[s] && eq[1] && !bound;
+  }
+  if (!nfrom) return kiln_model_load_file(ctx, path, out);
+  /* Most models have static shapes: try without binding anything, and
+   * only when that fails on a shape bind the files' shapes and retry. */
+  held_diags h = {0};
+  kiln_context_set_diagnostics(ctx, hold, &h);
+  kiln_status st = kiln_model_load_file(ctx, path, out);
+  kiln_context_set_diagnostics(ctx, to_stderr, show_remarks ? (void *)1 : NULL);
+  release(&h, st != KILN_ERR_SHAPE);
+  if (st != KILN_ERR_SHAPE) return st;
+  for (int s = 0; s < nspecs; s++) {
+    const char *eq = strrchr(specs[s], '=');
+    bool bound = false;
+    for (int k = 0; eq && k < o->nshapes && !bound; k++)
+      bound = !strncmp(o->shapes[k], specs[s], (size_t)(eq - specs[s]) + 1);
+    if (!eq || eq == specs[s] || !eq[1] || bound) continue;
+    npy_array a;
+    char err[1024], dims[256];
+    if (!npy_read_header(eq + 1, NPY_UNTYPED2_AS_BF16, &a, err, sizeof err)) {
+      cli_error("input '%.*s': %s", (int)(eq - specs[s]), specs[s], err);
+      printed_error = true;
+      return KILN_ERR_IO;
+    }
+    char *name = strndup(specs[s], (size_t)(eq - specs[s]));
+    if (!name || kiln_context_bind_input_shape(ctx, name, a.rank, a.dims) != KILN_OK) {
+      free(name);
+      return KILN_ERR_OUT_OF_MEMORY;
+    }
+    cli_dims_str(a.rank, a.dims, dims, sizeof dims);
+    fprintf(stderr, "kiln: note: input '%s': shape %s taken from %s (no --input-shape for it)\n", name, dims, eq + 1);
+    free(name);
+  }
+  return kiln_model_load_file(ctx, path, out);
+}
+
+bool cli_check_output_path(const char *cmd, const char *what, const char *path) {
+  struct stat st;
+  if (!*path) {
+    cli_error("%s: the %s path is empty", cmd, what);
+    return false;
+  }
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      cli_error("%s: cannot write the %s %s: it is a folder (give a file name)", cmd, what, path);
+      return false;
+    }
+    if (access(path, W_OK) != 0) {
+      cli_error("%s: cannot write the %s %s: %s", cmd, what, path, strerror(errno));
+      return false;
+    }
+  }
+  /* Its folder: everything before the last '/' ("/" for "/x", "." for "x"). */
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  if (!dir) return false;
+  bool ok = false;
+  if (stat(dir, &st) != 0) cli_error("%s: cannot write the %s %s: folder %s: %s", cmd, what, path, dir, strerror(errno));
+  else if (!S_ISDIR(st.st_mode)) cli_error("%s: cannot write the %s %s: %s is not a folder", cmd, what, path, dir);
+  else if (access(dir, W_OK | X_OK) != 0)
+    cli_error("%s: cannot write the %s %s: folder %s: %s", cmd, what, path, dir, strerror(errno));
+  else ok = true;
+  free(dir);
+  return ok;
+}
+
+char *cli_stem(const char *path) {
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  const char *dot = strrchr(b, '.');
+  /* A leading dot (".hidden") is part of the name, not an extension. */
+  size_t n = dot && dot != b ? (size_t)(dot - b) : strlen(b);
+  return strndup(b, n);
+}
+
+void cli_symbol_name(const char *path, char *buf, size_t n) {
+  char *stem = cli_stem(path);
+  const char *src = stem && *stem ? stem : "model";
+  size_t k = 0;
+  if (*src >= '0' && *src <= '9') buf[k++] = '_';
+  for (const char *p = src; *p && k + 8 < n && k < 56; p++) {
+    char c = *p;
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    buf[k++] = ok ? c : '_';
+  }
+  buf[k] = 0;
+  if (!strcmp(buf, "artifact") || !strcmp(buf, "executable")) strcat(buf, "_model");
+  free(stem);
 }
 
 bool cli_parse_dims(const char *s, int *rank, int64_t *dims) {
@@ -171,13 +371,14 @@ bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char *
     cli_error("out of memory");
     return false;
   }
-  bool ok = true;
+  bool ok = true, usage = false;
   for (int s = 0; s < nspecs && ok; s++) {
     /* Input names may contain '='; the file is after the last one. */
     const char *eq = strrchr(specs[s], '=');
     if (!eq || eq == specs[s] || !eq[1]) {
       cli_error("--input needs NAME=FILE.npy (got '%s')", specs[s]);
       ok = false;
+      usage = true;
       break;
     }
     size_t nl = (size_t)(eq - specs[s]);
@@ -188,16 +389,18 @@ bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char *
       cli_error("the model has no input named '%.*s'; its inputs are:", (int)nl, specs[s]);
       for (int i = 0; i < ninfo; i++) fprintf(stderr, "  %s\n", info[i].name);
       ok = false;
+      usage = true;
       break;
     }
     if (out->ptrs[idx]) {
       cli_error("input '%s' is given twice", info[idx].name);
       ok = false;
+      usage = true;
       break;
     }
     char err[1024];
     npy_array *a = &out->arrays[idx];
-    if (!npy_read_file(eq + 1, a, err, sizeof err)) {
+    if (!npy_read_file_ex(eq + 1, info[idx].dtype == KILN_BF16 ? NPY_UNTYPED2_AS_BF16 : 0, a, err, sizeof err)) {
       cli_error("input '%s': %s", info[idx].name, err);
       ok = false;
       break;
@@ -220,9 +423,11 @@ bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char *
       cli_shape_str(info[i].dtype, info[i].rank, info[i].dims, want, sizeof want);
       cli_error("no value for input '%s' (%s): pass --input %s=FILE.npy", info[i].name, want, info[i].name);
       ok = false;
+      usage = true;
     }
   }
   if (!ok) cli_free_inputs(out);
+  out->usage_error = usage;
   return ok;
 }
 
@@ -352,7 +557,9 @@ static void print_value(kiln_dtype t, const void *data, int64_t i) {
     case KILN_U64: printf("%llu", (unsigned long long)((const uint64_t *)data)[i]); break;
     case KILN_F32: printf("%.6g", ((const float *)data)[i]); break;
     case KILN_F64: printf("%.6g", ((const double *)data)[i]); break;
-    default: printf("0x%04x", ((const uint16_t *)data)[i]); break;
+    case KILN_F16: printf("%.6g", npy_f16_to_double(((const uint16_t *)data)[i])); break;
+    case KILN_BF16: printf("%.6g", npy_bf16_to_double(((const uint16_t *)data)[i])); break;
+    default: printf("?"); break;
   }
 }
 

@@ -49,6 +49,65 @@ bool cli_write_file(const char *path, const void *data, size_t len);
 /* "--flag=value" or "--flag value": if argv[*i] is this flag, stores the
  * value, advances *i past it and returns true. Missing value: error+exit. */
 bool cli_flag_value(int argc, char **argv, int *i, const char *flag, const char **value);
+/* The same for a flag that may be given once: *value must start NULL; a
+ * second occurrence is an error (exit 2). */
+bool cli_flag_once(int argc, char **argv, int *i, const char *flag, const char **value);
+/* Strict integer parsing of a flag's value: the whole string, decimal, in
+ * [min, max]; otherwise prints "FLAG takes ..." and returns false (the
+ * caller exits 2). */
+bool cli_parse_int(const char *flag, const char *s, long long min, long long max, long long *out);
+/* Writes to stderr what kiln_context_set_ir_dump hands over (--dump-after). */
+void cli_dump_to_stderr(void *user, const char *pass, const char *text);
+
+/* Options that every command reading a model shares (one parser, so that
+ * opt, compile, run, eval and import spell and check them alike). */
+enum {
+  CLI_MOPT_SHAPE = 1 << 0,   /* --input-shape NAME=DIMS (repeatable) */
+  CLI_MOPT_PASSES = 1 << 1,  /* --passes=LIST, --disable-pass=LIST */
+  CLI_MOPT_DUMP = 1 << 2,    /* --dump-after=LIST */
+  CLI_MOPT_ELIDE = 1 << 3,   /* --elide-constants */
+  CLI_MOPT_REMARKS = 1 << 4, /* --remarks */
+};
+typedef struct cli_model_opts {
+  const char *passes, *disable, *dump;
+  unsigned print_flags; /* KILN_PRINT_ELIDE_CONSTANTS */
+  bool remarks;
+  int nshapes;
+  const char *shapes[64]; /* the --input-shape specs, checked */
+  const char *first;      /* the first of these options given (for "does not apply" errors) */
+} cli_model_opts;
+/* If argv[*i] is one of the options in `accept`, records it in o (advancing
+ * *i past a value) and returns 1; 0 if it is none of them; -1 after
+ * reporting bad usage (malformed or repeated). */
+int cli_model_option(int argc, char **argv, int *i, unsigned accept, cli_model_opts *o);
+/* A context for a command with these options: remarks, IR dumps and the
+ * --input-shape bindings applied. Exits on failure. */
+kiln_context *cli_model_context(const cli_model_opts *o);
+/* Loads the model at path (any kind: kiln_model_load_file detects it). An
+ * input that --input-shape did not bind but that an --input NAME=FILE.npy
+ * gives takes its shape from the file: when the model does not load
+ * without, the shapes of those files are bound and it is loaded again.
+ * Diagnostics go to stderr. */
+kiln_status cli_load_model(kiln_context *ctx, const char *path, const cli_model_opts *o, int nspecs, char **specs,
+                           kiln_model **out);
+
+/* LLVM IR (asm_syntax false) or assembly text with constant data over 64
+ * bytes replaced by <elided> markers and a note on top (tools/elide.c).
+ * Caller frees; NULL when out of memory. */
+char *cli_elide_constants(const char *text, size_t len, bool asm_syntax, size_t *outlen);
+
+/* Checks, before any work, that path can be written as a file: its folder
+ * exists and is writable, and path is not a folder. Prints an error naming
+ * the path (what: "output", "header") and returns false otherwise. */
+bool cli_check_output_path(const char *cmd, const char *what, const char *path);
+/* The base name of path without its last extension ("dir/my-model.v2.onnx"
+ * -> "my-model.v2"), malloc'd; NULL when out of memory. */
+char *cli_stem(const char *path);
+/* The C name an artifact gets from a file name (see kiln compile --help):
+ * the stem, with every character other than [A-Za-z0-9_] replaced by '_',
+ * a '_' in front of a leading digit, cut to 56 characters; "_model"
+ * appended to the names libkiln reserves (artifact, executable). */
+void cli_symbol_name(const char *path, char *buf, size_t n);
 /* "[1,3,224,224]" ("[]" for rank 0), cut to fit n bytes. */
 void cli_dims_str(int rank, const int64_t *dims, char *buf, size_t n);
 /* The same after the element type: "f32[1,3,224,224]". */
@@ -64,9 +123,13 @@ typedef struct cli_inputs {
   int n;
   npy_array *arrays;    /* one per model input, in model order */
   const void **ptrs;
+  bool usage_error;     /* after a failed cli_load_inputs: bad usage (exit 2: a malformed spec, an unknown,
+                           repeated or missing input) rather than a bad file (exit 1) */
 } cli_inputs;
 /* Reads every --input spec and checks names, dtypes and shapes against the
- * model's inputs (each input exactly once). Prints errors; returns false. */
+ * model's inputs (each input exactly once). A file with the untyped '<V2'
+ * dtype is read as bfloat16 for a bfloat16 input (tools/npy.h). Prints
+ * errors; returns false. */
 bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char **specs, cli_inputs *out);
 void cli_free_inputs(cli_inputs *in);
 

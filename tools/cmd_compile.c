@@ -14,20 +14,6 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The file name of path without folder and extension, as a C identifier. */
-static void stem_name(const char *path, char *buf, size_t n) {
-  const char *b = strrchr(path, '/');
-  b = b ? b + 1 : path;
-  size_t k = 0;
-  if (*b >= '0' && *b <= '9') buf[k++] = '_';
-  for (; *b && *b != '.' && k + 1 < n; b++) {
-    char c = *b;
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    buf[k++] = ok ? c : '_';
-  }
-  buf[k] = 0;
-}
-
 /* "out/model.so" → "out/model.h"; anything else gets ".h" appended. */
 static char *header_for(const char *so) {
   size_t n = strlen(so);
@@ -41,33 +27,37 @@ static char *header_for(const char *so) {
 
 int cmd_compile(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *header = NULL, *name = NULL, *emit = NULL, *triple = NULL, *cpu = NULL;
-  const char *features = NULL, *linker = NULL, *passes = NULL, *disable = NULL;
+  const char *features = NULL, *linker = NULL;
   int opt = 3;
-  bool timing = false, no_header = false, remarks = false;
-  for (int i = 1; i < argc; i++) remarks = remarks || !strcmp(argv[i], "--remarks");
-  kiln_context *ctx = cli_context(remarks);
-  kiln_context_set_remarks(ctx, remarks);
+  bool timing = false, no_header = false, opt_set = false;
+  char derived[80], *default_out = NULL, *hpath = NULL;
+  cli_model_opts mo = {0};
+  kiln_context *ctx = NULL;
   int rc = 2;
   for (int i = 1; i < argc; i++) {
     const char *v;
-    if (cli_flag_value(argc, argv, &i, "-o", &v)) out = v;
-    else if (cli_flag_value(argc, argv, &i, "--header", &v)) header = v;
-    else if (!strcmp(argv[i], "--no-header")) no_header = true;
-    else if (cli_flag_value(argc, argv, &i, "--name", &v)) name = v;
-    else if (cli_flag_value(argc, argv, &i, "--emit", &v)) emit = v;
+    int r = cli_model_option(argc, argv, &i,
+                             CLI_MOPT_SHAPE | CLI_MOPT_PASSES | CLI_MOPT_DUMP | CLI_MOPT_ELIDE | CLI_MOPT_REMARKS, &mo);
+    if (r < 0) goto done;
+    if (r > 0) continue;
+    if (cli_flag_once(argc, argv, &i, "-o", &out)) continue;
+    if (cli_flag_once(argc, argv, &i, "--header", &header)) continue;
+    if (cli_flag_once(argc, argv, &i, "--name", &name)) continue;
+    if (cli_flag_once(argc, argv, &i, "--emit", &emit)) continue;
+    if (!strcmp(argv[i], "--no-header")) no_header = true;
     else if (cli_flag_value(argc, argv, &i, "--target", &v)) triple = v;
     else if (cli_flag_value(argc, argv, &i, "--cpu", &v)) cpu = v;
     else if (cli_flag_value(argc, argv, &i, "--features", &v)) features = v;
     else if (cli_flag_value(argc, argv, &i, "--linker", &v)) linker = v;
-    else if (cli_flag_value(argc, argv, &i, "--passes", &v)) passes = v;
-    else if (cli_flag_value(argc, argv, &i, "--disable-pass", &v)) disable = v;
-    else if (cli_flag_value(argc, argv, &i, "--input-shape", &v)) {
-      if (!cli_bind_shape(ctx, v)) goto done;
-    } else if (!strcmp(argv[i], "--time")) timing = true;
-    else if (!strcmp(argv[i], "--remarks")) continue; /* read above */
-    else if (argv[i][0] == '-' && argv[i][1] == 'O' && argv[i][2] >= '0' && argv[i][2] <= '3' && !argv[i][3])
+    else if (!strcmp(argv[i], "--time")) timing = true;
+    else if (argv[i][0] == '-' && argv[i][1] == 'O' && argv[i][2] >= '0' && argv[i][2] <= '3' && !argv[i][3]) {
+      if (opt_set && opt != argv[i][2] - '0') {
+        cli_error("compile: -O%d and %s conflict", opt, argv[i]);
+        goto done;
+      }
       opt = argv[i][2] - '0';
-    else if (!cli_positional("compile", "model", argv[i], &model)) goto done;
+      opt_set = true;
+    } else if (!cli_positional("compile", "model", argv[i], &model)) goto done;
   }
   if (!cli_need_positional("compile", "model", model)) goto done;
   kiln_emit_kind kind = KILN_EMIT_OBJECT;
@@ -90,35 +80,58 @@ int cmd_compile(int argc, char **argv) {
       goto done;
     }
   }
-  char derived[80], *default_out = NULL;
+  /* Options that do not apply are refused rather than ignored. */
+  if (header && no_header) {
+    cli_error("compile: --header and --no-header conflict");
+    goto done;
+  }
+  if (emit && (header || no_header || linker)) {
+    cli_error("compile: %s applies to the shared object; --emit=%s writes one stage instead",
+              header ? "--header" : no_header ? "--no-header" : "--linker", emit);
+    goto done;
+  }
+  if (mo.print_flags && kind != KILN_EMIT_IR && kind != KILN_EMIT_LLVM && kind != KILN_EMIT_ASM) {
+    cli_error("compile: --elide-constants applies to --emit=ir, llvm or asm (the text forms)");
+    goto done;
+  }
+  /* The default output keeps the model's base name (my-model.v2.onnx ->
+   * my-model.v2.so); the C name is derived from the output's name. */
+  if (!emit && !out) {
+    char *stem = cli_stem(model);
+    size_t n = stem ? strlen(stem) + 4 : 0;
+    default_out = stem ? malloc(n) : NULL;
+    if (default_out) snprintf(default_out, n, "%s.so", stem);
+    free(stem);
+    if (!default_out) goto done;
+    out = default_out;
+  }
   if (!name && out) {
-    stem_name(out, derived, sizeof derived);
+    cli_symbol_name(out, derived, sizeof derived);
     name = derived;
   }
-  if (!emit && !out) {
-    stem_name(model, derived, sizeof derived);
-    size_t n = strlen(derived) + 4;
-    default_out = malloc(n);
-    if (!default_out) goto done;
-    snprintf(default_out, n, "%s.so", derived);
-    out = default_out;
-    if (!name) name = derived;
-  }
   rc = 1;
+  if (!emit && !no_header) {
+    hpath = header ? strdup(header) : header_for(out);
+    if (!hpath) goto done;
+  }
+  /* Checked now, not after a compile that may take minutes. */
+  if ((out && !cli_check_output_path("compile", emit ? "output" : "shared object", out)) ||
+      (hpath && !cli_check_output_path("compile", "header", hpath)))
+    goto done;
+  ctx = cli_model_context(&mo);
   double t0 = now_ms();
   kiln_model *m = NULL;
-  char *hpath = NULL;
   if (kiln_context_set_target(ctx, triple, cpu, features) != KILN_OK || kiln_context_set_opt_level(ctx, opt) != KILN_OK ||
       kiln_context_set_linker(ctx, linker) != KILN_OK) {
     cli_fail(ctx, "bad options");
     goto cleanup;
   }
-  if (kiln_model_load_file(ctx, model, &m) != KILN_OK) {
+  if (cli_load_model(ctx, model, &mo, 0, NULL, &m) != KILN_OK) {
     cli_fail(ctx, "cannot load the model");
     goto cleanup;
   }
   double t1 = now_ms();
-  if (kiln_model_optimize(m, passes, disable) != KILN_OK) {
+  if (kiln_model_optimize(m, mo.passes, mo.disable) != KILN_OK) {
     cli_fail(ctx, "the pass pipeline failed");
     goto cleanup;
   }
@@ -126,18 +139,30 @@ int cmd_compile(int argc, char **argv) {
   if (emit) {
     char *data = NULL;
     size_t len = 0;
-    if (kiln_model_emit(m, name, kind, &data, &len) != KILN_OK) {
+    /* The IR through the printer that kiln opt uses, with its flags. */
+    kiln_status s = kind == KILN_EMIT_IR ? kiln_model_print(m, mo.print_flags, &data) : kiln_model_emit(m, name, kind, &data, &len);
+    if (s != KILN_OK) {
       cli_fail(ctx, "compilation failed");
       goto cleanup;
     }
-    bool ok = cli_write_file(out, data, len);
-    kiln_free(data);
-    if (!ok) goto cleanup;
-  } else {
-    if (!no_header) {
-      hpath = header ? strdup(header) : header_for(out);
-      if (!hpath) goto cleanup;
+    if (kind == KILN_EMIT_IR) len = strlen(data);
+    if (mo.print_flags && kind != KILN_EMIT_IR) {
+      size_t el;
+      char *elided = cli_elide_constants(data, len, kind == KILN_EMIT_ASM, &el);
+      kiln_free(data);
+      if (!elided) {
+        cli_error("out of memory");
+        goto cleanup;
+      }
+      bool ok = cli_write_file(out, elided, el);
+      free(elided);
+      if (!ok) goto cleanup;
+    } else {
+      bool ok = cli_write_file(out, data, len);
+      kiln_free(data);
+      if (!ok) goto cleanup;
     }
+  } else {
     if (kiln_model_compile(m, name, out, hpath) != KILN_OK) {
       cli_fail(ctx, "compilation failed");
       goto cleanup;
@@ -149,10 +174,10 @@ int cmd_compile(int argc, char **argv) {
             t3 - t2, t3 - t0);
   rc = 0;
 cleanup:
-  free(hpath);
   kiln_model_destroy(m);
-  free(default_out);
 done:
+  free(hpath);
+  free(default_out);
   kiln_context_destroy(ctx);
   return rc;
 }
@@ -172,14 +197,15 @@ static bool is_elf(const char *path) {
   return n == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
 }
 
-/* Loads a model, runs the passes and JITs it. */
-static kiln_status jit_model(kiln_context *ctx, const char *path, const char *passes, const char *disable, bool timing,
-                             kiln_executable **out) {
+/* Loads a model (symbolic inputs may take their shapes from the --input
+ * files), runs the passes and JITs it. */
+static kiln_status jit_model(kiln_context *ctx, const char *path, const cli_model_opts *mo, int nspecs, char **specs,
+                             bool timing, kiln_executable **out) {
   double t0 = now_ms();
   kiln_model *m = NULL;
-  kiln_status s = kiln_model_load_file(ctx, path, &m);
+  kiln_status s = cli_load_model(ctx, path, mo, nspecs, specs, &m);
   double t1 = now_ms();
-  if (s == KILN_OK) s = kiln_model_optimize(m, passes, disable);
+  if (s == KILN_OK) s = kiln_model_optimize(m, mo->passes, mo->disable);
   double t2 = now_ms();
   if (s == KILN_OK) s = kiln_model_jit(m, out);
   double t3 = now_ms();
@@ -191,37 +217,54 @@ static kiln_status jit_model(kiln_context *ctx, const char *path, const char *pa
 }
 
 int cmd_run(int argc, char **argv) {
-  const char *path = NULL, *outdir = NULL, *passes = NULL, *disable = NULL;
+  const char *path = NULL, *outdir = NULL, *threads_s = NULL, *repeat_s = NULL, *limit_s = NULL;
   char **specs = calloc((size_t)argc + 1, sizeof *specs);
-  int nspecs = 0, limit = 16, threads = 0, repeat = 0, opt = 3;
-  bool threads_set = false, timing = false;
-  kiln_context *ctx = cli_context(false);
+  int nspecs = 0;
+  long long limit = 16, threads = 0, repeat = 0, opt = 3;
+  bool timing = false;
+  /* The first option given that only the JIT uses (refused for a .so). */
+  const char *jit_only = NULL, *opt_flag = NULL;
+  cli_model_opts mo = {0};
+  kiln_context *ctx = NULL;
   int rc = 2;
   if (!specs) goto done;
   for (int i = 1; i < argc; i++) {
     const char *v;
+    int r = cli_model_option(argc, argv, &i, CLI_MOPT_SHAPE | CLI_MOPT_PASSES, &mo);
+    if (r < 0) goto done;
+    if (r > 0) {
+      if (!jit_only) jit_only = mo.first;
+      continue;
+    }
     if (cli_flag_value(argc, argv, &i, "--input", &v)) specs[nspecs++] = (char *)v;
-    else if (cli_flag_value(argc, argv, &i, "--output-dir", &v)) outdir = v;
-    else if (cli_flag_value(argc, argv, &i, "--threads", &v)) {
-      threads = atoi(v);
-      threads_set = true;
-    } else if (cli_flag_value(argc, argv, &i, "--repeat", &v)) {
-      repeat = atoi(v);
-      if (repeat < 1) {
-        cli_error("run: --repeat needs a count >= 1");
+    else if (cli_flag_once(argc, argv, &i, "--output-dir", &outdir)) continue;
+    else if (cli_flag_once(argc, argv, &i, "--threads", &threads_s)) {
+      if (!cli_parse_int("--threads", threads_s, 1, 4096, &threads)) goto done;
+    } else if (cli_flag_once(argc, argv, &i, "--repeat", &repeat_s)) {
+      if (!cli_parse_int("--repeat", repeat_s, 1, 100000000, &repeat)) goto done;
+    } else if (cli_flag_once(argc, argv, &i, "--print-limit", &limit_s)) {
+      if (!cli_parse_int("--print-limit", limit_s, 0, 1000000000, &limit)) goto done;
+    } else if (!strcmp(argv[i], "--time")) {
+      timing = true;
+      if (!jit_only) jit_only = argv[i];
+    } else if (argv[i][0] == '-' && argv[i][1] == 'O' && argv[i][2] >= '0' && argv[i][2] <= '3' && !argv[i][3]) {
+      if (opt_flag && strcmp(opt_flag, argv[i])) {
+        cli_error("run: %s and %s conflict", opt_flag, argv[i]);
         goto done;
       }
-    } else if (cli_flag_value(argc, argv, &i, "--print-limit", &v)) limit = atoi(v);
-    else if (cli_flag_value(argc, argv, &i, "--input-shape", &v)) {
-      if (!cli_bind_shape(ctx, v)) goto done;
-    } else if (cli_flag_value(argc, argv, &i, "--passes", &v)) passes = v;
-    else if (cli_flag_value(argc, argv, &i, "--disable-pass", &v)) disable = v;
-    else if (!strcmp(argv[i], "--time")) timing = true;
-    else if (argv[i][0] == '-' && argv[i][1] == 'O' && argv[i][2] >= '0' && argv[i][2] <= '3' && !argv[i][3])
       opt = argv[i][2] - '0';
-    else if (!cli_positional("run", "artifact or model", argv[i], &path)) goto done;
+      opt_flag = argv[i];
+      if (!jit_only) jit_only = argv[i];
+    } else if (!cli_positional("run", "artifact or model", argv[i], &path)) goto done;
   }
   if (!cli_need_positional("run", "artifact or model", path)) goto done;
+  bool artifact = is_elf(path);
+  if (artifact && jit_only) {
+    cli_error("run: %s applies only when kiln run compiles a model (JIT); %s is a compiled artifact, whose code, "
+              "shapes and options kiln compile fixed", jit_only, path);
+    goto done;
+  }
+  ctx = cli_model_context(&mo);
   rc = 1;
   kiln_executable *a = NULL;
   kiln_tensor_info *ins = NULL, *outs = NULL;
@@ -229,13 +272,13 @@ int cmd_run(int argc, char **argv) {
   cli_outputs out = {0};
   void *ws = NULL;
   double *times = NULL;
-  if (is_elf(path)) {
+  if (artifact) {
     if (kiln_executable_open(ctx, path, &a) != KILN_OK) {
       cli_fail(ctx, "cannot load the artifact");
       goto cleanup;
     }
-  } else if (kiln_context_set_opt_level(ctx, opt) != KILN_OK ||
-             jit_model(ctx, path, passes, disable, timing, &a) != KILN_OK) {
+  } else if (kiln_context_set_opt_level(ctx, (int)opt) != KILN_OK ||
+             jit_model(ctx, path, &mo, nspecs, specs, timing, &a) != KILN_OK) {
     cli_fail(ctx, "JIT compilation failed");
     goto cleanup;
   }
@@ -245,9 +288,12 @@ int cmd_run(int argc, char **argv) {
   if (!ins || !outs) goto cleanup;
   for (int i = 0; i < ni; i++) kiln_executable_input(a, i, &ins[i]);
   for (int i = 0; i < no; i++) kiln_executable_output(a, i, &outs[i]);
-  if (!cli_load_inputs(ni, ins, nspecs, specs, &in)) goto cleanup;
+  if (!cli_load_inputs(ni, ins, nspecs, specs, &in)) {
+    if (in.usage_error) rc = 2;
+    goto cleanup;
+  }
   if (!cli_alloc_outputs(no, outs, &out)) goto cleanup;
-  if (threads_set) kiln_executable_set_num_threads(a, threads);
+  if (threads_s) kiln_executable_set_num_threads(a, (int)threads);
   size_t wsz = kiln_executable_workspace_size(a);
   if (wsz) {
     ws = aligned_alloc(64, (wsz + 63) / 64 * 64);
@@ -264,7 +310,7 @@ int cmd_run(int argc, char **argv) {
   if (repeat) {
     times = malloc(sizeof(double) * (size_t)repeat);
     if (!times) goto cleanup;
-    for (int r = 0; r < repeat; r++) {
+    for (long long r = 0; r < repeat; r++) {
       double t = now_ms();
       kiln_executable_run(a, in.ptrs, out.ptrs, ws);
       times[r] = now_ms() - t;
@@ -274,12 +320,12 @@ int cmd_run(int argc, char **argv) {
     bool us = times[repeat / 2] < 1.0;
     double k = us ? 1e3 : 1;
     const char *unit = us ? "us" : "ms";
-    fprintf(stderr, "kiln: %d runs, %d thread%s: min %.3f %s, median %.3f %s, max %.3f %s\n", repeat,
+    fprintf(stderr, "kiln: %lld runs, %d thread%s: min %.3f %s, median %.3f %s, max %.3f %s\n", repeat,
             kiln_executable_num_threads(a), kiln_executable_num_threads(a) == 1 ? "" : "s", times[0] * k, unit,
             times[repeat / 2] * k, unit, times[repeat - 1] * k, unit);
   }
   if (outdir && !cli_write_outputs(outs, &out, outdir)) goto cleanup;
-  cli_print_outputs(outs, &out, limit);
+  cli_print_outputs(outs, &out, (int)limit);
   rc = 0;
 cleanup:
   free(times);

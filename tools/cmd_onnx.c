@@ -45,8 +45,8 @@ int cmd_import(int argc, char **argv) {
   }
   for (int i = 1; i < argc; i++) {
     const char *v;
-    if (cli_flag_value(argc, argv, &i, "-o", &v)) out = v;
-    else if (cli_flag_value(argc, argv, &i, "--input-shape", &v)) {
+    if (cli_flag_once(argc, argv, &i, "-o", &out)) continue;
+    if (cli_flag_value(argc, argv, &i, "--input-shape", &v)) {
       if (!cli_bind_shape(ctx, v)) goto done;
     } else if (cli_flag_value(argc, argv, &i, "--input-value", &v)) {
       const char *eq = strrchr(v, '=');
@@ -57,6 +57,7 @@ int cmd_import(int argc, char **argv) {
       }
       if (!npy_read_file(eq + 1, &arrays[nvals], err, sizeof err)) {
         cli_error("--input-value %s", err);
+        rc = 1; /* a bad file, not bad usage */
         goto done;
       }
       names[nvals] = strndup(v, (size_t)(eq - v));
@@ -69,6 +70,7 @@ int cmd_import(int argc, char **argv) {
   }
   if (!cli_need_positional("import", "model", in)) goto done;
   rc = 1;
+  if (out && !cli_check_output_path("import", "output", out)) goto done;
   if (kiln_model_load_onnx_with_values(ctx, in, nvals, vals, &m) != KILN_OK || kiln_model_print(m, flags, &text) != KILN_OK) {
     cli_fail(ctx, "import failed");
     goto done;
@@ -239,25 +241,12 @@ static void case_name(const char *path, char *buf, size_t n) {
   snprintf(buf, n, "%s/%s", parent ? parent + 1 : tmp, last + 1);
 }
 
-static double half_to_double(uint16_t h) {
-  int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-  double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
-  return (h & 0x8000) ? -v : v;
-}
-
-static double bf16_to_double(uint16_t h) {
-  uint32_t u = (uint32_t)h << 16;
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
 static bool is_float_type(kiln_dtype t) { return t == KILN_F16 || t == KILN_BF16 || t == KILN_F32 || t == KILN_F64; }
 
 static double get_f(kiln_dtype t, const void *p, size_t i) {
   switch (t) {
-    case KILN_F16: return half_to_double(((const uint16_t *)p)[i]);
-    case KILN_BF16: return bf16_to_double(((const uint16_t *)p)[i]);
+    case KILN_F16: return npy_f16_to_double(((const uint16_t *)p)[i]);
+    case KILN_BF16: return npy_bf16_to_double(((const uint16_t *)p)[i]);
     case KILN_F32: return ((const float *)p)[i];
     case KILN_F64: return ((const double *)p)[i];
     default: return 0;
@@ -529,7 +518,9 @@ static int freeze_names(const char *msg, strlist *names) {
   return added;
 }
 
-static case_result run_case(const char *dir, const char *name, engine_fn run, char *why, size_t whyn, bool *froze) {
+/* cpu, features: the code generator's target (NULL: this machine's). */
+static case_result run_case(const char *dir, const char *name, engine_fn run, const char *cpu, const char *features,
+                            char *why, size_t whyn, bool *froze) {
   case_diag cd = {0};
   kiln_context *ctx;
   *froze = false;
@@ -538,6 +529,11 @@ static case_result run_case(const char *dir, const char *name, engine_fn run, ch
     return CASE_FAIL;
   }
   kiln_context_set_diagnostics(ctx, collect, &cd);
+  if ((cpu || features) && kiln_context_set_target(ctx, NULL, cpu, features) != KILN_OK) {
+    snprintf(why, whyn, "cannot set the target: %s", kiln_context_last_error(ctx));
+    kiln_context_destroy(ctx);
+    return CASE_FAIL;
+  }
   double rtol = RTOL, atol = ATOL;
   for (size_t i = 0; tolerances[i].name; i++)
     if (!strcmp(tolerances[i].name, name)) {
@@ -688,7 +684,7 @@ static bool collect_cases(int ndirs, char **dirs, strlist *cases) {
 }
 
 int cmd_test_onnx(int argc, char **argv) {
-  const char *engine_name = "compiled", *expect = NULL;
+  const char *engine_name = "compiled", *expect = NULL, *cpu = NULL, *features = NULL;
   bool verbose = false, list_passing = false;
   char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
   int ndirs = 0;
@@ -697,6 +693,8 @@ int cmd_test_onnx(int argc, char **argv) {
     const char *v;
     if (cli_flag_value(argc, argv, &i, "--engine", &v)) engine_name = v;
     else if (cli_flag_value(argc, argv, &i, "--expect-pass", &v)) expect = v;
+    else if (cli_flag_value(argc, argv, &i, "--cpu", &v)) cpu = v;
+    else if (cli_flag_value(argc, argv, &i, "--features", &v)) features = v;
     else if (!strcmp(argv[i], "--list-passing")) list_passing = true;
     else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) verbose = true;
     else if (argv[i][0] == '-' && argv[i][1]) {
@@ -710,6 +708,11 @@ int cmd_test_onnx(int argc, char **argv) {
     if (!strcmp(engines[i].name, engine_name)) run = engines[i].run;
   if (!run) {
     cli_error("test-onnx: unknown engine '%s' (available: compiled, interp, aot)", engine_name);
+    free(dirs);
+    return 2;
+  }
+  if (run == run_interp && (cpu || features)) {
+    cli_error("test-onnx: --cpu and --features apply to the compiled and aot engines, not to interp");
     free(dirs);
     return 2;
   }
@@ -737,7 +740,7 @@ int cmd_test_onnx(int argc, char **argv) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool froze;
-    case_result r = run_case(cases.v[i], name, run, why, sizeof why, &froze);
+    case_result r = run_case(cases.v[i], name, run, cpu, features, why, sizeof why, &froze);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     res[i].name = strdup(name);

@@ -10,7 +10,7 @@ apt-get install -y --no-install-recommends \
   llvm-19-dev llvm-19-tools clang-19 lld-19 libclang-rt-19-dev \
   libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
   libonnx-testdata python3 python3-numpy python3-onnx \
-  python3-torch python3-torchvision
+  python3-torch python3-torchvision qemu-user
 if [ "${1:-}" = "--bench" ]; then
   apt-get install -y --no-install-recommends nodejs npm
   here=$(cd "$(dirname "$0")/.." && pwd)

@@ -10,12 +10,13 @@
 
 static const cli_command commands[] = {
     {"opt", "parse, verify and print IR text",
-     "usage: kiln opt FILE.kir [options]\n"
+     "usage: kiln opt FILE [options]\n"
      "\n"
-     "Parses and verifies FILE.kir (or imports FILE.onnx), optionally runs passes,\n"
-     "and prints the IR in canonical form.\n"
+     "Parses and verifies FILE (kiln IR text, or an ONNX model, told apart by\n"
+     "content), optionally runs passes, and prints the IR in canonical form.\n"
      "\n"
      "  -o FILE              write the IR to FILE instead of standard output\n"
+     "  --input-shape NAME=DIMS  bind the symbolic dimensions of input NAME, e.g. 1x3x224x224\n"
      "  --passes=LIST        run these passes (comma-separated; 'default' is the pipeline)\n"
      "  --disable-pass=LIST  skip these passes\n"
      "  --dump-after=LIST    print the IR to stderr after these passes ('all' for every one)\n"
@@ -24,12 +25,13 @@ static const cli_command commands[] = {
      "  --elide-constants    print constants of more than 16 elements as {...}\n",
      cmd_opt},
     {"eval", "run a model in the reference interpreter",
-     "usage: kiln eval MODEL (.kir or .onnx) --input NAME=FILE.npy ... [options]\n"
+     "usage: kiln eval MODEL (IR text or ONNX) --input NAME=FILE.npy ... [options]\n"
      "\n"
      "Runs the model in the reference interpreter and prints its outputs.\n"
      "\n"
      "  --input NAME=FILE.npy     value of input NAME (every input is needed)\n"
      "  --input-shape NAME=DIMS   bind the symbolic dimensions of input NAME, e.g. 1x3x224x224\n"
+     "                            (without it, a symbolic input takes the shape of its --input file)\n"
      "  --output-dir DIR          also write each output as DIR/<output name>.npy\n"
      "  --print-limit N           print at most N values of each output (default 16)\n",
      cmd_eval},
@@ -60,6 +62,9 @@ static const cli_command commands[] = {
      "  --engine=NAME        how to run the models: compiled (the default: the pass\n"
      "                       pipeline, then the JIT), interp (the reference interpreter),\n"
      "                       aot (the pass pipeline, then kiln compile to a .so)\n"
+     "  --cpu=NAME           compiled and aot engines: LLVM CPU to generate code for, e.g.\n"
+     "                       x86-64-v2, x86-64-v3 (default: this machine's)\n"
+     "  --features=LIST      compiled and aot engines: LLVM target features, e.g. +avx2,+fma\n"
      "  --expect-pass FILE   FILE lists cases (e.g. node/test_abs), one a line, that must\n"
      "                       pass: exit 1 if any of them did not (without it: exit 1\n"
      "                       if any case failed)\n"
@@ -68,24 +73,35 @@ static const cli_command commands[] = {
      "  -v, --verbose        also print passing and skipped cases, with reasons and times\n",
      cmd_test_onnx},
     {"compile", "compile a model to a shared object and C header",
-     "usage: kiln compile MODEL (.kir or .onnx) [-o FILE] [options]\n"
+     "usage: kiln compile MODEL (IR text or ONNX) [-o FILE] [options]\n"
      "\n"
      "Runs the pass pipeline and compiles the model for the CPU: writes FILE\n"
-     "(default: <model>.so in the current folder) and its C header (FILE with\n"
-     ".so replaced by .h). The artifact exports kiln_<name>_run and the\n"
-     "generic kiln_artifact_info (include/kiln/artifact.h). Linking needs a C\n"
-     "compiler driver (cc; <triple>-gcc when cross compiling). On failure no\n"
-     "file is left behind.\n"
+     "(default: the model's file name with its last extension replaced by .so,\n"
+     "in the current folder: my-model.v2.onnx gives my-model.v2.so) and its C\n"
+     "header (FILE with .so replaced by .h). The artifact exports\n"
+     "kiln_<name>_run and the generic kiln_artifact_info\n"
+     "(include/kiln/artifact.h). Linking needs a C compiler driver (cc;\n"
+     "<triple>-gcc when cross compiling). The output paths are checked before\n"
+     "compiling; on failure no file is left behind.\n"
      "\n"
      "  -o FILE                   the shared object (or, with --emit, the stage's output;\n"
      "                            without -o --emit prints to standard output)\n"
-     "  --name NAME               C name of the artifact (default: FILE's name)\n"
+     "  --name NAME               C name of the artifact (default: from FILE's name without\n"
+     "                            its last extension, every character other than a letter,\n"
+     "                            digit or '_' replaced by '_', a '_' put before a leading\n"
+     "                            digit: my-model.v2.so gives kiln_my_model_v2_run)\n"
      "  --header FILE             where to write the header; --no-header: none\n"
      "  --emit=KIND               write one stage instead: ir (the IR after the passes),\n"
      "                            llvm (optimised LLVM IR), asm, obj, header\n"
+     "  --elide-constants         with --emit=ir: print constants of more than 16 elements as\n"
+     "                            {...}; with --emit=llvm or asm: print constant data of more\n"
+     "                            than 64 bytes as <elided> (the text says so; it no longer\n"
+     "                            assembles)\n"
+     "  --dump-after=LIST         print the IR to stderr after these passes ('all' for every one)\n"
      "  --input-shape NAME=DIMS   bind the symbolic dimensions of input NAME, e.g. 1x3x224x224\n"
      "  --target=TRIPLE           cross compile, e.g. aarch64-linux-gnu (default: this machine)\n"
-     "  --cpu=NAME                LLVM CPU name, e.g. znver4, x86-64-v3 (default: this machine's)\n"
+     "  --cpu=NAME                LLVM CPU name, e.g. znver4, x86-64-v3 (default: this machine's);\n"
+     "                            portable: x86-64-v2, -v3 and -v4 kernels, the best picked at run time\n"
      "  --features=LIST           LLVM target features, e.g. +avx2,-avx512f\n"
      "  -O0 .. -O3                LLVM optimisation level (default -O3)\n"
      "  --linker=DRIVER           C compiler driver that links the .so\n"
@@ -97,9 +113,10 @@ static const cli_command commands[] = {
     {"run", "run a compiled artifact, or JIT and run a model, on .npy inputs",
      "usage: kiln run ARTIFACT.so|MODEL --input NAME=FILE.npy ... [options]\n"
      "\n"
-     "Runs a shared object made by kiln compile, or a model (.onnx, or .kir IR\n"
-     "text) compiled in process by the JIT (the pass pipeline, then the same code\n"
-     "generator as kiln compile), and prints its outputs.\n"
+     "Runs a shared object made by kiln compile, or a model (ONNX or kiln IR\n"
+     "text; the kind is told by content) compiled in process by the JIT (the\n"
+     "pass pipeline, then the same code generator as kiln compile), and prints\n"
+     "its outputs.\n"
      "\n"
      "  --input NAME=FILE.npy     value of input NAME (every input is needed)\n"
      "  --output-dir DIR          also write each output as DIR/<output name>.npy\n"
@@ -108,8 +125,9 @@ static const cli_command commands[] = {
      "                            min/median/max latency\n"
      "  --print-limit N           print at most N values of each output (default 16)\n"
      "\n"
-     "For a model (JIT) only:\n"
+     "For a model (JIT) only (refused for an artifact, whose code is already built):\n"
      "  --input-shape NAME=DIMS   bind the symbolic dimensions of input NAME, e.g. 1x3x224x224\n"
+     "                            (without it, a symbolic input takes the shape of its --input file)\n"
      "  -O0 .. -O3                LLVM optimisation level (default -O3)\n"
      "  --passes=LIST             run these passes instead of the default pipeline\n"
      "  --disable-pass=LIST       skip these passes\n"
@@ -144,6 +162,8 @@ int main(int argc, char **argv) {
           fputs(commands[i].usage, stdout);
           return 0;
         }
+      cli_error("unknown command '%s' (see kiln --help)", argv[2]);
+      return 2;
     }
     usage(stdout);
     return 0;

@@ -3,10 +3,12 @@
  * the dict NumPy writes: {'descr': ..., 'fortran_order': ..., 'shape': (...)}
  * in any key order, with an optional trailing comma, padded with spaces and
  * ended by a newline. All sizes are checked before anything is allocated.
+ * bfloat16 conventions: see npy.h.
  */
 #include "tools/npy.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,19 @@ int64_t npy_elements(const npy_array *a) {
   int64_t n = 1;
   for (int i = 0; i < a->rank; i++) n *= a->dims[i];
   return n;
+}
+
+double npy_f16_to_double(uint16_t h) {
+  int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+double npy_bf16_to_double(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16; /* bfloat16 is the top half of an f32 */
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
 }
 
 void npy_free(npy_array *a) {
@@ -87,7 +102,35 @@ static bool word(hp *h, const char *w) {
   return false;
 }
 
-static bool parse_header(const char *s, size_t n, npy_array *out, char *err, size_t errn) {
+/* The dtype of a 'descr' string of vl bytes. */
+static bool descr_dtype(const char *v, size_t vl, unsigned flags, kiln_dtype *t, char *err, size_t errn) {
+  if (vl == 8 && !memcmp(v, "bfloat16", 8)) {
+    *t = KILN_BF16;
+    return true;
+  }
+  if (vl != 3) ERR("npy header: unsupported dtype '%.*s'", (int)(vl > 40 ? 40 : vl), v);
+  if (v[0] == '>') ERR("npy: big-endian data ('%.3s') is not supported", v);
+  if (v[0] != '<' && v[0] != '|' && v[0] != '=') ERR("npy header: bad byte order in dtype '%.3s'", v);
+  if (v[1] == 'V' && v[2] == '2' && v[0] != '=') {
+    /* What np.save writes for an ml_dtypes bfloat16 array: the type name
+     * is lost, so only the caller can say what the bytes are. */
+    if (flags & NPY_UNTYPED2_AS_BF16) {
+      *t = KILN_BF16;
+      return true;
+    }
+    ERR("npy: dtype '%.3s' is an untyped 2-byte item: np.save writes ml_dtypes' bfloat16 arrays so, but it may be "
+        "anything; kiln reads it as bfloat16 only where a bfloat16 value is expected (write the file with descr "
+        "'bfloat16' to say what it holds)", v);
+  }
+  for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+    if (!memcmp(v + 1, dtypes[i].code, 2)) {
+      *t = dtypes[i].t;
+      return true;
+    }
+  ERR("npy: unsupported dtype '%.3s'", v);
+}
+
+static bool parse_header(const char *s, size_t n, unsigned flags, npy_array *out, char *err, size_t errn) {
   hp h = {s, n, 0};
   bool have_descr = false, have_fortran = false, have_shape = false;
   if (!take(&h, '{')) ERR("npy header: expected '{'");
@@ -102,16 +145,7 @@ static bool parse_header(const char *s, size_t n, npy_array *out, char *err, siz
       size_t vl;
       if (have_descr) ERR("npy header: 'descr' given twice");
       if (!pystr(&h, &v, &vl)) ERR("npy header: 'descr' must be a dtype string (structured dtypes are not supported)");
-      if (vl != 3) ERR("npy header: unsupported dtype '%.*s'", (int)(vl > 40 ? 40 : vl), v);
-      if (v[0] == '>') ERR("npy: big-endian data ('%.3s') is not supported", v);
-      if (v[0] != '<' && v[0] != '|' && v[0] != '=') ERR("npy header: bad byte order in dtype '%.3s'", v);
-      bool found = false;
-      for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
-        if (!memcmp(v + 1, dtypes[i].code, 2)) {
-          out->dtype = dtypes[i].t;
-          found = true;
-        }
-      if (!found) ERR("npy: unsupported dtype '%.3s'", v);
+      if (!descr_dtype(v, vl, flags, &out->dtype, err, errn)) return false;
       have_descr = true;
     } else if (kl == 13 && !memcmp(k, "fortran_order", 13)) {
       if (have_fortran) ERR("npy header: 'fortran_order' given twice");
@@ -153,9 +187,10 @@ static bool parse_header(const char *s, size_t n, npy_array *out, char *err, siz
   return true;
 }
 
-bool npy_parse(const void *buf, size_t n, npy_array *out, char *err, size_t errn) {
-  const unsigned char *b = buf;
-  memset(out, 0, sizeof *out);
+/* Parses the magic, version and header dict at the start of b (n bytes,
+ * at least the whole header); *data_off is where the data starts. */
+static bool parse_prefix(const unsigned char *b, size_t n, unsigned flags, npy_array *out, size_t *data_off, char *err,
+                         size_t errn) {
   if (n < 10 || memcmp(b, "\x93NUMPY", 6) != 0) ERR("not a .npy file (bad magic)");
   unsigned major = b[6], minor = b[7];
   if (minor != 0 || major < 1 || major > 3) ERR("npy: unsupported format version %u.%u", major, minor);
@@ -172,7 +207,20 @@ bool npy_parse(const void *buf, size_t n, npy_array *out, char *err, size_t errn
   if (hl == 0) ERR("npy: empty header");
   for (size_t i = 0; i < hl; i++)
     if (b[off + i] == 0 || (major < 3 && b[off + i] >= 0x80)) ERR("npy header: invalid byte in header");
-  if (!parse_header((const char *)b + off, hl, out, err, errn)) return false;
+  if (!parse_header((const char *)b + off, hl, flags, out, err, errn)) return false;
+  *data_off = off + hl;
+  return true;
+}
+
+bool npy_parse(const void *buf, size_t n, npy_array *out, char *err, size_t errn) {
+  return npy_parse_ex(buf, n, 0, out, err, errn);
+}
+
+bool npy_parse_ex(const void *buf, size_t n, unsigned flags, npy_array *out, char *err, size_t errn) {
+  const unsigned char *b = buf;
+  memset(out, 0, sizeof *out);
+  size_t data;
+  if (!parse_prefix(b, n, flags, out, &data, err, errn)) return false;
   /* As NumPy does: the product of the non-zero dimensions times the item
    * size must fit in 63 bits, even when another dimension is 0, so that no
    * element count or byte size computed from the shape can overflow. */
@@ -187,7 +235,6 @@ bool npy_parse(const void *buf, size_t n, npy_array *out, char *err, size_t errn
     total *= (uint64_t)out->dims[i];
   }
   if (empty) total = 0;
-  size_t data = off + hl;
   if (total != n - data)
     ERR("npy: data size mismatch: shape needs %llu bytes, file has %zu", (unsigned long long)total, n - data);
   out->nbytes = (size_t)total;
@@ -204,6 +251,10 @@ bool npy_parse(const void *buf, size_t n, npy_array *out, char *err, size_t errn
 }
 
 bool npy_read_file(const char *path, npy_array *out, char *err, size_t errn) {
+  return npy_read_file_ex(path, 0, out, err, errn);
+}
+
+bool npy_read_file_ex(const char *path, unsigned flags, npy_array *out, char *err, size_t errn) {
   memset(out, 0, sizeof *out);
   FILE *f = fopen(path, "rb");
   if (!f) ERR("%s: cannot open: %s", path, strerror(errno));
@@ -235,21 +286,58 @@ bool npy_read_file(const char *path, npy_array *out, char *err, size_t errn) {
     ERR("%s: read error", path);
   }
   char inner[512];
-  bool ok = npy_parse(buf, (size_t)len, out, inner, sizeof inner);
+  bool ok = npy_parse_ex(buf, (size_t)len, flags, out, inner, sizeof inner);
+  free(buf);
+  if (!ok) ERR("%s: %s", path, inner);
+  return true;
+}
+
+bool npy_read_header(const char *path, unsigned flags, npy_array *out, char *err, size_t errn) {
+  memset(out, 0, sizeof *out);
+  FILE *f = fopen(path, "rb");
+  if (!f) ERR("%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(f);
+    ERR("%s: not a regular file", path);
+  }
+  /* The fixed part, then as much of the header as it announces (NumPy
+   * itself refuses headers over 10,000 bytes; allow a little more). */
+  unsigned char fixed[12];
+  size_t got = fread(fixed, 1, sizeof fixed, f);
+  size_t hl = got < 10 ? 0 : fixed[6] == 1 ? (size_t)fixed[8] | (size_t)fixed[9] << 8
+                                           : (size_t)fixed[8] | (size_t)fixed[9] << 8 | (size_t)fixed[10] << 16;
+  if (got >= 12 && fixed[6] != 1 && fixed[11]) hl = SIZE_MAX;
+  if (hl > (1u << 20)) {
+    fclose(f);
+    ERR("%s: npy: header too large", path);
+  }
+  size_t want = 12 + hl;
+  unsigned char *buf = malloc(want);
+  if (!buf) {
+    fclose(f);
+    ERR("%s: out of memory", path);
+  }
+  memcpy(buf, fixed, got);
+  if (got == sizeof fixed) got += fread(buf + got, 1, want - got, f);
+  fclose(f);
+  char inner[512];
+  size_t data;
+  bool ok = parse_prefix(buf, got, flags, out, &data, inner, sizeof inner);
   free(buf);
   if (!ok) ERR("%s: %s", path, inner);
   return true;
 }
 
 bool npy_serialize(const npy_array *a, void **out, size_t *outn, char *err, size_t errn) {
-  const char *code = NULL;
+  char descr[16] = "";
   for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
-    if (dtypes[i].t == a->dtype) code = dtypes[i].code;
-  if (!code) ERR("npy: dtype %s cannot be written to .npy", kiln_dtype_name(a->dtype));
+    if (dtypes[i].t == a->dtype) snprintf(descr, sizeof descr, "%c%s", kiln_dtype_size(a->dtype) == 1 ? '|' : '<', dtypes[i].code);
+  if (a->dtype == KILN_BF16) snprintf(descr, sizeof descr, "bfloat16"); /* see npy.h */
+  if (!descr[0]) ERR("npy: dtype %s cannot be written to .npy", kiln_dtype_name(a->dtype));
   if (a->rank < 0 || a->rank > NPY_MAX_RANK) ERR("npy: bad rank");
   char dict[512];
-  int k = snprintf(dict, sizeof dict, "{'descr': '%c%s', 'fortran_order': False, 'shape': (",
-                   kiln_dtype_size(a->dtype) == 1 ? '|' : '<', code);
+  int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
   for (int i = 0; i < a->rank; i++)
     k += snprintf(dict + k, sizeof dict - (size_t)k, "%lld%s", (long long)a->dims[i],
                   a->rank == 1 ? "," : (i + 1 < a->rank ? ", " : ""));

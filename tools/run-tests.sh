@@ -1,12 +1,13 @@
 #!/bin/sh
 # The test command of the README: installs the dependencies, builds kiln
 # with gcc and runs the whole test suite, checks that clang-19 builds it
-# without a warning too, then builds with AddressSanitizer +
+# without a warning too and runs each libFuzzer target for a few seconds,
+# then builds with AddressSanitizer +
 # UndefinedBehaviorSanitizer and runs the suite again.
 #   tools/run-tests.sh            everything
 #   tools/run-tests.sh --no-deps  skip the apt-get step
 #   tools/run-tests.sh --no-asan  skip the sanitizer build
-#   tools/run-tests.sh --no-clang skip the clang-19 build
+#   tools/run-tests.sh --no-clang skip the clang-19 and fuzzing builds
 set -eu
 cd "$(dirname "$0")/.."
 deps=1 asan=1 clang=1
@@ -29,6 +30,12 @@ if [ $clang = 1 ]; then
   # warning_level=3 and --werror: any clang warning fails the build.
   [ -d build-clang ] || CC=clang-19 meson setup build-clang --werror
   ninja -C build-clang
+  # The libFuzzer targets (tests/fuzz), built from the library's sources
+  # with clang-19, ASan and UBSan, each run for 5 seconds from a fixed seed.
+  [ -d build-fuzz ] || CC=clang-19 meson setup build-fuzz --werror -Dfuzzing=true \
+    -Db_sanitize=address,undefined -Db_lundef=false
+  ninja -C build-fuzz fuzz
+  meson test -C build-fuzz --no-rebuild --suite fuzz-run --print-errorlogs
 fi
 if [ $asan = 1 ]; then
   [ -d build-asan ] || meson setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false

@@ -6,10 +6,11 @@
 #       as a user builds it: installs the kiln just built into a temporary
 #       folder (meson install --destdir), builds jit_example.c against that
 #       installation with `cc jit_example.c $(pkg-config --cflags --libs
-#       kiln)` and nothing else, and runs it. pkg-config finds the installed
-#       kiln.pc through PKG_CONFIG_PATH, and PKG_CONFIG_SYSROOT_DIR makes its
-#       paths point into the temporary folder (a real installation needs
-#       neither). Skips (77) without pkg-config or a C compiler.
+#       kiln)` and nothing else, and runs it without LD_LIBRARY_PATH: the
+#       documented way (README.md here). kiln.pc is relocatable (its prefix
+#       is ${pcfiledir}/../../..), so PKG_CONFIG_PATH pointing into the
+#       staged tree is all it takes; the run path kiln.pc adds points there
+#       too. Skips (77) without pkg-config or a C compiler.
 #   check_example.sh --binary JIT_EXAMPLE SOURCE_DIR
 #       runs an example built in the tree (sanitizer builds, whose libkiln
 #       a plain `cc` cannot link against).
@@ -48,12 +49,16 @@ pc=$(find "$dest/root" -name kiln.pc | head -n 1)
 for h in kiln/kiln.h kiln/artifact.h; do
   [ -n "$(find "$dest/root" -path "*/include/$h")" ] || { echo "meson install did not install $h"; exit 1; }
 done
-export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$dest/root"
+# Relocatable: no absolute prefix may be left in it (issue 9: a staged tree
+# used to need PKG_CONFIG_SYSROOT_DIR and LD_LIBRARY_PATH).
+grep -q '^prefix=${pcfiledir}/' "$pc" || { echo "kiln.pc is not relocatable:"; cat "$pc"; exit 1; }
+unset PKG_CONFIG_SYSROOT_DIR LD_LIBRARY_PATH
+export PKG_CONFIG_PATH="$(dirname "$pc")"
 flags=$(pkg-config --cflags --libs kiln)
 echo "pkg-config --cflags --libs kiln: $flags"
+case "$flags" in *"$dest/root"*) ;; *) echo "the flags do not point into the staged tree $dest/root"; exit 1 ;; esac
 # shellcheck disable=SC2086  # the flags are meant to be split
 cc "$src/jit_example.c" $flags -o "$dest/jit_example"
-libdir=$(pkg-config --variable=libdir kiln)
-LD_LIBRARY_PATH="$dest/root$libdir" "$dest/jit_example" "$src/mlp.onnx" >"$dest/out.txt"
+"$dest/jit_example" "$src/mlp.onnx" >"$dest/out.txt"
 cat "$dest/out.txt"
 compare

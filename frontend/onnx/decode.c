@@ -10,6 +10,7 @@
  * Only then is the message handed to protobuf-c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "frontend/onnx/ox.h"
@@ -184,20 +185,52 @@ truncated:
   return false;
 }
 
+/* protobuf-c allocates through these rather than its own default (which
+ * also ends in malloc), so that its allocations are made by kiln's objects
+ * and fail when the fault-injection test (tests/faultinject) says so.
+ * `data`, when not NULL, is a bool set when an allocation fails, so that
+ * running out of memory is not reported as a malformed model. */
+static void *pb_alloc(void *data, size_t n) {
+  void *p = malloc(n);
+  if (!p && data) *(bool *)data = true;
+  return p;
+}
+
+static void pb_free(void *data, void *p) {
+  (void)data;
+  free(p);
+}
+
 Onnx__ModelProto *ox_decode_model(const void *bytes, size_t n, const char *what, diag *d) {
   if (n == 0) {
     diag_error(d, "%s: empty file, not an ONNX model", what);
     return NULL;
   }
   if (!scan(bytes, n, M_MODEL, 0, what, d)) return NULL;
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, n, bytes);
-  if (!m) diag_error(d, "%s: not a valid ONNX model (protobuf decoding failed)", what);
+  bool oom = false;
+  ProtobufCAllocator a = {pb_alloc, pb_free, &oom};
+  Onnx__ModelProto *m = onnx__model_proto__unpack(&a, n, bytes);
+  if (!m && oom) diag_error(d, "%s: out of memory decoding the model", what);
+  else if (!m) diag_error(d, "%s: not a valid ONNX model (protobuf decoding failed)", what);
   return m;
 }
 
 Onnx__TensorProto *ox_decode_tensor(const void *bytes, size_t n, const char *what, diag *d) {
   if (!scan(bytes, n, M_TENSOR, 0, what, d)) return NULL;
-  Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, n, bytes);
-  if (!t) diag_error(d, "%s: not a valid ONNX TensorProto (protobuf decoding failed)", what);
+  bool oom = false;
+  ProtobufCAllocator a = {pb_alloc, pb_free, &oom};
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack(&a, n, bytes);
+  if (!t && oom) diag_error(d, "%s: out of memory decoding the tensor", what);
+  else if (!t) diag_error(d, "%s: not a valid ONNX TensorProto (protobuf decoding failed)", what);
   return t;
+}
+
+void ox_free_model(Onnx__ModelProto *m) {
+  ProtobufCAllocator a = {pb_alloc, pb_free, NULL};
+  if (m) onnx__model_proto__free_unpacked(m, &a);
+}
+
+void ox_free_tensor(Onnx__TensorProto *t) {
+  ProtobufCAllocator a = {pb_alloc, pb_free, NULL};
+  if (t) onnx__tensor_proto__free_unpacked(t, &a);
 }

@@ -152,6 +152,11 @@ const void *ox_const_data(ox_ctx *cx, const ox_node *n, ir_id v, const char *wha
     ox_error(cx, n, "%s is missing", what);
     return NULL;
   }
+  if (!ox_is_const(cx, v) && v >= cx->nconst) {
+    /* sync_const could not grow its tables: not a property of the model. */
+    ox_error(cx, n, "out of memory while evaluating %s at compile time", what);
+    return NULL;
+  }
   if (!ox_is_const(cx, v)) {
     /* Name the graph inputs it depends on: freezing them makes it known.
      * (kiln test-onnx looks for "must be known at compile time".) */
@@ -355,8 +360,8 @@ static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, ir_namemap *define
      * makes this a single pass. */
     uint8_t *done = calloc(n + 1, 1);
     ir_namemap ready = {0};
-    bool progress = true;
-    while (done && progress && k < n) {
+    bool progress = true, oom = false; /* oom: not a cycle, a failed insertion into `ready` */
+    while (done && !oom && progress && k < n) {
       progress = false;
       for (size_t i = 0; i < n; i++) {
         if (done[i]) continue;
@@ -371,10 +376,10 @@ static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, ir_namemap *define
         order[k++] = (int)i;
         progress = true;
         for (size_t j = 0; j < nd->n_output; j++)
-          if (nd->output[j][0]) ir_namemap_put(&ready, nd->output[j], 1);
+          if (nd->output[j][0] && !ir_namemap_put(&ready, nd->output[j], 1)) oom = true;
       }
     }
-    if (done && k < n) {
+    if (done && !oom && k < n) {
       for (size_t i = 0; i < n; i++)
         if (!done[i]) {
           diag_error(cx->d, "the graph has a cycle: node #%zu '%s' (%s) depends on its own output", i,
@@ -384,7 +389,7 @@ static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, ir_namemap *define
       *rc = KILN_ERR_PARSE;
       ok = false;
     }
-    if (!done) ok = false;
+    if (!done || oom) ok = false;
     free(done);
     ir_namemap_free(&ready);
   }
@@ -409,10 +414,17 @@ static void init_node(ox_ctx *cx, ox_node *on, const Onnx__NodeProto *nd, int in
   for (int i = 0; i < OX_MAX_IO; i++) on->in[i] = on->out[i] = IR_NONE;
 }
 
-/* Pre-pass: every node's domain, op and opset, and the op's own checks. */
+/* Pre-pass: every node's structure (check.c), domain, op and opset, and
+ * the op's own checks. A malformed node makes the model a parse error even
+ * when other nodes are merely unsupported. */
 static int check_nodes(ox_ctx *cx, const Onnx__GraphProto *g) {
   int bad = 0;
-  bool unsupported = false, malformed = false;
+  bool malformed = false;
+  ir_namemap names = {0}; /* what subgraphs may read from this graph */
+  if (!ox_graph_names(g, &names)) {
+    ir_namemap_free(&names);
+    return KILN_ERR_OUT_OF_MEMORY;
+  }
   for (size_t i = 0; i < g->n_node; i++) {
     const Onnx__NodeProto *nd = g->node[i];
     ox_node on;
@@ -421,29 +433,34 @@ static int check_nodes(ox_ctx *cx, const Onnx__GraphProto *g) {
     if (!nd->op_type || !nd->op_type[0]) {
       ox_error(cx, &on, "node has no op_type");
       malformed = true;
-    } else if (nd->n_input > OX_MAX_IO || nd->n_output > OX_MAX_IO) {
+      bad++;
+      continue;
+    }
+    bool dflt = !nd->domain || !nd->domain[0] || !strcmp(nd->domain, "ai.onnx");
+    const ox_op *op = dflt ? ox_find_op(nd->op_type) : NULL;
+    if (!ox_check_domain(cx, &on)) malformed = true;
+    if (!ox_check_node(cx, &on, op)) malformed = true;
+    if (!ox_check_subgraphs(cx, &on, &names)) malformed = true;
+    bool broken = cx->errors > before;
+    if (nd->n_input > OX_MAX_IO || nd->n_output > OX_MAX_IO) {
       ox_error(cx, &on, "more than %d inputs or outputs are not supported", OX_MAX_IO);
-      unsupported = true;
-    } else if (nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx")) {
-      ox_error(cx, &on, "operator domain '%s' is not supported (only the default ai.onnx domain is)", nd->domain);
-      unsupported = true;
-    } else {
-      const ox_op *op = ox_find_op(nd->op_type);
-      if (!op) {
-        ox_error(cx, &on, "operator %s is not supported", nd->op_type);
-        unsupported = true;
-      } else if (cx->opset < op->min_opset) {
-        ox_error(cx, &on, "kiln supports %s from opset %d", nd->op_type, op->min_opset);
-        unsupported = true;
-      } else if (op->check && !op->check(cx, &on)) {
-        unsupported = true;
+    } else if (!dflt) {
+      if (!broken) {
+        ox_error(cx, &on, "operator domain '%s' is not supported (only the default ai.onnx domain is)", nd->domain);
       }
+    } else if (!op) {
+      ox_error(cx, &on, "operator %s is not supported", nd->op_type);
+    } else if (cx->opset < op->min_opset) {
+      ox_error(cx, &on, "kiln supports %s from opset %d", nd->op_type, op->min_opset);
+    } else if (!broken && op->check) {
+      op->check(cx, &on); /* it reads attributes: only on a well-formed node */
     }
     if (cx->errors > before) bad++;
   }
+  ir_namemap_free(&names);
   if (!bad) return KILN_OK;
   diag_error(cx->d, "%d node%s of the model cannot be imported (listed above)", bad, bad == 1 ? "" : "s");
-  return malformed && !unsupported ? KILN_ERR_PARSE : KILN_ERR_UNSUPPORTED;
+  return cx->out_of_memory ? KILN_ERR_OUT_OF_MEMORY : malformed ? KILN_ERR_PARSE : KILN_ERR_UNSUPPORTED;
 }
 
 static int output_check(ox_ctx *cx, const Onnx__ValueInfoProto *vi, ir_id v) {
@@ -522,8 +539,22 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     if (k == IR_NONE || !ir_namemap_put(&values, t->name, k)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
   }
   if (g->n_sparse_initializer) {
-    diag_error(cx->d, "sparse initializers are not supported");
+    const Onnx__SparseTensorProto *sp = g->sparse_initializer[0];
+    const char *nm = sp->values && sp->values->name ? sp->values->name : "";
+    diag_error(cx->d, "sparse initializer '%s': sparse initializers are not supported", nm);
     FAIL_RC(KILN_ERR_UNSUPPORTED);
+  }
+  /* Before IR 4 every initializer had to be listed as a graph input too
+   * (it was the input's default value). */
+  for (size_t i = 0; model->ir_version < 4 && i < g->n_initializer; i++) {
+    bool listed = false;
+    for (size_t k = 0; k < g->n_input && !listed; k++)
+      listed = g->input[k]->name && !strcmp(g->input[k]->name, g->initializer[i]->name);
+    if (!listed) {
+      diag_error(cx->d, "initializer '%s' is not a graph input; in IR version %lld (before 4) every initializer must "
+                 "be listed among the graph inputs", g->initializer[i]->name, (long long)model->ir_version);
+      FAIL_RC(KILN_ERR_PARSE);
+    }
   }
   /* Graph inputs that are not initializers become parameters. */
   int64_t param = 0;
@@ -535,7 +566,12 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     }
     ir_id existing = vm_get(&values, vi->name);
     if (existing != IR_NONE) {
-      if (ir_get(cx->c, existing)->op == IR_OP_CONSTANT) continue; /* an initializer's default */
+      if (ir_get(cx->c, existing)->op == IR_OP_CONSTANT) { /* an initializer's default */
+        ir_shape s = ox_shape(cx, existing);
+        int r = ox_check_declared(cx, vi, &s, "graph input", "its initializer");
+        if (r != KILN_OK) FAIL_RC(r);
+        continue;
+      }
       diag_error(cx->d, "graph input '%s' is listed twice", vi->name);
       FAIL_RC(KILN_ERR_PARSE);
     }
@@ -570,6 +606,22 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
       diag_error(cx->d, "--input-shape names '%s', which is not an input of the model", o->bindings[i].name);
       FAIL_RC(KILN_ERR_INVALID_ARGUMENT);
     }
+  }
+  /* value_info about an initializer or a graph input must agree with it;
+   * that of node outputs is taken as a hint and not checked. */
+  for (size_t i = 0; i < g->n_value_info; i++) {
+    const Onnx__ValueInfoProto *vi = g->value_info[i];
+    if (!vi->name || !vi->name[0]) {
+      diag_error(cx->d, "value_info #%zu has no name", i);
+      FAIL_RC(KILN_ERR_PARSE);
+    }
+    ir_id v = vm_get(&values, vi->name);
+    if (v == IR_NONE) continue;
+    ir_shape s = ox_shape(cx, v);
+    bool input = false; /* a parameter, or an input frozen to a value */
+    for (size_t k = 0; k < g->n_input && !input; k++) input = !strcmp(g->input[k]->name, vi->name);
+    int r = ox_check_declared(cx, vi, &s, "value_info", input ? "the graph input" : "the initializer");
+    if (r != KILN_OK) FAIL_RC(r);
   }
   order = topo_order(cx, g, &values, &rc);
   if (!order) goto done;
@@ -611,7 +663,11 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
   if (!outs || !names) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
   for (size_t i = 0; i < g->n_output; i++) {
     const Onnx__ValueInfoProto *vi = g->output[i];
-    ir_id v = vi->name ? vm_get(&values, vi->name) : IR_NONE;
+    if (!vi->name || !vi->name[0]) {
+      diag_error(cx->d, "graph output #%zu has no name", i);
+      FAIL_RC(KILN_ERR_PARSE);
+    }
+    ir_id v = vm_get(&values, vi->name);
     if (v == IR_NONE) {
       diag_error(cx->d, "graph output '%s' is not produced by any node, input or initializer", vi->name ? vi->name : "");
       FAIL_RC(KILN_ERR_PARSE);
@@ -647,14 +703,17 @@ static bool only_other_domains(const Onnx__ModelProto *model) {
   return true;
 }
 
-int onnx_import(const void *bytes, size_t n, const onnx_options *o, diag *d, ir_module **out) {
+/* Imports a model image; `what` names it in messages (the file). */
+static int import_image(const void *bytes, size_t n, const onnx_options *o, const char *what, diag *d,
+                        ir_module **out) {
   *out = NULL;
-  Onnx__ModelProto *model = ox_decode_model(bytes, n, "model", d);
+  Onnx__ModelProto *model = ox_decode_model(bytes, n, what, d);
   if (!model) return KILN_ERR_PARSE;
-  int rc = KILN_OK;
+  int rc = ox_check_model(model, what, d);
   ox_ctx cx;
   memset(&cx, 0, sizeof cx);
   cx.d = d;
+  cx.model = model;
   cx.base_dir = o ? o->base_dir : NULL;
   /* Opset of the default domain. */
   cx.opset = -1;
@@ -662,7 +721,9 @@ int onnx_import(const void *bytes, size_t n, const onnx_options *o, diag *d, ir_
     const Onnx__OperatorSetIdProto *os = model->opset_import[i];
     if (!os->domain || !os->domain[0] || !strcmp(os->domain, "ai.onnx")) cx.opset = (int)os->version;
   }
-  if (!model->graph) {
+  if (rc != KILN_OK) {
+    /* reported by ox_check_model */
+  } else if (!model->graph) {
     diag_error(d, "the model has no graph");
     rc = KILN_ERR_PARSE;
   } else if (cx.opset < 0 && !only_other_domains(model)) {
@@ -700,13 +761,32 @@ int onnx_import(const void *bytes, size_t n, const onnx_options *o, diag *d, ir_
   }
   free(cx.is_const);
   free(cx.const_data);
-  onnx__model_proto__free_unpacked(model, NULL);
+  ox_free_model(model);
   if (rc != KILN_OK) {
     ir_module_destroy(cx.m);
     return rc;
   }
   *out = cx.m;
   return KILN_OK;
+}
+
+int onnx_import(const void *bytes, size_t n, const onnx_options *o, diag *d, ir_module **out) {
+  return import_image(bytes, n, o, "model", d, out);
+}
+
+/* A sink that forwards to the caller's with the file's name in front, so
+ * that every message about a model file names it; messages that already
+ * start with it (the decoder's, ox_check_model's) pass unchanged. */
+typedef struct file_sink {
+  diag *to;
+  const char *path;
+} file_sink;
+
+static void name_file(void *user, diag_level level, const char *msg) {
+  const file_sink *f = user;
+  size_t n = strlen(f->path);
+  if (!strncmp(msg, f->path, n) && msg[n] == ':') diag_emit(f->to, level, "%s", msg);
+  else diag_emit(f->to, level, "%s: %s", f->path, msg);
 }
 
 int onnx_import_file(const char *path, const onnx_options *o, diag *d, ir_module **out) {
@@ -718,7 +798,9 @@ int onnx_import_file(const char *path, const onnx_options *o, diag *d, ir_module
   onnx_options oo = o ? *o : (onnx_options){0};
   char *dir = ox_dirname(path);
   oo.base_dir = dir;
-  rc = dir ? onnx_import(buf, n, &oo, d, out) : KILN_ERR_OUT_OF_MEMORY;
+  file_sink fs = {d, path};
+  diag named = {name_file, &fs, 0};
+  rc = dir ? import_image(buf, n, &oo, path, &named, out) : KILN_ERR_OUT_OF_MEMORY;
   free(dir);
   free(buf);
   return rc;

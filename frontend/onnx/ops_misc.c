@@ -1,4 +1,5 @@
 /* Constant, Identity, Dropout (inference: identity), and other glue ops. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,10 @@ static bool lower_constant(ox_ctx *cx, ox_node *n) {
     if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR || !a->t) return ox_error(cx, n, "attribute 'value' must be a tensor");
     ir_shape s;
     void *data;
-    if (ox_tensor_data(a->t, cx->base_dir, "attribute 'value'", &s, &data, cx->d) != KILN_OK) return false;
+    char nm[512], what[600];
+    snprintf(what, sizeof what, "node %s (Constant, opset %d): attribute 'value'", ox_node_name(n, nm, sizeof nm),
+             n->opset);
+    if (ox_tensor_data(a->t, cx->base_dir, what, &s, &data, cx->d) != KILN_OK) return false;
     n->out[0] = ir_constant(&cx->b, s, data);
     free(data);
   } else if ((a = ox_attr(n, "value_float"))) {
@@ -64,12 +68,17 @@ static bool lower_constant(ox_ctx *cx, ox_node *n) {
 static bool check_constant(ox_ctx *cx, const ox_node *n) {
   if (ox_attr(n, "sparse_value")) return ox_error(cx, n, "sparse constants are not supported");
   if (ox_attr(n, "value_string") || ox_attr(n, "value_strings")) return ox_error(cx, n, "string constants are not supported");
+  const Onnx__AttributeProto *v = ox_attr(n, "value");
+  if (v && v->t && v->t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__STRING)
+    return ox_error(cx, n, "string constants are not supported (attribute 'value' is a STRING tensor)");
   return true;
 }
 
 const ox_op ox_ops_misc[] = {
-    {"Identity", 1, lower_identity, NULL},
-    {"Dropout", 1, lower_dropout, NULL},
-    {"Constant", 1, lower_constant, check_constant},
-    {NULL, 0, NULL, NULL},
+    {"Identity", 1, lower_identity, NULL, {1, 1}, {1, 1}, NULL},
+    {"Dropout", 1, lower_dropout, NULL, {1, 3}, {1, 2}, "consumed_inputs:I@-5 is_test:i@-6 ratio:f@-11 seed:i@12-"},
+    {"Constant", 1, lower_constant, check_constant, {0, 0}, {1, 1},
+         "sparse_value:p@11- value:t value_float:f@12- value_floats:F@12- value_int:i@12- value_ints:I@12- "
+         "value_string:s@12- value_strings:S@12-"},
+    {0},
 };

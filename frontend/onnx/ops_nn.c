@@ -420,14 +420,15 @@ static bool lower_mvn(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_nn[] = {
-    {"MatMulInteger", 10, lower_matmulinteger, NULL},
-    {"QLinearMatMul", 10, lower_qlinearmatmul, NULL},
-    {"MeanVarianceNormalization", 9, lower_mvn, NULL},
-    {"MatMul", 1, lower_matmul, NULL},
-    {"Gemm", 1, lower_gemm, NULL},
-    {"BatchNormalization", 6, lower_batchnorm, check_batchnorm},
-    {"InstanceNormalization", 6, lower_instancenorm, NULL},
-    {"LayerNormalization", 17, lower_layernorm, check_layernorm},
-    {"LRN", 1, lower_lrn, NULL},
-    {NULL, 0, NULL, NULL},
+    {"MatMulInteger", 10, lower_matmulinteger, NULL, {2, 4}, {1, 1}, NULL},
+    {"QLinearMatMul", 10, lower_qlinearmatmul, NULL, {8, 8}, {1, 1}, NULL},
+    {"MeanVarianceNormalization", 9, lower_mvn, NULL, {1, 1}, {1, 1}, "axes:I"},
+    {"MatMul", 1, lower_matmul, NULL, {2, 2}, {1, 1}, NULL},
+    {"Gemm", 1, lower_gemm, NULL, {2, 3}, {1, 1}, "alpha:f beta:f broadcast:i@-6 transA:i transB:i"},
+    {"BatchNormalization", 6, lower_batchnorm, check_batchnorm, {5, 5}, {1, 5},
+         "epsilon:f is_test:i@-6 momentum:f spatial:i@-8 training_mode:i@14-"},
+    {"InstanceNormalization", 6, lower_instancenorm, NULL, {3, 3}, {1, 1}, "epsilon:f"},
+    {"LayerNormalization", 17, lower_layernorm, check_layernorm, {2, 3}, {1, 3}, "axis:i epsilon:f stash_type:i"},
+    {"LRN", 1, lower_lrn, NULL, {1, 1}, {1, 1}, "alpha:f beta:f bias:f size:i"},
+    {0},
 };

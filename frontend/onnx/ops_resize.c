@@ -388,7 +388,9 @@ static bool lower_upsample(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_resize[] = {
-    {"Resize", 10, lower_resize, check_resize},
-    {"Upsample", 7, lower_upsample, check_upsample},
-    {NULL, 0, NULL, NULL},
+    {"Resize", 10, lower_resize, check_resize, {1, 4}, {1, 1},
+         "coordinate_transformation_mode:s@11- cubic_coeff_a:f@11- exclude_outside:i@11- "
+         "extrapolation_value:f@11- mode:s nearest_mode:s@11-"},
+    {"Upsample", 7, lower_upsample, check_upsample, {1, 2}, {1, 1}, "mode:s scales:F@-8"},
+    {0},
 };

@@ -220,10 +220,10 @@ static bool lower_stft(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_signal[] = {
-    {"HannWindow", 17, lower_hann, NULL},
-    {"HammingWindow", 17, lower_hamming, NULL},
-    {"BlackmanWindow", 17, lower_blackman, NULL},
-    {"DFT", 17, lower_dft, NULL},
-    {"STFT", 17, lower_stft, NULL},
-    {NULL, 0, NULL, NULL},
+    {"HannWindow", 17, lower_hann, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i"},
+    {"HammingWindow", 17, lower_hamming, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i"},
+    {"BlackmanWindow", 17, lower_blackman, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i"},
+    {"DFT", 17, lower_dft, NULL, {1, 2}, {1, 1}, "axis:i inverse:i onesided:i"},
+    {"STFT", 17, lower_stft, NULL, {2, 4}, {1, 1}, "onesided:i"},
+    {0},
 };

@@ -27,6 +27,12 @@
  * version kiln lowers it (ops unchanged since opset 1 or 6 say so). */
 #define OX_MIN_MODEL_OPSET 1
 #define OX_MAX_IO 64 /* inputs or outputs of one node handled at once */
+/* IR versions read: opset_import (how a model says which operator versions
+ * it uses) appeared in IR 3; IR 12 is the newest ONNX has published (IR 10
+ * came with ONNX 1.16/1.17, 11 with 1.18). Newer IR versions are refused:
+ * they may carry constructs this importer cannot see. */
+#define OX_MIN_IR_VERSION 3
+#define OX_MAX_IR_VERSION 12
 
 typedef struct ox_ctx ox_ctx;
 
@@ -48,14 +54,37 @@ typedef bool (*ox_lower_fn)(ox_ctx *cx, ox_node *n);
  * after reporting through ox_error. Input shapes are not known yet. */
 typedef bool (*ox_check_fn)(ox_ctx *cx, const ox_node *n);
 
+/* How many inputs or outputs a node of an op may have; max OX_MAX_IO for a
+ * variadic op. Trailing optional ones left out (or given as '') count as
+ * the ONNX checker counts them: by position. */
+typedef struct ox_arity {
+  uint8_t min, max;
+} ox_arity;
+
+/* One supported op: its lowering and what ONNX defines for it, which
+ * check.c enforces on every node before anything is lowered.
+ *
+ * `in` and `out` are the arity over the opsets this lowering handles
+ * (min_opset to OX_MAX_OPSET), the loosest of them where opsets differ
+ * (Clip has 1 input before opset 11, up to 3 from then on).
+ *
+ * `attrs` lists the attributes the op defines (NULL: none), separated by
+ * spaces, each as NAME:T or NAME:T@FROM-TO where T is the type (f i s t g
+ * p: FLOAT INT STRING TENSOR GRAPH SPARSE_TENSOR; F I S T G P: their list
+ * forms) and @FROM-TO the opsets that define it when not all do ("@-5":
+ * up to opset 5, "@12-": from opset 12). The specs were taken from the
+ * operator schemas of onnx 1.12 (onnx.defs.get_schema), which cover opsets
+ * 1 to 17; see docs/onnx-import.md. */
 typedef struct ox_op {
   const char *op_type;
   int min_opset; /* first opset this lowering handles (usually OX_MIN_OPSET) */
   ox_lower_fn lower;
   ox_check_fn check;
+  ox_arity in, out;
+  const char *attrs;
 } ox_op;
 
-/* Tables contributed by the ops_*.c files, each ended by {NULL}. */
+/* Tables contributed by the ops_*.c files, each ended by {0}. */
 extern const ox_op ox_ops_elementwise[];
 extern const ox_op ox_ops_tensor[];
 extern const ox_op ox_ops_nn[];
@@ -75,6 +104,34 @@ const ox_op *ox_find_op(const char *op_type);
 /* ---- decoding (decode.c) ---- */
 Onnx__ModelProto *ox_decode_model(const void *bytes, size_t n, const char *what, diag *d);
 Onnx__TensorProto *ox_decode_tensor(const void *bytes, size_t n, const char *what, diag *d);
+/* Free what ox_decode_* returned (NULL is fine): it was unpacked with
+ * kiln's own malloc, so the fault-injection test covers it too. */
+void ox_free_model(Onnx__ModelProto *m);
+void ox_free_tensor(Onnx__TensorProto *t);
+
+/* ---- structural checks (check.c) ---- */
+/* The model's ir_version and opset_import list; `what` names the file.
+ * Returns a kiln_status after reporting every problem. */
+int ox_check_model(const Onnx__ModelProto *m, const char *what, diag *d);
+/* Node n's outputs and attributes, and for a supported op (op not NULL)
+ * its arity and the attributes it defines at n's opset. Reports every
+ * problem through ox_error; false if any. */
+bool ox_check_node(ox_ctx *cx, const ox_node *n, const ox_op *op);
+/* n's domain is the default one or one the model imports. */
+bool ox_check_domain(ox_ctx *cx, const ox_node *n);
+/* Adds the names graph g defines (inputs, initializers, node outputs) to m
+ * (values: 1). false when out of memory. */
+struct ir_namemap;
+bool ox_graph_names(const Onnx__GraphProto *g, struct ir_namemap *m);
+/* Every name read inside the subgraphs of n's attributes (nested ones too)
+ * is defined there or in an enclosing graph (`outer`: the names of the
+ * graph holding n). */
+bool ox_check_subgraphs(ox_ctx *cx, const ox_node *n, const struct ir_namemap *outer);
+/* The type declared by vi (`what`: "graph input", "value_info") agrees with
+ * the known shape s of `against` (e.g. "its initializer"): element type,
+ * rank and fixed dimensions. Returns a kiln_status after reporting. */
+int ox_check_declared(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const ir_shape *s, const char *what,
+                      const char *against);
 
 /* ---- tensors (tensor.c) ---- */
 /* Maps an ONNX TensorProto.DataType to an IR type; false if unsupported. */
@@ -98,6 +155,7 @@ struct ox_ctx {
   ir_builder b;
   diag *d;
   int opset;
+  const Onnx__ModelProto *model; /* the model being imported */
   const char *base_dir;
   /* Node currently lowered, for messages. */
   const ox_node *cur;
@@ -108,6 +166,7 @@ struct ox_ctx {
   uint32_t capconst;
   int errors;
   bool unsupported; /* a lowering refused a valid construct (ox_unsupported) */
+  bool out_of_memory; /* a check ran out of memory (reported as an error) */
 };
 
 /* Reports an error about node n (name, op type, opset) and returns false. */

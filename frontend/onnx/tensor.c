@@ -33,7 +33,7 @@ bool ox_type_from_onnx(int32_t dt, ir_type *out) {
 }
 
 const char *ox_onnx_type_name(int32_t dt) {
-  static const char *names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING",
+  static const char *const names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING",
                                 "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
   return dt >= 0 && dt <= 16 ? names[dt] : "unknown";
 }
@@ -149,6 +149,34 @@ int ox_tensor_data(const Onnx__TensorProto *t, const char *base_dir, const char 
     return KILN_ERR_PARSE;
   }
   bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  /* The values live in exactly one place: external data, raw_data, or the
+   * typed field of the data_type. Two of them would leave it to the reader
+   * which one counts; a typed field of another type is an exporter bug. */
+  const struct {
+    bool used;
+    const char *name;
+  } places[] = {
+      {external, "external data"},          {t->has_raw_data, "raw_data"},  {t->n_float_data > 0, "float_data"},
+      {t->n_int32_data > 0, "int32_data"}, {t->n_string_data > 0, "string_data"}, {t->n_int64_data > 0, "int64_data"},
+      {t->n_double_data > 0, "double_data"}, {t->n_uint64_data > 0, "uint64_data"},
+  };
+  const char *typed = ty == IR_F32 ? "float_data" : ty == IR_F64 ? "double_data" : ty == IR_I64 ? "int64_data"
+                      : ty == IR_U32 || ty == IR_U64 ? "uint64_data" : "int32_data";
+  const char *place = NULL;
+  for (size_t k = 0; k < sizeof places / sizeof places[0]; k++) {
+    if (!places[k].used) continue;
+    if (place) {
+      diag_error(d, "%s: holds its values both in %s and in %s; a tensor keeps them in exactly one field", what, place,
+                 places[k].name);
+      return KILN_ERR_PARSE;
+    }
+    place = places[k].name;
+    if (k >= 2 && strcmp(place, typed)) {
+      diag_error(d, "%s: data_type %s keeps typed values in %s, but this tensor has %s", what,
+                 ox_onnx_type_name(t->data_type), typed, place);
+      return KILN_ERR_PARSE;
+    }
+  }
   /* Find the one field holding the data and check its size before
    * allocating anything. */
   size_t have = 0;
@@ -225,7 +253,7 @@ int onnx_read_tensor(const void *bytes, size_t n, const char *base_dir, onnx_ten
       rc = KILN_ERR_OUT_OF_MEMORY;
     }
   }
-  onnx__tensor_proto__free_unpacked(t, NULL);
+  ox_free_tensor(t);
   return rc;
 }
 

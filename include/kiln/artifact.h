@@ -14,6 +14,8 @@
  *   int    kiln_NAME_num_threads(void);
  *   const kiln_artifact_desc *kiln_NAME_info(void);
  *   const kiln_artifact_desc *kiln_artifact_info(void);   -- the same description
+ *   size_t kiln_NAME_missing_features(char *buf, size_t cap);   -- x86-64 only, see below
+ *   const char *kiln_NAME_selected_cpu(void);                    -- x86-64 only, see below
  *
  * `kiln_artifact_info` has the same name in every artifact: it is meant for
  * dlopen (each handle has its own). A program that links several artifacts
@@ -31,6 +33,17 @@
  *     scratch). NULL makes run allocate (and free) one itself with malloc.
  *   - Returns KILN_ARTIFACT_OK (0) or one of the KILN_ARTIFACT_ERR_* codes.
  *     On an error the outputs hold unspecified values.
+ *
+ * CPU features (x86-64): the code needs the instruction-set features listed
+ * in `required_features`. run checks them (cpuid and, for AVX/AVX-512, that
+ * the OS saves the registers) before it executes anything built for more
+ * than the x86-64 baseline, and returns KILN_ARTIFACT_ERR_CPU on a CPU that
+ * lacks one: it never dies of an illegal instruction. missing_features
+ * names what this CPU lacks. An artifact made with `--cpu=portable` holds
+ * the kernels for x86-64-v2, -v3 and -v4 and runs the best this CPU has;
+ * selected_cpu says which ("x86-64-v3"), or NULL when none can run here.
+ * For other architectures the features given are recorded, not checked
+ * (missing_features and selected_cpu are NULL).
  *
  * Threads: run may be called from several threads at once, each call with
  * its own workspace (or NULL) and its own outputs. The artifact has one
@@ -69,6 +82,7 @@ enum {
   KILN_ARTIFACT_ERR_MEMORY = 2,      /* workspace NULL and malloc failed */
   KILN_ARTIFACT_ERR_ALIGNMENT = 3,   /* workspace not aligned to workspace_align */
   KILN_ARTIFACT_ERR_CUSTOM_CALL = 4, /* an external kernel (custom_call) returned non-zero */
+  KILN_ARTIFACT_ERR_CPU = 5,         /* this CPU lacks features the code needs (missing_features names them); nothing ran */
 };
 
 /* Element types: the same numbering as kiln_dtype in kiln/kiln.h. */
@@ -95,7 +109,7 @@ typedef struct kiln_artifact_desc {
   const char *name;               /* NAME, as in kiln_NAME_run */
   const char *producer;           /* "kiln 0.1.0" */
   const char *target_triple;      /* LLVM target triple the code was made for */
-  const char *target_cpu;         /* LLVM CPU name, e.g. "znver4" */
+  const char *target_cpu;         /* LLVM CPU name, e.g. "znver4"; "portable" (see CPU features above) */
   uint32_t num_inputs, num_outputs;
   const kiln_artifact_tensor *inputs;   /* num_inputs entries */
   const kiln_artifact_tensor *outputs;  /* num_outputs entries */
@@ -104,6 +118,15 @@ typedef struct kiln_artifact_desc {
   int (*run)(const void *const *inputs, void *const *outputs, void *workspace);
   void (*set_num_threads)(int n);
   int (*num_threads)(void);
+  /* Appended later within ABI version 1: read only when `size` covers them. */
+  const char *required_features;  /* x86-64: "+sse4.2,+avx,+avx2,+fma,...", LLVM's names of the checked
+                                     features the code needs ("" none); elsewhere the --features given */
+  /* Writes the required features this CPU lacks as "avx512f, avx512bw" into buf (cut to cap bytes,
+   * NUL-terminated); returns the length of the whole text, 0 when the code runs here. NULL: not checked. */
+  size_t (*missing_features)(char *buf, size_t cap);
+  /* The CPU the code that runs here was made for: target_cpu, or for a portable artifact the best
+   * level this CPU has ("x86-64-v4"); NULL when none can run here. The pointer is NULL: not checked. */
+  const char *(*selected_cpu)(void);
 } kiln_artifact_desc;
 
 /* The symbol every artifact exports (see above). */

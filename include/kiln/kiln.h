@@ -249,8 +249,10 @@ KILN_API kiln_status kiln_compile_kir(kiln_context *ctx, const char *text, size_
 /* Opens a shared object made by kiln_model_compile (dlopen; `path` is a
  * file path, never searched in the library path) and checks its
  * description. Opening the same file twice gives handles on one loaded
- * copy (one thread pool, one thread count). Caller owns *out; destroy with
- * kiln_executable_destroy. */
+ * copy (one thread pool, one thread count). Code for CPU features this
+ * machine lacks is refused with KILN_ERR_UNSUPPORTED, the message naming
+ * them (as is a JIT target CPU this machine lacks). Caller owns *out;
+ * destroy with kiln_executable_destroy. */
 KILN_API kiln_status kiln_executable_open(kiln_context *ctx, const char *path, kiln_executable **out);
 /* Stops the executable's thread pool (JIT) or unloads the object, and
  * frees the handle. NULL is fine. */

@@ -18,8 +18,14 @@
  *
  * With --passes, every model first goes through the default pass pipeline
  * (so fusion, rewrites and the fused kernels are checked on every op).
+ * With --cpu NAME (and --features LIST) the code is generated for that
+ * LLVM CPU instead of this machine's (kiln_context_set_target): x86-64-v2
+ * tests the kernels' generic (SSE, 4-wide) paths on any machine. For an
+ * x86-64 level this machine cannot run (x86-64-v3 without AVX2, say) the
+ * program prints why and exits 77 (skipped) instead of compiling code it
+ * could not run.
  *
- * Usage: test_cg_cases [--passes] CASES_DIR...
+ * Usage: test_cg_cases [--passes] [--cpu NAME [--features LIST]] CASES_DIR...
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +34,7 @@
 
 #include "api/api.h"
 #include "ir/eval.h"
+#include "tests/common/cpu_level.h"
 #include "tests/common/testutil.h"
 #include "tests/ir/npy_check.h"
 #include "tools/npy.h"
@@ -73,15 +80,27 @@ static bool run_once(kiln_executable *a, const void **ins, void **outs, const si
   return ok;
 }
 
-/* user: a bool, whether to run the default pass pipeline first. */
+/* What every case is compiled with. */
+typedef struct options {
+  bool with_passes;           /* run the default pass pipeline first */
+  const char *cpu, *features; /* the target CPU (NULL: this machine's) */
+} options;
+
+/* user: the options. */
 static bool run_case(const char *dir, const char *name, void *user) {
-  bool with_passes = *(const bool *)user;
+  const options *opt = user;
+  bool with_passes = opt->with_passes;
   char path[4096], so[4096], err[512];
   snprintf(path, sizeof path, "%s/%s/model.kir", dir, name);
   snprintf(so, sizeof so, "%s/%s.so", tmpdir, name);
   kiln_context *ctx;
   if (kiln_context_create(&ctx) != KILN_OK) return false;
   kiln_context_set_diagnostics(ctx, print_diag, (void *)name);
+  if ((opt->cpu || opt->features) && kiln_context_set_target(ctx, NULL, opt->cpu, opt->features) != KILN_OK) {
+    fprintf(stderr, "  [%s] cannot set the target CPU: %s\n", name, kiln_context_last_error(ctx));
+    kiln_context_destroy(ctx);
+    return false;
+  }
   kiln_model *m = NULL;
   kiln_executable *a = NULL;
   bool ok = kiln_model_load_file(ctx, path, &m) == KILN_OK &&
@@ -160,11 +179,27 @@ static bool run_case(const char *dir, const char *name, void *user) {
 }
 
 int main(int argc, char **argv) {
-  bool with_passes = argc > 1 && !strcmp(argv[1], "--passes");
-  int first = with_passes ? 2 : 1;
-  if (argc <= first) {
-    fprintf(stderr, "usage: %s [--passes] CASES_DIR...\n", argv[0]);
+  options opt = {false, NULL, NULL};
+  int first = 1;
+  for (; first < argc && argv[first][0] == '-'; first++) {
+    if (!strcmp(argv[first], "--passes")) opt.with_passes = true;
+    else if (!strcmp(argv[first], "--cpu") && first + 1 < argc) opt.cpu = argv[++first];
+    else if (!strcmp(argv[first], "--features") && first + 1 < argc) opt.features = argv[++first];
+    else break;
+  }
+  if (argc <= first || argv[first][0] == '-') {
+    fprintf(stderr, "usage: %s [--passes] [--cpu NAME [--features LIST]] CASES_DIR...\n", argv[0]);
     return 2;
+  }
+  if (opt.cpu) {
+    char why[512];
+    int r = tu_cpu_level_runs(opt.cpu, why, sizeof why);
+    if (r == 0) {
+      printf("SKIPPED: code generated for %s cannot run on this machine: %s\n", opt.cpu, why);
+      return 77;
+    }
+    /* Another CPU name (znver4, ...) is the caller's to vouch for. */
+    printf("code generated for cpu %s, features '%s'\n", opt.cpu, opt.features ? opt.features : "");
   }
   if (!mkdtemp(tmpdir)) {
     perror("mkdtemp");
@@ -172,7 +207,7 @@ int main(int argc, char **argv) {
   }
   int failed = 0, total = 0;
   for (int d = first; d < argc; d++) {
-    int nn, nf = tu_run_each(argv[d], NULL, run_case, &with_passes, &nn);
+    int nn, nf = tu_run_each(argv[d], NULL, run_case, &opt, &nn);
     if (nf < 0) {
       failed++;
       continue;

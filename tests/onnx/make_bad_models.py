@@ -2,7 +2,8 @@
 """Writes a corpus of malformed or unsupported ONNX models into a folder.
 
 Each model comes with the substrings kiln's error message must contain
-(EXPECTED below); check_bad_models.py runs `kiln import` on each. Models are
+(EXPECTED below); check_bad_models.py runs `kiln import` on each. GOOD
+lists valid but unusual models written beside them, which must import. Models are
 built with the onnx package where it can express the defect, and by hand
 (raw protobuf bytes) where it cannot (truncation, deep nesting).
 
@@ -16,8 +17,9 @@ from onnx import TensorProto, helper
 
 # name -> substrings that must all appear in kiln's error output.
 EXPECTED = {
-    "empty": ["empty file"],
-    "not_protobuf": ["malformed protobuf"],
+    "empty": ["empty.onnx", "empty"],
+    "not_protobuf": ["not_protobuf.onnx", "not an ONNX model"],
+    "bad_field_tag": ["bad_field_tag.onnx", "malformed protobuf (bad field tag at byte 2)"],
     "truncated": ["truncated"],
     "cycle": ["cycle"],
     "dangling_input": ["input 'nowhere' refers to no graph input"],
@@ -35,7 +37,7 @@ EXPECTED = {
     "external_missing": ["external data file 'weights_that_are_not_there.bin' not found"],
     "nul_in_name": ["NUL byte"],
     "deep_nesting": ["nested more than"],
-    "wrong_attr_type": ["attribute 'perm' must be a list of ints"],
+    "wrong_attr_type": ["node 'tr' (Transpose, opset 13)", "attribute 'perm' of Transpose must be INTS, not FLOATS"],
     "unbound_symbolic_dim": ["graph input 'x': dimension 0 ('batch') is symbolic", "--input-shape x="],
     "no_graph": ["has no graph"],
     "string_input": ["graph input 'x': element type STRING is not supported"],
@@ -44,6 +46,77 @@ EXPECTED = {
     "unsupported_attr_and_op": ["node 'pad' (Pad, opset 13): pad mode 'wrap' is not supported",
                                 "node 'fd' (FancyOpD, opset 13): operator FancyOpD is not supported",
                                 "2 nodes of the model cannot be imported"],
+    # Structural rules (frontend/onnx/check.c): issue 9's corpus and more.
+    "relu_two_inputs": ["node 'relu' (Relu, opset 13)", "has 2 inputs; Relu takes 1"],
+    "add_one_input": ["node 'add' (Add, opset 13)", "has 1 input; Add takes 2"],
+    "relu_two_outputs": ["node 'relu' (Relu, opset 13)", "has 2 outputs; Relu defines at most 1"],
+    "topk_one_output": ["node 'topk' (TopK, opset 13)", "has 1 output; TopK has 2"],
+    "no_outputs": ["node 'sink'", "has no outputs"],
+    "unnamed_outputs": ["node #0 (Relu, opset 13)", "none of the node's 1 outputs has a name"],
+    "raw_and_typed_data": ["initializer 'w'", "both in raw_data and in float_data"],
+    "wrong_typed_field": ["initializer 'w'", "data_type FLOAT keeps typed values in float_data", "int64_data"],
+    "initializer_vs_input_dims": ["graph input 'w'", "declares dimension 0 as 3", "its initializer is f32[4]"],
+    "initializer_vs_input_type": ["graph input 'w'", "element type INT64", "its initializer is f32[4]"],
+    "initializer_vs_input_rank": ["graph input 'w'", "rank 2", "its initializer is f32[4]"],
+    "attr_type_vs_field": ["node 'tr' (Transpose, opset 13)", "attribute 'perm' is declared INTS",
+                           "a value is in field 'f'"],
+    "attr_two_fields": ["node 'lr' (LeakyRelu, opset 13)", "attribute 'alpha' is declared FLOAT",
+                        "a value is in field 'i'"],
+    "attr_no_type": ["node 'lr'", "attribute 'alpha' has no type"],
+    "attr_tensor_missing": ["node 'c' (Constant, opset 13)", "attribute 'value' is declared TENSOR but holds no value"],
+    "duplicate_attr": ["node 'lr' (LeakyRelu, opset 13)", "attribute 'alpha' is given twice"],
+    "empty_attr_name": ["node 'relu' (Relu, opset 13)", "attribute #0 has an empty name"],
+    "unknown_attr": ["node 'relu' (Relu, opset 13)", "attribute 'foo' is not defined by Relu",
+                     "attributes of Relu at opset 13: none"],
+    "removed_attr": ["node 'bn' (BatchNormalization, opset 13)", "attribute 'spatial'", "removed in opset 9"],
+    "consumed_inputs_opset7": ["node 'relu' (Relu, opset 7)", "attribute 'consumed_inputs'", "removed in opset 6"],
+    "added_attr": ["node 'am' (ArgMax, opset 11)", "attribute 'select_last_index'", "added in opset 12"],
+    "attr_schema_type": ["node 'lr' (LeakyRelu, opset 13)", "attribute 'alpha' of LeakyRelu must be FLOAT, not INT"],
+    "ref_attr_outside_function": ["node 'lr'", "attribute 'alpha' refers to a function attribute ('a')"],
+    "duplicate_default_opset": ["opset_import lists domain 'ai.onnx' twice", "'' and 'ai.onnx' are the same domain"],
+    "duplicate_other_opset": ["opset_import lists domain 'com.example' twice"],
+    "ir_version_0": ["ir_version 0 is not a valid ONNX IR version", "kiln reads IR versions 3 to 12"],
+    "ir_version_missing": ["ir_version 0 is not a valid ONNX IR version"],
+    "ir_version_99": ["ir_version 99 is newer than any ONNX release", "kiln reads IR versions 3 to 12"],
+    "ir3_initializer_not_input": ["initializer 'w' is not a graph input", "IR version 3"],
+    "if_dangling_outer": ["node 'if' (If, opset 13)", "attribute 'then_branch'", "node #0 'use' (Add) reads 'ghost'",
+                          "defined neither in that graph nor in an enclosing one", "operator If is not supported"],
+    "if_nested_dangling": ["node 'if' (If, opset 13)", "attribute 'else_branch', node #0 'inner', attribute "
+                           "'then_branch'", "reads 'ghost2'"],
+    "if_branch_output_dangling": ["node 'if' (If, opset 13)", "attribute 'else_branch'", "graph output 'nothing'"],
+    "graph_output_no_name": ["graph output #0 has no name"],
+    "value_info_vs_initializer": ["value_info 'w'", "declares dimension 0 as 5", "the initializer is f32[4]"],
+    "value_info_vs_input": ["value_info 'x'", "element type INT32", "the graph input is f32[4]"],
+    "undeclared_domain": ["node 'sec' (com.example.secret.Secret", "domain 'com.example.secret' is not in the "
+                          "model's opset_import list"],
+    "sparse_initializer": ["sparse initializer 'w'", "not supported"],
+    "constant_negative_dim": ["node 'c' (Constant, opset 13)", "attribute 'value': dimension 0 is negative (-1)"],
+    "constant_string_tensor": ["node 'c' (Constant, opset 13)", "attribute 'value'", "STRING"],
+    "string_initializer": ["initializer 's'", "element type STRING (8) is not supported"],
+    "unknown_data_type": ["initializer 'w'", "element type unknown (99) is not supported"],
+    "input_listed_twice": ["graph input 'x' is listed twice"],
+    "initializer_no_name": ["initializer #0 has no name"],
+    "value_info_no_name": ["value_info #0 has no name"],
+}
+
+# Valid but unusual models: each must import (exit 0). For some, `kiln
+# eval` must also compute the given outputs from the given inputs: name ->
+# ({input: values}, {output: expected values}) or None (import only).
+GOOD = {
+    "good_initializer_not_input": ({"x": [1, 1, 1, 1]}, {"y": [2, 3, 4, 5]}),
+    "good_empty_optional_input": ({"x": [-1, 0, 0.25, 2]}, {"y": [-1, 0, 0.25, 0.5]}),
+    "good_defaults_spelled_out": ({"x": [[-1, 2], [3, -4]]}, {"y": [[-0.01, 2], [3, -0.04]]}),
+    "good_ai_onnx_domain": ({"x": [-1, 2]}, {"y": [0, 2]}),
+    "good_opset5_consumed_inputs": ({"x": [-1, 2]}, {"y": [0, 2]}),
+    "good_opset7_bn_spatial": ({"x": [[[1, 2, 3], [0, 1, 5]]]},
+                               {"y": [[[1, 1 + 1 / (1 + 1e-5) ** 0.5, 1 + 2 / (1 + 1e-5) ** 0.5],
+                                       [1 - 1 / (1 + 1e-5) ** 0.5, 1, 1 + 4 / (1 + 1e-5) ** 0.5]]]}),
+    "good_nodes_out_of_order": ({"x": [-1, 2]}, {"y": [0, -2]}),
+    # alpha left out means alpha = 0.0 (the proto default), not Relu's 0.01.
+    "good_scalar_attr_default_omitted": ({"x": [-1, 2]}, {"y": [0, 2]}),
+    "good_initializer_symbolic_input": None,
+    "good_value_info_intermediate": ({"x": [-1, 2]}, {"y": [0, -2]}),
+    "good_ir_version_12": None,
 }
 
 
@@ -100,12 +173,191 @@ def deep_nesting(levels):
     return varint(1 << 3 | 0) + varint(8) + field(7, graph) + field(8, opset)
 
 
+def attr(name, type_, **fields):
+    """An AttributeProto written field by field, so it can be wrong."""
+    a = onnx.AttributeProto(name=name)
+    if type_ is not None:
+        a.type = type_
+    for k, v in fields.items():
+        if isinstance(v, list):
+            getattr(a, k).extend(v)
+        elif isinstance(v, onnx.TensorProto):
+            getattr(a, k).CopyFrom(v)
+        else:
+            setattr(a, k, v)
+    return a
+
+
+def node(op, ins, outs, name, attrs=(), **kw):
+    n = helper.make_node(op, ins, outs, name=name, **kw)
+    n.attribute.extend(attrs)
+    return n
+
+
+def unary(n, opset=13, shape=(2,)):
+    """A model of the single node n from x to y."""
+    return model([n], [vi("x", list(shape))], [vi("y", list(shape))], opset=opset)
+
+
+def branch(nodes, outputs, name):
+    return helper.make_graph(nodes, name, [], [vi(o, [2]) for o in outputs])
+
+
+def build_structural(m):
+    """The models breaking the structural rules of frontend/onnx/check.c."""
+    m["relu_two_inputs"] = unary(node("Relu", ["x", "x"], ["y"], "relu"))
+    m["add_one_input"] = unary(node("Add", ["x"], ["y"], "add"))
+    m["relu_two_outputs"] = model([node("Relu", ["x"], ["y", "z"], "relu")], [vi("x", [2])], [vi("y", [2])])
+    m["topk_one_output"] = model([node("TopK", ["x", "k"], ["y"], "topk")], [vi("x", [4])], [vi("y", [2])],
+                                 [helper.make_tensor("k", TensorProto.INT64, [1], [2])])
+    m["no_outputs"] = model([node("Relu", ["x"], [], "sink"), node("Neg", ["x"], ["y"], "neg")],
+                            [vi("x", [2])], [vi("y", [2])])
+    m["unnamed_outputs"] = model([node("Relu", ["x"], [""], ""), node("Neg", ["x"], ["y"], "neg")],
+                                 [vi("x", [2])], [vi("y", [2])])
+    both = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[4], raw_data=b"\0" * 16, float_data=[1, 2, 3, 4])
+    m["raw_and_typed_data"] = model([node("Add", ["x", "w"], ["y"], "add")], [vi("x", [4])], [vi("y", [4])], [both])
+    wrong = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[4], int64_data=[1, 2, 3, 4])
+    m["wrong_typed_field"] = model([node("Add", ["x", "w"], ["y"], "add")], [vi("x", [4])], [vi("y", [4])], [wrong])
+    w4 = helper.make_tensor("w", TensorProto.FLOAT, [4], [1, 2, 3, 4])
+    for name, decl in (("initializer_vs_input_dims", vi("w", [3])),
+                       ("initializer_vs_input_type", vi("w", [4], TensorProto.INT64)),
+                       ("initializer_vs_input_rank", vi("w", [2, 2]))):
+        m[name] = model([node("Add", ["x", "w"], ["y"], "add")], [vi("x", [4]), decl], [vi("y", [4])], [w4])
+    m["attr_type_vs_field"] = model([node("Transpose", ["x"], ["y"], "tr",
+                                          [attr("perm", onnx.AttributeProto.INTS, f=1.0)])],
+                                    [vi("x", [2, 3])], [vi("y", [3, 2])])
+    m["attr_two_fields"] = unary(node("LeakyRelu", ["x"], ["y"], "lr",
+                                      [attr("alpha", onnx.AttributeProto.FLOAT, f=0.5, i=2)]))
+    m["attr_no_type"] = unary(node("LeakyRelu", ["x"], ["y"], "lr", [attr("alpha", None, f=0.5)]))
+    m["attr_tensor_missing"] = model([node("Constant", [], ["y"], "c", [attr("value", onnx.AttributeProto.TENSOR)])],
+                                     [], [vi("y", [2])])
+    m["duplicate_attr"] = unary(node("LeakyRelu", ["x"], ["y"], "lr", [helper.make_attribute("alpha", 0.5),
+                                                                       helper.make_attribute("alpha", 0.25)]))
+    m["empty_attr_name"] = unary(node("Relu", ["x"], ["y"], "relu", [attr("", onnx.AttributeProto.INT, i=1)]))
+    m["unknown_attr"] = unary(node("Relu", ["x"], ["y"], "relu", foo=1))
+    bn_in = ["x", "s", "b", "mean", "var"]
+    bn_init = [helper.make_tensor(n, TensorProto.FLOAT, [2], [1, 1]) for n in bn_in[1:]]
+    m["removed_attr"] = model([node("BatchNormalization", bn_in, ["y"], "bn", spatial=1)], [vi("x", [1, 2, 3])],
+                              [vi("y", [1, 2, 3])], bn_init)
+    m["consumed_inputs_opset7"] = unary(node("Relu", ["x"], ["y"], "relu", consumed_inputs=[0]), opset=7)
+    m["added_attr"] = model([node("ArgMax", ["x"], ["y"], "am", select_last_index=1)], [vi("x", [2, 3])],
+                            [vi("y", [1, 3], TensorProto.INT64)], opset=11)
+    m["attr_schema_type"] = unary(node("LeakyRelu", ["x"], ["y"], "lr", alpha=1))
+    m["ref_attr_outside_function"] = unary(node("LeakyRelu", ["x"], ["y"], "lr",
+                                                [attr("alpha", onnx.AttributeProto.FLOAT, ref_attr_name="a")]))
+    mo = relu_model()
+    mo.opset_import.append(helper.make_opsetid("ai.onnx", 13))
+    m["duplicate_default_opset"] = mo
+    mo = relu_model()
+    mo.opset_import.extend([helper.make_opsetid("com.example", 1), helper.make_opsetid("com.example", 2)])
+    m["duplicate_other_opset"] = mo
+    for name, version in (("ir_version_0", 0), ("ir_version_99", 99)):
+        mo = relu_model()
+        mo.ir_version = version
+        m[name] = mo
+    mo = relu_model()
+    mo.ClearField("ir_version")
+    m["ir_version_missing"] = mo
+    mo = model([node("Add", ["x", "w"], ["y"], "add")], [vi("x", [4])], [vi("y", [4])], [w4])
+    mo.ir_version = 3
+    m["ir3_initializer_not_input"] = mo
+    cond = helper.make_tensor("cond", TensorProto.BOOL, [], [True])
+    then_b = branch([node("Add", ["ghost", "x"], ["t"], "use")], ["t"], "then")
+    else_b = branch([node("Neg", ["x"], ["e"], "neg")], ["e"], "else")
+    m["if_dangling_outer"] = model([node("If", ["cond"], ["y"], "if", then_branch=then_b, else_branch=else_b)],
+                                   [vi("x", [2])], [vi("y", [2])], [cond])
+    inner = node("If", ["cond"], ["e"], "inner",
+                 then_branch=branch([node("Neg", ["ghost2"], ["t2"], "deep")], ["t2"], "then2"),
+                 else_branch=branch([node("Neg", ["x"], ["e2"], "fine")], ["e2"], "else2"))
+    m["if_nested_dangling"] = model([node("If", ["cond"], ["y"], "if", then_branch=else_b,
+                                          else_branch=branch([inner], ["e"], "outer_else"))],
+                                    [vi("x", [2])], [vi("y", [2])], [cond])
+    m["if_branch_output_dangling"] = model([node("If", ["cond"], ["y"], "if", then_branch=else_b,
+                                                 else_branch=branch([], ["nothing"], "empty"))],
+                                           [vi("x", [2])], [vi("y", [2])], [cond])
+    mo = relu_model()
+    mo.graph.output[0].name = ""
+    m["graph_output_no_name"] = mo
+    mo = model([node("Add", ["x", "w"], ["y"], "add")], [vi("x", [4])], [vi("y", [4])], [w4])
+    mo.graph.value_info.append(vi("w", [5]))
+    m["value_info_vs_initializer"] = mo
+    mo = model([node("Relu", ["x"], ["y"], "relu")], [vi("x", [4])], [vi("y", [4])])
+    mo.graph.value_info.append(vi("x", [4], TensorProto.INT32))
+    m["value_info_vs_input"] = mo
+    m["undeclared_domain"] = unary(node("Secret", ["x"], ["y"], "sec", domain="com.example.secret"))
+    mo = relu_model()
+    sp = mo.graph.sparse_initializer.add()
+    sp.values.CopyFrom(helper.make_tensor("w", TensorProto.FLOAT, [1], [1.0]))
+    sp.indices.CopyFrom(helper.make_tensor("w_idx", TensorProto.INT64, [1], [0]))
+    sp.dims.append(4)
+    m["sparse_initializer"] = mo
+    neg = TensorProto(name="v", data_type=TensorProto.FLOAT, dims=[-1])
+    m["constant_negative_dim"] = model([node("Constant", [], ["y"], "c", value=neg)], [], [vi("y", [2])])
+    st = helper.make_tensor("v", TensorProto.STRING, [1], [b"a"])
+    m["constant_string_tensor"] = model([node("Constant", [], ["y"], "c", value=st)], [], [vi("y", [1])])
+    s1 = helper.make_tensor("s", TensorProto.STRING, [1], [b"1"])
+    m["string_initializer"] = model([node("Add", ["x", "s"], ["y"], "add")], [vi("x", [1])], [vi("y", [1])], [s1])
+    odd = TensorProto(name="w", data_type=99, dims=[1], raw_data=b"\0" * 4)
+    m["unknown_data_type"] = model([node("Add", ["x", "w"], ["y"], "add")], [vi("x", [1])], [vi("y", [1])], [odd])
+    m["input_listed_twice"] = model([node("Relu", ["x"], ["y"], "relu")], [vi("x", [2]), vi("x", [2])],
+                                    [vi("y", [2])])
+    noname = helper.make_tensor("", TensorProto.FLOAT, [2], [1, 2])
+    m["initializer_no_name"] = model([node("Relu", ["x"], ["y"], "relu")], [vi("x", [2])], [vi("y", [2])], [noname])
+    mo = relu_model()
+    mo.graph.value_info.append(vi("", [2, 3]))
+    m["value_info_no_name"] = mo
+
+
+def build_good():
+    """Valid but unusual models, which must import."""
+    g = {}
+    w4 = helper.make_tensor("w", TensorProto.FLOAT, [4], [1, 2, 3, 4])
+    # IR >= 4: an initializer need not be a graph input.
+    g["good_initializer_not_input"] = model([node("Add", ["x", "w"], ["y"], "add")], [vi("x", [4])], [vi("y", [4])],
+                                            [w4])
+    # An optional input left out with '' before a given one (Clip's min).
+    mx = helper.make_tensor("mx", TensorProto.FLOAT, [], [0.5])
+    g["good_empty_optional_input"] = model([node("Clip", ["x", "", "mx"], ["y"], "clip")], [vi("x", [4])],
+                                           [vi("y", [4])], [mx])
+    g["good_defaults_spelled_out"] = model(
+        [node("LeakyRelu", ["x"], ["a"], "lr", alpha=0.01),
+         node("Gemm", ["a", "m"], ["y"], "gemm", alpha=1.0, beta=1.0, transA=0, transB=0)],
+        [vi("x", [2, 2])], [vi("y", [2, 2])], [helper.make_tensor("m", TensorProto.FLOAT, [2, 2], [1, 0, 0, 1])])
+    mo = model([node("Relu", ["x"], ["y"], "relu", domain="ai.onnx")], [vi("x", [2])], [vi("y", [2])])
+    mo.opset_import[0].domain = "ai.onnx"
+    g["good_ai_onnx_domain"] = mo
+    # Attributes of old opsets, at those opsets.
+    g["good_opset5_consumed_inputs"] = unary(node("Relu", ["x"], ["y"], "relu", consumed_inputs=[0]), opset=5)
+    bn_in = ["x", "s", "b", "mean", "var"]
+    bn_init = [helper.make_tensor(n, TensorProto.FLOAT, [2], [1, 1]) for n in bn_in[1:]]
+    g["good_opset7_bn_spatial"] = model([node("BatchNormalization", bn_in, ["y"], "bn", spatial=1)],
+                                        [vi("x", [1, 2, 3])], [vi("y", [1, 2, 3])], bn_init, opset=7)
+    # ONNX wants nodes in topological order; kiln sorts them, as ONNX
+    # Runtime does, rather than refuse a model whose meaning is clear.
+    g["good_nodes_out_of_order"] = model([node("Neg", ["a"], ["y"], "second"), node("Relu", ["x"], ["a"], "first")],
+                                         [vi("x", [2])], [vi("y", [2])])
+    # proto3 writers leave out a scalar equal to its default (alpha = 0.0).
+    g["good_scalar_attr_default_omitted"] = unary(node("LeakyRelu", ["x"], ["y"], "lr",
+                                                       [attr("alpha", onnx.AttributeProto.FLOAT)]))
+    g["good_initializer_symbolic_input"] = model([node("Add", ["x", "w"], ["y"], "add")],
+                                                 [vi("x", [4]), vi("w", ["n"])], [vi("y", [4])], [w4])
+    mo = model([node("Relu", ["x"], ["a"], "relu"), node("Neg", ["a"], ["y"], "neg")], [vi("x", [2])],
+               [vi("y", [2])])
+    mo.graph.value_info.append(vi("a", [2]))
+    g["good_value_info_intermediate"] = mo
+    mo = relu_model()
+    mo.ir_version = 12
+    g["good_ir_version_12"] = mo
+    return g
+
+
 def build(out):
     m = {}
     m["empty"] = b""
     m["not_protobuf"] = b"this is a text file, not an ONNX model\n"
     full = relu_model().SerializeToString()
     m["truncated"] = full[: len(full) // 2]
+    m["bad_field_tag"] = varint(1 << 3 | 0) + varint(8) + b"\0\0"  # ir_version 8, then field number 0
 
     m["cycle"] = model([helper.make_node("Relu", ["b"], ["a"], name="first"),
                         helper.make_node("Relu", ["a"], ["b"], name="second")],
@@ -129,6 +381,7 @@ def build(out):
                                  [vi("x", [2])], [vi("y", [2])])
     m["unknown_domain"] = model([helper.make_node("Secret", ["x"], ["y"], domain="com.example.secret")],
                                 [vi("x", [2])], [vi("y", [2])])
+    m["unknown_domain"].opset_import.append(helper.make_opsetid("com.example.secret", 1))
     m["many_unsupported"] = model([helper.make_node("FancyOpA", ["x"], ["a"], name="fa"),
                                    helper.make_node("Relu", ["a"], ["b"], name="fine"),
                                    helper.make_node("FancyOpB", ["b"], ["c"], name="fb"),
@@ -165,7 +418,11 @@ def build(out):
                                           helper.make_node("FancyOpD", ["a"], ["y"], name="fd")],
                                          [vi("x", [2, 3])], [vi("y", [2, 5])], [pads])
 
+    build_structural(m)
+    good = build_good()
     assert set(m) == set(EXPECTED), set(m) ^ set(EXPECTED)
+    assert set(good) == set(GOOD), set(good) ^ set(GOOD)
+    m.update(good)
     os.makedirs(out, exist_ok=True)
     for name, v in m.items():
         data = v if isinstance(v, bytes) else v.SerializeToString()

@@ -1,7 +1,8 @@
 /*
  * The ONNX parts of the public API (kiln/kiln.h only): reading TensorProto
- * files into host tensors, loading a model whatever its file name, and
- * freezing inputs to values at load time.
+ * files into host tensors, loading a model whatever its file name,
+ * freezing inputs to values at load time, errors that name the file, and
+ * the IR versions accepted.
  *
  * The files are protobuf written byte by byte here (field numbers from
  * onnx.proto), so every expected value is known by construction, not taken
@@ -194,8 +195,9 @@ static void value_info(buf *out, int field, const char *name, int dtype, int ran
 
 /* y = Reshape(x, s) with x f32[2,3] and s i64[2] both graph inputs:
  * ModelProto{ir_version 1, graph 7: GraphProto{node 1, name 2, input 11,
- * output 12}, opset_import 8: {domain 1, version 2}}. */
-static const char *reshape_model(const char *file) {
+ * output 12}, opset_import 8: {domain 1, version 2}}, with ir_version 8
+ * (reshape_model_ir gives another). */
+static const char *reshape_model_ir(const char *file, int ir_version) {
   static buf m;
   buf g = {0}, node = {0}, op = {0};
   memset(&m, 0, sizeof m);
@@ -210,12 +212,64 @@ static const char *reshape_model(const char *file) {
   value_info(&g, 11, "x", 1, 2, xd);
   value_info(&g, 11, "s", 7, 1, &sd);
   value_info(&g, 12, "y", 1, 2, yd);
-  put_int(&m, 1, 8);
+  put_int(&m, 1, ir_version);
   put_msg(&m, 7, &g);
   put_str(&op, 1, "");
   put_int(&op, 2, 13);
   put_msg(&m, 8, &op);
   return write_file(file, m.d, m.n);
+}
+
+static const char *reshape_model(const char *file) { return reshape_model_ir(file, 8); }
+
+/* Every error about a model file names the file: the decoder's, the
+ * structural checks', and the importer's. In memory, "model" stands in. */
+static void errors_name_the_file(void **state) {
+  (void)state;
+  kiln_model *m = NULL;
+  /* ir_version 8, then a field of number 0: binary, but not protobuf. */
+  const char *junk = write_file("junk_model.onnx", "\x08\x08\x00\x00", 4);
+  char path[512];
+  snprintf(path, sizeof path, "%s", junk);
+  assert_int_equal(kiln_model_load_onnx(ctx, path, &m), KILN_ERR_PARSE);
+  assert_null(m);
+  const char *e = kiln_context_last_error(ctx);
+  assert_non_null(strstr(e, path));
+  assert_non_null(strstr(e, "malformed protobuf"));
+  assert_null(strstr(e, "model:"));
+
+  snprintf(path, sizeof path, "%s", reshape_model_ir("ir0.onnx", 0));
+  assert_int_equal(kiln_model_load_onnx(ctx, path, &m), KILN_ERR_PARSE);
+  e = kiln_context_last_error(ctx);
+  assert_non_null(strstr(e, path));
+  assert_non_null(strstr(e, "ir_version 0 is not a valid ONNX IR version"));
+
+  /* An importer message (not the decoder's) gets the name in front. */
+  snprintf(path, sizeof path, "%s", reshape_model("needs_value.onnx"));
+  assert_int_equal(kiln_model_load_onnx(ctx, path, &m), KILN_ERR_SHAPE);
+  e = kiln_context_last_error(ctx);
+  assert_true(strncmp(e, path, strlen(path)) == 0);
+  assert_non_null(strstr(e, "must be known at compile time"));
+
+  assert_int_equal(kiln_model_from_onnx_bytes(ctx, "\x08\x08\x00\x00", 4, &m), KILN_ERR_PARSE);
+  assert_non_null(strstr(kiln_context_last_error(ctx), "model: malformed protobuf"));
+}
+
+/* The newest IR version kiln reads imports; the next one is refused as
+ * unsupported (not as malformed), naming the accepted range. */
+static void ir_version_range(void **state) {
+  (void)state;
+  int64_t shape[2] = {3, 2};
+  kiln_host_tensor v = {KILN_I64, 1, {2}, sizeof shape, shape, "s"};
+  kiln_model *m = NULL;
+  assert_int_equal(kiln_model_load_onnx_with_values(ctx, reshape_model_ir("ir12.onnx", 12), 1, &v, &m), KILN_OK);
+  kiln_model_destroy(m);
+  m = NULL;
+  assert_int_equal(kiln_model_load_onnx_with_values(ctx, reshape_model_ir("ir13.onnx", 13), 1, &v, &m),
+                   KILN_ERR_UNSUPPORTED);
+  assert_null(m);
+  assert_non_null(strstr(kiln_context_last_error(ctx), "ir_version 13 is newer than any ONNX release"));
+  assert_non_null(strstr(kiln_context_last_error(ctx), "IR versions 3 to 12"));
 }
 
 static void load_any_name(void **state) {
@@ -274,7 +328,8 @@ static void frozen_values(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(float_data),    cmocka_unit_test(raw_int64_and_bool), cmocka_unit_test(refused),
-      cmocka_unit_test(load_any_name), cmocka_unit_test(frozen_values),
+      cmocka_unit_test(load_any_name), cmocka_unit_test(frozen_values), cmocka_unit_test(errors_name_the_file),
+      cmocka_unit_test(ir_version_range),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

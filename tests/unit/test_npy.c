@@ -1,8 +1,11 @@
 /*
  * The .npy reader and writer (tools/npy.h): files written by NumPy itself
  * (tests/unit/npy/make_npy.py; their values are restated here by hand),
- * a write/read round trip of every dtype at ranks 0..8, and malformed
- * images, each refused with a message and without a crash or leak.
+ * a write/read round trip of every dtype at ranks 0..8, malformed
+ * images, each refused with a message and without a crash or leak, and
+ * the bfloat16 conventions (tools/npy.h: descr 'bfloat16' read and
+ * written; the untyped '<V2' that np.save writes for ml_dtypes' bfloat16
+ * read only where bfloat16 is expected; issue 9).
  *
  * Usage: unit_npy DIR (DIR holds the .npy files of make_npy.py).
  */
@@ -103,8 +106,8 @@ static void test_round_trip(void **state) {
   assert_non_null(mkdtemp(dir));
   char path[4096];
   snprintf(path, sizeof path, "%s/a.npy", dir);
-  static const kiln_dtype types[] = {KILN_PRED, KILN_I8,  KILN_I16, KILN_I32, KILN_I64, KILN_U8,
-                                     KILN_U16,  KILN_U32, KILN_U64, KILN_F16, KILN_F32, KILN_F64};
+  static const kiln_dtype types[] = {KILN_PRED, KILN_I8,  KILN_I16, KILN_I32,  KILN_I64, KILN_U8, KILN_U16,
+                                     KILN_U32,  KILN_U64, KILN_F16, KILN_BF16, KILN_F32, KILN_F64};
   for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
     for (int rank = 0; rank <= 8; rank++) {
       npy_array a;
@@ -173,11 +176,13 @@ static void test_round_trip(void **state) {
   assert_true(npy_serialize(&a, &img, &imgn, err, sizeof err));
   assert_memory_equal((char *)img + 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 55);
   free(img);
-  /* bfloat16 has no NumPy dtype. */
+  /* bfloat16 has no NumPy dtype: it is written under the name ml_dtypes
+   * registers with NumPy. */
   a.dtype = KILN_BF16;
-  assert_false(npy_serialize(&a, &img, &imgn, err, sizeof err));
-  assert_contains(err, "dtype bf16 cannot be written to .npy");
-  assert_false(npy_write_file(path, &a, err, sizeof err));
+  a.nbytes = 6;
+  assert_true(npy_serialize(&a, &img, &imgn, err, sizeof err));
+  assert_memory_equal((char *)img + 10, "{'descr': 'bfloat16', 'fortran_order': False, 'shape': (), }", 60);
+  free(img);
   a.dtype = KILN_F32;
   a.rank = 9;
   assert_false(npy_serialize(&a, &img, &imgn, err, sizeof err));
@@ -345,6 +350,83 @@ static void test_malformed(void **state) {
   free(b);
 }
 
+/* bfloat16 in .npy (issue 9): descr 'bfloat16' is bf16; the untyped
+ * '<V2' / '|V2' is bf16 only when the caller expects bf16, else refused
+ * with a message saying why; the header reader gives the shape alone. */
+static void test_bfloat16(void **state) {
+  (void)state;
+  static const uint16_t bits[] = {0x3f80, 0xbfc0, 0x3e80}; /* 1, -1.5, 0.25 */
+  npy_array a;
+  char err[512] = "";
+  size_t n = 0;
+  uint8_t *b = image(1, "{'descr': 'bfloat16', 'fortran_order': False, 'shape': (3,), }", bits, sizeof bits, &n);
+  assert_true(npy_parse(b, n, &a, err, sizeof err));
+  assert_int_equal(a.dtype, KILN_BF16);
+  assert_int_equal(a.nbytes, sizeof bits);
+  assert_memory_equal(a.data, bits, sizeof bits);
+  npy_free(&a);
+  free(b);
+  static const char *const untyped[] = {"{'descr': '<V2', 'fortran_order': False, 'shape': (3,), }",
+                                        "{'descr': '|V2', 'fortran_order': False, 'shape': (3,), }"};
+  for (int k = 0; k < 2; k++) {
+    b = image(1, untyped[k], bits, sizeof bits, &n);
+    refused(b, n, "is an untyped 2-byte item");
+    refused(b, n, "descr 'bfloat16'");
+    assert_true(npy_parse_ex(b, n, NPY_UNTYPED2_AS_BF16, &a, err, sizeof err));
+    assert_int_equal(a.dtype, KILN_BF16);
+    assert_memory_equal(a.data, bits, sizeof bits);
+    npy_free(&a);
+    free(b);
+  }
+  /* Other void sizes, and '=V2', are no bfloat16 under any flag. */
+  b = image(1, "{'descr': '|V4', 'fortran_order': False, 'shape': (1,), }", bits, 4, &n);
+  assert_false(npy_parse_ex(b, n, NPY_UNTYPED2_AS_BF16, &a, err, sizeof err));
+  assert_contains(err, "unsupported dtype '|V4'");
+  free(b);
+  refused_dict("{'descr': 'bfloat1', 'fortran_order': False, 'shape': (1,), }", 2, "unsupported dtype 'bfloat1'");
+  refused_dict("{'descr': 'bfloat16', 'fortran_order': False, 'shape': (2,), }", 2, "data size mismatch");
+  /* The values as numbers: bfloat16 is the top half of an f32. */
+  assert_true(npy_bf16_to_double(0x3f80) == 1.0);
+  assert_true(npy_bf16_to_double(0xbfc0) == -1.5);
+  assert_true(npy_f16_to_double(0x3c00) == 1.0);
+  assert_true(npy_f16_to_double(0xc100) == -2.5);
+  assert_true(npy_f16_to_double(0x7bff) == 65504.0);
+  assert_true(npy_f16_to_double(0x0001) == 5.9604644775390625e-08); /* the smallest subnormal */
+
+  /* npy_read_header: dtype and shape without the data. */
+  char dir[] = "/tmp/kiln_npy_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[4096];
+  snprintf(path, sizeof path, "%s/h.npy", dir);
+  b = image(2, "{'descr': '<V2', 'fortran_order': False, 'shape': (1, 3), }", bits, sizeof bits, &n);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(b, 1, n, f), n);
+  assert_int_equal(fclose(f), 0);
+  free(b);
+  assert_false(npy_read_header(path, 0, &a, err, sizeof err));
+  assert_contains(err, path);
+  assert_contains(err, "untyped 2-byte");
+  assert_true(npy_read_header(path, NPY_UNTYPED2_AS_BF16, &a, err, sizeof err));
+  assert_int_equal(a.dtype, KILN_BF16);
+  assert_int_equal(a.rank, 2);
+  assert_int_equal(a.dims[0], 1);
+  assert_int_equal(a.dims[1], 3);
+  assert_null(a.data);
+  assert_true(npy_read_file_ex(path, NPY_UNTYPED2_AS_BF16, &a, err, sizeof err));
+  assert_memory_equal(a.data, bits, sizeof bits);
+  npy_free(&a);
+  /* A file cut inside its header. */
+  f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite("\x93NUMPY\x01\x00\x76\x00{'descr'", 1, 18, f), 18);
+  assert_int_equal(fclose(f), 0);
+  assert_false(npy_read_header(path, 0, &a, err, sizeof err));
+  assert_contains(err, "truncated header");
+  unlink(path);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_file_errors(void **state) {
   (void)state;
   npy_array a;
@@ -369,7 +451,7 @@ int main(int argc, char **argv) {
   if (argc > 1) npy_dir = argv[1];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_numpy_files), cmocka_unit_test(test_numpy_files_refused), cmocka_unit_test(test_round_trip),
-      cmocka_unit_test(test_malformed),   cmocka_unit_test(test_file_errors),
+      cmocka_unit_test(test_malformed),   cmocka_unit_test(test_file_errors), cmocka_unit_test(test_bfloat16),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
