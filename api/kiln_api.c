@@ -416,7 +416,8 @@ kiln_status kiln_model_optimize(kiln_model *m, const char *passes, const char *d
   pc.dump = ctx->dump_fn ? dump_text : NULL;
   pc.dump_user = ctx;
   if (!pass_run(m->m, passes, disable, &pc))
-    return api_fail(ctx, pc.failed ? KILN_ERR_INTERNAL : KILN_ERR_INVALID_ARGUMENT, "optimisation failed");
+    return api_fail(ctx, pc.oom ? KILN_ERR_OUT_OF_MEMORY : pc.failed ? KILN_ERR_INTERNAL : KILN_ERR_INVALID_ARGUMENT,
+                    pc.oom ? "optimisation failed: out of memory" : "optimisation failed");
   return model_refresh(m);
 }
 

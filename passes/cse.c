@@ -82,7 +82,7 @@ static bool cse_comp(ir_comp *c, pass_ctx *ctx) {
     free(table);
     free(repl);
     diag_error(ctx->d, "cse: out of memory");
-    ctx->failed = true;
+    ctx->failed = ctx->oom = true;
     return false;
   }
   for (size_t i = 0; i < cap; i++) table[i] = IR_NONE;

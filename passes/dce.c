@@ -16,7 +16,7 @@ bool pass_dce(ir_module *m, pass_ctx *ctx) {
   uint8_t *used = calloc(m->ncomps ? m->ncomps : 1, 1);
   if (!used) {
     diag_error(ctx->d, "dce: out of memory");
-    ctx->failed = true;
+    ctx->failed = ctx->oom = true;
     return false;
   }
   for (uint32_t ci = 0; ci < m->ncomps; ci++) {
@@ -30,7 +30,7 @@ bool pass_dce(ir_module *m, pass_ctx *ctx) {
   if (!newidx) {
     free(used);
     diag_error(ctx->d, "dce: out of memory");
-    ctx->failed = true;
+    ctx->failed = ctx->oom = true;
     return false;
   }
   for (uint32_t ci = 0; ci < m->ncomps; ci++) {

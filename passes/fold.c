@@ -44,7 +44,7 @@ bool pass_fold(ir_module *m, pass_ctx *ctx) {
       int64_t bytes = ir_shape_bytes(&in->shape);
       void *data = arena_alloc(&m->arena, (size_t)(bytes > 0 ? bytes : 1), 64);
       if (!data) {
-        ctx->failed = true;
+        ctx->failed = ctx->oom = true;
         diag_error(ctx->d, "fold: out of memory");
         return changed;
       }

@@ -666,7 +666,7 @@ bool pass_fuse(ir_module *m, pass_ctx *ctx) {
   }
 done:
   if (f.oom) {
-    ctx->failed = true;
+    ctx->failed = ctx->oom = true;
     diag_error(ctx->d, "fuse: out of memory");
   }
   fuse_free(&f);

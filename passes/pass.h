@@ -26,6 +26,7 @@ struct pass_ctx {
   diag *d;
   bool verify;           /* verify after each pass */
   bool failed;           /* set by a pass that could not finish */
+  bool oom;              /* ... because an allocation failed (with failed) */
   const char *dump_pattern; /* "all", a pass name, or comma-separated names */
   pass_dump_fn dump;
   void *dump_user;

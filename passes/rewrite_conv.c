@@ -306,7 +306,7 @@ static bool rewrite_one(rw *r, ir_id i, double *va, double *vb) {
   }
   return false;
 oom:
-  r->ctx->failed = true;
+  r->ctx->failed = r->ctx->oom = true;
   diag_error(r->ctx->d, "rewrite: out of memory");
   return false;
 }
@@ -322,7 +322,7 @@ static bool rewrite_comp(ir_module *m, ir_comp *c, pass_ctx *ctx) {
     double *va = malloc(sizeof(double) * (size_t)maxch), *vb = malloc(sizeof(double) * (size_t)maxch);
     if (!count_uses(&r) || !va || !vb) {
       free(r.uses), free(va), free(vb);
-      ctx->failed = true;
+      ctx->failed = ctx->oom = true;
       diag_error(ctx->d, "rewrite: out of memory");
       return changed;
     }
@@ -332,7 +332,7 @@ static bool rewrite_comp(ir_module *m, ir_comp *c, pass_ctx *ctx) {
       if (rewrite_one(&r, i, va, vb)) {
         any = true;
         if (!count_uses(&r)) {
-          ctx->failed = true;
+          ctx->failed = ctx->oom = true;
           diag_error(ctx->d, "rewrite: out of memory");
         }
       }
@@ -341,7 +341,7 @@ static bool rewrite_comp(ir_module *m, ir_comp *c, pass_ctx *ctx) {
     if (!any) break;
     changed = true;
     if (!ir_comp_canonicalize(m, c)) {
-      ctx->failed = true;
+      ctx->failed = ctx->oom = true;
       diag_error(ctx->d, "rewrite: out of memory while canonicalizing %%%s", c->name);
       break;
     }
