@@ -447,12 +447,19 @@ static bool valid_symbol(const char *s) {
   return true;
 }
 
-static LLVMValueRef exported(cg_ctx *c, const char *suffix, LLVMTypeRef ty) {
+/* kiln_NAME_SUFFIX, with the current level's attributes or, for functions
+ * that must run on any x86-64 CPU, the baseline's. */
+static LLVMValueRef exported_fn(cg_ctx *c, const char *suffix, LLVMTypeRef ty, bool baseline) {
   char name[256];
   snprintf(name, sizeof name, "kiln_%s_%s", c->o->name, suffix);
   LLVMValueRef fn = LLVMAddFunction(c->mod, name, ty);
-  cg_fn_attrs(c, fn);
+  if (baseline) cg_fn_attrs_baseline(c, fn);
+  else cg_fn_attrs(c, fn);
   return fn;
+}
+
+static LLVMValueRef exported(cg_ctx *c, const char *suffix, LLVMTypeRef ty) {
+  return exported_fn(c, suffix, ty, false);
 }
 
 /* The run function of the current level: exported as kiln_NAME_run when
@@ -571,11 +578,7 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, c
 
 /* Functions that must run on any x86-64 CPU: exported, baseline attributes. */
 static LLVMValueRef exported_baseline(cg_ctx *c, const char *suffix, LLVMTypeRef ty) {
-  char name[256];
-  snprintf(name, sizeof name, "kiln_%s_%s", c->o->name, suffix);
-  LLVMValueRef fn = LLVMAddFunction(c->mod, name, ty);
-  cg_fn_attrs_baseline(c, fn);
-  return fn;
+  return exported_fn(c, suffix, ty, true);
 }
 
 /* In fn, at the builder: branches to on_level[l] for the best level this

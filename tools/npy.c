@@ -254,17 +254,27 @@ bool npy_read_file(const char *path, npy_array *out, char *err, size_t errn) {
   return npy_read_file_ex(path, 0, out, err, errn);
 }
 
-bool npy_read_file_ex(const char *path, unsigned flags, npy_array *out, char *err, size_t errn) {
-  memset(out, 0, sizeof *out);
+/* Opens path for reading if it is a regular file (a directory opens and
+ * seeks on Linux, and reports a huge size); NULL with the reason in err. */
+static FILE *open_regular(const char *path, char *err, size_t errn) {
   FILE *f = fopen(path, "rb");
-  if (!f) ERR("%s: cannot open: %s", path, strerror(errno));
-  /* A directory opens and seeks on Linux, and reports a huge size: only
-   * regular files are read. */
+  if (!f) {
+    snprintf(err, errn, "%s: cannot open: %s", path, strerror(errno));
+    return NULL;
+  }
   struct stat st;
   if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
     fclose(f);
-    ERR("%s: not a regular file", path);
+    snprintf(err, errn, "%s: not a regular file", path);
+    return NULL;
   }
+  return f;
+}
+
+bool npy_read_file_ex(const char *path, unsigned flags, npy_array *out, char *err, size_t errn) {
+  memset(out, 0, sizeof *out);
+  FILE *f = open_regular(path, err, errn);
+  if (!f) return false;
   if (fseek(f, 0, SEEK_END) != 0) {
     fclose(f);
     ERR("%s: cannot seek (not a regular file?)", path);
@@ -294,13 +304,8 @@ bool npy_read_file_ex(const char *path, unsigned flags, npy_array *out, char *er
 
 bool npy_read_header(const char *path, unsigned flags, npy_array *out, char *err, size_t errn) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) ERR("%s: cannot open: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    fclose(f);
-    ERR("%s: not a regular file", path);
-  }
+  FILE *f = open_regular(path, err, errn);
+  if (!f) return false;
   /* The fixed part, then as much of the header as it announces (NumPy
    * itself refuses headers over 10,000 bytes; allow a little more). */
   unsigned char fixed[12];
