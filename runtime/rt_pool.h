@@ -3,7 +3,7 @@
  * codegen/ and runtime/rt_pool.c.
  *
  * rt_pool.c is compiled at kiln build time to LLVM bitcode and placed into
- * every generated module (codegen/cg_runtime.c), where these functions get
+ * every generated module (codegen/cpu/cg_runtime.c), where these functions get
  * internal linkage: each artifact (and each JIT'd executable) has its own pool.
  * The signatures below are what codegen declares in LLVM IR; keep both in
  * step (int is i32, int64_t is i64, pointers are opaque).

@@ -29,7 +29,7 @@ typedef struct cpu_row {
 } cpu_row;
 
 static const cpu_row cpus[] = {
-#include "codegen/cg_x86_cpus.inc"
+#include "codegen/cpu/cg_x86_cpus.inc"
 };
 
 /* Direct implications of LLVM's x86 feature graph (X86.td) among the
