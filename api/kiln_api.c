@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "codegen/cg.h"
 #include "ir/eval.h"
 #include "passes/pass.h"
 
@@ -404,11 +405,47 @@ static void dump_text(void *user, const char *pass, const ir_module *m) {
   free(text);
 }
 
+/* The description passes get of the context's target (--target, --cpu,
+ * --features; NULL parts: this machine's), from the backend that will
+ * generate the code, so that passes and codegen agree on facts such as the
+ * GEMM threshold. An unknown triple or CPU is an error here, reported
+ * before any pass ran, rather than a default the code would not match. */
+static kiln_status describe_target(kiln_context *ctx, ir_target *t) {
+  if (!cg_target_describe(ctx->triple, ctx->cpu, ctx->features, t, &ctx->sink))
+    return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "cannot describe the target (triple %s, cpu %s, features %s)",
+                    ctx->triple ? ctx->triple : "of this machine", ctx->cpu ? ctx->cpu : "of this machine",
+                    ctx->features ? ctx->features : "default");
+  return KILN_OK;
+}
+
+kiln_status kiln_context_describe_target(kiln_context *ctx, char **text) {
+  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
+  api_begin(ctx);
+  if (!text) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_context_describe_target: NULL argument");
+  *text = NULL;
+  ir_target t;
+  kiln_status s = describe_target(ctx, &t);
+  if (s != KILN_OK) return s;
+  char line[512];
+  ir_target_str(&t, line, sizeof line);
+  *text = strdup(line);
+  return *text ? KILN_OK : api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
+}
+
 kiln_status kiln_model_optimize(kiln_model *m, const char *passes, const char *disable) {
   if (!m) return KILN_ERR_INVALID_ARGUMENT;
   kiln_context *ctx = m->ctx;
   api_begin(ctx);
+  ir_target target;
+  kiln_status ts = describe_target(ctx, &target);
+  if (ts != KILN_OK) return ts;
+  /* Once, before the passes' decisions: which target they were made for. */
+  if (ctx->remarks) {
+    char line[512];
+    diag_emit(&ctx->sink, DIAG_REMARK, "target: %s", ir_target_str(&target, line, sizeof line));
+  }
   pass_ctx pc = {0};
+  pc.target = &target;
   pc.d = &ctx->sink;
   pc.verify = ctx->verify_passes;
   pc.remarks = ctx->remarks;

@@ -1,10 +1,12 @@
 /*
- * CPU code generation: the interface the API layer uses (api/compile.c).
+ * Code generation: the interface the API layer uses (api/compile.c). The
+ * target's backend (docs/codegen.md, "Backends") is picked from the triple.
  *
  * Two separate steps, so that the same LLVM module can go to a file (AOT)
  * or to an ORC LLJIT instance (the JIT):
  *
- *   ir_module ──cg_lower──► cg_output (LLVM context + module + target machine)
+ *   ir_module ──cg_lower──► cg_output (LLVM context + host module + target machine
+ *                             │                 + device images, none on CPU)
  *                             │  cg_optimize (default<O3>)
  *                             ├─► cg_print_llvm / cg_emit (asm or object bytes)
  *                             └─► cg_jit_create (ORC LLJIT, in process; cg_jit.c)
@@ -22,6 +24,7 @@
 
 #include "ir/diag.h"
 #include "ir/ir.h"
+#include "ir/target.h"
 
 /* --cpu value asking for one artifact with x86-64-v2, -v3 and -v4 kernels,
  * the best picked at run time by cpuid (docs/codegen.md). */
@@ -39,6 +42,12 @@ typedef struct cg_options {
 } cg_options;
 
 typedef struct cg_output cg_output;
+
+/* Describes the target of (triple, cpu, features) for passes (ir/target.h):
+ * NULL triple/cpu/features mean the host's, as in cg_options. The backend
+ * that serves the triple fills it in. False after reporting to d (unknown
+ * triple or CPU name). */
+bool cg_target_describe(const char *triple, const char *cpu, const char *features, ir_target *t, diag *d);
 
 /* Builds the LLVM module of the entry computation of m (verified, shapes
  * static). Returns NULL after reporting to d. Caller owns the result. */
@@ -59,6 +68,14 @@ bool cg_emit(cg_output *out, bool asm_text, void **data, size_t *len, diag *d);
 const char *cg_output_triple(const cg_output *out);
 bool cg_output_is_host(const cg_output *out);
 size_t cg_output_workspace_size(const cg_output *out);
+
+/* Device images: code the backend made beside the host module (a GPU's
+ * kernels), i in [0, cg_output_num_images); none on CPU. Name, kind (e.g.
+ * "ptx") and bytes stay owned by out. */
+size_t cg_output_num_images(const cg_output *out);
+const char *cg_output_image_name(const cg_output *out, size_t i);
+const char *cg_output_image_kind(const cg_output *out, size_t i);
+const void *cg_output_image_bytes(const cg_output *out, size_t i, size_t *len);
 
 /* Links object bytes into a shared object at `so_path` with the C compiler
  * driver `linker` (NULL: "cc" for the host, "<triple>-gcc" otherwise).

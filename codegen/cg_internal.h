@@ -1,5 +1,7 @@
 /*
- * Internals shared by the CPU code generator's files (codegen/cg_*.c).
+ * Internals shared by the code generator's files: the shared core
+ * (codegen/cg_*.c) and the backends (codegen/cpu/, codegen/gpu/), which
+ * the core reaches only through cg_backend.h.
  *
  * Values: every IR element type has a memory type (how it is stored) and a
  * register type (how generated code computes with it):
@@ -44,6 +46,19 @@ typedef struct cg_const_ref {
   LLVMValueRef global;
 } cg_const_ref;
 
+/* Device code an artifact carries beside the host module (a GPU
+ * backend's PTX or cubin); none on CPU. */
+typedef struct cg_image {
+  char *name, *kind; /* kind: e.g. "ptx", "cubin" */
+  void *bytes;
+  size_t len;
+} cg_image;
+
+typedef struct cg_images {
+  cg_image *v;
+  uint32_t n, cap;
+} cg_images;
+
 /* Per-compilation state. */
 typedef struct cg_ctx {
   const ir_module *m;
@@ -55,32 +70,21 @@ typedef struct cg_ctx {
   LLVMModuleRef mod;
   LLVMBuilderRef b;
   LLVMTargetDataRef td;
-  const char *cpu, *features; /* function attributes */
-  bool prefer512;
-  bool have_pool; /* the runtime bitcode (thread pool) is in the module */
-  /* The features the code of the current level may use, as "+a,+b": what
-   * codegen decisions (vector width, register tile) follow. On x86-64 the
-   * closed list of cg_cpu.c (so --cpu NAME alone gives NAME's vectors);
-   * elsewhere the feature string as given. */
-  const char *vec_features;
-  /* Levels: one, or for --cpu=portable x86-64-v2, -v3, -v4; cg_module.c
-   * builds the kernels and run function once per level (cg_set_level). */
-  struct cg_level *levels;
+  /* The backend (cg_backend.h) and its own state, which only it reads. */
+  const struct cg_backend *backend;
+  void *be;
+  /* Levels: code variants of one module (the CPU's --cpu=portable builds
+   * x86-64-v2, -v3 and -v4); cg_module.c builds the kernels and run
+   * function once per level, after the backend's set_level. */
   int nlevels;
-  bool portable;
-  bool no_prepack;     /* GEMM weights stay as they are (portable: every level reads one copy) */
-  LLVMValueRef fn_cpu_host, fn_cpu_missing; /* runtime/rt_cpu.c in the module; NULL: no check possible */
+  ir_target target; /* the current level's description (the backend's set_level) */
 
   LLVMTypeRef t_void, t_i1, t_i8, t_i16, t_i32, t_i64, t_half, t_f32, t_f64, t_ptr;
-  LLVMTypeRef t_task;       /* void(ptr, i64, i64) */
-  LLVMTypeRef t_pfor;       /* void(ptr, ptr, i64, i64) */
-  LLVMValueRef fn_pfor, fn_set_threads, fn_num_threads;
 
   cg_kfn *kfns;
   uint32_t nkfns, capkfns;
   cg_const_ref *consts;
   uint32_t nconsts, capconsts;
-  LLVMValueRef sort_fns[3][2]; /* [key kind][descending] */
   uint32_t nfn;                /* counter for generated function names */
 } cg_ctx;
 
@@ -140,6 +144,8 @@ typedef struct cg_kdesc {
   uint32_t nout;
   const ir_shape *out_shapes;   /* nout buffer shapes (the root's, or its tuple's) */
   const ir_inst *inst;          /* the entry instruction being launched (for messages) */
+  uint32_t in_place;            /* bit i: input i is output 0's buffer (the buffer plan's
+                                   in-place reuse): read through output 0's pointer */
 } cg_kdesc;
 
 /* One parallel loop of a launch. */
@@ -152,26 +158,21 @@ typedef struct cg_phase {
 
 /* What the entry function needs to launch a kernel: its phases, run in
  * order with one argument array
- *   args = { out0.., in0.., scratch, aux0, aux1 }
- * scratch: workspace bytes the kernel needs during the launch (NULL if 0);
- * aux: per-launch constants (weights packed at compile time), never shared
- * through the kernel cache since kernels with equal keys may have
- * different weights. */
+ *   args = { out0.., in0.., scratch }
+ * scratch: workspace bytes the kernel needs during the launch (NULL if 0).
+ * Weights a GEMM reads packed are inputs like any other: the layout pass
+ * stored them in the kernel's panels (their own globals). */
 #define CG_MAX_PHASES 3
 typedef struct cg_launch {
   cg_phase ph[CG_MAX_PHASES];
   uint32_t nphase;
   int64_t scratch;
-  LLVMValueRef aux[2];
-  uint32_t unused_in; /* per launch: inputs (bit i: input i) the kernel never reads
-                         (weights it uses pre-packed), passed as NULL */
 } cg_launch;
 
 /* Parameter positions of a kernel body (see cg_kernel.c). */
 static inline unsigned cg_arg_scratch(const cg_kdesc *d) { return d->nout + d->nin; }
-static inline unsigned cg_arg_aux(const cg_kdesc *d, int i) { return d->nout + d->nin + 1 + (unsigned)i; }
-static inline unsigned cg_arg_lo(const cg_kdesc *d) { return d->nout + d->nin + 3; }
-static inline unsigned cg_arg_hi(const cg_kdesc *d) { return d->nout + d->nin + 4; }
+static inline unsigned cg_arg_lo(const cg_kdesc *d) { return d->nout + d->nin + 1; }
+static inline unsigned cg_arg_hi(const cg_kdesc *d) { return d->nout + d->nin + 2; }
 
 /* A generated kernel, shared by every launch with the same key (the key
  * may hold constant bytes, NULs included: compare with keylen). */
@@ -197,8 +198,11 @@ LLVMValueRef cg_const_elem(cg_ctx *c, ir_type t, const void *data, int64_t i);
 LLVMValueRef cg_round(cg_ctx *c, ir_type t, LLVMValueRef v);
 LLVMValueRef cg_load(cg_ctx *c, ir_type t, LLVMValueRef base, LLVMValueRef offset);
 void cg_store(cg_ctx *c, ir_type t, LLVMValueRef base, LLVMValueRef offset, LLVMValueRef v);
-/* Element strides of the physical order of s (layout respected). */
-void cg_phys_strides(const ir_shape *s, int64_t *strides);
+/* Element strides of the physical order of s (layout respected). For a
+ * panel layout strides[panel_dim] is 1 (the position inside a panel) and
+ * the stride of a whole panel is returned: index i of that dimension is at
+ * i / panel · return + i % panel. Returns 0 without panels. */
+int64_t cg_phys_strides(const ir_shape *s, int64_t *strides);
 /* Physical element offset of ix within an array of shape s. */
 LLVMValueRef cg_offset(cg_ctx *c, const ir_shape *s, const cg_index *ix);
 /* Row-major linear index of ix over dims (ix.rank entries). */
@@ -223,10 +227,28 @@ LLVMValueRef cg_alloca(cg_ctx *c, LLVMValueRef fn, LLVMTypeRef t, const char *na
 /* A call of the overloaded intrinsic `name` on types tys[0..ntys). */
 LLVMValueRef cg_intrinsic(cg_ctx *c, const char *name, LLVMTypeRef *tys, unsigned ntys, LLVMValueRef *args,
                           unsigned nargs);
-/* A call of an external C function (libm) of type ret(args' types). */
+/* A call of an external C function of type ret(args' types). */
 LLVMValueRef cg_call_extern(cg_ctx *c, const char *name, LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs);
-/* Sets target CPU/features and the usual attributes on a generated function. */
+/* A call of a math library function, lowered by the backend (libm on
+ * CPU): name is the C name (expf, atan2). */
+LLVMValueRef cg_call_math(cg_ctx *c, const char *name, LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs);
+/* Sets the backend's target attributes and the usual ones on a generated
+ * function; cg_fn_attrs_baseline for code that must run on any CPU of the
+ * architecture (the checks before the kernels). */
 void cg_fn_attrs(cg_ctx *c, LLVMValueRef fn);
+void cg_fn_attrs_baseline(cg_ctx *c, LLVMValueRef fn);
+/* kiln_NAME_SUFFIX, exported, with cg_fn_attrs or (baseline) cg_fn_attrs_baseline. */
+LLVMValueRef cg_exported_fn(cg_ctx *c, const char *suffix, LLVMTypeRef ty, bool baseline);
+/* A private constant global holding init; a private C string. */
+LLVMValueRef cg_private_const(cg_ctx *c, LLVMValueRef init, const char *name);
+LLVMValueRef cg_cstring(cg_ctx *c, const char *s);
+/* Whether two target triples name the same architecture, OS and
+ * environment (the vendor does not matter: x86_64-linux-gnu is
+ * x86_64-pc-linux-gnu). */
+bool cg_same_platform(const char *a, const char *b);
+/* Appends a copy of an image to imgs. False (reported) when out of memory. */
+bool cg_images_add(cg_ctx *c, cg_images *imgs, const char *name, const char *kind, const void *bytes, size_t len);
+void cg_images_free(cg_images *imgs);
 LLVMValueRef cg_add_function(cg_ctx *c, const char *prefix, LLVMTypeRef ty, bool internal);
 /* Clamp an i64 value to [lo, hi] (signed). */
 LLVMValueRef cg_clamp_i64(cg_ctx *c, LLVMValueRef v, LLVMValueRef lo, LLVMValueRef hi);
@@ -289,8 +311,17 @@ bool cg_is_elemental(ir_op op);
 
 /* ---- cg_kernel.c ------------------------------------------------------- */
 
-/* Generates (or reuses) the kernel for d. False after reporting. */
+/* Generates (or reuses) the kernel for d through the backend. False after
+ * reporting. */
 bool cg_kernel_emit(cg_ctx *c, const cg_kdesc *d, cg_launch *out);
+/* The key of d (see cg_kernel.c): malloc'd, *len bytes (NULs possible); a
+ * backend may realloc it to append what else its code depends on. NULL
+ * when out of memory. */
+char *cg_kernel_key(const cg_kdesc *d, size_t *len);
+/* The launch of the kernel generated for key, if any, into *out. */
+bool cg_kernel_lookup(const cg_ctx *c, const char *key, size_t len, cg_launch *out);
+/* Records the kernel of key (taking key) with launch l. */
+bool cg_kernel_remember(cg_ctx *c, char *key, size_t len, const cg_launch *l);
 /* Sets up k for emitting into fn: buf/bshape for d's inputs from the
  * parameters of fn (outputs first, then inputs). */
 bool cg_kernel_begin(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, LLVMValueRef fn);
@@ -313,87 +344,13 @@ void cg_memo_reset(cg_kernel *k, uint32_t mark);
 
 /* A new body function for d (every kernel phase has this signature). */
 LLVMValueRef cg_kernel_body(cg_ctx *c, const cg_kdesc *d);
-/* The task wrapper of a body. */
-LLVMValueRef cg_kernel_task(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body);
-
-/* ---- cg_gemm.c: dot and convolution as packed, register-tiled GEMM -------- */
-
-/* Whether d's root is a dot or convolution (the hero), or an epilogue over
- * exactly one: everything in the kernel that depends on the hero is
- * elementwise with the hero's dims and type. Sets *hero. */
-bool cg_epilogue_hero(const cg_kdesc *d, ir_id *hero);
-/* Whether the root of d goes through the GEMM path; its key suffix (which
- * operands are constants packed at compile time) in *tag. */
-bool cg_gemm_applies(cg_ctx *c, const cg_kdesc *d, unsigned *tag);
-bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out);
-/* f32 lanes of the target's vector registers (16 AVX-512, 8 AVX2+FMA, else 4). */
-int cg_target_vw(const cg_ctx *c);
-/* Per launch: packs the constant operands (aux globals). */
-bool cg_gemm_constants(cg_ctx *c, const cg_kdesc *d, cg_launch *out);
-
-/* ---- cg_conv.c: convolutions by output rows ------------------------------- */
-
-bool cg_conv_rows_applies(const cg_kdesc *d);
-bool cg_conv_rows_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out);
-
-/* ---- cg_dwconv.c: depthwise convolutions, one plane at a time ------------ */
-
-bool cg_conv_dw_applies(const cg_ctx *c, const cg_kdesc *d);
-bool cg_conv_dw_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out);
-
-/* ---- cg_sort.c: kernels that are not loops over an output ---------------- */
-
-bool cg_sort_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out, int64_t *scratch);
-bool cg_scatter_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out);
-
-/* ---- cg_cpu.c: the CPU features code needs ------------------------------- */
-
-typedef struct cg_cpu_need {
-  bool x86;       /* x86-64: `need` is meaningful and can be checked */
-  uint64_t need;  /* runtime/rt_cpu.h mask */
-  char text[768]; /* the same as "+sse3,+avx2,..." */
-} cg_cpu_need;
-
-/* One target level of a module. */
-typedef struct cg_level {
-  const char *cpu, *features; /* function attributes */
-  cg_cpu_need need;
-} cg_level;
-
-/* The features code for (triple, cpu, features) needs; host_default: cpu
- * and features are LLVM's host answers. False (reported) for an x86-64 CPU
- * name whose features kiln cannot tell. */
-bool cg_cpu_features(const char *triple, const char *cpu, const char *features, bool host_default, cg_cpu_need *out,
-                     diag *d);
-/* The features LLVM implies for an x86-64 CPU name ("+a,+b"), or NULL. */
-const char *cg_cpu_table_features(const char *cpu);
-/* Makes level i the current one: cpu, features, vec_features, prefer512. */
-void cg_set_level(cg_ctx *c, int i);
-/* Function attributes for code that must run on any x86-64 CPU (the checks
- * before the kernels); cg_fn_attrs on other targets. */
-void cg_fn_attrs_baseline(cg_ctx *c, LLVMValueRef fn);
-
-/* ---- cg_runtime.c ------------------------------------------------------ */
-
-/* Creates c->mod from the embedded runtime bitcode when it matches the
- * target (have_pool), else an empty module with serial stand-ins. */
-bool cg_runtime_module(cg_ctx *c, const char *triple);
-/* Gives the runtime's functions and globals internal linkage. */
-void cg_runtime_internalize(cg_ctx *c);
-/* Whether two target triples name the same architecture, OS and
- * environment (the vendor does not matter: x86_64-linux-gnu is
- * x86_64-pc-linux-gnu). */
-bool cg_same_platform(const char *a, const char *b);
 
 /* ---- cg_jit.c / cg_target.c: the JIT's hooks --------------------------- */
 
 /* Name of the function a JIT module gets to stop its thread pool (a name
- * no C identifier can clash with). */
+ * no C identifier can clash with): the backend's finish adds it to a
+ * module built for the JIT (o->jit); cg_jit_create calls it at the end. */
 #define CG_JIT_SHUTDOWN "kiln.jit.shutdown"
-/* Run by cg_lower on a module meant for the JIT (after internalizing):
- * drops the runtime's static destructor (ORC's C API runs none) and adds
- * CG_JIT_SHUTDOWN, which does what it did. */
-bool cg_jit_prepare(cg_ctx *c);
 /* Hands the module, its thread-safe context and the target machine over
  * to the caller; `out` keeps nothing of them. False if out was not made
  * for the JIT. */

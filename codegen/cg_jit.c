@@ -9,8 +9,9 @@
  * thread pool) are separate, and destroying it frees exactly its code.
  *
  * Steps (docs/codegen.md, "The JIT"):
- *   - cg_lower builds the module in an ORC thread-safe context (o->jit)
- *     and calls cg_jit_prepare, below;
+ *   - cg_lower builds the module in an ORC thread-safe context (o->jit),
+ *     and the backend's finish adds CG_JIT_SHUTDOWN (the CPU's:
+ *     cpu/cg_runtime.c);
  *   - the target machine goes to the JIT's target machine builder (which
  *     consumes it), so the JIT generates code with the same triple, CPU,
  *     features, optimisation level and relocation model as AOT;
@@ -22,7 +23,7 @@
  *
  * Shutdown: the runtime's thread pool lives in the JIT'd code. In a .so a
  * static destructor joins its workers at dlclose; ORC's C API runs no
- * static destructors, so cg_jit_prepare removes it and exports
+ * static destructors, so the backend removes it and exports
  * CG_JIT_SHUTDOWN instead, which cg_jit_destroy calls before the code is
  * freed (workers must never run in unmapped code).
  */
@@ -39,19 +40,6 @@ struct cg_jit {
   void (*shutdown)(void);
   diag *d; /* where the session's errors go while compiling; NULL after */
 };
-
-bool cg_jit_prepare(cg_ctx *c) {
-  LLVMValueRef dtors = LLVMGetNamedGlobal(c->mod, "llvm.global_dtors");
-  if (dtors) LLVMDeleteGlobal(dtors);
-  LLVMValueRef fn = LLVMAddFunction(c->mod, CG_JIT_SHUTDOWN, LLVMFunctionType(c->t_void, NULL, 0, 0));
-  cg_fn_attrs(c, fn);
-  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, fn, "entry"));
-  LLVMValueRef stop = c->have_pool ? LLVMGetNamedFunction(c->mod, "rt_pool_shutdown") : NULL;
-  if (c->have_pool && !stop) return cg_fail(c, "internal: the embedded runtime lacks rt_pool_shutdown");
-  if (stop) LLVMBuildCall2(c->b, LLVMGlobalGetValueType(stop), stop, NULL, 0, "");
-  LLVMBuildRetVoid(c->b);
-  return true;
-}
 
 /* Reports an LLVM error (consuming it); returns false. */
 static bool fail_err(diag *d, const char *what, LLVMErrorRef e) {

@@ -10,8 +10,9 @@
  * double; codegen/cg_math_fit.py derives them).
  *
  * Everything else, and f64, uses LLVM intrinsics where LLVM has them with
- * libm semantics (exp, log, sin, cos, sqrt, pow) and calls to the C
- * library's libm otherwise (the artifact may depend on libm.so.6); those
+ * libm semantics (exp, log, sin, cos, sqrt, pow) and otherwise calls the
+ * backend lowers (cg_call_math: libm on CPU, so the artifact may depend on
+ * libm.so.6; libdevice on a GPU); those
  * results are within an ulp or so of the interpreter's double-then-round.
  */
 #include <math.h>
@@ -30,7 +31,7 @@ static LLVMValueRef libm1(cg_ctx *c, const char *dname, LLVMValueRef x) {
   size_t n = strlen(dname);
   memcpy(name, dname, n + 1);
   if (t == c->t_f32) memcpy(name + n, "f", 2);
-  return cg_call_extern(c, name, t, &x, 1);
+  return cg_call_math(c, name, t, &x, 1);
 }
 
 /* ---- inline f32 functions -------------------------------------------------- */
@@ -249,5 +250,5 @@ LLVMValueRef cg_math_pow(cg_ctx *c, LLVMValueRef x, LLVMValueRef y) {
 LLVMValueRef cg_math_atan2(cg_ctx *c, LLVMValueRef x, LLVMValueRef y) {
   LLVMTypeRef t = LLVMTypeOf(x);
   LLVMValueRef args[2] = {x, y};
-  return cg_call_extern(c, t == c->t_f32 ? "atan2f" : "atan2", t, args, 2);
+  return cg_call_math(c, t == c->t_f32 ? "atan2f" : "atan2", t, args, 2);
 }

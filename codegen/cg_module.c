@@ -16,36 +16,40 @@
  * Launches run in instruction order. A fusion instruction launches the
  * kernel of its computation; any other instruction is a fusion of one.
  *
- * Levels and the CPU check: the kernels, plan and run function are built
- * once per level (one; three for --cpu=portable, each with its own target
- * attributes and tiles, sharing the constants) as internal functions. On
- * x86-64 the exported kiln_NAME_run is baseline code that asks the runtime
- * (runtime/rt_cpu.c) for the CPU's features and calls the best level the
- * CPU has, or returns KILN_ARTIFACT_ERR_CPU. Where the module has no
- * check (other architectures or OSes, kiln built without clang-19) the one
- * run function is exported as it is.
+ * Levels: the kernels, plan and run function are built once per level of
+ * the backend (c->nlevels; the CPU's --cpu=portable has three, each with
+ * its own target attributes and tiles, sharing the constants). How a
+ * kernel is generated, how a launch runs it, how the levels' run
+ * functions become the exported kiln_NAME_run (the CPU check) and the
+ * thread entry points of the description are the backend's (cg_backend.h,
+ * codegen/cpu/cpu_backend.c).
  *
- * Buffer assignment (until the buffers pass exists): a slot is live from
- * the launch that writes it to the last launch that reads it (through
- * aliases); buffers of slots dead before a launch are reused by that
- * launch's outputs, first fit by offset, 64-byte aligned. Scratch a kernel
- * asks for lives only during its launch.
+ * Buffers: where each value lives is the module's buffer plan (the
+ * `buffers` pass, passes/buffers.c; ir.h); a module without one is planned
+ * here by the same code (pass_buffers_plan). Slots follow the plan: a value
+ * in place of an operand or in a slice of a concatenate is its storage's
+ * bytes at an offset, and a concatenate whose operands are its slices
+ * launches nothing. Scratch a kernel asks for (known only once it is
+ * emitted) lives only during its launch: it goes first fit into the
+ * workspace bytes no plan temp uses at that launch.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/cg_internal.h"
+#include "codegen/cg_backend.h"
 #include "include/kiln/artifact.h"
+#include "passes/pass.h"
 
-enum { S_NONE, S_PARAM, S_CONST, S_ALIAS, S_TEMP, S_OUTPUT, S_SCRATCH };
+/* S_INPLACE, S_SLICE: the bytes of slot `alias` at `offset`. */
+enum { S_NONE, S_PARAM, S_CONST, S_ALIAS, S_TEMP, S_OUTPUT, S_SCRATCH, S_INPLACE, S_SLICE };
 
 typedef struct slot {
   int kind;
   ir_id inst;
   uint32_t elem;
   const ir_shape *shape;
-  uint32_t alias; /* S_ALIAS: the slot it is */
+  uint32_t alias; /* S_ALIAS: the slot it is; S_INPLACE, S_SLICE: the slot holding it */
   int64_t index;  /* S_PARAM: parameter number; S_OUTPUT: output number */
   int64_t bytes, offset;
   int64_t def, last; /* live range in launch positions (instruction ids) */
@@ -61,6 +65,8 @@ typedef struct plan {
   bool *has_launch;
   uint32_t *scratch_slot; /* [ninsts] */
   int64_t ws;
+  ir_plan *owned;         /* the plan made here when the module has none */
+  const ir_plan *ip;      /* the buffer plan followed */
 } plan;
 
 /* The arrays an instruction produces (one slot each). */
@@ -89,19 +95,22 @@ static uint32_t resolve(const plan *p, uint32_t s) {
 static uint32_t slot_of(const plan *p, ir_id id, uint32_t elem) { return resolve(p, p->first[id] + elem); }
 
 /* The constant's data in the order its layout says (constants are held in
- * logical row-major order). Returns data itself when that is the same. */
+ * logical row-major order), ir_shape_phys_bytes long: the padding of a
+ * panel layout's last panel is zeros (the GEMM multiplies by it). Returns
+ * data itself when that is the same. */
 static const void *const_physical(const ir_inst *in, void **owned) {
   const ir_shape *s = &in->shape;
   *owned = NULL;
-  if (ir_shape_has_default_layout(s) || s->rank < 2) return in->data;
+  if (ir_shape_has_default_layout(s) || (s->rank < 2 && !s->panel)) return in->data;
   int64_t n = ir_shape_elements(s), es = (int64_t)ir_type_size(s->type);
-  char *out = malloc((size_t)(n * es));
+  char *out = calloc((size_t)ir_shape_phys_bytes(s) + 1, 1);
   if (!out) return NULL;
   int64_t ps[IR_MAX_RANK], idx[IR_MAX_RANK] = {0};
-  cg_phys_strides(s, ps);
+  int64_t pst = cg_phys_strides(s, ps);
   for (int64_t i = 0; i < n; i++) {
     int64_t off = 0;
-    for (int d = 0; d < s->rank; d++) off += idx[d] * ps[d];
+    for (int d = 0; d < s->rank; d++)
+      off += pst && d == s->panel_dim ? idx[d] / s->panel * pst + idx[d] % s->panel : idx[d] * ps[d];
     memcpy(out + off * es, (const char *)in->data + i * es, (size_t)es);
     for (int d = s->rank - 1; d >= 0; d--) {
       if (++idx[d] < s->dims[d]) break;
@@ -132,7 +141,7 @@ static LLVMValueRef const_global(cg_ctx *c, const ir_inst *in, ir_id id) {
   }
   void *owned;
   const void *data = const_physical(in, &owned);
-  size_t bytes = (size_t)ir_shape_bytes(&in->shape);
+  size_t bytes = (size_t)ir_shape_phys_bytes(&in->shape);
   if (!data && bytes) {
     cg_fail(c, "out of memory");
     return NULL;
@@ -143,123 +152,78 @@ static LLVMValueRef const_global(cg_ctx *c, const ir_inst *in, ir_id id) {
   return g;
 }
 
-static bool is_alias_reshape(const ir_comp *e, const ir_inst *in) {
-  if (in->op != IR_OP_RESHAPE && in->op != IR_OP_COPY) return false;
-  const ir_shape *x = &e->insts[in->ops[0]].shape;
-  if (in->op == IR_OP_COPY) return ir_shape_equal(x, &in->shape);
-  return ir_shape_has_default_layout(x) && ir_shape_has_default_layout(&in->shape);
-}
-
-/* Creates the slots of every entry instruction. */
-static bool make_slots(cg_ctx *c, plan *p) {
+/* The slots of every entry value, as the buffer plan says. */
+static bool slots_from_plan(cg_ctx *c, plan *p) {
   const ir_comp *e = p->e;
+  if (c->m->plan) {
+    p->ip = c->m->plan;
+  } else {
+    p->ip = p->owned = pass_buffers_plan(c->m, true, NULL);
+    if (!p->owned) return cg_fail(c, "out of memory while planning buffers");
+  }
+  const ir_plan *ip = p->ip;
+  if (ip->ninsts != e->ninsts) return cg_fail(c, "the buffer plan is not the entry computation's");
   for (ir_id id = 0; id < e->ninsts; id++) {
     const ir_inst *in = &e->insts[id];
-    uint32_t n = nvalues(in);
     p->first[id] = p->nslots;
-    for (uint32_t k = 0; k < n; k++) {
+    for (uint32_t k = 0; k < nvalues(in); k++) {
+      const ir_buf *u = &ip->bufs[ip->first[id] + k];
       slot s;
       memset(&s, 0, sizeof s);
       s.inst = id;
       s.elem = k;
       s.shape = in->shape.type == IR_TUPLE ? &in->tuple[k] : &in->shape;
-      s.bytes = ir_shape_bytes(s.shape);
-      s.def = id;
-      s.last = id;
-      switch (in->op) {
-        case IR_OP_PARAMETER: s.kind = S_PARAM; s.index = in->index; break;
-        case IR_OP_CONSTANT: s.kind = S_CONST; break; /* its global is made when first used */
-        case IR_OP_TUPLE: s.kind = S_ALIAS; s.alias = slot_of(p, in->ops[k], 0); break;
-        case IR_OP_GET_TUPLE_ELEMENT: s.kind = S_ALIAS; s.alias = slot_of(p, in->ops[0], (uint32_t)in->index); break;
-        default:
-          if (is_alias_reshape(e, in)) {
-            s.kind = S_ALIAS;
-            s.alias = slot_of(p, in->ops[0], 0);
-          } else {
-            s.kind = S_TEMP;
-          }
-          break;
+      s.bytes = u->size;
+      s.def = u->def;
+      s.last = u->last;
+      s.index = u->index;
+      s.offset = u->offset;
+      s.alias = u->of;
+      switch (u->kind) {
+        case IR_BUF_PARAMETER: s.kind = S_PARAM; break;
+        case IR_BUF_CONSTANT: s.kind = S_CONST; break; /* its global is made when first used */
+        case IR_BUF_OUTPUT: s.kind = S_OUTPUT; break;
+        case IR_BUF_TEMP: s.kind = S_TEMP; break;
+        case IR_BUF_ALIAS: s.kind = S_ALIAS; break;
+        case IR_BUF_IN_PLACE: s.kind = S_INPLACE; break;
+        case IR_BUF_SLICE: s.kind = S_SLICE; break;
       }
       add_slot(c, p, s);
       if (c->failed) return false;
     }
   }
+  p->ws = ip->workspace;
   return true;
 }
 
-/* Live ranges: every operand read by a launch (through aliases). */
-static void liveness(plan *p) {
-  const ir_comp *e = p->e;
-  for (ir_id id = 0; id < e->ninsts; id++) {
-    const ir_inst *in = &e->insts[id];
-    if (in->op == IR_OP_TUPLE || in->op == IR_OP_GET_TUPLE_ELEMENT) continue;
-    for (uint32_t k = 0; k < in->nops; k++) {
-      const ir_inst *op = &e->insts[in->ops[k]];
-      uint32_t n = nvalues(op);
-      for (uint32_t q = 0; q < n; q++) {
-        slot *s = &p->slots[slot_of(p, in->ops[k], q)];
-        if (s->last < id) s->last = id;
-      }
-    }
-  }
+/* A concatenate whose operands its producers wrote into their slices of
+ * it: nothing to launch. */
+static bool concat_in_place(const plan *p, ir_id id) {
+  const ir_inst *in = &p->e->insts[id];
+  if (in->op != IR_OP_CONCATENATE || in->nops == 0) return false;
+  const slot *o = &p->slots[p->first[in->ops[0]]];
+  return o->kind == S_SLICE && o->alias == p->first[id];
 }
 
-/* Slots in order of definition, ties by slot number. Slots are created in
- * instruction order except scratch, appended later: a merge of the two
- * sorted runs would do, but a stable insertion pass over an almost sorted
- * array is as fast and simpler. */
-static void insertion_sort_by_def(const plan *p, uint32_t *order) {
-  for (uint32_t i = 1; i < p->nslots; i++) {
-    uint32_t v = order[i];
-    uint32_t j = i;
-    while (j > 0 && p->slots[order[j - 1]].def > p->slots[v].def) {
-      order[j] = order[j - 1];
-      j--;
-    }
-    order[j] = v;
-  }
-}
-
-/* First-fit placement of the workspace slots in order of definition. */
-static bool assign_buffers(cg_ctx *c, plan *p) {
-  uint32_t *live = malloc(sizeof(uint32_t) * (p->nslots + 1));
-  uint32_t *order = malloc(sizeof(uint32_t) * (p->nslots + 1));
-  if (!live || !order) {
-    free(live);
-    free(order);
+/* Each launch's scratch, first fit among the plan's temps live at it;
+ * scratches of different launches never meet. */
+static bool place_scratch(cg_ctx *c, plan *p) {
+  const ir_plan *ip = p->ip;
+  int64_t *lo = malloc(sizeof(int64_t) * (ip->nvals + 1)), *hi = malloc(sizeof(int64_t) * (ip->nvals + 1));
+  uint32_t *tmp = malloc(sizeof(uint32_t) * (ip->nvals + 1));
+  if (!lo || !hi || !tmp) {
+    free(lo), free(hi), free(tmp);
     return cg_fail(c, "out of memory");
   }
-  for (uint32_t i = 0; i < p->nslots; i++) order[i] = i;
-  insertion_sort_by_def(p, order);
-  uint32_t nlive = 0;
-  int64_t top = 0;
-  for (uint32_t oi = 0; oi < p->nslots; oi++) {
-    uint32_t i = order[oi];
-    slot *s = &p->slots[i];
-    if (s->kind != S_TEMP && s->kind != S_SCRATCH) continue;
-    /* Drop buffers whose last reader ran before this one is written. */
-    uint32_t k = 0;
-    for (uint32_t j = 0; j < nlive; j++)
-      if (p->slots[live[j]].last >= s->def) live[k++] = live[j];
-    nlive = k;
-    int64_t size = (s->bytes + 63) / 64 * 64, at = 0;
-    /* live[] is kept sorted by offset: find the first gap that fits. */
-    uint32_t pos = 0;
-    for (; pos < nlive; pos++) {
-      const slot *o = &p->slots[live[pos]];
-      if (o->offset - at >= size) break;
-      int64_t end = o->offset + (o->bytes + 63) / 64 * 64;
-      if (end > at) at = end;
-    }
-    s->offset = at;
-    memmove(live + pos + 1, live + pos, (nlive - pos) * sizeof *live);
-    live[pos] = i;
-    nlive++;
-    if (at + size > top) top = at + size;
+  ir_plan_storage_ranges(ip, lo, hi);
+  for (ir_id id = 0; id < p->e->ninsts; id++) {
+    if (!p->has_launch[id] || p->launch[id].scratch <= 0) continue;
+    slot *s = &p->slots[p->scratch_slot[id]];
+    s->offset = pass_buffers_fit(ip, lo, hi, id, s->bytes, tmp);
+    int64_t end = s->offset + (s->bytes + 63) / 64 * 64;
+    if (end > p->ws) p->ws = end;
   }
-  free(live);
-  free(order);
-  p->ws = top;
+  free(lo), free(hi), free(tmp);
   return true;
 }
 
@@ -305,6 +269,20 @@ static bool plan_launch(cg_ctx *c, plan *p, ir_id id) {
       d.nin++;
     }
   }
+  if (ok && p->slots[p->first[id]].kind == S_INPLACE) {
+    /* The kernel inputs that are the value written over. */
+    ir_id x = p->slots[p->first[id]].inst;
+    uint32_t xv = p->slots[p->first[id]].alias;
+    for (ir_id q = 0; q < e->ninsts; q++)
+      if (p->first[q] == xv) x = q;
+    for (uint32_t k = 0, ni = 0; k < in->nops; k++) {
+      bool dup = false;
+      for (uint32_t q = 0; in->op != IR_OP_FUSION && q < k; q++) dup = dup || in->ops[q] == in->ops[k];
+      if (dup) continue;
+      if (in->ops[k] == x && ni < 32) d.in_place |= 1u << ni;
+      ni++;
+    }
+  }
   if (ok) {
     d.in_ids = ins;
     d.in_shapes = ishapes;
@@ -341,6 +319,12 @@ typedef struct entry_state {
 
 static LLVMValueRef slot_ptr(cg_ctx *c, const plan *p, const entry_state *st, uint32_t si) {
   slot *s = &p->slots[resolve(p, si)];
+  if (s->kind == S_INPLACE || s->kind == S_SLICE) {
+    LLVMValueRef base = slot_ptr(c, p, st, s->alias);
+    if (s->kind == S_INPLACE || s->offset == 0) return base;
+    LLVMValueRef off = cg_i64(c, s->offset);
+    return LLVMBuildGEP2(c->b, c->t_i8, base, &off, 1, "");
+  }
   switch (s->kind) {
     case S_PARAM: return st->in[s->index];
     case S_CONST:
@@ -386,32 +370,16 @@ static void emit_launch(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVMValue
     bool dup = false;
     for (uint32_t q = 0; in->op != IR_OP_FUSION && q < k; q++) dup = dup || in->ops[q] == in->ops[k];
     if (dup) continue;
-    pv[n++] = ni < 32 && (l->unused_in >> ni & 1) ? LLVMConstNull(c->t_ptr) : slot_ptr(c, p, st, slot_of(p, in->ops[k], 0));
+    pv[n++] = slot_ptr(c, p, st, slot_of(p, in->ops[k], 0));
     ni++;
   }
   pv[n++] = l->scratch > 0 ? slot_ptr(c, p, st, p->scratch_slot[id]) : LLVMConstNull(c->t_ptr);
-  pv[n++] = l->aux[0] ? l->aux[0] : LLVMConstNull(c->t_ptr);
-  pv[n++] = l->aux[1] ? l->aux[1] : LLVMConstNull(c->t_ptr);
   for (uint32_t k = 0; k < n; k++) {
     LLVMValueRef idx = cg_i64(c, k);
     LLVMBuildStore(c->b, pv[k], LLVMBuildGEP2(c->b, c->t_ptr, args, &idx, 1, ""));
   }
   if (pv != ptrs) free(pv);
-  for (uint32_t q = 0; q < l->nphase; q++) {
-    const cg_phase *ph = &l->ph[q];
-    if (ph->n <= 0) continue;
-    /* Parallel only when there is enough work to amortise waking threads:
-     * ~64k operations in all and >= ~16k per chunk. */
-    double total = ph->cost * (double)ph->n;
-    if (!ph->serial && ph->n > 1 && total >= 65536.0) {
-      int64_t grain = (int64_t)(16384.0 / (ph->cost > 1 ? ph->cost : 1)) + 1;
-      LLVMValueRef a[4] = {ph->task, args, cg_i64(c, ph->n), cg_i64(c, grain)};
-      LLVMBuildCall2(c->b, c->t_pfor, c->fn_pfor, a, 4, "");
-    } else {
-      LLVMValueRef a[3] = {args, cg_i64(c, 0), cg_i64(c, ph->n)};
-      LLVMBuildCall2(c->b, c->t_task, ph->task, a, 3, "");
-    }
-  }
+  c->backend->emit_launch(c, l, args);
 }
 
 /* custom_call: int TARGET(const void *const *inputs, void *const *outputs,
@@ -447,40 +415,14 @@ static bool valid_symbol(const char *s) {
   return true;
 }
 
-/* kiln_NAME_SUFFIX, with the current level's attributes or, for functions
- * that must run on any x86-64 CPU, the baseline's. */
-static LLVMValueRef exported_fn(cg_ctx *c, const char *suffix, LLVMTypeRef ty, bool baseline) {
-  char name[256];
-  snprintf(name, sizeof name, "kiln_%s_%s", c->o->name, suffix);
-  LLVMValueRef fn = LLVMAddFunction(c->mod, name, ty);
-  if (baseline) cg_fn_attrs_baseline(c, fn);
-  else cg_fn_attrs(c, fn);
-  return fn;
-}
-
-static LLVMValueRef exported(cg_ctx *c, const char *suffix, LLVMTypeRef ty) {
-  return exported_fn(c, suffix, ty, false);
-}
-
-/* The run function of the current level: exported as kiln_NAME_run when
- * the module cannot check the CPU (fn_cpu_host NULL), else internal as
- * `name`, called by the exported one after the check (build_checked_run). */
-static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, const char *name) {
+/* The run function of level `level`: the backend makes it (exported as
+ * kiln_NAME_run, or internal behind a check that picks a level). */
+static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, int level) {
   const ir_comp *e = p->e;
   LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
   LLVMTypeRef run_ty = LLVMFunctionType(c->t_i32, pt, 3, 0);
-  LLVMValueRef fn;
-  if (c->fn_cpu_host) {
-    fn = LLVMAddFunction(c->mod, name, run_ty);
-    LLVMSetLinkage(fn, LLVMInternalLinkage);
-    cg_fn_attrs(c, fn);
-    /* Never inlined into the check (the x86 inliner refuses anyway when
-     * the features differ; this keeps it so for baseline levels too). */
-    unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, noinline, 0));
-  } else {
-    fn = exported(c, "run", run_ty);
-  }
+  LLVMValueRef fn = c->backend->new_run(c, run_ty, level);
+  if (!fn) return NULL;
   entry_state st;
   memset(&st, 0, sizeof st);
   st.fn = fn;
@@ -574,64 +516,7 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, c
   return fn;
 }
 
-/* ---- the CPU check ------------------------------------------------------------ */
-
-/* Functions that must run on any x86-64 CPU: exported, baseline attributes. */
-static LLVMValueRef exported_baseline(cg_ctx *c, const char *suffix, LLVMTypeRef ty) {
-  return exported_fn(c, suffix, ty, true);
-}
-
-/* In fn, at the builder: branches to on_level[l] for the best level this
- * CPU has (highest first), else to none. The host's features come from
- * the runtime (cpuid once per process and artifact, cached). */
-static void select_level(cg_ctx *c, LLVMValueRef fn, LLVMBasicBlockRef *on_level, LLVMBasicBlockRef none) {
-  LLVMValueRef have = LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_cpu_host), c->fn_cpu_host, NULL, 0, "have");
-  for (int l = c->nlevels - 1; l >= 0; l--) {
-    LLVMValueRef need = LLVMConstInt(c->t_i64, c->levels[l].need.need, 0);
-    LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildAnd(c->b, have, need, ""), need, "");
-    LLVMBasicBlockRef next = l ? LLVMAppendBasicBlockInContext(c->llc, fn, "next") : none;
-    LLVMBuildCondBr(c->b, ok, on_level[l], next);
-    if (l) LLVMPositionBuilderAtEnd(c->b, next);
-  }
-}
-
-/* kiln_NAME_run: checks the CPU, then calls the run function of the best
- * level it has, or returns KILN_ARTIFACT_ERR_CPU without running anything
- * built for more than the x86-64 baseline. */
-static LLVMValueRef build_checked_run(cg_ctx *c, LLVMValueRef *impl) {
-  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
-  LLVMTypeRef ty = LLVMFunctionType(c->t_i32, pt, 3, 0);
-  LLVMValueRef fn = exported_baseline(c, "run", ty);
-  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->llc, fn, "entry");
-  LLVMBasicBlockRef on[3], none = LLVMAppendBasicBlockInContext(c->llc, fn, "cpu_lacks_features");
-  LLVMValueRef args[3] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2)};
-  for (int l = 0; l < c->nlevels; l++) {
-    on[l] = LLVMAppendBasicBlockInContext(c->llc, fn, "level");
-    LLVMPositionBuilderAtEnd(c->b, on[l]);
-    LLVMBuildRet(c->b, LLVMBuildCall2(c->b, ty, impl[l], args, 3, ""));
-  }
-  LLVMPositionBuilderAtEnd(c->b, none);
-  LLVMBuildRet(c->b, cg_i32(c, KILN_ARTIFACT_ERR_CPU));
-  LLVMPositionBuilderAtEnd(c->b, entry);
-  select_level(c, fn, on, none);
-  return fn;
-}
-
 /* ---- metadata ---------------------------------------------------------------- */
-
-static LLVMValueRef private_const(cg_ctx *c, LLVMValueRef init, const char *name) {
-  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
-  LLVMSetInitializer(g, init);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  return g;
-}
-
-static LLVMValueRef cstring(cg_ctx *c, const char *s) {
-  LLVMValueRef g = private_const(c, LLVMConstStringInContext2(c->llc, s, strlen(s), 0), "kiln.str");
-  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-  return g;
-}
 
 static LLVMValueRef tensor_desc(cg_ctx *c, LLVMTypeRef tt, const char *name, const ir_shape *s) {
   LLVMValueRef dims[IR_MAX_RANK], m2m[IR_MAX_RANK];
@@ -639,11 +524,11 @@ static LLVMValueRef tensor_desc(cg_ctx *c, LLVMTypeRef tt, const char *name, con
     dims[i] = cg_i64(c, s->dims[i]);
     m2m[i] = cg_i32(c, s->minor_to_major[i]);
   }
-  LLVMValueRef dg = s->rank ? private_const(c, LLVMConstArray2(c->t_i64, dims, (uint64_t)s->rank), "kiln.dims")
+  LLVMValueRef dg = s->rank ? cg_private_const(c, LLVMConstArray2(c->t_i64, dims, (uint64_t)s->rank), "kiln.dims")
                             : LLVMConstNull(c->t_ptr);
-  LLVMValueRef mg = s->rank ? private_const(c, LLVMConstArray2(c->t_i32, m2m, (uint64_t)s->rank), "kiln.layout")
+  LLVMValueRef mg = s->rank ? cg_private_const(c, LLVMConstArray2(c->t_i32, m2m, (uint64_t)s->rank), "kiln.layout")
                             : LLVMConstNull(c->t_ptr);
-  LLVMValueRef f[6] = {cstring(c, name), cg_i32(c, (int32_t)s->type), cg_i32(c, s->rank), dg, mg,
+  LLVMValueRef f[6] = {cg_cstring(c, name), cg_i32(c, (int32_t)s->type), cg_i32(c, s->rank), dg, mg,
                        cg_i64(c, ir_shape_bytes(s))};
   return LLVMConstNamedStruct(tt, f, 6);
 }
@@ -665,49 +550,17 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
   }
   const ir_inst *root = &e->insts[e->root];
   for (uint32_t i = 0; i < nout; i++) to[i] = tensor_desc(c, tt, e->output_names[i], &root->tuple[i]);
-  LLVMValueRef ig = nin ? private_const(c, LLVMConstArray2(tt, ti, nin), "kiln.inputs") : LLVMConstNull(c->t_ptr);
-  LLVMValueRef og = nout ? private_const(c, LLVMConstArray2(tt, to, nout), "kiln.outputs") : LLVMConstNull(c->t_ptr);
+  LLVMValueRef ig = nin ? cg_private_const(c, LLVMConstArray2(tt, ti, nin), "kiln.inputs") : LLVMConstNull(c->t_ptr);
+  LLVMValueRef og = nout ? cg_private_const(c, LLVMConstArray2(tt, to, nout), "kiln.outputs") : LLVMConstNull(c->t_ptr);
   free(ti);
   free(to);
 
-  /* int32 set_num_threads / num_threads wrappers around the runtime. */
-  LLVMTypeRef st_ty = LLVMFunctionType(c->t_void, &c->t_i32, 1, 0), nt_ty = LLVMFunctionType(c->t_i32, NULL, 0, 0);
-  LLVMValueRef setf = exported_baseline(c, "set_num_threads", st_ty);
-  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, setf, "entry"));
-  LLVMValueRef a0 = LLVMGetParam(setf, 0);
-  LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_set_threads), c->fn_set_threads, &a0, 1, "");
-  LLVMBuildRetVoid(c->b);
-  LLVMValueRef numf = exported_baseline(c, "num_threads", nt_ty);
-  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, numf, "entry"));
-  LLVMBuildRet(c->b, LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_num_threads), c->fn_num_threads, NULL, 0, ""));
-
-  /* missing_features(buf, cap) and selected_cpu(): the check's answers,
-   * for loaders (api/executable.c) and for programs using the ABI alone. */
-  LLVMValueRef missf = NULL, self = NULL;
-  if (c->fn_cpu_host) {
-    LLVMTypeRef mt[2] = {c->t_ptr, c->t_i64};
-    missf = exported_baseline(c, "missing_features", LLVMFunctionType(c->t_i64, mt, 2, 0));
-    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, missf, "entry"));
-    LLVMValueRef have = LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_cpu_host), c->fn_cpu_host, NULL, 0, "");
-    LLVMValueRef ma[4] = {LLVMConstInt(c->t_i64, c->levels[0].need.need, 0), have, LLVMGetParam(missf, 0),
-                          LLVMGetParam(missf, 1)};
-    LLVMBuildRet(c->b, LLVMBuildCall2(c->b, LLVMGlobalGetValueType(c->fn_cpu_missing), c->fn_cpu_missing, ma, 4, ""));
-    self = exported_baseline(c, "selected_cpu", LLVMFunctionType(c->t_ptr, NULL, 0, 0));
-    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->llc, self, "entry");
-    LLVMBasicBlockRef on[3], none = LLVMAppendBasicBlockInContext(c->llc, self, "none");
-    for (int l = 0; l < c->nlevels; l++) {
-      on[l] = LLVMAppendBasicBlockInContext(c->llc, self, "level");
-      LLVMPositionBuilderAtEnd(c->b, on[l]);
-      LLVMBuildRet(c->b, cstring(c, c->levels[l].cpu));
-    }
-    LLVMPositionBuilderAtEnd(c->b, none);
-    LLVMBuildRet(c->b, LLVMConstNull(c->t_ptr));
-    LLVMPositionBuilderAtEnd(c->b, entry);
-    select_level(c, self, on, none);
-  }
-  /* What the code needs: on x86-64 the checked list of the lowest level;
-   * elsewhere the feature string as given (recorded, not checked). */
-  const char *needs = c->levels[0].need.x86 ? c->levels[0].need.text : c->levels[0].features;
+  /* The thread and CPU-check entry points and what the code needs are the
+   * backend's. */
+  cg_artifact_fns af;
+  memset(&af, 0, sizeof af);
+  if (!c->backend->artifact_fns(c, &af)) return;
+  const char *needs = af.needs;
 
   LLVMTypeRef df[18] = {c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32, c->t_i32, c->t_ptr,
                         c->t_ptr, c->t_i64, c->t_i64, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr};
@@ -717,10 +570,10 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
   snprintf(producer, sizeof producer, "kiln %s", KILN_VERSION);
   LLVMValueRef dv[18] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
                          cg_i32(c, (int32_t)LLVMABISizeOfType(c->td, dt)),
-                         cstring(c, c->o->name),
-                         cstring(c, producer),
-                         cstring(c, LLVMGetTarget(c->mod)),
-                         cstring(c, c->portable ? CG_CPU_PORTABLE : c->levels[0].cpu),
+                         cg_cstring(c, c->o->name),
+                         cg_cstring(c, producer),
+                         cg_cstring(c, LLVMGetTarget(c->mod)),
+                         cg_cstring(c, af.cpu ? af.cpu : ""),
                          cg_i32(c, (int32_t)nin),
                          cg_i32(c, (int32_t)nout),
                          ig,
@@ -728,31 +581,30 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
                          cg_i64(c, ws),
                          cg_i64(c, 64),
                          run,
-                         setf,
-                         numf,
-                         cstring(c, needs ? needs : ""),
-                         missf ? missf : LLVMConstNull(c->t_ptr),
-                         self ? self : LLVMConstNull(c->t_ptr)};
-  LLVMValueRef desc = private_const(c, LLVMConstNamedStruct(dt, dv, 18), "kiln.desc");
+                         af.set_threads ? af.set_threads : LLVMConstNull(c->t_ptr),
+                         af.num_threads ? af.num_threads : LLVMConstNull(c->t_ptr),
+                         cg_cstring(c, needs ? needs : ""),
+                         af.missing_features ? af.missing_features : LLVMConstNull(c->t_ptr),
+                         af.selected_cpu ? af.selected_cpu : LLVMConstNull(c->t_ptr)};
+  LLVMValueRef desc = cg_private_const(c, LLVMConstNamedStruct(dt, dv, 18), "kiln.desc");
 
   LLVMTypeRef info_ty = LLVMFunctionType(c->t_ptr, NULL, 0, 0);
-  LLVMValueRef named = exported_baseline(c, "info", info_ty);
+  LLVMValueRef named = cg_exported_fn(c, "info", info_ty, true);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, named, "entry"));
   LLVMBuildRet(c->b, desc);
   LLVMValueRef generic = LLVMAddFunction(c->mod, "kiln_artifact_info", info_ty);
   cg_fn_attrs_baseline(c, generic);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, generic, "entry"));
   LLVMBuildRet(c->b, desc);
-  LLVMValueRef wsf = exported_baseline(c, "workspace_size", LLVMFunctionType(c->t_i64, NULL, 0, 0));
+  LLVMValueRef wsf = cg_exported_fn(c, "workspace_size", LLVMFunctionType(c->t_i64, NULL, 0, 0), true);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, wsf, "entry"));
   LLVMBuildRet(c->b, cg_i64(c, ws));
 }
 
 /* The kernels, buffer plan and run function of the current level; the
  * run function in *run, the workspace it needs in *ws. */
-static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout, const char *run_name,
-                        LLVMValueRef *run, int64_t *ws) {
-  const ir_inst *root = &e->insts[e->root];
+static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout, int level, LLVMValueRef *run,
+                        int64_t *ws) {
   plan p;
   memset(&p, 0, sizeof p);
   p.e = e;
@@ -763,29 +615,17 @@ static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout
   p.scratch_slot = calloc(n, sizeof *p.scratch_slot);
   bool ok = p.first && p.launch && p.has_launch && p.scratch_slot;
   if (!ok) cg_fail(c, "out of memory");
-  if (ok) ok = make_slots(c, &p);
-  if (ok) {
-    liveness(&p);
-    /* Outputs: written in place unless already taken or not produced here. */
-    for (uint32_t j = 0; j < nout; j++) {
-      slot *s = &p.slots[slot_of(&p, root->ops[j], 0)];
-      if (s->kind == S_TEMP) {
-        s->kind = S_OUTPUT;
-        s->index = j;
-      } else {
-        s->last = e->ninsts; /* read by the copies at the end */
-      }
-    }
-  }
+  if (ok) ok = slots_from_plan(c, &p);
   for (ir_id id = 0; ok && id < e->ninsts; id++) {
     const ir_inst *in = &e->insts[id];
-    if (p.slots[p.first[id]].kind != S_TEMP && p.slots[p.first[id]].kind != S_OUTPUT) continue;
-    if (in->op == IR_OP_CUSTOM_CALL) continue;
+    int k = p.slots[p.first[id]].kind;
+    if (k != S_TEMP && k != S_OUTPUT && k != S_INPLACE && k != S_SLICE) continue;
+    if (in->op == IR_OP_CUSTOM_CALL || concat_in_place(&p, id)) continue;
     ok = plan_launch(c, &p, id);
   }
-  if (ok) ok = assign_buffers(c, &p);
+  if (ok) ok = place_scratch(c, &p);
   if (ok) {
-    *run = build_run(c, &p, nin, nout, run_name);
+    *run = build_run(c, &p, nin, nout, level);
     ok = !c->failed;
   }
   *ws = p.ws;
@@ -794,6 +634,7 @@ static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout
   free(p.launch);
   free(p.has_launch);
   free(p.scratch_slot);
+  ir_plan_free(p.owned);
   return ok;
 }
 
@@ -819,22 +660,24 @@ bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
    * portable), each generated with its own target attributes, vector width
    * and register tiles; constants (c->consts) are shared by all. */
   LLVMValueRef impl[3] = {NULL, NULL, NULL};
+  if (c->nlevels < 1 || c->nlevels > 3) return cg_fail(c, "internal: the backend asked for %d levels (1 to 3)", c->nlevels);
   int64_t ws = 0;
   bool ok = true;
   for (int l = 0; ok && l < c->nlevels; l++) {
-    cg_set_level(c, l);
+    c->backend->set_level(c, l);
     for (uint32_t i = 0; i < c->nkfns; i++) free(c->kfns[i].key);
     c->nkfns = 0; /* kernels of another level have other attributes: never shared */
-    memset(c->sort_fns, 0, sizeof c->sort_fns);
-    char run_name[64];
-    snprintf(run_name, sizeof run_name, "kiln.run.%s", c->levels[l].cpu);
     int64_t lws = 0;
-    ok = build_level(c, e, nin, nout, run_name, &impl[l], &lws);
+    ok = build_level(c, e, nin, nout, l, &impl[l], &lws);
     if (lws > ws) ws = lws;
   }
-  cg_set_level(c, 0);
+  c->backend->set_level(c, 0);
+  LLVMValueRef run = NULL;
   if (ok) {
-    LLVMValueRef run = c->fn_cpu_host ? build_checked_run(c, impl) : impl[0];
+    run = c->backend->export_run(c, impl);
+    ok = run != NULL;
+  }
+  if (ok) {
     build_metadata(c, e, ws, run, nin, nout);
     ok = !c->failed;
   }

@@ -1,8 +1,11 @@
 /*
- * Targets and the LLVM pipeline around the generator: choosing the target
- * machine (host by default, any triple/CPU/features by option), building
- * the module (cg_build_module), the optimisation pipeline, and emission of
- * LLVM IR text, assembly or object bytes.
+ * Targets and the LLVM pipeline around the generator: resolving the
+ * target (host by default, any triple/CPU/features by option), picking its
+ * backend (cg_backends.c) and asking it to describe the target
+ * (cg_target_describe) or set up the module, choosing the target machine,
+ * building the module (cg_build_module), the optimisation pipeline, and
+ * emission of LLVM IR text, assembly or object bytes. A cg_output is a host
+ * module plus the device images the backend adds (none on CPU).
  *
  * LLVM prints a warning to stderr (and carries on) for a CPU or feature it
  * does not know, and library code must not print: a user-given CPU or
@@ -18,7 +21,7 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 
 #include "codegen/cg_llvm_names.h"
-#include "codegen/cg_internal.h"
+#include "codegen/cg_backend.h"
 
 struct cg_output {
   LLVMContextRef llc;
@@ -29,6 +32,7 @@ struct cg_output {
   bool host;
   int opt_level;
   size_t workspace;
+  cg_images images; /* device code beside the host module (none on CPU) */
   diag *d; /* where LLVM's own diagnostics go while out is in use */
 };
 
@@ -74,6 +78,7 @@ void cg_output_destroy(cg_output *out) {
   if (out->tsc) LLVMOrcDisposeThreadSafeContext(out->tsc);
   else if (out->llc) LLVMContextDispose(out->llc);
   free(out->triple);
+  cg_images_free(&out->images);
   free(out);
 }
 
@@ -111,13 +116,72 @@ bool cg_name_valid(const char *s, const char **why) {
   return true;
 }
 
+/* The user's request resolved against the host: the normalized triple in
+ * *triple (LLVM's string), the host's CPU and features when none were
+ * given (LLVM's strings in *hcpu, *hfeat); the LLVM target in *target.
+ * False after reporting an unknown triple. */
+static bool resolve_target(const char *utriple, const char *ucpu, const char *ufeatures, cg_target_req *r,
+                           LLVMTargetRef *target, char **triple, char **hcpu, char **hfeat, diag *d) {
+  pthread_once(&init_once, init_llvm);
+  memset(r, 0, sizeof *r);
+  *hcpu = *hfeat = NULL;
+  char *host = LLVMGetDefaultTargetTriple();
+  *triple = LLVMNormalizeTargetTriple(utriple ? utriple : host);
+  char *err = NULL;
+  bool ok = true;
+  if (LLVMGetTargetFromTriple(*triple, target, &err)) {
+    diag_error(d, "unknown target '%s': %s", utriple ? utriple : *triple, err ? err : "");
+    ok = false;
+  }
+  if (err) LLVMDisposeMessage(err);
+  if (ok) {
+    r->triple = *triple;
+    r->host = !utriple || cg_same_platform(host, *triple);
+    r->user_cpu = ucpu != NULL;
+    r->user_features = ufeatures != NULL;
+    r->llvm_target = LLVMGetTargetName(*target);
+    const char *cpu = ucpu, *features = ufeatures;
+    if (!cpu) {
+      if (r->host) {
+        *hcpu = LLVMGetHostCPUName();
+        cpu = *hcpu;
+        if (!features) {
+          *hfeat = LLVMGetHostCPUFeatures();
+          features = *hfeat;
+        }
+      } else {
+        cpu = "generic";
+      }
+    }
+    r->cpu = cpu;
+    r->features = features ? features : "";
+  }
+  LLVMDisposeMessage(host);
+  return ok;
+}
+
+static void free_resolved(char *triple, char *hcpu, char *hfeat) {
+  if (hcpu) LLVMDisposeMessage(hcpu);
+  if (hfeat) LLVMDisposeMessage(hfeat);
+  if (triple) LLVMDisposeMessage(triple);
+}
+
+bool cg_target_describe(const char *triple, const char *cpu, const char *features, ir_target *t, diag *d) {
+  cg_target_req r;
+  LLVMTargetRef target;
+  char *ntriple, *hcpu, *hfeat;
+  bool ok = resolve_target(triple, cpu, features, &r, &target, &ntriple, &hcpu, &hfeat, d);
+  if (ok) ok = cg_backend_for(r.triple)->describe(&r, t, d);
+  free_resolved(ntriple, hcpu, hfeat);
+  return ok;
+}
+
 cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
   const char *why;
   if (!cg_name_valid(o->name, &why)) {
     diag_error(d, "invalid artifact name '%s': %s", o->name ? o->name : "", why);
     return NULL;
   }
-  pthread_once(&init_once, init_llvm);
   cg_output *out = calloc(1, sizeof *out);
   if (!out) {
     diag_error(d, "out of memory");
@@ -125,68 +189,32 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
   }
   out->d = d;
   out->opt_level = o->opt_level;
-  char *host = LLVMGetDefaultTargetTriple();
-  char *triple = LLVMNormalizeTargetTriple(o->triple ? o->triple : host);
-  out->triple = dupstr(triple);
-  char *err = NULL;
+  cg_target_req r;
   LLVMTargetRef target;
-  char *hcpu = NULL, *hfeat = NULL;
-  static const char *const levels_portable[3] = {"x86-64-v2", "x86-64-v3", "x86-64-v4"};
-  cg_level levels[3];
-  int nlevels = 1;
-  memset(levels, 0, sizeof levels);
+  char *triple, *hcpu, *hfeat;
   cg_ctx c;
   memset(&c, 0, sizeof c);
-  bool ok = out->triple != NULL;
-  if (!ok) diag_error(d, "out of memory");
-  if (ok && LLVMGetTargetFromTriple(triple, &target, &err)) {
-    diag_error(d, "unknown target '%s': %s", o->triple ? o->triple : triple, err ? err : "");
-    ok = false;
-  }
-  if (err) LLVMDisposeMessage(err);
+  c.m = m;
+  c.o = o;
+  c.d = d;
+  bool ok = resolve_target(o->triple, o->cpu, o->features, &r, &target, &triple, &hcpu, &hfeat, d);
   if (ok) {
-    out->host = !o->triple || cg_same_platform(host, triple);
-    const char *cpu = o->cpu, *features = o->features;
-    if (!cpu) {
-      if (out->host) {
-        hcpu = LLVMGetHostCPUName();
-        cpu = hcpu;
-        if (!features) {
-          hfeat = LLVMGetHostCPUFeatures();
-          features = hfeat;
-        }
-      } else {
-        cpu = "generic";
-      }
-    }
-    if (!features) features = "";
-    /* --cpu=portable: kernels for each x86-64 level in one module; the
-     * target machine (data layout, pipeline) is the lowest level's, and
-     * each function's attributes name its own level. */
-    bool portable = o->cpu && strcmp(o->cpu, CG_CPU_PORTABLE) == 0;
-    if (portable && (strncmp(triple, "x86_64", 6) != 0 || features[0])) {
-      diag_error(d, "--cpu=%s builds x86-64-v2, -v3 and -v4 kernels for an x86_64 target; it takes no --features%s%s",
-                 CG_CPU_PORTABLE, strncmp(triple, "x86_64", 6) != 0 ? " and not the target " : "",
-                 strncmp(triple, "x86_64", 6) != 0 ? triple : "");
+    out->triple = dupstr(triple);
+    out->host = r.host;
+    if (!out->triple) {
+      diag_error(d, "out of memory");
       ok = false;
     }
+  }
+  if (ok) {
+    c.backend = cg_backend_for(triple);
+    cg_tm_req tm = {0};
+    ok = c.backend->setup(&c, &r, &tm);
     if (ok) {
-      out->tm = make_tm(target, triple, portable ? levels_portable[0] : cpu, features, o->opt_level,
-                        (o->cpu && !portable) || o->features, d);
+      out->tm = make_tm(target, triple, tm.cpu, tm.features, o->opt_level, tm.check_names, d);
       ok = out->tm != NULL;
-      if (!ok && !d->errors) diag_error(d, "cannot create a target machine for %s (cpu '%s')", triple, cpu);
+      if (!ok && !d->errors) diag_error(d, "cannot create a target machine for %s (cpu '%s')", triple, r.cpu);
     }
-    nlevels = portable ? 3 : 1;
-    for (int i = 0; ok && i < nlevels; i++) {
-      levels[i].cpu = portable ? levels_portable[i] : cpu;
-      levels[i].features = portable ? "" : features;
-      ok = cg_cpu_features(triple, levels[i].cpu, levels[i].features, !portable && !o->cpu && !o->features && out->host,
-                           &levels[i].need, d);
-    }
-    c.levels = levels;
-    c.nlevels = nlevels;
-    c.portable = c.no_prepack = portable;
-    if (ok) cg_set_level(&c, 0);
   }
   if (ok) {
     /* ORC takes modules built in a thread-safe context (its own LLVMContext). */
@@ -197,9 +225,6 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
       out->llc = LLVMContextCreate();
     }
     LLVMContextSetDiagnosticHandler(out->llc, llvm_diag, out);
-    c.m = m;
-    c.o = o;
-    c.d = d;
     c.llc = out->llc;
     c.b = LLVMCreateBuilderInContext(c.llc);
     c.t_void = LLVMVoidTypeInContext(c.llc);
@@ -212,20 +237,8 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
     c.t_f32 = LLVMFloatTypeInContext(c.llc);
     c.t_f64 = LLVMDoubleTypeInContext(c.llc);
     c.t_ptr = LLVMPointerTypeInContext(c.llc, 0);
-    LLVMTypeRef task_args[3] = {c.t_ptr, c.t_i64, c.t_i64};
-    c.t_task = LLVMFunctionType(c.t_void, task_args, 3, 0);
-    LLVMTypeRef pfor_args[4] = {c.t_ptr, c.t_ptr, c.t_i64, c.t_i64};
-    c.t_pfor = LLVMFunctionType(c.t_void, pfor_args, 4, 0);
-    ok = cg_runtime_module(&c, triple);
+    ok = c.backend->module_init(&c, &r);
     out->mod = c.mod;
-    if (ok && levels[0].need.x86 && !c.fn_cpu_host)
-      diag_emit(d, DIAG_NOTE,
-                "the code for %s cannot check the CPU's features before it runs (the check is built for this "
-                "machine's platform only); it needs %s",
-                triple, levels[0].need.text[0] ? levels[0].need.text : "no optional feature");
-    else if (ok && !levels[0].need.x86 && (o->cpu || o->features))
-      diag_emit(d, DIAG_NOTE, "CPU features are only recorded and checked for x86-64; code for %s does not check them",
-                triple);
   }
   if (ok) {
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(out->tm);
@@ -235,10 +248,8 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
     LLVMDisposeTargetData(td);
     c.td = NULL;
   }
-  if (ok) {
-    cg_runtime_internalize(&c);
-    if (o->jit) ok = cg_jit_prepare(&c);
-  }
+  if (ok) ok = c.backend->finish(&c);
+  if (ok) ok = c.backend->device_images(&c, &out->images);
   if (ok) {
     char *msg = NULL;
     if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg)) {
@@ -247,14 +258,12 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
     }
     if (msg) LLVMDisposeMessage(msg);
   }
+  if (c.backend) c.backend->destroy(&c);
   if (c.b) LLVMDisposeBuilder(c.b);
   for (uint32_t i = 0; i < c.nkfns; i++) free(c.kfns[i].key);
   free(c.kfns);
   free(c.consts);
-  if (hcpu) LLVMDisposeMessage(hcpu);
-  if (hfeat) LLVMDisposeMessage(hfeat);
-  LLVMDisposeMessage(host);
-  LLVMDisposeMessage(triple);
+  free_resolved(triple, hcpu, hfeat);
   if (!ok) {
     cg_output_destroy(out);
     return NULL;
@@ -325,5 +334,12 @@ bool cg_output_take(cg_output *out, LLVMModuleRef *mod, LLVMOrcThreadSafeContext
 }
 
 const char *cg_output_triple(const cg_output *out) { return out->triple; }
+size_t cg_output_num_images(const cg_output *out) { return out->images.n; }
+const char *cg_output_image_name(const cg_output *out, size_t i) { return out->images.v[i].name; }
+const char *cg_output_image_kind(const cg_output *out, size_t i) { return out->images.v[i].kind; }
+const void *cg_output_image_bytes(const cg_output *out, size_t i, size_t *len) {
+  *len = out->images.v[i].len;
+  return out->images.v[i].bytes;
+}
 bool cg_output_is_host(const cg_output *out) { return out->host; }
 size_t cg_output_workspace_size(const cg_output *out) { return out->workspace; }

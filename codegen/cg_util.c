@@ -5,11 +5,12 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <llvm-c/DebugInfo.h>
 
-#include "codegen/cg_internal.h"
+#include "codegen/cg_backend.h"
 #include "ir/literal.h"
 
 bool cg_fail(cg_ctx *c, const char *fmt, ...) {
@@ -130,17 +131,24 @@ void cg_store(cg_ctx *c, ir_type t, LLVMValueRef base, LLVMValueRef offset, LLVM
   LLVMSetAlignment(s, (unsigned)ir_type_size(t));
 }
 
-void cg_phys_strides(const ir_shape *s, int64_t *strides) {
-  int64_t st = 1;
+/* A panel layout (ir/types.h) is the plain layout of the other dimensions
+ * with the position inside a panel as an extra innermost dimension of
+ * `panel` entries and the panel index as the outermost one. */
+int64_t cg_phys_strides(const ir_shape *s, int64_t *strides) {
+  int64_t st = s->panel ? s->panel : 1;
   for (int k = 0; k < s->rank; k++) {
     int d = s->minor_to_major[k];
+    if (s->panel && d == s->panel_dim) continue;
     strides[d] = st;
     st *= s->dims[d];
   }
+  if (!s->panel) return 0;
+  strides[s->panel_dim] = 1;
+  return st;
 }
 
 static bool same_dims_layout(const ir_shape *a, const ir_shape *b) {
-  if (a->rank != b->rank) return false;
+  if (a->rank != b->rank || a->panel != b->panel || (a->panel && a->panel_dim != b->panel_dim)) return false;
   for (int i = 0; i < a->rank; i++)
     if (a->dims[i] != b->dims[i] || a->minor_to_major[i] != b->minor_to_major[i]) return false;
   return true;
@@ -149,11 +157,19 @@ static bool same_dims_layout(const ir_shape *a, const ir_shape *b) {
 LLVMValueRef cg_offset(cg_ctx *c, const ir_shape *s, const cg_index *ix) {
   if (ix->linear && same_dims_layout(&ix->lin, s)) return ix->linear;
   int64_t st[IR_MAX_RANK];
-  cg_phys_strides(s, st);
+  int64_t pst = cg_phys_strides(s, st);
   LLVMValueRef off = NULL;
   for (int i = 0; i < s->rank; i++) {
     if (s->dims[i] == 1) continue; /* the index is 0 */
-    LLVMValueRef t = st[i] == 1 ? ix->d[i] : LLVMBuildNSWMul(c->b, ix->d[i], cg_i64(c, st[i]), "");
+    LLVMValueRef t;
+    if (pst && i == s->panel_dim && s->dims[i] > s->panel) {
+      /* index i: panel i / P, position i % P (unsigned: indices are >= 0) */
+      LLVMValueRef p = cg_i64(c, s->panel);
+      t = LLVMBuildNSWAdd(c->b, LLVMBuildNSWMul(c->b, LLVMBuildUDiv(c->b, ix->d[i], p, ""), cg_i64(c, pst), ""),
+                          LLVMBuildURem(c->b, ix->d[i], p, ""), "");
+    } else {
+      t = st[i] == 1 ? ix->d[i] : LLVMBuildNSWMul(c->b, ix->d[i], cg_i64(c, st[i]), "");
+    }
     off = off ? LLVMBuildNSWAdd(c->b, off, t, "") : t;
   }
   return off ? off : cg_i64(c, 0);
@@ -272,21 +288,95 @@ LLVMValueRef cg_call_extern(cg_ctx *c, const char *name, LLVMTypeRef ret, LLVMVa
   return LLVMBuildCall2(c->b, ft, f, args, nargs, "");
 }
 
-static void str_attr(cg_ctx *c, LLVMValueRef fn, const char *k, const char *v) {
-  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                             LLVMCreateStringAttribute(c->llc, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
+/* Target attributes are the backend's (cg_backend.h: fn_attrs). */
+void cg_fn_attrs(cg_ctx *c, LLVMValueRef fn) { c->backend->fn_attrs(c, fn, false); }
+void cg_fn_attrs_baseline(cg_ctx *c, LLVMValueRef fn) { c->backend->fn_attrs(c, fn, true); }
+
+LLVMValueRef cg_call_math(cg_ctx *c, const char *name, LLVMTypeRef ret, LLVMValueRef *args, unsigned nargs) {
+  return c->backend->math_call(c, name, ret, args, nargs);
 }
 
-static void enum_attr(cg_ctx *c, LLVMValueRef fn, const char *k) {
-  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                             LLVMCreateEnumAttribute(c->llc, LLVMGetEnumAttributeKindForName(k, strlen(k)), 0));
+LLVMValueRef cg_exported_fn(cg_ctx *c, const char *suffix, LLVMTypeRef ty, bool baseline) {
+  char name[256];
+  snprintf(name, sizeof name, "kiln_%s_%s", c->o->name, suffix);
+  LLVMValueRef fn = LLVMAddFunction(c->mod, name, ty);
+  if (baseline) cg_fn_attrs_baseline(c, fn);
+  else cg_fn_attrs(c, fn);
+  return fn;
 }
 
-void cg_fn_attrs(cg_ctx *c, LLVMValueRef fn) {
-  str_attr(c, fn, "target-cpu", c->cpu);
-  if (c->features && c->features[0]) str_attr(c, fn, "target-features", c->features);
-  if (c->prefer512) str_attr(c, fn, "prefer-vector-width", "512");
-  enum_attr(c, fn, "nounwind");
+LLVMValueRef cg_private_const(cg_ctx *c, LLVMValueRef init, const char *name) {
+  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+LLVMValueRef cg_cstring(cg_ctx *c, const char *s) {
+  LLVMValueRef g = cg_private_const(c, LLVMConstStringInContext2(c->llc, s, strlen(s), 0), "kiln.str");
+  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+  return g;
+}
+
+/* "arch-vendor-os-env" → compares arch, os and environment. */
+bool cg_same_platform(const char *a, const char *b) {
+  char *na = LLVMNormalizeTargetTriple(a), *nb = LLVMNormalizeTargetTriple(b);
+  char pa[4][64] = {{0}}, pb[4][64] = {{0}};
+  const char *src[2] = {na, nb};
+  for (int t = 0; t < 2; t++) {
+    char(*dst)[64] = t ? pb : pa;
+    const char *s = src[t];
+    for (int k = 0; k < 4 && s; k++) {
+      const char *e = strchr(s, '-');
+      size_t n = e ? (size_t)(e - s) : strlen(s);
+      if (n > 63) n = 63;
+      memcpy(dst[k], s, n);
+      s = e ? e + 1 : NULL;
+    }
+  }
+  bool same = strcmp(pa[0], pb[0]) == 0 && strcmp(pa[2], pb[2]) == 0 && strcmp(pa[3], pb[3]) == 0;
+  LLVMDisposeMessage(na);
+  LLVMDisposeMessage(nb);
+  return same;
+}
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *r = malloc(n);
+  if (r) memcpy(r, s, n);
+  return r;
+}
+
+bool cg_images_add(cg_ctx *c, cg_images *imgs, const char *name, const char *kind, const void *bytes, size_t len) {
+  if (imgs->n == imgs->cap) {
+    uint32_t cap = imgs->cap ? imgs->cap * 2 : 4;
+    cg_image *nv = realloc(imgs->v, cap * sizeof *nv);
+    if (!nv) return cg_fail(c, "out of memory");
+    imgs->v = nv;
+    imgs->cap = cap;
+  }
+  cg_image im = {dup_str(name), dup_str(kind), malloc(len ? len : 1), len};
+  if (!im.name || !im.kind || !im.bytes) {
+    free(im.name);
+    free(im.kind);
+    free(im.bytes);
+    return cg_fail(c, "out of memory");
+  }
+  if (len) memcpy(im.bytes, bytes, len);
+  imgs->v[imgs->n++] = im;
+  return true;
+}
+
+void cg_images_free(cg_images *imgs) {
+  for (uint32_t i = 0; i < imgs->n; i++) {
+    free(imgs->v[i].name);
+    free(imgs->v[i].kind);
+    free(imgs->v[i].bytes);
+  }
+  free(imgs->v);
+  imgs->v = NULL;
+  imgs->n = imgs->cap = 0;
 }
 
 LLVMValueRef cg_add_function(cg_ctx *c, const char *prefix, LLVMTypeRef ty, bool internal) {

@@ -178,12 +178,53 @@ typedef struct ir_inst {
 typedef struct ir_comp {
   const char *name;
   bool is_entry;
+  bool keep_order; /* set by the schedule and buffers passes: canonicalization
+                      keeps the instruction order while it stays topological */
   ir_inst *insts;
   uint32_t ninsts, cap;
   ir_id root;
   uint32_t noutputs;         /* entry: number of outputs */
   const char **output_names; /* entry: one per root tuple element */
 } ir_comp;
+
+/*
+ * The buffer plan (passes/buffers.c, docs/passes.md): where every array
+ * value of the entry computation lives. A value is one array an
+ * instruction produces (a tuple-shaped instruction has one per element);
+ * values are numbered in instruction order, instruction i's from first[i].
+ * Live ranges are launch positions (entry instruction ids): a value is
+ * written at `def` (its instruction) and last read at `last` (ninsts: read
+ * by the output copies at the end). Storage is the value's own (parameter,
+ * constant, output, workspace temp) or another value's:
+ *
+ *   ALIAS     the same bytes as `of` (tuple, get_tuple_element, a reshape
+ *             between row-major arrays)
+ *   IN_PLACE  written into `of`'s bytes, `of` dying at this launch
+ *   SLICE     bytes [offset, offset + size) of `of`, a concatenate's result
+ *             that its producers write straight into
+ *
+ * Workspace temps are 64-byte aligned at `offset` in [0, workspace). The
+ * verifier checks that the plan matches the entry computation and that no
+ * two storages live at one launch share a byte. Kernel scratch is not in
+ * the plan: the backend places it at emission (codegen/cg_module.c).
+ */
+typedef enum ir_buf_kind {
+  IR_BUF_PARAMETER, IR_BUF_CONSTANT, IR_BUF_OUTPUT, IR_BUF_TEMP, IR_BUF_ALIAS, IR_BUF_IN_PLACE, IR_BUF_SLICE,
+} ir_buf_kind;
+typedef struct ir_buf {
+  ir_buf_kind kind;
+  uint32_t of;      /* ALIAS, IN_PLACE, SLICE: the value whose storage this is */
+  int64_t index;    /* PARAMETER: parameter number; OUTPUT: output number */
+  int64_t offset;   /* TEMP: in the workspace; SLICE: in `of`; otherwise 0 */
+  int64_t size;     /* bytes */
+  int64_t def, last;
+} ir_buf;
+typedef struct ir_plan {
+  uint32_t ninsts, nvals;
+  uint32_t *first;   /* [ninsts + 1] */
+  ir_buf *bufs;      /* [nvals] */
+  int64_t workspace; /* bytes of workspace the temps need (a multiple of 64) */
+} ir_plan;
 
 typedef struct ir_module {
   arena arena;
@@ -192,6 +233,7 @@ typedef struct ir_module {
   uint32_t ncomps, capcomps;
   int32_t entry; /* index of the entry computation, -1 if none */
   uint64_t next_name; /* suffix for generated names */
+  ir_plan *plan;      /* the entry's buffer plan, NULL if none (owned, ir/plan.c) */
 } ir_module;
 
 /* Creates an empty module; caller owns it, frees with ir_module_destroy. */
@@ -274,6 +316,33 @@ char *ir_print_module(const ir_module *m, const ir_print_opts *opts);
 /* Parses text (length n, file name used in messages). Returns a verified
  * module the caller owns, or NULL after reporting "file:line:col: ..." to d. */
 ir_module *ir_parse_module(const char *text, size_t n, const char *file, diag *d);
+
+/* Buffer plans (ir/plan.c). ir_plan_alloc returns a zeroed plan for ninsts
+ * instructions and nvals values (NULL if out of memory); ir_plan_free frees
+ * one. ir_module_set_plan hands `p` (may be NULL) to the module, freeing the
+ * old plan: every pass that changes the entry computation after `buffers`
+ * drops the plan this way (passes/pipeline.c). */
+ir_plan *ir_plan_alloc(uint32_t ninsts, uint32_t nvals);
+void ir_plan_free(ir_plan *p);
+void ir_module_set_plan(ir_module *m, ir_plan *p);
+ir_plan *ir_plan_clone(const ir_plan *p);
+/* The arrays instruction `in` produces: one, or one per tuple element. */
+static inline uint32_t ir_num_values(const ir_inst *in) { return in->shape.type == IR_TUPLE ? in->ntuple : 1; }
+/* The value whose storage holds value v (following ALIAS, IN_PLACE and
+ * SLICE), and v's byte offset in it. */
+uint32_t ir_plan_storage(const ir_plan *p, uint32_t v, int64_t *offset);
+/* The launch interval [*lo, *hi] over which each storage value is in use:
+ * the union of the live ranges of every value stored in it (lo/hi are
+ * [nvals] arrays; entries of non-storage values are left as their own). */
+void ir_plan_storage_ranges(const ir_plan *p, int64_t *lo, int64_t *hi);
+/* def and last of every value (arrays of nvals) as they follow from the
+ * entry computation e and the plan's ALIAS links and outputs. */
+void ir_plan_liveness(const ir_comp *e, const ir_plan *p, int64_t *def, int64_t *last);
+/* Checks m->plan against the entry computation (called by ir_verify). */
+bool ir_plan_verify(const ir_module *m, diag *d);
+/* Appends the plan's text form to the printer's buffer (ir/print.c). */
+struct strbuf;
+void ir_plan_print(struct strbuf *b, const ir_module *m);
 
 /* Clones a whole module (deep copy). Caller owns the result. */
 ir_module *ir_module_clone(const ir_module *m);

@@ -58,6 +58,7 @@ void ir_module_destroy(ir_module *m) {
   if (!m) return;
   for (uint32_t i = 0; i < m->ncomps; i++) free(m->comps[i]->insts);
   free(m->comps);
+  ir_plan_free(m->plan);
   arena_free(&m->arena);
   free(m);
 }
@@ -172,10 +173,52 @@ void ir_replace_uses(ir_comp *c, ir_id from, ir_id to) {
  * place even when unused. Instructions already in a valid order come out in
  * the same order, so printing is stable across canonicalisation.
  */
+/* A scheduled computation (keep_order) keeps its order while it is
+ * topological, dropping only dead instructions; a pass that broke the
+ * order (appended and redirected) also broke the schedule, which falls
+ * back to the depth-first order below. */
+static bool keep_scheduled_order(ir_comp *c) {
+  uint32_t n = c->ninsts;
+  for (uint32_t i = 0; i < n; i++)
+    for (uint32_t k = 0; k < c->insts[i].nops; k++)
+      if (c->insts[i].ops[k] >= i) return false;
+  if (c->root == IR_NONE || c->root >= n) return false;
+  uint8_t *live = calloc(n, 1);
+  uint32_t *newid = malloc(n * sizeof *newid);
+  if (!live || !newid) {
+    free(live);
+    free(newid);
+    return false;
+  }
+  live[c->root] = 1;
+  for (uint32_t i = n; i-- > 0;) {
+    if (c->insts[i].op == IR_OP_PARAMETER) live[i] = 1;
+    if (!live[i]) continue;
+    for (uint32_t k = 0; k < c->insts[i].nops; k++) live[c->insts[i].ops[k]] = 1;
+  }
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    newid[i] = live[i] ? k : IR_NONE;
+    if (!live[i]) continue;
+    c->insts[k] = c->insts[i];
+    for (uint32_t j = 0; j < c->insts[k].nops; j++) c->insts[k].ops[j] = newid[c->insts[k].ops[j]];
+    k++;
+  }
+  c->ninsts = k;
+  c->root = newid[c->root];
+  free(live);
+  free(newid);
+  return true;
+}
+
 bool ir_comp_canonicalize(ir_module *m, ir_comp *c) {
   (void)m;
   uint32_t n = c->ninsts;
   if (n == 0) return true;
+  if (c->keep_order) {
+    if (keep_scheduled_order(c)) return true;
+    c->keep_order = false;
+  }
   uint32_t *newid = malloc(n * sizeof *newid);
   uint8_t *state = calloc(n, 1); /* 0 new, 1 on stack, 2 done */
   uint32_t *order = malloc(n * sizeof *order);
@@ -256,6 +299,7 @@ ir_module *ir_module_clone(const ir_module *src) {
       if (ir_comp_append(m, c, &p) == IR_NONE) goto fail;
     }
     c->root = sc->root;
+    c->keep_order = sc->keep_order;
     c->noutputs = sc->noutputs;
     if (sc->noutputs) {
       c->output_names = arena_alloc(&m->arena, sc->noutputs * sizeof(char *), 8);
@@ -264,6 +308,7 @@ ir_module *ir_module_clone(const ir_module *src) {
         if (!(c->output_names[i] = arena_strdup(&m->arena, sc->output_names[i]))) goto fail;
     }
   }
+  if (src->plan && !(m->plan = ir_plan_clone(src->plan))) goto fail;
   return m;
 fail:
   ir_module_destroy(m);

@@ -341,6 +341,44 @@ static int int_list(parser *p, int64_t *v, int max) {
   return n;
 }
 
+/* A layout: {minor_to_major...} with an optional panel tiling
+ * ":P(dim,size)" before the closing brace (docs/ir.md). Returns the number
+ * of minor_to_major entries read into v, -1 after an error; the panel goes
+ * into s. */
+static int layout_list(parser *p, int64_t *v, ir_shape *s) {
+  if (!expect(p, '{')) return -1;
+  int n = 0;
+  if (!peek(p, '}') && !peek(p, ':')) {
+    do {
+      if (n == IR_MAX_RANK) {
+        error_at(p, p->pos, "too many entries (at most %d)", IR_MAX_RANK);
+        return -1;
+      }
+      if (!int64_tok(p, &v[n++], "an integer")) return -1;
+    } while (accept(p, ','));
+  }
+  if (accept(p, ':')) {
+    size_t at = (ws(p), p->pos);
+    int64_t dim, size;
+    if (!accept_word(p, "P")) {
+      error_at(p, at, "expected P(dim,size) after ':' in a layout");
+      return -1;
+    }
+    if (!expect(p, '(') || !int64_tok(p, &dim, "the panelled dimension") || !expect(p, ',') ||
+        !int64_tok(p, &size, "the panel size") || !expect(p, ')'))
+      return -1;
+    if (dim < 0 || dim >= IR_MAX_RANK || size < 1 || size > INT32_MAX) {
+      error_at(p, at, "panel P(%lld,%lld): the dimension must be one of the shape's and the size 1..%d", (long long)dim,
+               (long long)size, INT32_MAX);
+      return -1;
+    }
+    s->panel_dim = (uint8_t)dim;
+    s->panel = (int32_t)size;
+  }
+  if (!expect(p, '}')) return -1;
+  return n;
+}
+
 static bool shape_tok(parser *p, ir_shape *s) {
   const char *t;
   size_t tn;
@@ -374,7 +412,7 @@ static bool shape_tok(parser *p, ir_shape *s) {
   if (peek(p, '{')) {
     size_t lat = p->pos;
     int64_t lay[IR_MAX_RANK];
-    int n = int_list(p, lay, IR_MAX_RANK);
+    int n = layout_list(p, lay, s);
     if (n < 0) return false;
     if (n != r) {
       error_at(p, lat, "layout has %d entries for rank %d", n, r);
@@ -388,7 +426,10 @@ static bool shape_tok(parser *p, ir_shape *s) {
       s->minor_to_major[i] = (uint8_t)lay[i];
     }
     if (!ir_shape_layout_valid(s)) {
-      error_at(p, lat, "layout must be a permutation of 0..%d", r - 1);
+      if (s->panel)
+        error_at(p, lat, "layout must be a permutation of 0..%d, and P(dim,size) must cut its most major dimension "
+                 "(the last entry)", r - 1);
+      else error_at(p, lat, "layout must be a permutation of 0..%d", r - 1);
       return false;
     }
   }
@@ -1185,6 +1226,130 @@ static bool parse_comp(parser *p, ir_module *m) {
   return true;
 }
 
+/* A value of the entry computation in a plan: %name or %name#elem. */
+static bool plan_value(parser *p, const ir_comp *e, const ir_namemap *names, const ir_plan *pl, uint32_t *out) {
+  size_t at = (ws(p), p->pos);
+  if (!accept(p, '%')) {
+    expected(p, "a value ('%name' or '%name#element')");
+    return false;
+  }
+  const char *s;
+  size_t n;
+  if (!ident(p, &s, &n, "a name")) return false;
+  ir_id id = ir_namemap_get(names, s, n);
+  if (id == IR_NONE) {
+    error_at(p, at, "%%%.*s is not an instruction of the ENTRY computation", (int)n, s);
+    return false;
+  }
+  int64_t k = 0;
+  bool tuple = e->insts[id].shape.type == IR_TUPLE;
+  if (tuple && (!expect(p, '#') || !int64_tok(p, &k, "an element number"))) return false;
+  if (k < 0 || k >= (int64_t)ir_num_values(&e->insts[id])) {
+    error_at(p, at, "%%%.*s has no element %lld", (int)n, s, (long long)k);
+    return false;
+  }
+  *out = pl->first[id] + (uint32_t)k;
+  return true;
+}
+
+/* plan workspace=N { %v: KIND, size=S, live=[D,L] ... } after the ENTRY
+ * computation (ir/plan.c describes it). */
+static bool parse_plan(parser *p, ir_module *m) {
+  size_t at = p->pos - 4; /* at 'plan' */
+  ir_comp *e = ir_module_entry(m);
+  if (!e) {
+    error_at(p, at, "a plan must follow the ENTRY computation");
+    return false;
+  }
+  if (m->plan) {
+    error_at(p, at, "a second plan");
+    return false;
+  }
+  uint32_t nv = 0;
+  for (ir_id id = 0; id < e->ninsts; id++) nv += ir_num_values(&e->insts[id]);
+  ir_plan *pl = ir_plan_alloc(e->ninsts, nv);
+  ir_namemap names = {0};
+  uint8_t *seen = calloc(nv ? nv : 1, 1);
+  bool ok = pl && seen;
+  for (ir_id id = 0, v = 0; ok && id < e->ninsts; v += ir_num_values(&e->insts[id]), id++) {
+    pl->first[id] = v;
+    ok = ir_namemap_put(&names, e->insts[id].name, id);
+  }
+  if (!ok) error_at(p, at, "out of memory");
+  if (ok) pl->first[e->ninsts] = nv;
+  ok = ok && accept_word(p, "workspace") && expect(p, '=') && int64_tok(p, &pl->workspace, "a byte count") &&
+       expect(p, '{');
+  while (ok && !accept(p, '}')) {
+    uint32_t v;
+    size_t vat = (ws(p), p->pos);
+    if (p->pos >= p->n) {
+      expected(p, "'}' closing the plan");
+      ok = false;
+      break;
+    }
+    if (!plan_value(p, e, &names, pl, &v) || !expect(p, ':')) {
+      ok = false;
+      break;
+    }
+    if (seen[v]) {
+      error_at(p, vat, "a second line for this value");
+      ok = false;
+      break;
+    }
+    seen[v] = 1;
+    ir_buf *u = &pl->bufs[v];
+    if (accept_word(p, "parameter")) {
+      u->kind = IR_BUF_PARAMETER;
+      ok = int64_tok(p, &u->index, "a parameter number");
+    } else if (accept_word(p, "constant")) {
+      u->kind = IR_BUF_CONSTANT;
+    } else if (accept_word(p, "output")) {
+      u->kind = IR_BUF_OUTPUT;
+      ok = int64_tok(p, &u->index, "an output number");
+    } else if (accept_word(p, "temp")) {
+      u->kind = IR_BUF_TEMP;
+      ok = expect(p, '@') && int64_tok(p, &u->offset, "a workspace offset");
+    } else if ((u->kind = IR_BUF_ALIAS, accept_word(p, "alias")) || (u->kind = IR_BUF_IN_PLACE, accept_word(p, "in_place")) ||
+               (u->kind = IR_BUF_SLICE, accept_word(p, "slice"))) {
+      ok = plan_value(p, e, &names, pl, &u->of);
+      if (ok && u->kind == IR_BUF_SLICE) ok = expect(p, '@') && int64_tok(p, &u->offset, "an offset in the slice's value");
+    } else {
+      expected(p, "a buffer kind (parameter, constant, output, temp, alias, in_place, slice)");
+      ok = false;
+    }
+    ok = ok && expect(p, ',') && accept_word(p, "size") && expect(p, '=') && int64_tok(p, &u->size, "a byte count") &&
+         expect(p, ',') && accept_word(p, "live") && expect(p, '=') && expect(p, '[') &&
+         int64_tok(p, &u->def, "a launch position") && expect(p, ',') && int64_tok(p, &u->last, "a launch position") &&
+         expect(p, ']');
+    if (!ok && !p->failed) expected(p, "', size=BYTES, live=[DEF,LAST]'");
+  }
+  for (uint32_t v = 0; ok && v < nv; v++)
+    if (!seen[v]) {
+      error_at(p, p->pos, "the plan has no line for value %u of the ENTRY computation", v);
+      ok = false;
+    }
+  ir_namemap_free(&names);
+  free(seen);
+  if (ok) {
+    /* Checked here, where the message can point at the plan. */
+    diag_buffer vd;
+    diag_buffer_init(&vd);
+    m->plan = pl;
+    if (!ir_plan_verify(m, &vd.sink)) {
+      error_at(p, at, "%s", vd.first);
+      m->plan = NULL;
+      ok = false;
+    }
+  }
+  if (!ok) {
+    ir_plan_free(pl);
+    return false;
+  }
+  m->plan = pl;
+  e->keep_order = true; /* the plan's live ranges are positions in this order */
+  return true;
+}
+
 /* Generated names never collide with parsed ones: start past every ".N". */
 static void bump_name_counter(ir_module *m) {
   for (uint32_t ci = 0; ci < m->ncomps; ci++) {
@@ -1234,6 +1399,10 @@ ir_module *ir_parse_module(const char *text, size_t n, const char *file, diag *d
   while (!p.failed) {
     ws(&p);
     if (p.pos >= p.n) break;
+    if (accept_word(&p, "plan")) {
+      if (!parse_plan(&p, p.m)) break;
+      continue;
+    }
     if (!parse_comp(&p, p.m)) break;
   }
   if (!p.failed && p.m->entry < 0) error_at(&p, p.n, "the module has no ENTRY computation");

@@ -315,6 +315,7 @@ char *ir_print_module(const ir_module *m, const ir_print_opts *o) {
   for (uint32_t i = 0; i < m->ncomps; i++)
     if ((int32_t)i != m->entry) visit_comp(&b, m, i, done, o);
   if (m->entry >= 0) visit_comp(&b, m, (uint32_t)m->entry, done, o);
+  ir_plan_print(&b, m); /* after the entry computation whose values it names */
   free(done);
   return sb_finish(&b);
 }

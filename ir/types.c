@@ -47,9 +47,12 @@ int ir_type_bits(ir_type t) { return t == IR_PRED ? 1 : (int)ir_type_size(t) * 8
 
 void ir_shape_set_default_layout(ir_shape *s) {
   for (int i = 0; i < s->rank; i++) s->minor_to_major[i] = (uint8_t)(s->rank - 1 - i);
+  s->panel = 0;
+  s->panel_dim = 0;
 }
 
 bool ir_shape_has_default_layout(const ir_shape *s) {
+  if (s->panel) return false;
   for (int i = 0; i < s->rank; i++)
     if (s->minor_to_major[i] != s->rank - 1 - i) return false;
   return true;
@@ -86,6 +89,15 @@ int64_t ir_shape_bytes(const ir_shape *s) {
   return n * sz;
 }
 
+int64_t ir_shape_phys_bytes(const ir_shape *s) {
+  if (!s->panel || s->panel_dim >= s->rank) return ir_shape_bytes(s);
+  ir_shape t = *s;
+  int64_t d = t.dims[t.panel_dim], p = t.panel;
+  if (d > INT64_MAX - p) return -1;
+  t.dims[t.panel_dim] = (d + p - 1) / p * p; /* the last panel is padded */
+  return ir_shape_bytes(&t);
+}
+
 bool ir_shape_same_dims(const ir_shape *a, const ir_shape *b) {
   if (a->type != b->type || a->rank != b->rank) return false;
   for (int i = 0; i < a->rank; i++)
@@ -97,7 +109,7 @@ bool ir_shape_equal(const ir_shape *a, const ir_shape *b) {
   if (!ir_shape_same_dims(a, b)) return false;
   for (int i = 0; i < a->rank; i++)
     if (a->minor_to_major[i] != b->minor_to_major[i]) return false;
-  return true;
+  return a->panel == b->panel && (!a->panel || a->panel_dim == b->panel_dim);
 }
 
 bool ir_shape_layout_valid(const ir_shape *s) {
@@ -107,7 +119,8 @@ bool ir_shape_layout_valid(const ir_shape *s) {
     if (d >= s->rank || (seen & (1u << d))) return false;
     seen |= 1u << d;
   }
-  return true;
+  if (s->panel < 0) return false;
+  return !s->panel || (s->rank > 0 && s->panel_dim == s->minor_to_major[s->rank - 1]);
 }
 
 char *ir_shape_str(const ir_shape *s, char *buf, size_t n) {
@@ -123,6 +136,7 @@ char *ir_shape_str(const ir_shape *s, char *buf, size_t n) {
   if (s->rank > 0) {
     PUT("{");
     for (int i = 0; i < s->rank; i++) PUT("%s%d", i ? "," : "", s->minor_to_major[i]);
+    if (s->panel) PUT(":P(%d,%d)", s->panel_dim, (int)s->panel);
     PUT("}");
   }
 #undef PUT

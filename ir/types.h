@@ -6,6 +6,15 @@
  * rank-2 array). Shapes are static; every dimension is >= 0. Layout describes
  * the physical order only; it never changes what a value means.
  *
+ * A layout may also cut one dimension into panels (docs/ir.md, "Panel
+ * layouts"): `f32[64,576]{1,0:P(0,14)}` stores dimension 0 in panels of 14,
+ *
+ *   [panel = i0 / 14][the other dims, minor_to_major order][i0 % 14]
+ *
+ * with the last panel zero-padded to 14. The panelled dimension is the
+ * most major entry of minor_to_major. It is how the GEMM kernels want
+ * their constant operands (weights) stored; panel = 0 means no panels.
+ *
  * Tuple shapes are not ir_shape values: an instruction that produces a tuple
  * has element type IR_TUPLE and a separate list of element shapes (see ir.h).
  */
@@ -47,6 +56,8 @@ typedef struct ir_shape {
   ir_type type;
   uint8_t rank;
   uint8_t minor_to_major[IR_MAX_RANK]; /* a permutation of 0..rank-1 */
+  uint8_t panel_dim;                   /* the dimension cut into panels (with panel > 0) */
+  int32_t panel;                       /* positions per panel; 0: no panels */
   int64_t dims[IR_MAX_RANK];
 } ir_shape;
 
@@ -65,19 +76,27 @@ int ir_type_bits(ir_type t);
 /* A shape with the default (row-major) layout. */
 ir_shape ir_shape_make(ir_type t, int rank, const int64_t *dims);
 ir_shape ir_shape_scalar(ir_type t);
+/* Row-major, no panels. */
 void ir_shape_set_default_layout(ir_shape *s);
+/* Row-major without panels. */
 bool ir_shape_has_default_layout(const ir_shape *s);
 /* Number of elements; 1 for a scalar. Saturates at INT64_MAX. */
 int64_t ir_shape_elements(const ir_shape *s);
-/* Byte size of a dense array of this shape; -1 if it overflows. */
+/* Byte size of a dense array of this shape (the logical data: what a
+ * constant holds); -1 if it overflows. */
 int64_t ir_shape_bytes(const ir_shape *s);
+/* Byte size of its storage in its layout: ir_shape_bytes plus the zero
+ * padding of the last panel of a panel layout; -1 if it overflows. */
+int64_t ir_shape_phys_bytes(const ir_shape *s);
 /* Same element type and dimensions (layout ignored). */
 bool ir_shape_same_dims(const ir_shape *a, const ir_shape *b);
 /* Same element type, dimensions and layout. */
 bool ir_shape_equal(const ir_shape *a, const ir_shape *b);
-/* Checks that minor_to_major is a permutation. */
+/* Checks that minor_to_major is a permutation and that a panel layout
+ * cuts the most major dimension into panels of 1..2^31-1. */
 bool ir_shape_layout_valid(const ir_shape *s);
-/* Writes "f32[2,3]{1,0}" (layout omitted for rank 0) into buf; returns buf. */
+/* Writes "f32[2,3]{1,0}" or "f32[64,576]{1,0:P(0,14)}" (layout omitted for
+ * rank 0) into buf; returns buf. */
 char *ir_shape_str(const ir_shape *s, char *buf, size_t n);
 /* Row-major strides (in elements) of the logical shape, ignoring layout. */
 void ir_shape_strides(const ir_shape *s, int64_t *strides);

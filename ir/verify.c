@@ -63,6 +63,19 @@ static bool verify_comp(ir_module *m, const ir_comp *c, ir_namemap *names, diag 
     }
     if (in->shape.type != IR_TUPLE && !ir_shape_layout_valid(&in->shape))
       VERR("computation %%%s, instruction %%%s (%s): layout is not a permutation of the dimensions", c->name, in->name, op);
+    /* Panels are a storage order for constant data (GEMM weights): only
+     * constants, and the parameters of fused computations they are passed
+     * to, may have one, so no computed buffer and no entry input or output
+     * is ever padded. */
+    if (in->shape.type != IR_TUPLE && in->shape.panel &&
+        !(in->op == IR_OP_CONSTANT || (in->op == IR_OP_PARAMETER && !c->is_entry)))
+      VERR("computation %%%s, instruction %%%s (%s): a panel layout is only allowed on constants and on the "
+           "parameters of non-entry computations",
+           c->name, in->name, op);
+    for (uint32_t t = 0; in->shape.type == IR_TUPLE && t < in->ntuple; t++)
+      if (in->tuple[t].panel)
+        VERR("computation %%%s, instruction %%%s (%s): tuple element %u has a panel layout (only constants may)",
+             c->name, in->name, op, t);
     if (in->op == IR_OP_PARAMETER) {
       nparams++;
       if (in->io_name && !c->is_entry)
@@ -111,6 +124,12 @@ static bool verify_comp(ir_module *m, const ir_comp *c, ir_namemap *names, diag 
     else if (r->ntuple != c->noutputs)
       VERR("computation %%%s, instruction %%%s (tuple): %u output names for a ROOT tuple of %u", c->name, r->name,
            c->noutputs, r->ntuple);
+    /* Outputs are copied out as they are stored: never padded panels. */
+    for (uint32_t k = 0; r->shape.type == IR_TUPLE && k < r->nops; k++)
+      if (r->ops[k] < c->ninsts && c->insts[r->ops[k]].shape.panel)
+        VERR("computation %%%s, instruction %%%s (tuple): output %u is %%%s, which has a panel layout (an output is "
+             "never padded: give it a copy in another layout)",
+             c->name, r->name, k, c->insts[r->ops[k]].name);
   }
   if (c->is_entry && ok) {
     for (uint32_t i = 0; i < c->noutputs; i++)
@@ -166,5 +185,7 @@ bool ir_verify(ir_module *m, diag *d) {
   for (uint32_t i = 0; i < m->ncomps; i++)
     if (!verify_comp(m, m->comps[i], &names, d)) ok = false;
   ir_namemap_free(&names);
+  /* The buffer plan is checked against a valid entry computation only. */
+  if (ok && m->plan && !ir_plan_verify(m, d)) ok = false;
   return ok;
 }

@@ -306,31 +306,53 @@ static uint32_t inputs_with(const fuse *f, const fgroup *g, ir_id p) {
   return n;
 }
 
-/* Whether the kernel of a convolution reads its operand k once per element
- * while packing it, so that an elementwise producer can be computed there
- * instead of in a kernel of its own (EfficientNet's squeeze-excitation
- * scale before the projection): the input of a 1x1 convolution without
- * stride, padding or dilation, big enough for the packed GEMM path (the
- * code generator's threshold is 8192 multiply-adds; smaller products are
- * computed element by element and would recompute the operand for every
- * output feature). Other convolutions read each input element once per
- * tap, and their vector im2col wants the input in a buffer; a dot's
- * operands are packed by index arithmetic that costs more than it saves. */
-static bool packs_operand(const fuse *f, const ir_inst *hero, uint32_t k) {
+/* Whether operand k of a convolution is the input of a 1x1 convolution
+ * without stride, padding or dilation (each input element then meets each
+ * output feature once, in the kernel's packing of the input). */
+static bool is_1x1_input(const ir_inst *hero, uint32_t k) {
   if (hero->op != IR_OP_CONVOLUTION || k != 0 || hero->nops != 2) return false;
   const ir_window *w = hero->a.window;
   for (int i = 0; i < w->rank; i++)
     if (w->d[i].size != 1 || w->d[i].stride != 1 || w->d[i].pad_lo || w->d[i].pad_hi || w->d[i].lhs_dilate != 1)
       return false;
+  return true;
+}
+
+/* Multiply-adds of a 1x1 convolution: Cin/G terms per output element. */
+static double conv_1x1_macs(const fuse *f, const ir_inst *hero) {
   const ir_shape *ks = &inst(f, hero->ops[1])->shape;
-  double per_output = (double)ks->dims[hero->conv->k_in]; /* 1x1: Cin/G terms per output */
-  return (double)ir_shape_elements(&hero->shape) * per_output >= 8192.0;
+  return (double)ir_shape_elements(&hero->shape) * (double)ks->dims[hero->conv->k_in];
+}
+
+/* Whether the kernel of a convolution reads its operand k once per element
+ * while packing it, so that an elementwise producer can be computed there
+ * instead of in a kernel of its own (EfficientNet's squeeze-excitation
+ * scale before the projection): the input of a 1x1 convolution without
+ * stride, padding or dilation, big enough for the packed GEMM path. Where
+ * that path starts is a fact of the target (gemm_min_macs of the target
+ * description the API fills in from codegen); smaller products are
+ * computed element by element and would recompute the operand for every
+ * output feature. Other convolutions read each input element once per
+ * tap, and their vector im2col wants the input in a buffer; a dot's
+ * operands are packed by index arithmetic that costs more than it saves. */
+static bool packs_operand(const fuse *f, const ir_inst *hero, uint32_t k) {
+  return is_1x1_input(hero, k) && conv_1x1_macs(f, hero) >= pass_target(f->ctx)->gemm_min_macs;
 }
 
 static bool packed_operand(const fuse *f, const ir_inst *hero, ir_id p) {
   for (uint32_t k = 0; k < hero->nops; k++)
     if (hero->ops[k] == p && !packs_operand(f, hero, k)) return false;
   return true;
+}
+
+/* For the remark on a producer computed while packing the input of the 1x1
+ * convolution hero: the size that made it a tiled GEMM, and the target's
+ * threshold it was compared with. */
+static const char *packs_why(const fuse *f, const ir_inst *hero, char *buf, size_t n) {
+  const ir_target *t = pass_target(f->ctx);
+  snprintf(buf, n, ": the convolution's %.0f multiply-adds reach the target's tiled-GEMM minimum of %.0f (cpu %s)",
+           conv_1x1_macs(f, hero), t->gemm_min_macs, t->cpu);
+  return buf;
 }
 
 /* Decides whether producer p joins group g; on yes, adds it. */
@@ -354,6 +376,7 @@ static void consider(fuse *f, fgroup *g, ir_id p) {
   }
   if (p == f->e->root) outside++;
   const char *why = NULL;
+  char small[320]; /* a reason with numbers in it */
   if (is_scalar_const(pi)) {
     /* always: a scalar constant costs nothing to repeat */
   } else if (pi->op == IR_OP_PARAMETER) {
@@ -368,8 +391,18 @@ static void consider(fuse *f, fgroup *g, ir_id p) {
                                              pi->op == IR_OP_REDUCE_WINDOW)) {
     why = "its op needs a kernel of its own";
   } else if (into_hero && !packed_operand(f, inst(f, g->hero), p)) {
-    why = "not an operand its kernel reads once while packing (only a dot's operands and the input of a 1x1 "
-          "convolution take producers)";
+    const ir_inst *h = inst(f, g->hero);
+    if (h->ops[0] == p && h->ops[1] != p && is_1x1_input(h, 0)) {
+      const ir_target *t = pass_target(f->ctx);
+      snprintf(small, sizeof small,
+               "the 1x1 convolution's %.0f multiply-adds are below the target's tiled-GEMM minimum of %.0f (cpu %s): "
+               "computed element by element, it would recompute the operand for every output feature",
+               conv_1x1_macs(f, h), t->gemm_min_macs, t->cpu);
+      why = small;
+    } else {
+      why = "not an operand its kernel reads once while packing (only a dot's operands and the input of a 1x1 "
+            "convolution take producers)";
+    }
   } else if (into_hero && (!elementwise(pi) || outside)) {
     why = outside ? "an operand of the convolution that is also read elsewhere"
                   : "an operand of the convolution: only elementwise producers are computed while packing it";
@@ -403,8 +436,9 @@ static void consider(fuse *f, fgroup *g, ir_id p) {
       pass_remark(f->ctx, "fuse: [%%%s] %%%s: duplicated (cheap %s; %u other users keep the original)", root,
                   pi->name, ir_op_name(pi->op), outside);
     else if (into_hero || in_chain)
-      pass_remark(f->ctx, "fuse: [%%%s] %%%s: fused into the operand packing of %%%s (%s)", root, pi->name,
-                  inst(f, g->hero)->name, ir_op_name(pi->op));
+      pass_remark(f->ctx, "fuse: [%%%s] %%%s: fused into the operand packing of %%%s (%s)%s", root, pi->name,
+                  inst(f, g->hero)->name, ir_op_name(pi->op),
+                  into_hero ? packs_why(f, inst(f, g->hero), small, sizeof small) : "");
     else
       pass_remark(f->ctx, "fuse: [%%%s] %%%s: fused (%s%s)", root, pi->name, ir_op_name(pi->op),
                   fac > 1 ? ", cheap enough to recompute" : ", read once");

@@ -9,6 +9,7 @@
 #define KILN_PASSES_PASS_H
 
 #include "ir/ir.h"
+#include "ir/target.h"
 
 typedef struct pass_ctx pass_ctx;
 typedef bool (*pass_fn)(ir_module *m, pass_ctx *ctx);
@@ -31,6 +32,10 @@ struct pass_ctx {
   pass_dump_fn dump;
   void *dump_user;
   bool remarks;          /* emit DIAG_REMARK decisions (fusion etc.) */
+  /* What the passes may know about the target (vector width, GEMM tile,
+   * layouts): filled in by the API from --target/--cpu/--features; NULL
+   * means ir_target_default. Read it through pass_target(). */
+  const ir_target *target;
 };
 
 /* The default pipeline, in order, ending with {NULL}. */
@@ -49,6 +54,21 @@ bool pass_fold(ir_module *m, pass_ctx *ctx);
 bool pass_simplify(ir_module *m, pass_ctx *ctx);
 bool pass_rewrite(ir_module *m, pass_ctx *ctx);
 bool pass_fuse(ir_module *m, pass_ctx *ctx);
+bool pass_schedule(ir_module *m, pass_ctx *ctx);
+bool pass_buffers(ir_module *m, pass_ctx *ctx);
+
+/* Buffer planning (buffers.c), also called by codegen for a module without
+ * a plan. Returns the entry computation's plan, which the caller owns
+ * (ir_plan_free), or NULL when out of memory. optimize: in-place reuse and
+ * concatenation in place (each kept only where it costs no workspace).
+ * ctx may be NULL (no remarks). */
+ir_plan *pass_buffers_plan(const ir_module *m, bool optimize, pass_ctx *ctx);
+/* The lowest 64-byte aligned workspace offset where `size` bytes are free
+ * of every temp of p live at launch `at` (lo/hi: ir_plan_storage_ranges;
+ * tmp: nvals scratch entries): where codegen puts a kernel's scratch. */
+int64_t pass_buffers_fit(const ir_plan *p, const int64_t *lo, const int64_t *hi, int64_t at, int64_t size,
+                         uint32_t *tmp);
+bool pass_layout(ir_module *m, pass_ctx *ctx);
 
 /* Shared helpers (util.c). */
 /* True if instruction id is a constant (or a broadcast/reshape of one)
@@ -56,6 +76,9 @@ bool pass_fuse(ir_module *m, pass_ctx *ctx);
 bool pass_is_splat(const ir_comp *c, ir_id id, double v);
 /* Canonicalizes every computation (topological order, no dead code). */
 bool pass_canonicalize_all(ir_module *m, pass_ctx *ctx);
+/* The target description of ctx (never NULL: ir_target_generic when the
+ * caller gave none). */
+const ir_target *pass_target(const pass_ctx *ctx);
 /* Reports a decision as a DIAG_REMARK when ctx->remarks asks for them. */
 void pass_remark(pass_ctx *ctx, const char *fmt, ...) DIAG_PRINTF(2, 3);
 

@@ -15,7 +15,10 @@ const pass_info pass_pipeline[] = {
     {"cse", "common subexpression elimination", pass_cse},
     {"dce", "dead code elimination", pass_dce},
     {"rewrite", "model-level rewrites: batch norm and scales folded into conv/dot weights, bias adds combined", pass_rewrite},
+    {"layout", "operand layouts of dots and convolutions for the target: weights stored in the GEMM's panels", pass_layout},
     {"fuse", "loop, input and output (epilogue) fusion, with a reason for every decision", pass_fuse},
+    {"schedule", "launch order of the entry computation for a lower peak workspace (never higher than the input's)", pass_schedule},
+    {"buffers", "buffer plan: liveness, first-fit workspace, in-place reuse, concatenation in place", pass_buffers},
     {NULL, NULL, NULL},
 };
 
@@ -62,13 +65,25 @@ static bool check_names(const char *list, diag *d, const char *what) {
   return ok;
 }
 
+/* A buffer plan describes one entry computation: a pass other than
+ * `buffers` that changes the module, or leaves a plan that no longer
+ * verifies against it (canonicalization dropped code), drops the plan;
+ * codegen then plans again (e.g. --passes=buffers,simplify). */
+static void drop_stale_plan(ir_module *m, const pass_info *p, bool changed) {
+  if (!m->plan || p->run == pass_buffers) return;
+  diag_buffer quiet;
+  diag_buffer_init(&quiet);
+  if (changed || !ir_plan_verify(m, &quiet.sink)) ir_module_set_plan(m, NULL);
+}
+
 static bool run_one(ir_module *m, const pass_info *p, pass_ctx *ctx) {
-  p->run(m, ctx);
+  bool changed = p->run(m, ctx);
   if (ctx->failed) {
     diag_error(ctx->d, "pass %s failed", p->name);
     return false;
   }
   if (!pass_canonicalize_all(m, ctx)) return false;
+  drop_stale_plan(m, p, changed);
   if (ctx->verify && !ir_verify(m, ctx->d)) {
     diag_error(ctx->d, "internal error: the IR is invalid after pass %s", p->name);
     return false;

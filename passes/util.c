@@ -24,6 +24,8 @@ bool pass_canonicalize_all(ir_module *m, pass_ctx *ctx) {
   return true;
 }
 
+const ir_target *pass_target(const pass_ctx *ctx) { return ctx && ctx->target ? ctx->target : &ir_target_generic; }
+
 void pass_remark(pass_ctx *ctx, const char *fmt, ...) {
   if (!ctx->remarks) return;
   va_list ap;

@@ -29,7 +29,7 @@ int cmd_compile(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *header = NULL, *name = NULL, *emit = NULL, *triple = NULL, *cpu = NULL;
   const char *features = NULL, *linker = NULL;
   int opt = 3;
-  bool timing = false, no_header = false, opt_set = false;
+  bool timing = false, no_header = false, opt_set = false, buffer_plan = false;
   char derived[80], *default_out = NULL, *hpath = NULL;
   cli_model_opts mo = {0};
   kiln_context *ctx = NULL;
@@ -45,6 +45,7 @@ int cmd_compile(int argc, char **argv) {
     if (cli_flag_once(argc, argv, &i, "--name", &name)) continue;
     if (cli_flag_once(argc, argv, &i, "--emit", &emit)) continue;
     if (!strcmp(argv[i], "--no-header")) no_header = true;
+    else if (!strcmp(argv[i], "--buffer-plan")) buffer_plan = true;
     else if (cli_flag_value(argc, argv, &i, "--target", &v)) triple = v;
     else if (cli_flag_value(argc, argv, &i, "--cpu", &v)) cpu = v;
     else if (cli_flag_value(argc, argv, &i, "--features", &v)) features = v;
@@ -85,6 +86,10 @@ int cmd_compile(int argc, char **argv) {
     cli_error("compile: --header and --no-header conflict");
     goto done;
   }
+  if (buffer_plan && (emit || out || header || no_header || linker)) {
+    cli_error("compile: --buffer-plan prints the plan instead of compiling: no -o, --emit, --header or --linker");
+    goto done;
+  }
   if (emit && (header || no_header || linker)) {
     cli_error("compile: %s applies to the shared object; --emit=%s writes one stage instead",
               header ? "--header" : no_header ? "--no-header" : "--linker", emit);
@@ -96,7 +101,7 @@ int cmd_compile(int argc, char **argv) {
   }
   /* The default output keeps the model's base name (my-model.v2.onnx ->
    * my-model.v2.so); the C name is derived from the output's name. */
-  if (!emit && !out) {
+  if (!emit && !out && !buffer_plan) {
     char *stem = cli_stem(model);
     size_t n = stem ? strlen(stem) + 4 : 0;
     default_out = stem ? malloc(n) : NULL;
@@ -110,7 +115,7 @@ int cmd_compile(int argc, char **argv) {
     name = derived;
   }
   rc = 1;
-  if (!emit && !no_header) {
+  if (!emit && !no_header && !buffer_plan) {
     hpath = header ? strdup(header) : header_for(out);
     if (!hpath) goto done;
   }
@@ -136,7 +141,23 @@ int cmd_compile(int argc, char **argv) {
     goto cleanup;
   }
   double t2 = now_ms();
-  if (emit) {
+  if (buffer_plan) {
+    /* The plan as the IR prints it (after the entry computation). */
+    char *text = NULL;
+    if (kiln_model_print(m, 0, &text) != KILN_OK) {
+      cli_fail(ctx, "cannot print the plan");
+      goto cleanup;
+    }
+    const char *plan = strstr(text, "\nplan workspace=");
+    if (!plan) {
+      cli_error("compile: --buffer-plan: the passes run did not include `buffers` (code generation plans the buffers "
+                "itself then)");
+      kiln_free(text);
+      goto cleanup;
+    }
+    fputs(plan + 1, stdout);
+    kiln_free(text);
+  } else if (emit) {
     char *data = NULL;
     size_t len = 0;
     /* The IR through the printer that kiln opt uses, with its flags. */

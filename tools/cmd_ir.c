@@ -6,7 +6,8 @@
 #include "tools/cli.h"
 
 int cmd_opt(int argc, char **argv) {
-  const char *in = NULL, *out = NULL;
+  const char *in = NULL, *out = NULL, *triple = NULL, *cpu = NULL, *features = NULL, *target_flag = NULL;
+  bool print_target = false;
   cli_model_opts mo = {0};
   for (int i = 1; i < argc; i++) {
     int r = cli_model_option(argc, argv, &i,
@@ -14,6 +15,20 @@ int cmd_opt(int argc, char **argv) {
     if (r < 0) return 2;
     if (r > 0) continue;
     if (cli_flag_once(argc, argv, &i, "-o", &out)) continue;
+    /* The target the passes decide for, as kiln compile takes it. */
+    static const char *const target_flags[] = {"--target", "--cpu", "--features"};
+    const char **target_vals[] = {&triple, &cpu, &features};
+    bool matched = false;
+    for (int k = 0; k < 3 && !matched; k++)
+      if (cli_flag_once(argc, argv, &i, target_flags[k], target_vals[k])) {
+        matched = true;
+        if (!target_flag) target_flag = target_flags[k];
+      }
+    if (matched) continue;
+    if (!strcmp(argv[i], "--print-target")) {
+      print_target = true;
+      continue;
+    }
     if (!strcmp(argv[i], "--list-passes")) {
       const char *name, *summary;
       for (int k = 0; kiln_pass_info(k, &name, &summary) == KILN_OK; k++) printf("%-10s %s\n", name, summary);
@@ -21,15 +36,43 @@ int cmd_opt(int argc, char **argv) {
     }
     if (!cli_positional("opt", "input file", argv[i], &in)) return 2;
   }
+  bool passes_run = mo.passes || mo.disable || mo.dump || mo.remarks;
+  if (print_target) {
+    /* The description alone: no model is read, so golden tests can pin
+     * what a --target/--cpu gives the passes. */
+    if (in || out || mo.first) {
+      cli_error("opt: --print-target prints the target description and takes no %s",
+                in ? "input file" : out ? "-o" : mo.first);
+      return 2;
+    }
+    kiln_context *ctx = cli_context(false);
+    char *line = NULL;
+    int rc = 1;
+    if (kiln_context_set_target(ctx, triple, cpu, features) == KILN_OK &&
+        kiln_context_describe_target(ctx, &line) == KILN_OK) {
+      printf("%s\n", line);
+      rc = 0;
+    } else {
+      cli_fail(ctx, "cannot describe the target");
+    }
+    kiln_free(line);
+    kiln_context_destroy(ctx);
+    return rc;
+  }
   if (!cli_need_positional("opt", "input file", in)) return 2;
+  if (target_flag && !passes_run) {
+    cli_error("opt: %s applies when passes run (--passes, --disable-pass, --dump-after, --remarks) or with "
+              "--print-target", target_flag);
+    return 2;
+  }
   if (out && !cli_check_output_path("opt", "output", out)) return 1;
   kiln_context *ctx = cli_model_context(&mo);
   kiln_model *m = NULL;
   char *text = NULL;
   int rc = 1;
+  if (kiln_context_set_target(ctx, triple, cpu, features) != KILN_OK) goto done;
   if (cli_load_model(ctx, in, &mo, 0, NULL, &m) != KILN_OK) goto done;
-  if ((mo.passes || mo.disable || mo.dump || mo.remarks) && kiln_model_optimize(m, mo.passes, mo.disable) != KILN_OK)
-    goto done;
+  if (passes_run && kiln_model_optimize(m, mo.passes, mo.disable) != KILN_OK) goto done;
   if (kiln_model_print(m, mo.print_flags, &text) != KILN_OK) goto done;
   if (!cli_write_file(out, text, strlen(text))) goto done;
   rc = 0;

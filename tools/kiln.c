@@ -11,6 +11,7 @@
 static const cli_command commands[] = {
     {"opt", "parse, verify and print IR text",
      "usage: kiln opt FILE [options]\n"
+     "       kiln opt --print-target [--target=TRIPLE] [--cpu=NAME] [--features=LIST]\n"
      "\n"
      "Parses and verifies FILE (kiln IR text, or an ONNX model, told apart by\n"
      "content), optionally runs passes, and prints the IR in canonical form.\n"
@@ -21,8 +22,16 @@ static const cli_command commands[] = {
      "  --disable-pass=LIST  skip these passes\n"
      "  --dump-after=LIST    print the IR to stderr after these passes ('all' for every one)\n"
      "  --list-passes        list the passes of the default pipeline\n"
-     "  --remarks            report the passes' decisions (fusion, rewrites) with reasons\n"
-     "  --elide-constants    print constants of more than 16 elements as {...}\n",
+     "  --remarks            report the passes' decisions (fusion, rewrites) with reasons,\n"
+     "                       after a first remark naming the target they were made for\n"
+     "  --elide-constants    print constants of more than 16 elements as {...}\n"
+     "  --target=TRIPLE      the target the passes decide for, as for kiln compile\n"
+     "                       (default: this machine)\n"
+     "  --cpu=NAME           LLVM CPU name, e.g. x86-64-v3, skylake-avx512, portable\n"
+     "                       (default: this machine's)\n"
+     "  --features=LIST      LLVM target features, e.g. +avx2,-avx512f\n"
+     "  --print-target       print the target description the passes get (vector width,\n"
+     "                       registers, GEMM tile and threshold, ...) and exit; no FILE\n",
      cmd_opt},
     {"eval", "run a model in the reference interpreter",
      "usage: kiln eval MODEL (IR text or ONNX) --input NAME=FILE.npy ... [options]\n"
@@ -93,6 +102,9 @@ static const cli_command commands[] = {
      "  --header FILE             where to write the header; --no-header: none\n"
      "  --emit=KIND               write one stage instead: ir (the IR after the passes),\n"
      "                            llvm (optimised LLVM IR), asm, obj, header\n"
+     "  --buffer-plan             print the buffer plan after the passes instead of compiling:\n"
+     "                            every value's storage (offset), size, live range (first and\n"
+     "                            last launch) and the peak workspace (docs/ir.md)\n"
      "  --elide-constants         with --emit=ir: print constants of more than 16 elements as\n"
      "                            {...}; with --emit=llvm or asm: print constant data of more\n"
      "                            than 64 bytes as <elided> (the text says so; it no longer\n"

@@ -24,7 +24,7 @@
  */
 #include <string.h>
 
-#include "codegen/cg_internal.h"
+#include "codegen/cpu/cg_cpu.h"
 
 static bool applies(const cg_kdesc *d) {
   ir_id hero;

@@ -17,11 +17,16 @@
  * unsafe, so implications are closed over generously.
  *
  * Other architectures record nothing (no check; the caller notes it).
+ *
+ * Also the levels' side of the backend table: making a level current
+ * (cg_set_level: function attributes, the level's ir_target, which the
+ * kernels read their vector width and register tile from) and the
+ * attributes of generated functions (cg_cpu_fn_attrs).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen/cg_internal.h"
+#include "codegen/cpu/cg_cpu.h"
 #include "runtime/rt_cpu.h"
 
 typedef struct cpu_row {
@@ -144,17 +149,56 @@ bool cg_cpu_features(const char *triple, const char *cpu, const char *features, 
   return true;
 }
 
-void cg_set_level(cg_ctx *c, int i) {
-  const cg_level *l = &c->levels[i];
-  c->cpu = l->cpu;
-  c->features = l->features;
-  c->vec_features = l->need.x86 ? l->need.text : l->features;
-  c->prefer512 = strstr(c->vec_features, "+avx512f") != NULL;
+/* The register budgets of cg_gemm.c ("The tile"). */
+void cg_cpu_describe_level(const char *triple, const char *cpu, const char *vec, bool prepack, ir_target *t) {
+  memset(t, 0, sizeof *t);
+  t->kind = IR_TARGET_CPU;
+  snprintf(t->triple, sizeof t->triple, "%s", triple ? triple : "");
+  snprintf(t->cpu, sizeof t->cpu, "%s", cpu ? cpu : "");
+  const char *f = vec ? vec : "";
+  bool x86 = triple && strncmp(triple, "x86_64", 6) == 0;
+  bool arm = triple && strncmp(triple, "aarch64", 7) == 0;
+  const char *isa;
+  if (strstr(f, "+avx512f")) {
+    isa = "avx512", t->vec_f32 = 16, t->vec_regs = 32, t->fma = true, t->gemm_mr = 14, t->gemm_nv = 2;
+  } else if (strstr(f, "+avx2") && strstr(f, "+fma")) {
+    isa = "avx2", t->vec_f32 = 8, t->vec_regs = 16, t->fma = true, t->gemm_mr = 6, t->gemm_nv = 2;
+  } else if (arm) {
+    isa = "neon", t->vec_f32 = 4, t->vec_regs = 32, t->fma = true, t->gemm_mr = 8, t->gemm_nv = 3;
+  } else {
+    isa = x86 ? "sse" : "generic", t->vec_f32 = 4, t->vec_regs = 16, t->fma = strstr(f, "+fma") != NULL;
+    t->gemm_mr = 4, t->gemm_nv = 2;
+  }
+  snprintf(t->isa, sizeof t->isa, "%s", isa);
+  t->gemm_min_macs = 8192;
+  t->prepack_weights = prepack;
+  t->conv_layout = IR_CONV_NCHW;
 }
 
-void cg_fn_attrs_baseline(cg_ctx *c, LLVMValueRef fn) {
-  if (!c->levels[0].need.x86) {
-    cg_fn_attrs(c, fn);
+void cg_set_level(cg_ctx *c, int i) {
+  cg_cpu_state *s = cg_cpu(c);
+  const cg_level *l = &s->levels[i];
+  s->cpu = l->cpu;
+  s->features = l->features;
+  s->vec_features = l->need.x86 ? l->need.text : l->features;
+  s->prefer512 = strstr(s->vec_features, "+avx512f") != NULL;
+  memset(s->sort_fns, 0, sizeof s->sort_fns); /* functions of another level have other attributes */
+  cg_cpu_describe_level(s->triple, l->cpu, s->vec_features, !s->portable, &c->target);
+}
+
+static void str_attr(cg_ctx *c, LLVMValueRef fn, const char *k, const char *v) {
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateStringAttribute(c->llc, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
+}
+
+void cg_cpu_fn_attrs(cg_ctx *c, LLVMValueRef fn, bool baseline) {
+  const cg_cpu_state *s = cg_cpu(c);
+  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+  if (!baseline || !s->levels[0].need.x86) {
+    str_attr(c, fn, "target-cpu", s->cpu);
+    if (s->features && s->features[0]) str_attr(c, fn, "target-features", s->features);
+    if (s->prefer512) str_attr(c, fn, "prefer-vector-width", "512");
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
     return;
   }
   /* Both attributes: without "target-features" a function gets the target
@@ -164,6 +208,5 @@ void cg_fn_attrs_baseline(cg_ctx *c, LLVMValueRef fn) {
                           LLVMCreateStringAttribute(c->llc, k, sizeof k - 1, v, sizeof v - 1));
   LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                           LLVMCreateStringAttribute(c->llc, fk, sizeof fk - 1, fv, sizeof fv - 1));
-  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
   LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
 }

@@ -30,7 +30,7 @@
  */
 #include <string.h>
 
-#include "codegen/cg_internal.h"
+#include "codegen/cpu/cg_cpu.h"
 
 #define DW_MAX_TAPS 64
 #define DW_MAX_U 4

@@ -13,9 +13,10 @@
  *
  * Packing: A is stored in panels of MR rows, [panel][k][MR]; B in panels of
  * NR = NV·VW columns, [panel][k][NR], zero-padded. A constant operand (the
- * weights) is packed at compile time into a read-only global passed to the
- * kernel as aux0 (A) or aux1 (B); an operand computed at run time is packed
- * into the launch's scratch, A by a phase of its own, B panel by panel
+ * weights) that the layout pass (passes/layout.c) stored in exactly that
+ * order, a panel layout on its shape, is read from its own global as the
+ * packed operand, and its panel gives the tile; any other operand is
+ * packed into the launch's scratch, A by a phase of its own, B panel by panel
  * inside the tile phase (a vectorized im2col for 2-D NCHW convolutions of
  * small kernels, row segments for other convolutions, else the elemental
  * emitter, so layouts and fused producers cost nothing extra here). B is
@@ -29,7 +30,7 @@
  * last row panel and the last (masked) column panel get their own small
  * functions. Tiles run in parallel, column panel outer (one B panel is
  * reused from L2 by all row panels), row panel inner. Where N is small or
- * not a multiple of NR the tile is transposed (choose_tiles): vectors along
+ * not a multiple of NR the tile is transposed (ir_gemm_tile, ir/target_gemm.c): vectors along
  * M, B broadcast, columns of C scattered.
  *
  *   register budget   AVX-512: VW 16, MR 14, NV 2 (28 of 32 zmm)
@@ -45,7 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/cg_internal.h"
+#include "codegen/cpu/cg_cpu.h"
 #include "ir/literal.h"
 
 typedef struct gemm {
@@ -55,14 +56,15 @@ typedef struct gemm {
   const ir_inst *a_cst, *b_cst; /* the entry constants behind a_const / b_const */
   bool conv;
   ir_id aop, bop;             /* the operands giving A and B */
-  bool a_const, b_const;      /* packed at compile time */
+  bool a_const, b_const;      /* a constant stored packed (panel layout): read where it is */
+  unsigned a_pin, b_pin;      /* ... its position among the kernel's inputs */
   bool b_inplace;             /* B read where it is: row k of a batch at bstride·b + k·ldb */
   bool b_affine;              /* B's row-major index is bstride·b + k·ldb + n (for packing) */
   unsigned b_in;              /* its position among the kernel's inputs */
   int64_t ldb, bstride;
   int64_t batch, abatch, M, N, K;
   int vw, mr, nv;             /* f32 lanes per vector; the normal tile: MR rows x NV vectors */
-  bool swap;                  /* transposed tile: vectors along M, B broadcast (choose_tiles) */
+  bool swap;                  /* transposed tile: vectors along M, B broadcast (ir_gemm_tile) */
   int aw, bw;                 /* rows per A panel, columns per B panel */
   int bld;                    /* floats per packed B row: bw rounded up to VW */
   int64_t mp, np, mrem, nrem; /* panels; rows/columns of the last ones (0: full) */
@@ -77,56 +79,17 @@ typedef struct gemm {
   int64_t taps[IR_MAX_RANK + 1], opos[IR_MAX_RANK];
 } gemm;
 
-int cg_target_vw(const cg_ctx *c) {
-  const char *f = c->vec_features ? c->vec_features : "";
-  if (strstr(f, "+avx512f")) return 16;
-  if (strstr(f, "+avx2") && strstr(f, "+fma")) return 8;
-  return 4;
-}
+/* The current level's description (cpu_backend.c fills it from the
+ * level's features: the register budget above). */
+int cg_target_vw(const cg_ctx *c) { return c->target.vec_f32; }
 
 static void target_params(const cg_ctx *c, gemm *g) {
-  const char *t = LLVMGetTarget(c->mod);
-  g->vw = cg_target_vw(c);
-  if (g->vw == 16) g->mr = 14, g->nv = 2;
-  else if (g->vw == 8) g->mr = 6, g->nv = 2;
-  else if (strncmp(t, "aarch64", 7) == 0) g->mr = 8, g->nv = 3;
-  else g->mr = 4, g->nv = 2;
+  g->vw = c->target.vec_f32;
+  g->mr = c->target.gemm_mr;
+  g->nv = c->target.gemm_nv;
 }
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-/* The register tile. Normally MR rows of A, each broadcast, against NV
- * vectors of B's columns (NR = NV·VW output positions). When N is not a
- * multiple of NR, the lanes of the last column panel go unused (512x49:
- * 49 of 64 computed lanes are wanted); the transposed tile (`swap`) puts
- * the vectors along M instead (output features, usually a multiple of the
- * vector width) and broadcasts B, with the B panel width chosen among
- * MR/2..MR to waste the fewest columns (49 = 7x7, 196 = 14x14). Taken when
- * its share of useful lanes is at least 15 % higher: its epilogue loops and
- * scattered stores cost more (at 5 % it also took 64- and 128-feature
- * layers, which then ran slower inside ResNet-18). The team's notes
- * (../shared/CPU_KERNELS.md) measured 512x49x4608 going from 74 % to 95 %
- * of peak this way. Not taken for short K (the per-tile costs weigh more:
- * a 7x7 stem convolution, K = 147, lost 20 %),
- * nor where B's packing reads whole input row spans (`rowvec` in
- * b_panel_flat, which needs vector-aligned panels) and would gather, nor
- * for dots: the transformer's 32x128x512 products (activations x weights)
- * ran 7 % slower transposed (B's panels padded to VW, 16 small tiles). */
-static void choose_tiles(gemm *g, bool allow_swap) {
-  int nr = g->vw * g->nv;
-  double eff = (double)g->M / (double)(ceil_div(g->M, g->mr) * g->mr) * (double)g->N / (double)(ceil_div(g->N, nr) * nr);
-  int best = g->mr;
-  double beff = 0;
-  for (int w = g->mr; w >= (g->mr + 1) / 2; w--) {
-    double e = (double)g->N / (double)(ceil_div(g->N, w) * w);
-    if (e > beff + 1e-12) beff = e, best = w;
-  }
-  double seff = (double)g->M / (double)(ceil_div(g->M, nr) * nr) * beff;
-  g->swap = allow_swap && g->conv && g->K >= 256 && seff > eff * 1.15;
-  g->aw = g->swap ? nr : g->mr;
-  g->bw = g->swap ? best : nr;
-  g->bld = (int)ceil_div(g->bw, g->vw) * g->vw;
-}
 
 /* The entry constant whose value operand `id` of the kernel is: the
  * constant itself in a kernel of the entry computation, or the constant a
@@ -237,6 +200,43 @@ static void inplace_b(const cg_kdesc *d, gemm *g) {
 static bool flat_im2col(const cg_kdesc *d, const gemm *g, unsigned *pos, bool *contiguous);
 static bool rowvec_im2col(const gemm *g, bool contiguous);
 
+/* Whether constant operand `op` (the entry constant cst) is stored in the
+ * packed order of A (a_side) or B with panels of `w`: a panel layout on
+ * the dimension of A's rows (B's columns), the other dimensions in k's
+ * order, so that its bytes are [panel][k][w] (docs/ir.md, passes/layout.c).
+ * Groups of a convolution become the outer panels when each group's rows
+ * fill whole panels. Sets *pin to its input position. */
+static bool packed_layout(const cg_kdesc *d, const gemm *g, ir_id op, const ir_inst *cst, bool a_side, int w,
+                          unsigned *pin) {
+  const ir_shape *s = &cst->shape;
+  if (!s->panel || s->panel != w) return false;
+  bool found = false;
+  for (uint32_t i = 0; i < d->nin; i++)
+    if (d->in_ids[i] == op && ir_shape_equal(d->in_shapes[i], s)) {
+      *pin = i;
+      found = true;
+    }
+  if (!found) return false;
+  int64_t order[IR_MAX_RANK + 1]; /* dims from the innermost: k's, minor first, then the panelled one */
+  int n = 0;
+  if (g->conv) {
+    const ir_conv_dims *cd = g->in->conv;
+    if (!a_side || (g->groups > 1 && g->M % w)) return false;
+    for (int i = g->ns - 1; i >= 0; i--) order[n++] = cd->k_spatial[i];
+    order[n++] = cd->k_in;
+    order[n++] = cd->k_out;
+  } else {
+    if (g->nb || (a_side ? g->nlf : g->nrf) != 1) return false;
+    const int64_t *kd = a_side ? g->kl : g->kr;
+    for (int i = g->nk - 1; i >= 0; i--) order[n++] = kd[i];
+    order[n++] = a_side ? g->lf[0] : g->rf[0];
+  }
+  if (n != s->rank || s->panel_dim != order[n - 1]) return false;
+  for (int i = 0; i < n; i++)
+    if (s->minor_to_major[i] != order[i]) return false;
+  return true;
+}
+
 static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
   memset(g, 0, sizeof *g);
   ir_id hid;
@@ -304,24 +304,38 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
     g->batch = x->dims[cd->in_batch] * g->groups;
     g->abatch = g->groups;
   }
-  /* Small products are not worth packing. Grouped convolutions with few
-   * output features per group (depthwise: one) would fill one row of each
-   * 14-row tile after packing the input once per group: the row kernel
-   * (cg_conv.c) reads it in place instead. */
-  if ((double)g->M * (double)g->N * (double)g->K < 8192.0 || g->M == 0 || g->N == 0 || g->batch == 0) return false;
-  if (g->conv && g->groups > 1 && g->M < 4) return false;
+  /* Grouped convolutions with few output features per group (depthwise:
+   * one) would fill one row of each 14-row tile after packing the input
+   * once per group: the row kernel (cg_conv.c) reads it in place instead.
+   * Small products are not worth packing (the tile rule says which). */
+  if (g->batch == 0 || (g->conv && g->groups > 1 && g->M < 4)) return false;
   unsigned xin;
   bool contiguous, rowvec = flat_im2col(d, g, &xin, &contiguous) && rowvec_im2col(g, contiguous);
-  choose_tiles(g, !rowvec);
+  ir_gemm_tiling tl;
+  if (!ir_gemm_tile(&c->target, g->M, g->N, g->K, g->conv, !rowvec, &tl)) return false;
+  g->a_cst = constant_source(c, d, g->aop);
+  g->b_cst = constant_source(c, d, g->bop);
+  /* Weights stored packed by the layout pass carry the tile it chose: A's
+   * panel is the tile's row count (MR, or NR for the transposed tile).
+   * Not with several levels in one module (portable): their tiles differ,
+   * and the weights are then packed at run time by every level. */
+  if (!c->target.prepack_weights) g->a_cst = g->b_cst = NULL;
+  int nr = tl.vw * tl.nv;
+  if (g->a_cst && g->a_cst->shape.panel && g->a_cst->shape.panel != tl.aw) {
+    if (g->a_cst->shape.panel == nr && g->conv && !rowvec) tl.swap = true, tl.aw = nr, tl.bw = tl.swap_bw;
+    else if (g->a_cst->shape.panel == tl.mr) tl.swap = false, tl.aw = tl.mr, tl.bw = nr;
+    tl.bld = (int)ceil_div(tl.bw, tl.vw) * tl.vw;
+  }
+  g->swap = tl.swap;
+  g->aw = tl.aw;
+  g->bw = tl.bw;
+  g->bld = tl.bld;
   g->mp = ceil_div(g->M, g->aw);
   g->np = ceil_div(g->N, g->bw);
   g->mrem = g->M % g->aw;
   g->nrem = g->N % g->bw;
-  g->a_cst = constant_source(c, d, g->aop);
-  g->b_cst = constant_source(c, d, g->bop);
-  if (c->no_prepack) g->a_cst = g->b_cst = NULL; /* packing depends on the tile, which depends on the level */
-  g->a_const = g->a_cst != NULL;
-  g->b_const = g->b_cst != NULL;
+  g->a_const = g->a_cst && packed_layout(d, g, g->aop, g->a_cst, true, g->aw, &g->a_pin);
+  g->b_const = g->b_cst && !g->swap && g->bld == g->bw && packed_layout(d, g, g->bop, g->b_cst, false, g->bw, &g->b_pin);
   if (!g->b_const) inplace_b(d, g);
   return true;
 }
@@ -418,114 +432,6 @@ static LLVMValueRef b_value(cg_kernel *k, const gemm *g, LLVMValueRef b, LLVMVal
   }
   LLVMValueRef v = cg_elem(k, g->bop, &ix);
   return valid ? LLVMBuildSelect(c->b, valid, v, LLVMConstReal(c->t_f32, 0.0), "") : v;
-}
-
-/* ---- packing at compile time ------------------------------------------------ */
-
-static void split_c(int64_t v, int n, const int64_t *ext, int64_t *out) {
-  for (int i = n - 1; i >= 0; i--) {
-    if (i == 0) out[i] = v;
-    else {
-      out[i] = v % ext[i];
-      v /= ext[i];
-    }
-  }
-}
-
-/* Logical row-major offsets of the constant's elements are a sum of one
- * term per role (batch, row or column, k): each role owns its own operand
- * dimensions. Returns that term for each coordinate of `role` (0: batch,
- * 1: row of A or column of B, 2: k); malloc'd. */
-static int64_t *role_offsets(const gemm *g, const ir_shape *s, bool a_side, int role, int64_t count) {
-  int64_t st[IR_MAX_RANK], t[IR_MAX_RANK + 1] = {0};
-  int64_t acc = 1;
-  for (int i = s->rank - 1; i >= 0; i--) {
-    st[i] = acc;
-    acc *= s->dims[i];
-  }
-  int64_t *off = malloc(sizeof(int64_t) * (size_t)(count ? count : 1));
-  if (!off) return NULL;
-  for (int64_t v = 0; v < count; v++) {
-    int64_t o = 0;
-    if (!g->conv) {
-      int n = role == 0 ? g->nb : role == 2 ? g->nk : a_side ? g->nlf : g->nrf;
-      const int64_t *ext = role == 0 ? g->bsz : role == 2 ? g->ksz : a_side ? g->lfsz : g->rfsz;
-      const int64_t *dims = role == 0 ? (a_side ? g->bdim_l : g->bdim_r) : role == 2 ? (a_side ? g->kl : g->kr)
-                                                                                     : (a_side ? g->lf : g->rf);
-      split_c(v, n, ext, t);
-      for (int i = 0; i < n; i++) o += t[i] * st[dims[i]];
-    } else {
-      const ir_conv_dims *cd = g->in->conv;
-      if (role == 0) o = v * g->M * st[cd->k_out];
-      else if (role == 1) o = v * st[cd->k_out];
-      else {
-        split_c(v, g->ns + 1, g->taps, t);
-        o = t[0] * st[cd->k_in];
-        for (int i = 0; i < g->ns; i++) o += t[i + 1] * st[cd->k_spatial[i]];
-      }
-    }
-    off[v] = o;
-  }
-  return off;
-}
-
-static LLVMValueRef packed_global(cg_ctx *c, const gemm *g, const ir_inst *cst, bool a_side) {
-  int64_t nbat = a_side ? g->abatch : g->batch, panels = a_side ? g->mp : g->np, w = a_side ? g->aw : g->bw;
-  int64_t ld = a_side ? g->aw : g->bld, lim = a_side ? g->M : g->N;
-  size_t n = (size_t)(nbat * panels * g->K * ld);
-  float *buf = calloc(n ? n : 1, sizeof(float));
-  int64_t *ob = role_offsets(g, &cst->shape, a_side, 0, nbat), *orr = role_offsets(g, &cst->shape, a_side, 1, lim);
-  int64_t *ok = role_offsets(g, &cst->shape, a_side, 2, g->K);
-  if (!buf || !ob || !orr || !ok) {
-    free(buf), free(ob), free(orr), free(ok);
-    cg_fail(c, "out of memory packing weights");
-    return NULL;
-  }
-  const float *data = cst->data;
-  for (int64_t b = 0; b < nbat; b++)
-    for (int64_t p = 0; p < panels; p++)
-      for (int64_t k = 0; k < g->K; k++) {
-        float *dst = buf + ((b * panels + p) * g->K + k) * ld;
-        int64_t base = ob[b] + ok[k];
-        for (int64_t j = 0; j < w && p * w + j < lim; j++) dst[j] = data[base + orr[p * w + j]];
-      }
-  free(ob), free(orr), free(ok);
-  LLVMValueRef gl = cg_const_bytes(c, buf, n * sizeof(float), a_side ? "kiln.packed_a" : "kiln.packed_b");
-  free(buf);
-  return gl;
-}
-
-/* Bit of d's input list that is operand id. */
-static uint32_t input_bit(const cg_kdesc *d, ir_id id) {
-  for (uint32_t i = 0; i < d->nin && i < 32; i++)
-    if (d->in_ids[i] == id) return 1u << i;
-  return 0;
-}
-
-/* Whether the hero is the only reader of `id` in the kernel (in a fused
- * computation the epilogue could read the same parameter). */
-static bool only_hero_reads(const cg_kdesc *d, const gemm *g, ir_id id) {
-  if (!g->epi) return true;
-  for (ir_id i = 0; i < d->comp->ninsts; i++) {
-    const ir_inst *in = &d->comp->insts[i];
-    if (i == g->hero) continue;
-    for (uint32_t k = 0; k < in->nops; k++)
-      if (in->ops[k] == id) return false;
-  }
-  return true;
-}
-
-bool cg_gemm_constants(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
-  gemm g;
-  if (!plan(c, d, &g)) return cg_fail(c, "out of memory planning a GEMM kernel (or an internal error: the GEMM plan changed)");
-  if (g.a_const && !(out->aux[0] = packed_global(c, &g, g.a_cst, true))) return false;
-  if (g.b_const && !(out->aux[1] = packed_global(c, &g, g.b_cst, false))) return false;
-  /* The original weights are not read: not passing them lets their global
-   * go (the .so would otherwise hold every weight twice). */
-  out->unused_in = (g.a_const && only_hero_reads(d, &g, g.aop) ? input_bit(d, g.aop) : 0) |
-                   (g.b_const && only_hero_reads(d, &g, g.bop) ? input_bit(d, g.bop) : 0);
-  if (g.aop == g.bop) out->unused_in = 0;
-  return true;
 }
 
 /* ---- the tile ---------------------------------------------------------------- */
@@ -1077,10 +983,11 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   if (!plan(c, d, &g)) return cg_fail(c, "out of memory planning a GEMM kernel (or an internal error: not a GEMM)");
   LLVMBuilderRef b = c->b;
   if (c->o->remarks)
-    diag_emit(c->d, DIAG_REMARK, "codegen: %%%s: GEMM %" PRId64 "x%" PRId64 "x%" PRId64 " (batch %" PRId64 "), %s tile %dx%d%s",
+    diag_emit(c->d, DIAG_REMARK, "codegen: %%%s: GEMM %" PRId64 "x%" PRId64 "x%" PRId64 " (batch %" PRId64 "), %s tile %dx%d%s%s%s",
               d->inst && d->inst->name ? d->inst->name : "?", g.M, g.N, g.K, g.batch,
               g.swap ? "transposed" : "normal", g.aw, g.bw,
-              g.swap ? " (vectors along M, B broadcast)" : "");
+              g.swap ? " (vectors along M, B broadcast)" : "", g.a_const ? ", A read packed from its constant" : "",
+              g.b_const ? ", B read packed from its constant" : "");
   int64_t a_bytes = g.abatch * g.mp * g.K * g.aw * 4, b_bytes = g.batch * g.np * g.K * g.bld * 4;
   int64_t a_off = 0, b_off = g.a_const ? 0 : align64(a_bytes);
   /* B packed at run time is packed panel by panel inside the tile phase,
@@ -1111,8 +1018,8 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   if (!body) return false;
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, body, "entry"));
   LLVMValueRef scratch = LLVMGetParam(body, cg_arg_scratch(d));
-  LLVMValueRef abase = g.a_const ? LLVMGetParam(body, cg_arg_aux(d, 0)) : scratch;
-  LLVMValueRef bbase = g.b_const     ? LLVMGetParam(body, cg_arg_aux(d, 1))
+  LLVMValueRef abase = g.a_const ? LLVMGetParam(body, d->nout + g.a_pin) : scratch;
+  LLVMValueRef bbase = g.b_const     ? LLVMGetParam(body, d->nout + g.b_pin)
                        : g.b_inplace ? LLVMGetParam(body, d->nout + g.b_in)
                                      : LLVMBuildGEP2(b, c->t_i8, scratch, (LLVMValueRef[]){cg_i64(c, b_off)}, 1, "");
   /* Tile order: blocks of nbs column panels x mbs row panels, each block

@@ -11,6 +11,10 @@
  * clang-19, the bitcode cannot be used (its pthread types are laid out for
  * the build machine): the module gets serial stand-ins with the same
  * signatures instead, and the artifact runs on the calling thread only.
+ *
+ * The JIT (codegen/cg_jit.c): ORC's C API runs no static destructors, so a
+ * module built for it gets CG_JIT_SHUTDOWN instead of the pool's
+ * destructor (cg_cpu_jit_prepare), which cg_jit_destroy calls.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +22,7 @@
 #include <llvm-c/BitReader.h>
 #include <llvm-c/Linker.h>
 
-#include "codegen/cg_internal.h"
+#include "codegen/cpu/cg_cpu.h"
 
 extern const unsigned char cg_runtime_bc[];
 extern const size_t cg_runtime_bc_len;
@@ -28,7 +32,8 @@ extern const unsigned char cg_rtcpu_bc[];
 extern const size_t cg_rtcpu_bc_len;
 
 static void link_cpu_check(cg_ctx *c, const char *triple) {
-  if (!c->have_pool || cg_rtcpu_bc_len == 0 || strncmp(triple, "x86_64", 6) != 0) return;
+  cg_cpu_state *s = cg_cpu(c);
+  if (!s->have_pool || cg_rtcpu_bc_len == 0 || strncmp(triple, "x86_64", 6) != 0) return;
   LLVMMemoryBufferRef mb =
       LLVMCreateMemoryBufferWithMemoryRange((const char *)cg_rtcpu_bc, cg_rtcpu_bc_len, "kiln-rtcpu", 0);
   LLVMModuleRef m = NULL;
@@ -37,31 +42,9 @@ static void link_cpu_check(cg_ctx *c, const char *triple) {
   /* LLVMLinkModules2 consumes m either way; on failure there is no check
    * (the caller notes it). */
   if (!parsed || LLVMLinkModules2(c->mod, m)) return;
-  c->fn_cpu_host = LLVMGetNamedFunction(c->mod, "rt_cpu_host_features");
-  c->fn_cpu_missing = LLVMGetNamedFunction(c->mod, "rt_cpu_missing_text");
-  if (!c->fn_cpu_host || !c->fn_cpu_missing) c->fn_cpu_host = c->fn_cpu_missing = NULL;
-}
-
-/* "arch-vendor-os-env" → compares arch, os and environment. */
-bool cg_same_platform(const char *a, const char *b) {
-  char *na = LLVMNormalizeTargetTriple(a), *nb = LLVMNormalizeTargetTriple(b);
-  char pa[4][64] = {{0}}, pb[4][64] = {{0}};
-  const char *src[2] = {na, nb};
-  for (int t = 0; t < 2; t++) {
-    char(*dst)[64] = t ? pb : pa;
-    const char *s = src[t];
-    for (int k = 0; k < 4 && s; k++) {
-      const char *e = strchr(s, '-');
-      size_t n = e ? (size_t)(e - s) : strlen(s);
-      if (n > 63) n = 63;
-      memcpy(dst[k], s, n);
-      s = e ? e + 1 : NULL;
-    }
-  }
-  bool same = strcmp(pa[0], pb[0]) == 0 && strcmp(pa[2], pb[2]) == 0 && strcmp(pa[3], pb[3]) == 0;
-  LLVMDisposeMessage(na);
-  LLVMDisposeMessage(nb);
-  return same;
+  s->fn_cpu_host = LLVMGetNamedFunction(c->mod, "rt_cpu_host_features");
+  s->fn_cpu_missing = LLVMGetNamedFunction(c->mod, "rt_cpu_missing_text");
+  if (!s->fn_cpu_host || !s->fn_cpu_missing) s->fn_cpu_host = s->fn_cpu_missing = NULL;
 }
 
 /* Serial stand-ins: rt_parallel_for calls fn(args, 0, n). */
@@ -70,7 +53,7 @@ static void serial_runtime(cg_ctx *c) {
   LLVMValueRef pf = LLVMAddFunction(c->mod, "rt_parallel_for", LLVMFunctionType(c->t_void, pf_args, 4, 0));
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, pf, "entry"));
   LLVMValueRef a[3] = {LLVMGetParam(pf, 1), cg_i64(c, 0), LLVMGetParam(pf, 2)};
-  LLVMBuildCall2(c->b, c->t_task, LLVMGetParam(pf, 0), a, 3, "");
+  LLVMBuildCall2(c->b, cg_cpu(c)->t_task, LLVMGetParam(pf, 0), a, 3, "");
   LLVMBuildRetVoid(c->b);
   LLVMValueRef st = LLVMAddFunction(c->mod, "rt_set_num_threads", LLVMFunctionType(c->t_void, &c->t_i32, 1, 0));
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, st, "entry"));
@@ -84,8 +67,9 @@ static void serial_runtime(cg_ctx *c) {
 }
 
 bool cg_runtime_module(cg_ctx *c, const char *triple) {
+  cg_cpu_state *s = cg_cpu(c);
   c->mod = NULL;
-  c->have_pool = false;
+  s->have_pool = false;
   if (cg_runtime_bc_len > 0) {
     LLVMMemoryBufferRef mb =
         LLVMCreateMemoryBufferWithMemoryRange((const char *)cg_runtime_bc, cg_runtime_bc_len, "kiln-runtime", 0);
@@ -93,7 +77,7 @@ bool cg_runtime_module(cg_ctx *c, const char *triple) {
     if (mb && !LLVMParseBitcodeInContext2(c->llc, mb, &m)) {
       if (cg_same_platform(LLVMGetTarget(m), triple)) {
         c->mod = m;
-        c->have_pool = true;
+        s->have_pool = true;
       } else {
         LLVMDisposeModule(m);
       }
@@ -111,14 +95,14 @@ bool cg_runtime_module(cg_ctx *c, const char *triple) {
   snprintf(src, sizeof src, "%s.kir", name);
   LLVMSetSourceFileName(c->mod, src, strlen(src));
   LLVMSetTarget(c->mod, triple);
-  if (!c->have_pool) serial_runtime(c);
+  if (!s->have_pool) serial_runtime(c);
   link_cpu_check(c, triple);
-  c->fn_pfor = LLVMGetNamedFunction(c->mod, "rt_parallel_for");
-  c->fn_set_threads = LLVMGetNamedFunction(c->mod, "rt_set_num_threads");
-  c->fn_num_threads = LLVMGetNamedFunction(c->mod, "rt_num_threads");
-  if (!c->fn_pfor || !c->fn_set_threads || !c->fn_num_threads)
+  s->fn_pfor = LLVMGetNamedFunction(c->mod, "rt_parallel_for");
+  s->fn_set_threads = LLVMGetNamedFunction(c->mod, "rt_set_num_threads");
+  s->fn_num_threads = LLVMGetNamedFunction(c->mod, "rt_num_threads");
+  if (!s->fn_pfor || !s->fn_set_threads || !s->fn_num_threads)
     return cg_fail(c, "internal: the embedded runtime lacks rt_parallel_for / rt_set_num_threads / rt_num_threads");
-  if (!c->have_pool && cg_runtime_bc_len > 0)
+  if (!s->have_pool && cg_runtime_bc_len > 0)
     diag_emit(c->d, DIAG_NOTE, "the thread pool is only built for this machine's platform; code for %s will run single-threaded",
               triple);
   return true;
@@ -147,4 +131,18 @@ void cg_runtime_internalize(cg_ctx *c) {
       LLVMSetVisibility(g, LLVMDefaultVisibility);
     }
   }
+}
+
+bool cg_cpu_jit_prepare(cg_ctx *c) {
+  const cg_cpu_state *s = cg_cpu(c);
+  LLVMValueRef dtors = LLVMGetNamedGlobal(c->mod, "llvm.global_dtors");
+  if (dtors) LLVMDeleteGlobal(dtors);
+  LLVMValueRef fn = LLVMAddFunction(c->mod, CG_JIT_SHUTDOWN, LLVMFunctionType(c->t_void, NULL, 0, 0));
+  cg_fn_attrs(c, fn);
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, fn, "entry"));
+  LLVMValueRef stop = s->have_pool ? LLVMGetNamedFunction(c->mod, "rt_pool_shutdown") : NULL;
+  if (s->have_pool && !stop) return cg_fail(c, "internal: the embedded runtime lacks rt_pool_shutdown");
+  if (stop) LLVMBuildCall2(c->b, LLVMGlobalGetValueType(stop), stop, NULL, 0, "");
+  LLVMBuildRetVoid(c->b);
+  return true;
 }

@@ -19,7 +19,7 @@
  */
 #include <string.h>
 
-#include "codegen/cg_internal.h"
+#include "codegen/cpu/cg_cpu.h"
 
 enum { KEY_F64, KEY_I64, KEY_U64 };
 
@@ -52,7 +52,7 @@ static void store_at(cg_ctx *c, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef i
 
 /* void sort(ptr keys, ptr perm, ptr tmp, i64 n): stable permutation sort. */
 static LLVMValueRef sort_helper(cg_ctx *c, int kind, bool desc) {
-  if (c->sort_fns[kind][desc]) return c->sort_fns[kind][desc];
+  if (cg_cpu(c)->sort_fns[kind][desc]) return cg_cpu(c)->sort_fns[kind][desc];
   LLVMTypeRef pt[4] = {c->t_ptr, c->t_ptr, c->t_ptr, c->t_i64};
   LLVMValueRef fn = cg_add_function(c, "kiln.sort", LLVMFunctionType(c->t_void, pt, 4, 0), true);
   LLVMBasicBlockRef saved = LLVMGetInsertBlock(c->b);
@@ -123,7 +123,7 @@ static LLVMValueRef sort_helper(cg_ctx *c, int kind, bool desc) {
   LLVMPositionBuilderAtEnd(c->b, done);
   LLVMBuildRetVoid(c->b);
   if (saved) LLVMPositionBuilderAtEnd(c->b, saved);
-  c->sort_fns[kind][desc] = fn;
+  cg_cpu(c)->sort_fns[kind][desc] = fn;
   return fn;
 }
 

@@ -146,7 +146,9 @@ KILN_API void kiln_context_set_remarks(kiln_context *ctx, int on);
 
 /* Optimises the model with the pass pipeline: `passes` is NULL for the
  * default pipeline or a comma-separated list of pass names; `disable`
- * (may be NULL) lists passes to skip. */
+ * (may be NULL) lists passes to skip. The passes decide for the context's
+ * target (kiln_context_set_target; an unknown triple or CPU fails with
+ * KILN_ERR_INVALID_ARGUMENT before any pass runs). */
 KILN_API kiln_status kiln_model_optimize(kiln_model *m, const char *passes, const char *disable);
 /* Names and one-line summaries of the passes of the default pipeline, in
  * order; i from 0 until it returns KILN_ERR_INVALID_ARGUMENT. */
@@ -165,9 +167,16 @@ KILN_API kiln_status kiln_model_evaluate(kiln_model *m, const void *const *input
  * (NULL: the host CPU for the host triple, "generic" otherwise) and a
  * feature string ("+avx2,-avx512f"; NULL: the host CPU's features when the
  * CPU is the host's, else none). Unknown triples, CPUs or features are
- * reported when a model is compiled. Strings are copied. */
+ * reported when a model is optimized or compiled. Strings are copied.
+ * Set it before kiln_model_optimize: the passes decide for this target. */
 KILN_API kiln_status kiln_context_set_target(kiln_context *ctx, const char *triple, const char *cpu,
                                              const char *features);
+/* One line describing the target as the passes see it (vector width,
+ * registers, GEMM tile and threshold, weight pre-packing, convolution
+ * layout), e.g. for `kiln opt --print-target`; fails like
+ * kiln_model_optimize for an unknown triple or CPU. Caller frees *text
+ * with kiln_free. */
+KILN_API kiln_status kiln_context_describe_target(kiln_context *ctx, char **text);
 /* Threads that executables made from ctx afterwards (JIT'd or opened) use
  * for parallel loops, the calling thread included; n <= 0: one per core
  * this process may run on (the default). kiln_executable_set_num_threads

@@ -268,6 +268,25 @@ check("a missing model: the error names the file", ["compile", "no-such-model.on
       err=["no-such-model.onnx"])
 check("import of IR text says it is not ONNX", ["import", kir_as_onnx], 1, err=["ir-text.onnx", "not an ONNX model"])
 
+# ---- 10. the target the passes decide for (issue 10) ----
+X86 = ["opt", "--print-target", "--target=x86_64-linux-gnu"]
+check("opt --print-target --cpu=x86-64-v3: AVX2 facts", X86 + ["--cpu=x86-64-v3"], 0,
+      out=["x86-64-v3", "8 f32 lanes", "16 registers", "GEMM tile 6x2"])
+check("opt --print-target --cpu=skylake-avx512: AVX-512 facts", X86 + ["--cpu=skylake-avx512"], 0,
+      out=["skylake-avx512", "16 f32 lanes", "32 registers", "GEMM tile 14x2"])
+check("opt --print-target --cpu=x86-64: 4 lanes", X86 + ["--cpu=x86-64"], 0, out=["4 f32 lanes"])
+check("opt --print-target --cpu=portable: weights packed at run time", X86 + ["--cpu=portable"], 0,
+      out=["weights packed at run time"], not_out=["prepacked weights"])
+check("opt --print-target --cpu=nosuchcpu fails, naming the CPU", X86 + ["--cpu=nosuchcpu"], 1, err=["nosuchcpu"])
+check("opt --print-target takes no model", ["opt", "--print-target", HALF], 2, err=["--print-target"])
+check("opt: --cpu without passes does not apply", ["opt", HALF, "--cpu=x86-64-v3"], 2, err=["--cpu applies when"])
+check("opt --remarks names the target first", ["opt", HALF, "--cpu=x86-64-v3", "--remarks"], 0,
+      err=["remark: target: ", "x86-64-v3"])
+check("opt --passes with an unknown CPU fails before any pass", ["opt", HALF, "--cpu=nosuchcpu", "--passes=dce"], 1,
+      err=["nosuchcpu"])
+check("compile with an unknown CPU fails, naming it", ["compile", HALF, "--cpu=nosuchcpu", "--emit=ir"], 1,
+      err=["nosuchcpu"])
+
 shutil.rmtree(tmp, ignore_errors=True)
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -19,27 +19,16 @@
 
 #include <cmocka.h>
 
+#include "tests/common/test_sink.h"
+
 #include "codegen/cg_llvm_names.h"
 #include "kiln/kiln.h"
 
-typedef struct sink {
-  diag d;
-  int errors;
-  char last[1024];
-} sink;
-
-static void keep(void *user, diag_level level, const char *msg) {
-  sink *s = user;
-  if (level != DIAG_ERROR) return;
-  s->errors++;
-  snprintf(s->last, sizeof s->last, "%s", msg);
-}
+typedef test_sink sink;
 
 /* Runs the check; returns its result, with the last error in s->last. */
 static bool check(sink *s, const char *target, const char *cpu, const char *features) {
-  memset(s, 0, sizeof *s);
-  s->d.fn = keep;
-  s->d.user = s;
+  test_sink_init(s);
   bool ok = cg_check_llvm_names(target, cpu, features, &s->d);
   assert_int_equal(ok, s->errors == 0); /* false exactly when it reported something */
   return ok;

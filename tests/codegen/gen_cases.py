@@ -298,6 +298,70 @@ def buffer_reuse():
     case("buffer_reuse", kir, [x], [f32(v)])
 
 
+def buffers_in_place():
+    """The buffer plan's in-place reuse and concatenation in place, taken
+    and refused (passes/buffers.c): without passes each op is its own
+    launch, so every decision shows; after the pipeline the fused kernels
+    get them. Big enough for parallel loops, so that a kernel writing over
+    its operand is split across threads."""
+    r = rng(11)
+    sh = (1, 8, 32, 32)
+    x = f32(r.uniform(-1, 1, sh))
+    y = f32(r.uniform(-1, 1, sh))
+    X, Y = x.astype(F64), y.astype(F64)
+    a = f32(np.tanh(X)).astype(F64)          # x is a parameter: not in place
+    b = f32(a + Y).astype(F64)               # in place of a (dies here)
+    c = f32(b * b).astype(F64)               # in place of b (read twice, same index)
+    d = f32(np.sin(X)).astype(F64)
+    e = f32(-c).astype(F64)
+    cat = np.concatenate([d, e], axis=1)     # in place: d and e write into their slices
+    g = f32(d + Y).astype(F64)               # reads d from its slice of cat
+    h = f32(cat * 0.5).astype(F64)           # broadcast of a constant: in place of cat
+    cat2 = np.concatenate([g, g], axis=1)    # refused: an operand appears twice
+    cat3 = np.concatenate([x.astype(F64), g], axis=1)  # refused: a parameter
+    p = f32(np.exp(X * 0 + Y)).astype(F64)
+    q = f32(np.abs(X)).astype(F64)
+    cat4 = np.concatenate([p, q], axis=1)    # an output: slices of the caller's buffer
+    rr = f32(X - Y).astype(F64)
+    ss = f32(X * Y).astype(F64)
+    tt = f32(np.maximum(X, Y)).astype(F64)
+    inner = np.concatenate([rr, ss], axis=1)
+    outer = np.concatenate([inner, tt], axis=1)  # nested: inner is a slice of outer
+    kir = """module buffers_in_place
+
+ENTRY %main outputs={"h", "cat2", "cat3", "cat4", "outer"} {
+  %x = f32[1,8,32,32] parameter(0)
+  %y = f32[1,8,32,32] parameter(1)
+  %a = f32[1,8,32,32] tanh(%x)
+  %b = f32[1,8,32,32] add(%a, %y)
+  %c = f32[1,8,32,32] mul(%b, %b)
+  %d = f32[1,8,32,32] sin(%x)
+  %e = f32[1,8,32,32] neg(%c)
+  %cat = f32[1,16,32,32] concatenate(%d, %e), dimensions={1}
+  %g = f32[1,8,32,32] add(%d, %y)
+  %half = f32[] constant(0.5)
+  %halfb = f32[1,16,32,32] broadcast(%half), dimensions={}
+  %h = f32[1,16,32,32] mul(%cat, %halfb)
+  %cat2 = f32[1,16,32,32] concatenate(%g, %g), dimensions={1}
+  %cat3 = f32[1,16,32,32] concatenate(%x, %g), dimensions={1}
+  %zero = f32[] constant(0)
+  %zerob = f32[1,8,32,32] broadcast(%zero), dimensions={}
+  %x0 = f32[1,8,32,32] mul(%x, %zerob)
+  %x0y = f32[1,8,32,32] add(%x0, %y)
+  %p = f32[1,8,32,32] exp(%x0y)
+  %q = f32[1,8,32,32] abs(%x)
+  %cat4 = f32[1,16,32,32] concatenate(%p, %q), dimensions={1}
+  %rr = f32[1,8,32,32] sub(%x, %y)
+  %ss = f32[1,8,32,32] mul(%x, %y)
+  %tt = f32[1,8,32,32] max(%x, %y)
+  %inner = f32[1,16,32,32] concatenate(%rr, %ss), dimensions={1}
+  %outer = f32[1,24,32,32] concatenate(%inner, %tt), dimensions={1}
+  ROOT %t = (f32[1,16,32,32], f32[1,16,32,32], f32[1,16,32,32], f32[1,16,32,32], f32[1,24,32,32]) tuple(%h, %cat2, %cat3, %cat4, %outer)
+}
+"""
+    case("buffers_in_place", kir, [x, y], [f32(h), f32(cat2), f32(cat3), f32(cat4), f32(outer)])
+
+
 def sort_key_asc(k):
     """Stable ascending order with NaN last."""
     return sorted(range(len(k)), key=lambda i: (math.isnan(k[i]), 0.0 if math.isnan(k[i]) else k[i]))
@@ -535,6 +599,46 @@ ENTRY %%main outputs={"groups", "pointwise", "dilated_input", "rhs_const", "lhs_
 """ % (lit(wg), lit(w1), lit(wt), lit(wr), lit(wl), lit(wb))
     case("gemm_const", kir, [x, xt, a, b, pb], [y_groups, y_1x1, y_t, d_r, d_l, d_b],
          tol="2e-6 1e-5  products summed over up to 40 terms in float")
+
+
+def panel_weights():
+    """Weights stored in the GEMM's packed panels (panel layouts written in
+    the IR, as the layout pass writes them for AVX2's 6x2 tile, docs/ir.md):
+    the GEMM reads them as its packed operand where its tile matches (x86-64-v3)
+    and packs them from the panels otherwise (other levels); an elementwise
+    op reads the same constants through the layout (the last panel is
+    zero-padded in memory, never read as a value)."""
+    r = rng(17)
+    x = f32(r.uniform(-1, 1, (1, 5, 9, 7)))
+    w = eighths(r, (10, 5, 3, 3))                     # 10 rows: a full panel of 6 and a cut one of 4
+    a = f32(r.uniform(-1, 1, (20, 40)))
+    wr = eighths(r, (40, 37))                         # 37 columns: panels of 16, 16 and a cut 5
+    wl = eighths(r, (17, 30))
+    b = f32(r.uniform(-1, 1, (30, 50)))
+    y = f32(conv_ref(x.astype(F64), w.astype(F64), 1, 1, 1, 1))
+    d_r = f32(a.astype(F64) @ wr.astype(F64))
+    d_l = f32(wl.astype(F64) @ b.astype(F64))
+    kir = """
+module panel_weights
+
+ENTRY %%main outputs={"conv", "w_sq", "rhs_const", "wr_twice", "lhs_const", "wl_neg"} {
+  %%x = f32[1,5,9,7] parameter(0)
+  %%w = f32[10,5,3,3]{3,2,1,0:P(0,6)} constant(%s)
+  %%conv = f32[1,10,9,7] convolution(%%x, %%w), window={size=3x3 pad=1_1x1_1}, dim_labels=bf01_oi01->bf01
+  %%w_sq = f32[10,5,3,3] mul(%%w, %%w)
+  %%a = f32[20,40] parameter(1)
+  %%wr = f32[40,37]{0,1:P(1,16)} constant(%s)
+  %%rhs_const = f32[20,37] dot(%%a, %%wr), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  %%wr_twice = f32[40,37] add(%%wr, %%wr)
+  %%wl = f32[17,30]{1,0:P(0,6)} constant(%s)
+  %%b = f32[30,50] parameter(2)
+  %%lhs_const = f32[17,50] dot(%%wl, %%b), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  %%wl_neg = f32[17,30] neg(%%wl)
+  ROOT %%t = (f32[1,10,9,7], f32[10,5,3,3], f32[20,37], f32[40,37], f32[17,50], f32[17,30]) tuple(%%conv, %%w_sq, %%rhs_const, %%wr_twice, %%lhs_const, %%wl_neg)
+}
+""" % (lit(w), lit(wr), lit(wl))
+    case("panel_weights", kir, [x, a, b], [y, f32(w.astype(F64) ** 2), d_r, f32(wr.astype(F64) * 2), d_l, -wl],
+         tol="2e-6 1e-5  products summed over up to 45 terms in float")
 
 
 def gemm_swap():
@@ -863,8 +967,8 @@ def write_all(out):
 
 
 def main():
-    for gen in (big_elementwise, big_reduce, big_dot, big_conv, outputs_alias, zero_size, buffer_reuse, big_sort,
-                math_f32, big_int, layouts_fused, gemm_const, gemm_swap, conv_windows, pow_const, epilogues):
+    for gen in (big_elementwise, big_reduce, big_dot, big_conv, outputs_alias, zero_size, buffer_reuse, buffers_in_place, big_sort,
+                math_f32, big_int, layouts_fused, gemm_const, panel_weights, gemm_swap, conv_windows, pow_const, epilogues):
         gen()
     if sys.argv[1:] == ["--check"]:
         with tempfile.TemporaryDirectory() as tmp:

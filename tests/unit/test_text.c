@@ -307,6 +307,11 @@ static void test_layouts(void **state) {
                      "  %z = f32[2,3,4]{0,1,2} abs(%y)\n"
                      "  ROOT %t = (f32[2,3,4]{1,0,2}) tuple(%z)\n"
                      "}\n");
+  assert_round_trips("module m\n\nENTRY %e outputs={\"output0\"} {\n"
+                     "  %w = f32[3,2]{0,1:P(1,4)} constant({{1, 2}, {3, 4}, {5, 6}})\n"
+                     "  %n = f32[3,2]{1,0} neg(%w)\n"
+                     "  ROOT %t = (f32[3,2]{1,0}) tuple(%n)\n"
+                     "}\n");
   static const struct {
     const char *shape, *msg;
   } bad[] = {
@@ -324,6 +329,11 @@ static void test_layouts(void **state) {
       {"tuple[2]", "unknown element type 'tuple'"},
       {"f32[4611686018427387904]", "shape is too large"},
       {"f32[99999999999999999999]", "integer out of range"},
+      /* Panel layouts (docs/ir.md): the cut dimension is the most major one. */
+      {"f32[4,6]{1,0:P(1,4)}", "P(dim,size) must cut its most major dimension"},
+      {"f32[4,6]{1,0:P(0,0)}", "panel P(0,0): the dimension must be one of the shape's and the size 1.."},
+      {"f32[4,6]{1,0:Q(0,4)}", "expected P(dim,size) after ':' in a layout"},
+      {"f32[4,6]{1,0:P(0 4)}", "expected ','"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char text[256];

@@ -364,6 +364,50 @@ static void test_bf16_rounding(void **state) {
   assert_true(nn & 0x7f);
 }
 
+/* Panel layouts (docs/ir.md): validity, equality, storage size with the
+ * padded last panel, and the printed form. */
+static void test_shape_panels(void **state) {
+  (void)state;
+  char buf[128];
+  int64_t d[4] = {10, 5, 3, 3};
+  ir_shape s = ir_shape_make(IR_F32, 4, d), t = s;
+  s.panel_dim = 0;
+  s.panel = 6;
+  assert_true(ir_shape_layout_valid(&s));
+  assert_false(ir_shape_has_default_layout(&s));
+  assert_false(ir_shape_equal(&s, &t)); /* the panels count */
+  assert_true(ir_shape_same_dims(&s, &t));
+  assert_string_equal(ir_shape_str(&s, buf, sizeof buf), "f32[10,5,3,3]{3,2,1,0:P(0,6)}");
+  assert_int_equal(ir_shape_bytes(&s), 10 * 45 * 4);    /* the data: logical */
+  assert_int_equal(ir_shape_phys_bytes(&s), 12 * 45 * 4); /* storage: 2 panels of 6 */
+  assert_int_equal(ir_shape_phys_bytes(&t), 10 * 45 * 4);
+  t = s;
+  assert_true(ir_shape_equal(&s, &t));
+  t.panel = 14;
+  assert_false(ir_shape_equal(&s, &t));
+  /* The panelled dimension must be the most major one. */
+  t = s;
+  t.panel_dim = 1;
+  assert_false(ir_shape_layout_valid(&t));
+  t = s;
+  t.panel = -1;
+  assert_false(ir_shape_layout_valid(&t));
+  /* A default layout drops the panels. */
+  ir_shape_set_default_layout(&s);
+  assert_int_equal(s.panel, 0);
+  assert_true(ir_shape_has_default_layout(&s));
+  /* B's column panels of a [K, N] operand: {0,1:P(1,16)}. */
+  int64_t kn[2] = {40, 37};
+  s = ir_shape_make(IR_F32, 2, kn);
+  s.minor_to_major[0] = 0;
+  s.minor_to_major[1] = 1;
+  s.panel_dim = 1;
+  s.panel = 16;
+  assert_true(ir_shape_layout_valid(&s));
+  assert_string_equal(ir_shape_str(&s, buf, sizeof buf), "f32[40,37]{0,1:P(1,16)}");
+  assert_int_equal(ir_shape_phys_bytes(&s), 40 * 48 * 4);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_type_names),     cmocka_unit_test(test_type_from_name_refuses),
@@ -371,6 +415,7 @@ int main(void) {
       cmocka_unit_test(test_shape_elements), cmocka_unit_test(test_shape_str),
       cmocka_unit_test(test_f16_exhaustive), cmocka_unit_test(test_f16_rounding),
       cmocka_unit_test(test_bf16_exhaustive), cmocka_unit_test(test_bf16_rounding),
+      cmocka_unit_test(test_shape_panels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

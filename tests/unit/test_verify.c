@@ -215,6 +215,29 @@ static void test_declared_shape(void **state) {
   m = valid_module();
   m->comps[0]->insts[1].shape.minor_to_major[0] = 1;
   EXPECT_INVALID(m, "computation %main, instruction %n (neg): layout is not a permutation of the dimensions");
+
+  /* Panel layouts only on constants (and fusion parameters): never on a
+   * computed value or an entry input, which are not padded. */
+  m = ir_module_create("v");
+  c = ir_comp_add(m, "main", true);
+  ir_shape pan = ir_shape_make(IR_F32, 2, D(4, 3));
+  pan.panel = 2;
+  x = add_param(m, c, "x", 0, pan);
+  ir_id ng = add(m, c, IR_OP_NEG, "ng", pan, 1, &x);
+  set_entry_root(m, c, add_tuple(m, c, "t", 1, &ng), 1);
+  EXPECT_INVALID(m,
+                 "computation %main, instruction %x (parameter): a panel layout is only allowed on constants and on "
+                 "the parameters of non-entry computations",
+                 "computation %main, instruction %ng (neg): a panel layout is only allowed on constants and on the "
+                 "parameters of non-entry computations");
+
+  /* ... and a panelled constant is not an output as it is. */
+  m = ir_module_create("v");
+  c = ir_comp_add(m, "main", true);
+  ir_id k = add(m, c, IR_OP_CONSTANT, "k", pan, 0, NULL);
+  m->comps[0]->insts[k].data = arena_alloc(&m->arena, 4 * 3 * 4, 64);
+  set_entry_root(m, c, add_tuple(m, c, "t", 1, &k), 1);
+  EXPECT_INVALID(m, "instruction %t (tuple): output 0 is %k, which has a panel layout");
 }
 
 static void test_parameter_numbers(void **state) {
