@@ -90,7 +90,41 @@ static bool write_all(int fd, const void *data, size_t len) {
   return true;
 }
 
+/* Whether path exists and is neither a regular file nor a folder: a
+ * character device (/dev/null, /dev/stdout), a FIFO. Renaming a finished
+ * file over it would replace it (as root, /dev/null itself), so the bytes
+ * are written into it instead. */
+static bool special_file(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+/* Writes len bytes from data, or (data NULL) the contents of the file
+ * `from`, into the existing special file path. */
+static bool write_into(const char *path, const void *data, size_t len, const char *from, diag *d) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC), in = -1;
+  bool ok = fd >= 0;
+  if (ok && !data) ok = (in = open(from, O_RDONLY | O_CLOEXEC)) >= 0;
+  if (ok && data) ok = write_all(fd, data, len);
+  while (ok && !data) {
+    char buf[65536];
+    ssize_t n = read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    ok = write_all(fd, buf, (size_t)n);
+  }
+  int err = errno;
+  if (in >= 0) close(in);
+  if (fd >= 0 && close(fd) != 0 && ok) ok = false, err = errno;
+  if (!ok) diag_error(d, "cannot write %s: %s", path, strerror(err ? err : EIO));
+  return ok;
+}
+
 bool cg_write_file_atomic(const char *path, const void *data, size_t len, int mode, diag *d) {
+  if (special_file(path)) return write_into(path, data ? data : "", len, NULL, d);
   int fd;
   char *tmp = temp_in(path, "", &fd, d);
   if (!tmp) return false;
@@ -223,11 +257,13 @@ bool cg_link_shared(const void *obj, size_t len, const char *so_path, const char
   free(log);
   unlink(tobj);
   free(tobj);
-  if (ok && (chmod(tso, 0755) != 0 || rename(tso, so_path) != 0)) {
+  bool copied = ok && special_file(so_path);
+  if (copied) ok = write_into(so_path, NULL, 0, tso, d);
+  else if (ok && (chmod(tso, 0755) != 0 || rename(tso, so_path) != 0)) {
     diag_error(d, "cannot write %s: %s", so_path, strerror(errno));
     ok = false;
   }
-  if (!ok) unlink(tso);
+  if (!ok || copied) unlink(tso);
   free(tso);
   return ok;
 }

@@ -366,12 +366,11 @@ static void emit_launch(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVMValue
   for (uint32_t k = 0; k < nout; k++) pv[n++] = slot_ptr(c, p, st, p->first[id] + k);
   /* The kernel's inputs (plan_launch): a fusion's operands, a lone
    * instruction's distinct operands. */
-  for (uint32_t k = 0, ni = 0; k < in->nops; k++) {
+  for (uint32_t k = 0; k < in->nops; k++) {
     bool dup = false;
     for (uint32_t q = 0; in->op != IR_OP_FUSION && q < k; q++) dup = dup || in->ops[q] == in->ops[k];
     if (dup) continue;
     pv[n++] = slot_ptr(c, p, st, slot_of(p, in->ops[k], 0));
-    ni++;
   }
   pv[n++] = l->scratch > 0 ? slot_ptr(c, p, st, p->scratch_slot[id]) : LLVMConstNull(c->t_ptr);
   for (uint32_t k = 0; k < n; k++) {

@@ -131,20 +131,26 @@ void cg_store(cg_ctx *c, ir_type t, LLVMValueRef base, LLVMValueRef offset, LLVM
   LLVMSetAlignment(s, (unsigned)ir_type_size(t));
 }
 
-/* A panel layout (ir/types.h) is the plain layout of the other dimensions
- * with the position inside a panel as an extra innermost dimension of
- * `panel` entries and the panel index as the outermost one. */
+/* A panel layout (ir/types.h) is the plain layout with the cut dimension
+ * replaced by its panel index (ceil(n / panel) entries, in the cut
+ * dimension's place) and the position inside a panel as an extra
+ * innermost dimension of `panel` entries. Returns the panel index's
+ * stride (0 without panels); strides[panel_dim] is then 1, the stride of
+ * the position inside a panel. */
 int64_t cg_phys_strides(const ir_shape *s, int64_t *strides) {
-  int64_t st = s->panel ? s->panel : 1;
+  int64_t st = s->panel ? s->panel : 1, pst = 0;
   for (int k = 0; k < s->rank; k++) {
     int d = s->minor_to_major[k];
-    if (s->panel && d == s->panel_dim) continue;
+    if (s->panel && d == s->panel_dim) {
+      pst = st;
+      strides[d] = 1;
+      st *= (s->dims[d] + s->panel - 1) / s->panel;
+      continue;
+    }
     strides[d] = st;
     st *= s->dims[d];
   }
-  if (!s->panel) return 0;
-  strides[s->panel_dim] = 1;
-  return st;
+  return pst;
 }
 
 static bool same_dims_layout(const ir_shape *a, const ir_shape *b) {

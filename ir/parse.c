@@ -426,10 +426,7 @@ static bool shape_tok(parser *p, ir_shape *s) {
       s->minor_to_major[i] = (uint8_t)lay[i];
     }
     if (!ir_shape_layout_valid(s)) {
-      if (s->panel)
-        error_at(p, lat, "layout must be a permutation of 0..%d, and P(dim,size) must cut its most major dimension "
-                 "(the last entry)", r - 1);
-      else error_at(p, lat, "layout must be a permutation of 0..%d", r - 1);
+      error_at(p, lat, "layout must be a permutation of 0..%d", r - 1);
       return false;
     }
   }

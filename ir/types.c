@@ -120,7 +120,7 @@ bool ir_shape_layout_valid(const ir_shape *s) {
     seen |= 1u << d;
   }
   if (s->panel < 0) return false;
-  return !s->panel || (s->rank > 0 && s->panel_dim == s->minor_to_major[s->rank - 1]);
+  return !s->panel || s->panel_dim < s->rank;
 }
 
 char *ir_shape_str(const ir_shape *s, char *buf, size_t n) {

@@ -9,11 +9,13 @@
  * A layout may also cut one dimension into panels (docs/ir.md, "Panel
  * layouts"): `f32[64,576]{1,0:P(0,14)}` stores dimension 0 in panels of 14,
  *
- *   [panel = i0 / 14][the other dims, minor_to_major order][i0 % 14]
+ *   [dims more major than 0][panel = i0 / 14][dims more minor than 0][i0 % 14]
  *
- * with the last panel zero-padded to 14. The panelled dimension is the
- * most major entry of minor_to_major. It is how the GEMM kernels want
- * their constant operands (weights) stored; panel = 0 means no panels.
+ * (more major/minor as minor_to_major says) with the last panel
+ * zero-padded to 14: the panel index takes the cut dimension's place and
+ * the position inside a panel is innermost. It is how the GEMM kernels
+ * want their constant operands (weights) stored, batch dimensions outside
+ * the panels; panel = 0 means no panels.
  *
  * Tuple shapes are not ir_shape values: an instruction that produces a tuple
  * has element type IR_TUPLE and a separate list of element shapes (see ir.h).
@@ -93,7 +95,7 @@ bool ir_shape_same_dims(const ir_shape *a, const ir_shape *b);
 /* Same element type, dimensions and layout. */
 bool ir_shape_equal(const ir_shape *a, const ir_shape *b);
 /* Checks that minor_to_major is a permutation and that a panel layout
- * cuts the most major dimension into panels of 1..2^31-1. */
+ * cuts one of the dimensions into panels of 1..2^31-1. */
 bool ir_shape_layout_valid(const ir_shape *s);
 /* Writes "f32[2,3]{1,0}" or "f32[64,576]{1,0:P(0,14)}" (layout omitted for
  * rank 0) into buf; returns buf. */

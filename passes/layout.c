@@ -42,7 +42,8 @@ typedef struct product {
   bool conv;
   int64_t M, N, K, groups;
   int aop, bop;  /* operand index of A and B in the instruction */
-  bool batched;  /* a dot with batch dims */
+  int nb;        /* a dot's batch dims */
+  int64_t a_b[IR_MAX_RANK], b_b[IR_MAX_RANK]; /* A's, B's batch dims in the kernel's batch order */
   int64_t a_rows, b_cols; /* the single dim of A's rows / B's columns, -1 when several */
   int nk;
   int64_t a_k[IR_MAX_RANK + 1], b_k[IR_MAX_RANK]; /* A's, B's dims of k in k's order */
@@ -62,7 +63,11 @@ static const char *analyze(const ir_comp *e, const ir_inst *in, const ir_target 
     const ir_dot_dims *dd = in->a.dot;
     p->aop = 0;
     p->bop = 1;
-    p->batched = dd->nbatch > 0;
+    p->nb = dd->nbatch;
+    for (int i = 0; i < dd->nbatch; i++) {
+      p->a_b[i] = dd->lhs_batch[i];
+      p->b_b[i] = dd->rhs_batch[i];
+    }
     p->nk = dd->ncontract;
     for (int i = 0; i < dd->ncontract; i++) {
       p->K *= x->dims[dd->lhs_contract[i]];
@@ -115,13 +120,11 @@ static const char *analyze(const ir_comp *e, const ir_inst *in, const ir_target 
 }
 
 /* The panel layout of operand `which` (0: A, 1: B) of p with panels of w:
- * the panelled dim most major, the k dims after it in k's order. False
+ * a dot's batch dims most major (the first one outermost: the kernel's
+ * batch index is row-major over them), then the panelled dim, then the k
+ * dims in k's order, so that the bytes are [batch][panel][k][w]. False
  * with a reason when no such layout gives the kernel's packed order. */
 static bool packed_shape(const product *p, const ir_shape *s, int which, int w, ir_shape *out, const char **why) {
-  if (p->batched) {
-    *why = "batched dot: panels would not match the kernel's batch order";
-    return false;
-  }
   int64_t cut = which == 0 ? p->a_rows : p->b_cols;
   if (cut < 0) {
     *why = which == 0 ? "the rows of A span several dimensions" : "the columns of B span several dimensions";
@@ -132,14 +135,16 @@ static bool packed_shape(const product *p, const ir_shape *s, int which, int w, 
     return false;
   }
   const int64_t *kd = which == 0 ? p->a_k : p->b_k;
-  if (p->nk + 1 != s->rank) {
-    *why = "the operand has dimensions outside rows and k";
+  if (p->nb + p->nk + 1 != s->rank) {
+    *why = "the operand has dimensions outside batch, rows and k";
     return false;
   }
   *out = *s;
   int n = 0;
   for (int i = p->nk - 1; i >= 0; i--) out->minor_to_major[n++] = (uint8_t)kd[i];
   out->minor_to_major[n++] = (uint8_t)cut;
+  const int64_t *bd = which == 0 ? p->a_b : p->b_b;
+  for (int i = p->nb - 1; i >= 0; i--) out->minor_to_major[n++] = (uint8_t)bd[i];
   out->panel_dim = (uint8_t)cut;
   out->panel = w;
   return true;

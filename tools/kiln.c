@@ -115,6 +115,8 @@ static const cli_command commands[] = {
      "  --cpu=NAME                LLVM CPU name, e.g. znver4, x86-64-v3 (default: this machine's);\n"
      "                            portable: x86-64-v2, -v3 and -v4 kernels, the best picked at run time\n"
      "  --features=LIST           LLVM target features, e.g. +avx2,-avx512f\n"
+     "                            (the target also steers the passes: the weights' GEMM panels,\n"
+     "                            the tiling threshold; kiln opt --print-target shows what they see)\n"
      "  -O0 .. -O3                LLVM optimisation level (default -O3)\n"
      "  --linker=DRIVER           C compiler driver that links the .so\n"
      "  --passes=LIST             run these passes instead of the default pipeline\n"

@@ -202,8 +202,9 @@ static bool rowvec_im2col(const gemm *g, bool contiguous);
 
 /* Whether constant operand `op` (the entry constant cst) is stored in the
  * packed order of A (a_side) or B with panels of `w`: a panel layout on
- * the dimension of A's rows (B's columns), the other dimensions in k's
- * order, so that its bytes are [panel][k][w] (docs/ir.md, passes/layout.c).
+ * the dimension of A's rows (B's columns), the k dimensions inside it in
+ * k's order and a dot's batch dimensions outside it, so that its bytes are
+ * [batch][panel][k][w] (docs/ir.md, passes/layout.c).
  * Groups of a convolution become the outer panels when each group's rows
  * fill whole panels. Sets *pin to its input position. */
 static bool packed_layout(const cg_kdesc *d, const gemm *g, ir_id op, const ir_inst *cst, bool a_side, int w,
@@ -217,21 +218,26 @@ static bool packed_layout(const cg_kdesc *d, const gemm *g, ir_id op, const ir_i
       found = true;
     }
   if (!found) return false;
-  int64_t order[IR_MAX_RANK + 1]; /* dims from the innermost: k's, minor first, then the panelled one */
-  int n = 0;
+  /* dims from the innermost: k's, minor first, then the panelled one, then
+   * a dot's batch dims (the kernel's batch index is row-major over them) */
+  int64_t order[IR_MAX_RANK + 1];
+  int n = 0, cut;
   if (g->conv) {
     const ir_conv_dims *cd = g->in->conv;
     if (!a_side || (g->groups > 1 && g->M % w)) return false;
     for (int i = g->ns - 1; i >= 0; i--) order[n++] = cd->k_spatial[i];
     order[n++] = cd->k_in;
+    cut = n;
     order[n++] = cd->k_out;
   } else {
-    if (g->nb || (a_side ? g->nlf : g->nrf) != 1) return false;
-    const int64_t *kd = a_side ? g->kl : g->kr;
+    if ((a_side ? g->nlf : g->nrf) != 1) return false;
+    const int64_t *kd = a_side ? g->kl : g->kr, *bd = a_side ? g->bdim_l : g->bdim_r;
     for (int i = g->nk - 1; i >= 0; i--) order[n++] = kd[i];
+    cut = n;
     order[n++] = a_side ? g->lf[0] : g->rf[0];
+    for (int i = g->nb - 1; i >= 0; i--) order[n++] = bd[i];
   }
-  if (n != s->rank || s->panel_dim != order[n - 1]) return false;
+  if (n != s->rank || s->panel_dim != order[cut]) return false;
   for (int i = 0; i < n; i++)
     if (s->minor_to_major[i] != order[i]) return false;
   return true;

@@ -11,10 +11,12 @@ Usage: test_cli.py KILN SOURCE_DIR
 """
 import os
 import shutil
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 
 KILN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 MODELS = os.path.join(SRC, "tests", "cli", "models")
@@ -286,6 +288,48 @@ check("opt --passes with an unknown CPU fails before any pass", ["opt", HALF, "-
       err=["nosuchcpu"])
 check("compile with an unknown CPU fails, naming it", ["compile", HALF, "--cpu=nosuchcpu", "--emit=ir"], 1,
       err=["nosuchcpu"])
+
+# ---- 11. an output that is not a regular file is written into, not replaced ----
+# (-o /dev/null once renamed a regular file over /dev/null.) A FIFO stands in
+# for the device. This process holds its read end and a write end of its own
+# (so the reader sees end-of-file only once kiln is done too), and a thread
+# drains it while kiln writes.
+def through_fifo(name, args, expect_in):
+    fifo = os.path.join(tmp, "out.fifo")
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+    rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    wfd = os.open(fifo, os.O_WRONLY)
+    os.set_blocking(rfd, True)
+    got = []
+
+    def drain():
+        while True:
+            b = os.read(rfd, 65536)
+            if not b:
+                break
+            got.append(b)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    rc, o, e = run(args + ["-o", fifo])
+    os.close(wfd)
+    reader.join()
+    os.close(rfd)
+    data = b"".join(got)
+    why = []
+    if rc != 0:
+        why.append("exit code %d" % rc)
+    if not stat.S_ISFIFO(os.lstat(fifo).st_mode):
+        why.append("the FIFO was replaced by a regular file")
+    if expect_in not in data:
+        why.append("the reader did not get the output")
+    report(name, why, args + ["-o", fifo], o, e)
+
+through_fifo("compile --emit=ir -o FIFO writes into the FIFO", ["compile", MLP, "--emit=ir"], b"ENTRY")
+through_fifo("compile -o FIFO writes the .so into the FIFO", ["compile", MLP, "--header", os.path.join(tmp, "f.h")],
+             b"\x7fELF")
 
 shutil.rmtree(tmp, ignore_errors=True)
 print("%d passed, %d failed" % (passed, failed))

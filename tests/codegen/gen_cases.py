@@ -566,6 +566,13 @@ def gemm_const():
     b = f32(r.uniform(-1, 1, (30, 50)))
     pb = f32(r.uniform(-1, 1, (3, 24, 16)))
     wb = eighths(r, (3, 16, 40))
+    # A constant lhs with its batch dim in the middle: the layout pass puts
+    # the batch outside the row panels ({2,0,1:P(0,6)} on AVX2); an add of
+    # it to an input (not folded away) reads that layout element by element
+    # (cg_offset).
+    wbl = eighths(r, (13, 2, 20))
+    pbl = f32(r.uniform(-1, 1, (2, 20, 33)))
+    sbl = f32(r.uniform(-1, 1, (13, 2, 20)))
     xd = x.astype(F64)
     y_groups = f32(conv_ref(xd, wg.astype(F64), 1, 1, 1, 2))
     y_1x1 = f32(conv_ref(xd, w1.astype(F64), 1, 0, 1, 1))
@@ -573,10 +580,11 @@ def gemm_const():
     d_r = f32(a.astype(F64) @ wr.astype(F64))
     d_l = f32(wl.astype(F64) @ b.astype(F64))
     d_b = f32(np.einsum("bij,bjk->bik", pb.astype(F64), wb.astype(F64)))
+    d_bl = f32(np.einsum("mbk,bkn->bmn", wbl.astype(F64), pbl.astype(F64)))
     kir = """
 module gemm_const
 
-ENTRY %%main outputs={"groups", "pointwise", "dilated_input", "rhs_const", "lhs_const", "batched"} {
+ENTRY %%main outputs={"groups", "pointwise", "dilated_input", "rhs_const", "lhs_const", "batched", "batched_lhs", "wbl_add"} {
   %%x = f32[1,6,13,11] parameter(0)
   %%wg = f32[10,3,3,3] constant(%s)
   %%groups = f32[1,10,13,11] convolution(%%x, %%wg), window={size=3x3 pad=1_1x1_1}, dim_labels=bf01_oi01->bf01, feature_group_count=2
@@ -594,10 +602,15 @@ ENTRY %%main outputs={"groups", "pointwise", "dilated_input", "rhs_const", "lhs_
   %%pb = f32[3,24,16] parameter(4)
   %%wb = f32[3,16,40] constant(%s)
   %%batched = f32[3,24,40] dot(%%pb, %%wb), lhs_batch_dims={0}, rhs_batch_dims={0}, lhs_contracting_dims={2}, rhs_contracting_dims={1}
-  ROOT %%t = (f32[1,10,13,11], f32[1,16,13,11], f32[1,5,11,11], f32[20,37], f32[17,50], f32[3,24,40]) tuple(%%groups, %%pointwise, %%dilated_input, %%rhs_const, %%lhs_const, %%batched)
+  %%wbl = f32[13,2,20] constant(%s)
+  %%pbl = f32[2,20,33] parameter(5)
+  %%batched_lhs = f32[2,13,33] dot(%%wbl, %%pbl), lhs_batch_dims={1}, rhs_batch_dims={0}, lhs_contracting_dims={2}, rhs_contracting_dims={1}
+  %%sbl = f32[13,2,20] parameter(6)
+  %%wbl_add = f32[13,2,20] add(%%wbl, %%sbl)
+  ROOT %%t = (f32[1,10,13,11], f32[1,16,13,11], f32[1,5,11,11], f32[20,37], f32[17,50], f32[3,24,40], f32[2,13,33], f32[13,2,20]) tuple(%%groups, %%pointwise, %%dilated_input, %%rhs_const, %%lhs_const, %%batched, %%batched_lhs, %%wbl_add)
 }
-""" % (lit(wg), lit(w1), lit(wt), lit(wr), lit(wl), lit(wb))
-    case("gemm_const", kir, [x, xt, a, b, pb], [y_groups, y_1x1, y_t, d_r, d_l, d_b],
+""" % (lit(wg), lit(w1), lit(wt), lit(wr), lit(wl), lit(wb), lit(wbl))
+    case("gemm_const", kir, [x, xt, a, b, pb, pbl, sbl], [y_groups, y_1x1, y_t, d_r, d_l, d_b, d_bl, f32(wbl + sbl)],
          tol="2e-6 1e-5  products summed over up to 40 terms in float")
 
 

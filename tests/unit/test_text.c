@@ -329,8 +329,8 @@ static void test_layouts(void **state) {
       {"tuple[2]", "unknown element type 'tuple'"},
       {"f32[4611686018427387904]", "shape is too large"},
       {"f32[99999999999999999999]", "integer out of range"},
-      /* Panel layouts (docs/ir.md): the cut dimension is the most major one. */
-      {"f32[4,6]{1,0:P(1,4)}", "P(dim,size) must cut its most major dimension"},
+      /* Panel layouts (docs/ir.md). */
+      {"f32[4,6]{1,1:P(1,4)}", "layout must be a permutation of 0..1"},
       {"f32[4,6]{1,0:P(0,0)}", "panel P(0,0): the dimension must be one of the shape's and the size 1.."},
       {"f32[4,6]{1,0:Q(0,4)}", "expected P(dim,size) after ':' in a layout"},
       {"f32[4,6]{1,0:P(0 4)}", "expected ','"},

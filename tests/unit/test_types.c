@@ -385,9 +385,12 @@ static void test_shape_panels(void **state) {
   assert_true(ir_shape_equal(&s, &t));
   t.panel = 14;
   assert_false(ir_shape_equal(&s, &t));
-  /* The panelled dimension must be the most major one. */
+  /* Any dimension may be cut; its panel index takes its place in the
+   * order (a batch dimension stays outside the panels). */
   t = s;
   t.panel_dim = 1;
+  assert_true(ir_shape_layout_valid(&t));
+  t.panel_dim = 4;
   assert_false(ir_shape_layout_valid(&t));
   t = s;
   t.panel = -1;
