@@ -153,15 +153,8 @@ int64_t cg_phys_strides(const ir_shape *s, int64_t *strides) {
   return pst;
 }
 
-static bool same_dims_layout(const ir_shape *a, const ir_shape *b) {
-  if (a->rank != b->rank || a->panel != b->panel || (a->panel && a->panel_dim != b->panel_dim)) return false;
-  for (int i = 0; i < a->rank; i++)
-    if (a->dims[i] != b->dims[i] || a->minor_to_major[i] != b->minor_to_major[i]) return false;
-  return true;
-}
-
 LLVMValueRef cg_offset(cg_ctx *c, const ir_shape *s, const cg_index *ix) {
-  if (ix->linear && same_dims_layout(&ix->lin, s)) return ix->linear;
+  if (ix->linear && ir_shape_same_layout(&ix->lin, s)) return ix->linear;
   int64_t st[IR_MAX_RANK];
   int64_t pst = cg_phys_strides(s, st);
   LLVMValueRef off = NULL;

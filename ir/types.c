@@ -105,11 +105,15 @@ bool ir_shape_same_dims(const ir_shape *a, const ir_shape *b) {
   return true;
 }
 
-bool ir_shape_equal(const ir_shape *a, const ir_shape *b) {
-  if (!ir_shape_same_dims(a, b)) return false;
+bool ir_shape_same_layout(const ir_shape *a, const ir_shape *b) {
+  if (a->rank != b->rank) return false;
   for (int i = 0; i < a->rank; i++)
-    if (a->minor_to_major[i] != b->minor_to_major[i]) return false;
+    if (a->dims[i] != b->dims[i] || a->minor_to_major[i] != b->minor_to_major[i]) return false;
   return a->panel == b->panel && (!a->panel || a->panel_dim == b->panel_dim);
+}
+
+bool ir_shape_equal(const ir_shape *a, const ir_shape *b) {
+  return a->type == b->type && ir_shape_same_layout(a, b);
 }
 
 bool ir_shape_layout_valid(const ir_shape *s) {

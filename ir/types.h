@@ -94,6 +94,9 @@ int64_t ir_shape_phys_bytes(const ir_shape *s);
 bool ir_shape_same_dims(const ir_shape *a, const ir_shape *b);
 /* Same element type, dimensions and layout. */
 bool ir_shape_equal(const ir_shape *a, const ir_shape *b);
+/* Same dimensions and layout (panels included), element type ignored:
+ * element i of one sits at element offset i of the other. */
+bool ir_shape_same_layout(const ir_shape *a, const ir_shape *b);
 /* Checks that minor_to_major is a permutation and that a panel layout
  * cuts one of the dimensions into panels of 1..2^31-1. */
 bool ir_shape_layout_valid(const ir_shape *s);

@@ -47,11 +47,7 @@ static bool same_dims(const ir_shape *a, const ir_shape *b) {
 /* Same dims, same layout and same element size: element i of one is at
  * the byte offset of element i of the other. */
 static bool same_bytes_layout(const ir_shape *a, const ir_shape *b) {
-  if (!same_dims(a, b) || ir_type_size(a->type) != ir_type_size(b->type)) return false;
-  if (a->panel != b->panel || (a->panel && a->panel_dim != b->panel_dim)) return false;
-  for (int i = 0; i < a->rank; i++)
-    if (a->minor_to_major[i] != b->minor_to_major[i]) return false;
-  return true;
+  return ir_type_size(a->type) == ir_type_size(b->type) && ir_shape_same_layout(a, b);
 }
 
 /* In fused computation fc, is parameter `param` read only at the root
