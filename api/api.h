@@ -32,6 +32,9 @@ struct kiln_context {
   void *dump_user;
   bool verify_passes;
   bool remarks;       /* report pass decisions as remarks */
+  unsigned instrument; /* KILN_INSTRUMENT_* (api/instrument.c) */
+  char *debug_perturb; /* kiln_context_set_debug_perturb's kernel, or NULL */
+  bool perf_map;      /* JIT: write /tmp/perf-PID.map (default: KILN_PERF_MAP set and not "0") */
 };
 
 struct kiln_model {
@@ -52,7 +55,20 @@ struct kiln_executable {
   struct cg_jit *jit;           /* JIT'd code, or NULL */
   const struct kiln_artifact_desc *desc;
   kiln_tensor_info *inputs, *outputs; /* views of desc */
+  /* Instrumented code (api/instrument.c): the kernel table as the API
+   * hands it out (views of desc, arrays owned), and the user's trace hook
+   * that the one registered with the code forwards to. */
+  int nkernels;
+  kiln_kernel_info *kernels;
+  kiln_tensor_info *kernel_outputs;     /* all kernels' outputs, back to back */
+  const int32_t **kernel_layouts;       /* the same, their minor_to_major */
+  kiln_trace_fn trace_fn;
+  void *trace_user;
 };
+
+/* Reads the kernel table of exe->desc (instrumented code) into exe's
+ * kernel fields; false after reporting a malformed one (api/instrument.c). */
+bool api_executable_kernels(kiln_executable *exe, const char *what);
 
 /* Checks the description the code at exe->dl or exe->jit gives (`what`
  * names it in messages), fills exe's infos and applies the context's

@@ -90,7 +90,8 @@ static kiln_status lower(kiln_model *m, const char **name, char *namebuf, size_t
     derive_name(m->m->name, namebuf, nn);
     *name = namebuf;
   }
-  cg_options o = {*name, ctx->triple, ctx->cpu, ctx->features, ctx->opt_level, NULL, jit, ctx->remarks};
+  cg_options o = {*name, ctx->triple, ctx->cpu, ctx->features, ctx->opt_level, NULL, jit, ctx->remarks,
+                  (ctx->instrument & KILN_INSTRUMENT_KERNELS) != 0, ctx->debug_perturb};
   *out = cg_lower(m->m, &o, &ctx->sink);
   if (!*out) return api_fail(ctx, KILN_ERR_COMPILE, "code generation failed");
   if (!cg_optimize(*out, &ctx->sink)) {
@@ -124,7 +125,7 @@ kiln_status kiln_model_emit(kiln_model *m, const char *name, kiln_emit_kind kind
     ok = *data != NULL;
     if (!ok) api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
   } else if (kind == KILN_EMIT_HEADER) {
-    cg_options o = {name, NULL, NULL, NULL, 0, NULL, false, false};
+    cg_options o = {name, NULL, NULL, NULL, 0, NULL, false, false, (ctx->instrument & KILN_INSTRUMENT_KERNELS) != 0, NULL};
     *data = cg_header_text(m->m, &o, cg_output_workspace_size(out));
     ok = *data != NULL;
     if (ok) *len = strlen(*data);
@@ -155,7 +156,8 @@ kiln_status kiln_model_compile(kiln_model *m, const char *name, const char *so_p
   char *header = NULL;
   bool ok = cg_emit(out, false, &obj, &len, &ctx->sink);
   if (ok && header_path) {
-    cg_options o = {name, NULL, NULL, NULL, 0, base_name(m->m->name), false, false};
+    cg_options o = {name, NULL, NULL, NULL, 0, base_name(m->m->name), false, false,
+                    (ctx->instrument & KILN_INSTRUMENT_KERNELS) != 0, NULL};
     header = cg_header_text(m->m, &o, cg_output_workspace_size(out));
     ok = header != NULL;
     if (!ok) api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
@@ -199,7 +201,7 @@ kiln_status kiln_model_jit(kiln_model *m, kiln_executable **out) {
     return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
   }
   exe->ctx = ctx;
-  exe->jit = cg_jit_create(cg, &ctx->sink);
+  exe->jit = cg_jit_create(cg, ctx->perf_map, &ctx->sink);
   cg_output_destroy(cg);
   if (!exe->jit) {
     kiln_executable_destroy(exe);

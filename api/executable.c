@@ -14,6 +14,9 @@
  * Thread safety: after creation an executable is never written to, except
  * through the description's set_num_threads (an atomic in the runtime), so
  * any number of threads may run it at once (kiln.h's concurrency rule).
+ * The exception is an instrumented executable's trace hook
+ * (api/instrument.c), which kiln.h says to set while nothing runs and to
+ * run one call at a time with.
  */
 #include <dlfcn.h>
 #include <stddef.h>
@@ -88,6 +91,9 @@ void kiln_executable_destroy(kiln_executable *exe) {
   if (!exe) return;
   free(exe->inputs);
   free(exe->outputs);
+  free(exe->kernels);
+  free(exe->kernel_outputs);
+  free(exe->kernel_layouts);
   cg_jit_destroy(exe->jit);
   if (exe->dl) dlclose(exe->dl);
   free(exe);
@@ -111,7 +117,8 @@ kiln_status api_executable_init(kiln_executable *exe, const kiln_artifact_desc *
   if (s == KILN_OK) {
     exe->desc = d;
     if (!check_tensors(ctx, what, "input", d->inputs, d->num_inputs, &exe->inputs) ||
-        !check_tensors(ctx, what, "output", d->outputs, d->num_outputs, &exe->outputs))
+        !check_tensors(ctx, what, "output", d->outputs, d->num_outputs, &exe->outputs) ||
+        !api_executable_kernels(exe, what))
       s = KILN_ERR_INVALID_ARGUMENT;
   }
   if (s != KILN_OK) {

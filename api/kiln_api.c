@@ -71,6 +71,10 @@ kiln_status kiln_context_create(kiln_context **out) {
   ctx->sink.fn = forward;
   ctx->sink.user = ctx;
   ctx->opt_level = 3;
+  /* So that any program using the JIT can be profiled with perf without
+   * changing it (docs/codegen.md, "The JIT"). */
+  const char *pm = getenv("KILN_PERF_MAP");
+  ctx->perf_map = pm && *pm && strcmp(pm, "0") != 0;
 #ifdef KILN_VERIFY_PASSES
   ctx->verify_passes = true;
 #endif
@@ -87,6 +91,7 @@ void kiln_context_destroy(kiln_context *ctx) {
   free(ctx->features);
   free(ctx->linker);
   free(ctx->dump_pattern);
+  free(ctx->debug_perturb);
   free(ctx);
 }
 
@@ -396,6 +401,12 @@ void kiln_context_set_verify_passes(kiln_context *ctx, int on) {
 
 void kiln_context_set_remarks(kiln_context *ctx, int on) {
   if (ctx) ctx->remarks = on != 0;
+}
+
+kiln_status kiln_context_set_perf_map(kiln_context *ctx, int on) {
+  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
+  ctx->perf_map = on != 0;
+  return KILN_OK;
 }
 
 static void dump_text(void *user, const char *pass, const ir_module *m) {

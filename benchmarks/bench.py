@@ -37,7 +37,9 @@ kiln compile writes) for both binaries.
 --baseline-kiln) and print the workspace table; nothing is run or timed.
 
 Writes DIR/results.json and DIR/results.md (DIR/workspace.json and
-DIR/workspace.md with --workspace-only) and prints the tables. Exit status:
+DIR/workspace.md with --workspace-only) and prints the tables; a timing run
+also draws the kiln/peer latency ratios as a bar chart, DIR/ratios.svg and
+DIR/ratios.png (skipped, saying why, without matplotlib). Exit status:
 1 when outputs disagree with PyTorch's or a workspace grew, else 0; a
 "slower" row does not change it (judge it against the noise).
 """
@@ -239,6 +241,52 @@ def timing_table(results, baseline):
     return '\n'.join(lines)
 
 
+def plot_ratios(results, out_dir, formats=('svg', 'png')):
+    """Draws the kiln/peer latency ratios of `results` (rows as main()
+    builds them: model, threads, kiln_ms, ort_ms, kiln_over_ort, optionally
+    torch_ms) as a bar chart, one group of bars per model, one bar per peer
+    and thread count, and a line at 1 (below it kiln is faster). Writes
+    out_dir/ratios.<format> for each format and returns the paths; without
+    matplotlib it prints why and returns []."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')  # files only: no display needed
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print('no plot: matplotlib is not installed (apt-get install python3-matplotlib)', flush=True)
+        return []
+    models = list(dict.fromkeys(r['model'] for r in results))
+    threads = sorted({r['threads'] for r in results})
+    peers = [('ORT', 'ort_ms')] + ([('PyTorch', 'torch_ms')] if any('torch_ms' in r for r in results) else [])
+    series = [(p, key, t) for p, key in peers for t in threads]
+    by_key = {(r['model'], r['threads']): r for r in results}
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(3.0 + max(4.0, 0.35 * len(models) * len(series)), 4.5))
+    for i, (peer, key, t) in enumerate(series):
+        xs, ys = [], []
+        for j, m in enumerate(models):
+            r = by_key.get((m, t))
+            if r and r.get(key):
+                xs.append(j - 0.4 + width * (i + 0.5))
+                ys.append(r['kiln_ms'] / r[key])
+        ax.bar(xs, ys, width, label='kiln/%s, %d thread%s' % (peer, t, '' if t == 1 else 's'),
+               hatch='//' if peer != 'ORT' else None)
+    ax.axhline(1.0, color='black', linewidth=0.8)
+    ax.set_xticks(range(len(models)))
+    ax.set_xticklabels(models, rotation=20, ha='right')
+    ax.set_ylabel('kiln latency / peer latency (below 1: kiln faster)')
+    ax.set_title('kiln against its peers (median latency ratio)')
+    ax.legend(fontsize='small', loc='upper left', bbox_to_anchor=(1.01, 1.0))  # beside the bars, never on them
+    fig.tight_layout()
+    paths = []
+    for fmt in formats:
+        path = os.path.join(out_dir, 'ratios.' + fmt)
+        fig.savefig(path, format=fmt)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--kiln', default=os.path.join(ROOT, 'build', 'tools', 'kiln'))
@@ -364,6 +412,8 @@ def main():
     print()
     print(text)
     print('\n' + note)
+    for path in plot_ratios(results, a.out):
+        print('wrote %s' % path)
     if base:
         slower = ['%s/%d' % (r['model'], r['threads']) for r in results if r['verdict'] == 'slower']
         print('slower than the noise: %s' % (', '.join(slower) or 'none'))

@@ -39,6 +39,13 @@ typedef struct cg_options {
   const char *source;   /* model file name recorded in metadata (no path); may be NULL */
   bool jit;             /* for cg_jit_create: build in an ORC thread-safe context, add the JIT's entry points */
   bool remarks;         /* report code generation decisions (GEMM tiles) as DIAG_REMARK */
+  /* Instrumentation (docs/codegen.md, "Instrumentation"): trace hook calls
+   * around each launch, the kernel table and kiln_NAME_set_trace. */
+  bool instrument;
+  /* Test-only fault: the launch of the entry instruction of this name adds
+   * 1 to the first element of its first output. NULL: none; a name no
+   * launch has is a compile error. */
+  const char *perturb;
 } cg_options;
 
 typedef struct cg_output cg_output;
@@ -105,8 +112,10 @@ typedef struct cg_jit cg_jit;
  * into this process with a new ORC LLJIT instance; everything is compiled
  * before it returns. Takes the module and target machine out of `out`
  * (destroy `out` afterwards as usual; it can no longer emit). Returns NULL
- * after reporting to d. Caller owns the result; free with cg_jit_destroy. */
-cg_jit *cg_jit_create(cg_output *out, diag *d);
+ * after reporting to d. Caller owns the result; free with cg_jit_destroy.
+ * perf_map: also append the functions' addresses, sizes and names to
+ * /tmp/perf-PID.map for perf (problems writing it are warnings). */
+cg_jit *cg_jit_create(cg_output *out, bool perf_map, diag *d);
 /* Address of a function or global of the compiled module; NULL if absent. */
 void *cg_jit_lookup(cg_jit *j, const char *name);
 /* Stops the module's thread pool (joins its workers) and frees its code

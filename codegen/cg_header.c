@@ -93,6 +93,14 @@ char *cg_header_text(const ir_module *m, const cg_options *o, size_t workspace_s
             "struct kiln_artifact_desc;\n"
             "const struct kiln_artifact_desc *kiln_%s_info(void);\n\n",
             n, n, n, n, n);
+  if (o->instrument)
+    sb_printf(&sb,
+              "/* Instrumented (kiln compile --instrument): sets the hook called around each\n"
+              " * kernel and each thread's share of a parallel loop (NULL: none); see\n"
+              " * \"Kernels\" in kiln/artifact.h. Set it only while no call runs. */\n"
+              "void kiln_%s_set_trace(void (*fn)(void *user, int kernel, int phase, int thread, void *const *buffers),\n"
+              "                       void *user);\n\n",
+              n);
   sb_printf(&sb, "#ifdef __cplusplus\n}\n#endif\n#endif /* KILN_%s_H */\n", upper);
   return sb_finish(&sb);
 }

@@ -167,7 +167,17 @@ typedef struct cg_launch {
   cg_phase ph[CG_MAX_PHASES];
   uint32_t nphase;
   int64_t scratch;
+  const char *kind; /* what the backend made, for kernel tables: "gemm", "loop", ...; NULL: "loop" */
 } cg_launch;
+
+/* Globals of the trace hook (docs/codegen.md, "Instrumentation"): the
+ * hook void(ptr user, i32 kernel, i32 phase, i32 thread, ptr buffers), its
+ * user pointer, and the i32 index of the kernel being launched. A backend
+ * runtime that reports its threads' work defines them (zero); otherwise
+ * cg_module.c adds them to an instrumented module. */
+#define CG_TRACE_HOOK "kiln_trace_hook"
+#define CG_TRACE_USER "kiln_trace_user"
+#define CG_TRACE_KERNEL "kiln_trace_kernel"
 
 /* Parameter positions of a kernel body (see cg_kernel.c). */
 static inline unsigned cg_arg_scratch(const cg_kdesc *d) { return d->nout + d->nin; }

@@ -32,6 +32,14 @@
  * launches nothing. Scratch a kernel asks for (known only once it is
  * emitted) lives only during its launch: it goes first fit into the
  * workspace bytes no plan temp uses at that launch.
+ *
+ * Instrumentation (c->o->instrument, docs/codegen.md "Instrumentation"):
+ * every launch (kernel k, in launch order) is bracketed by calls of the
+ * trace hook, NULL-checked, with its outputs' pointers after it; the
+ * description lists the kernels (name, kind, ONNX nodes, shape, cost,
+ * outputs) and kiln_NAME_set_trace sets the hook. Without it nothing of
+ * this is emitted. A perturbation (c->o->perturb, test-only) adds 1 to the
+ * first element of one launch's first output right after it runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +47,7 @@
 
 #include "codegen/cg_backend.h"
 #include "include/kiln/artifact.h"
+#include "ir/cost.h"
 #include "passes/pass.h"
 
 /* S_INPLACE, S_SLICE: the bytes of slot `alias` at `offset`. */
@@ -311,10 +320,23 @@ static bool plan_launch(cg_ctx *c, plan *p, ir_id id) {
 
 /* ---- the entry function ------------------------------------------------------ */
 
+/* The kernels of the entry in launch order, with the kind each was made
+ * as (recorded by level 0's run function), and whether the perturbation
+ * found its launch. */
+typedef struct klist {
+  ir_id *ids;
+  const char **kinds;
+  uint32_t n;
+  bool perturbed;
+} klist;
+
 typedef struct entry_state {
   LLVMValueRef fn, ws, *in, *out;
   LLVMBasicBlockRef ret;
   LLVMValueRef status_phi;
+  /* Instrumented: the trace globals (CG_TRACE_*) and an array for the
+   * output pointers handed to the hook. */
+  LLVMValueRef hook, user, kernel, bufs;
 } entry_state;
 
 static LLVMValueRef slot_ptr(cg_ctx *c, const plan *p, const entry_state *st, uint32_t si) {
@@ -414,9 +436,70 @@ static bool valid_symbol(const char *s) {
   return true;
 }
 
+/* ---- instrumentation ---------------------------------------------------------- */
+
+/* A trace global (CG_TRACE_*): the runtime's when it has it, else a new
+ * internal one, zero. */
+static LLVMValueRef trace_global(cg_ctx *c, const char *name, LLVMTypeRef t) {
+  LLVMValueRef g = LLVMGetNamedGlobal(c->mod, name);
+  if (g) return g;
+  g = LLVMAddGlobal(c->mod, t, name);
+  LLVMSetInitializer(g, LLVMConstNull(t));
+  LLVMSetLinkage(g, LLVMInternalLinkage);
+  return g;
+}
+
+static LLVMTypeRef trace_fn_type(cg_ctx *c) {
+  LLVMTypeRef a[5] = {c->t_ptr, c->t_i32, c->t_i32, c->t_i32, c->t_ptr};
+  return LLVMFunctionType(c->t_void, a, 5, 0);
+}
+
+/* hook(user, kernel, phase, 0, buffers) when a hook is set; for
+ * KERNEL_END, buffers holds instruction id's output pointers. */
+static void emit_trace(cg_ctx *c, plan *p, entry_state *st, ir_id id, uint32_t kernel, int phase) {
+  if (phase == KILN_ARTIFACT_TRACE_KERNEL_BEGIN) LLVMBuildStore(c->b, cg_i32(c, (int32_t)kernel), st->kernel);
+  LLVMValueRef fn = LLVMBuildLoad2(c->b, c->t_ptr, st->hook, "hook");
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+  LLVMBasicBlockRef call = LLVMAppendBasicBlockInContext(c->llc, st->fn, "trace");
+  LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(c->llc, st->fn, "traced");
+  LLVMBuildCondBr(c->b, LLVMBuildIsNotNull(c->b, fn, ""), call, cont);
+  LLVMMoveBasicBlockAfter(call, here);
+  LLVMMoveBasicBlockAfter(cont, call);
+  LLVMPositionBuilderAtEnd(c->b, call);
+  LLVMValueRef bufs = LLVMConstNull(c->t_ptr);
+  if (phase == KILN_ARTIFACT_TRACE_KERNEL_END) {
+    bufs = st->bufs;
+    for (uint32_t k = 0; k < nvalues(&p->e->insts[id]); k++) {
+      LLVMValueRef idx = cg_i64(c, k);
+      LLVMBuildStore(c->b, slot_ptr(c, p, st, p->first[id] + k), LLVMBuildGEP2(c->b, c->t_ptr, bufs, &idx, 1, ""));
+    }
+  }
+  LLVMValueRef a[5] = {LLVMBuildLoad2(c->b, c->t_ptr, st->user, "user"), cg_i32(c, (int32_t)kernel),
+                       cg_i32(c, phase), cg_i32(c, 0), bufs};
+  LLVMBuildCall2(c->b, trace_fn_type(c), fn, a, 5, "");
+  LLVMBuildBr(c->b, cont);
+  LLVMPositionBuilderAtEnd(c->b, cont);
+}
+
+/* The test-only fault: output 0's first element (offset 0 in any layout)
+ * plus 1 (floats in their register type, f16/bf16 through f32; a pred
+ * flipped). */
+static void emit_perturb(cg_ctx *c, plan *p, entry_state *st, ir_id id) {
+  const slot *s = &p->slots[p->first[id]];
+  ir_type t = s->shape->type;
+  if (ir_shape_elements(s->shape) == 0) return;
+  LLVMValueRef base = slot_ptr(c, p, st, p->first[id]);
+  LLVMValueRef v = cg_load(c, t, base, cg_i64(c, 0));
+  if (ir_type_is_pred(t)) v = LLVMBuildXor(c->b, v, LLVMConstInt(c->t_i1, 1, 0), "");
+  else if (ir_type_is_float(t)) v = LLVMBuildFAdd(c->b, v, cg_const_f(c, t, 1.0), "");
+  else v = LLVMBuildAdd(c->b, v, cg_const_i(c, t, 1), "");
+  cg_store(c, t, base, cg_i64(c, 0), v);
+}
+
 /* The run function of level `level`: the backend makes it (exported as
- * kiln_NAME_run, or internal behind a check that picks a level). */
-static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, int level) {
+ * kiln_NAME_run, or internal behind a check that picks a level). Level 0
+ * records the kernels in kl. */
+static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, int level, klist *kl) {
   const ir_comp *e = p->e;
   LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
   LLVMTypeRef run_ty = LLVMFunctionType(c->t_i32, pt, 3, 0);
@@ -487,9 +570,34 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, i
     if (n > maxargs) maxargs = n;
   }
   LLVMValueRef args = cg_alloca(c, fn, LLVMArrayType2(c->t_ptr, maxargs), "args");
+  bool instr = c->o->instrument;
+  if (instr) {
+    uint32_t maxout = 1;
+    for (ir_id id = 0; id < e->ninsts; id++)
+      if (nvalues(&e->insts[id]) > maxout) maxout = nvalues(&e->insts[id]);
+    st.hook = trace_global(c, CG_TRACE_HOOK, c->t_ptr);
+    st.user = trace_global(c, CG_TRACE_USER, c->t_ptr);
+    st.kernel = trace_global(c, CG_TRACE_KERNEL, c->t_i32);
+    st.bufs = cg_alloca(c, fn, LLVMArrayType2(c->t_ptr, maxout), "trace.bufs");
+  }
+  uint32_t kernel = 0;
   for (ir_id id = 0; id < e->ninsts && !c->failed; id++) {
-    if (e->insts[id].op == IR_OP_CUSTOM_CALL) emit_custom_call(c, p, &st, id, args);
-    else if (p->has_launch[id]) emit_launch(c, p, &st, id, args);
+    const ir_inst *in = &e->insts[id];
+    bool custom = in->op == IR_OP_CUSTOM_CALL;
+    if (!custom && !p->has_launch[id]) continue;
+    if (instr) emit_trace(c, p, &st, id, kernel, KILN_ARTIFACT_TRACE_KERNEL_BEGIN);
+    if (custom) emit_custom_call(c, p, &st, id, args);
+    else emit_launch(c, p, &st, id, args);
+    if (c->o->perturb && strcmp(in->name, c->o->perturb) == 0) {
+      emit_perturb(c, p, &st, id);
+      kl->perturbed = true;
+    }
+    if (instr) emit_trace(c, p, &st, id, kernel, KILN_ARTIFACT_TRACE_KERNEL_END);
+    if (level == 0) {
+      kl->ids[kl->n] = id;
+      kl->kinds[kl->n++] = custom ? "custom_call" : p->launch[id].kind ? p->launch[id].kind : "loop";
+    }
+    kernel++;
   }
   /* Outputs not written in place. */
   for (uint32_t j = 0; j < nout; j++) {
@@ -532,7 +640,99 @@ static LLVMValueRef tensor_desc(cg_ctx *c, LLVMTypeRef tt, const char *name, con
   return LLVMConstNamedStruct(tt, f, 6);
 }
 
-static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef run, uint32_t nin, uint32_t nout) {
+/* Appends the ONNX nodes of instruction id of comp (and, for a fusion,
+ * of every instruction of its computation, in IR order) to names/ops,
+ * each node once. */
+static void add_nodes(const ir_module *m, const ir_comp *comp, ir_id id, strbuf *names, strbuf *ops, int depth) {
+  const ir_inst *in = &comp->insts[id];
+  if (in->op == IR_OP_FUSION && in->called < m->ncomps && depth < 16) {
+    const ir_comp *fc = m->comps[in->called];
+    for (ir_id q = 0; q < fc->ninsts; q++) add_nodes(m, fc, q, names, ops, depth + 1);
+  }
+  const char *n = in->loc.name;
+  if (!n || !*n) return;
+  /* Already listed? names holds "a,b,c" (names may contain anything but
+   * are compared whole). */
+  size_t len = strlen(n);
+  for (const char *at = names->s; at && *at;) {
+    const char *end = strchr(at, ',');
+    size_t l = end ? (size_t)(end - at) : strlen(at);
+    if (l == len && memcmp(at, n, len) == 0) return;
+    if (!end) break;
+    at = end + 1;
+  }
+  if (names->len) sb_putc(names, ',');
+  if (ops->len) sb_putc(ops, ',');
+  sb_puts(names, n);
+  sb_puts(ops, in->loc.op_type ? in->loc.op_type : "?");
+}
+
+/* The kernel table of an instrumented module: one kiln.kernel
+ * (kiln_artifact_kernel) per launch of kl. NULL constant when empty. */
+static LLVMValueRef kernel_table(cg_ctx *c, const ir_comp *e, LLVMTypeRef tt, const klist *kl) {
+  if (!kl->n) return LLVMConstNull(c->t_ptr);
+  LLVMTypeRef kf[9] = {c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_f64, c->t_f64, c->t_i32, c->t_ptr};
+  LLVMTypeRef kt = LLVMStructCreateNamed(c->llc, "kiln.kernel");
+  LLVMStructSetBody(kt, kf, 9, 0);
+  LLVMValueRef *rows = calloc(kl->n, sizeof *rows);
+  if (!rows) {
+    cg_fail(c, "out of memory");
+    return LLVMConstNull(c->t_ptr);
+  }
+  for (uint32_t i = 0; i < kl->n && !c->failed; i++) {
+    const ir_inst *in = &e->insts[kl->ids[i]];
+    uint32_t nout = nvalues(in);
+    LLVMValueRef outs[64], *ov = nout <= 64 ? outs : malloc(sizeof(LLVMValueRef) * nout);
+    strbuf names, ops;
+    sb_init(&names);
+    sb_init(&ops);
+    add_nodes(c->m, e, kl->ids[i], &names, &ops, 0);
+    char *nn = sb_finish(&names), *no = sb_finish(&ops);
+    if (!ov || !nn || !no) {
+      cg_fail(c, "out of memory");
+    } else {
+      for (uint32_t k = 0; k < nout; k++) {
+        char oname[512];
+        if (in->shape.type == IR_TUPLE) snprintf(oname, sizeof oname, "%s#%u", in->name, k);
+        else snprintf(oname, sizeof oname, "%s", in->name);
+        ov[k] = tensor_desc(c, tt, oname, in->shape.type == IR_TUPLE ? &in->tuple[k] : &in->shape);
+      }
+      char shape[1024];
+      ir_result_str(&in->shape, in->tuple, in->ntuple, shape, sizeof shape);
+      LLVMValueRef f[9] = {cg_cstring(c, in->name),
+                           cg_cstring(c, kl->kinds[i]),
+                           cg_cstring(c, nn),
+                           cg_cstring(c, no),
+                           cg_cstring(c, shape),
+                           LLVMConstReal(c->t_f64, ir_inst_flops(c->m, e, kl->ids[i])),
+                           LLVMConstReal(c->t_f64, ir_inst_bytes(e, kl->ids[i])),
+                           cg_i32(c, (int32_t)nout),
+                           cg_private_const(c, LLVMConstArray2(tt, ov, nout), "kiln.kernel.outputs")};
+      rows[i] = LLVMConstNamedStruct(kt, f, 9);
+    }
+    free(nn);
+    free(no);
+    if (ov != outs) free(ov);
+  }
+  LLVMValueRef g = c->failed ? LLVMConstNull(c->t_ptr) : cg_private_const(c, LLVMConstArray2(kt, rows, kl->n), "kiln.kernels");
+  free(rows);
+  return g;
+}
+
+/* kiln_NAME_set_trace(fn, user): the hook the run function and the pool
+ * call (the trace globals). */
+static LLVMValueRef set_trace_fn(cg_ctx *c) {
+  LLVMTypeRef a[2] = {c->t_ptr, c->t_ptr};
+  LLVMValueRef fn = cg_exported_fn(c, "set_trace", LLVMFunctionType(c->t_void, a, 2, 0), true);
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, fn, "entry"));
+  LLVMBuildStore(c->b, LLVMGetParam(fn, 1), trace_global(c, CG_TRACE_USER, c->t_ptr));
+  LLVMBuildStore(c->b, LLVMGetParam(fn, 0), trace_global(c, CG_TRACE_HOOK, c->t_ptr));
+  LLVMBuildRetVoid(c->b);
+  return fn;
+}
+
+static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef run, uint32_t nin, uint32_t nout,
+                           const klist *kl) {
   LLVMTypeRef tf[6] = {c->t_ptr, c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_i64};
   LLVMTypeRef tt = LLVMStructCreateNamed(c->llc, "kiln.tensor");
   LLVMStructSetBody(tt, tf, 6, 0);
@@ -561,13 +761,17 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
   if (!c->backend->artifact_fns(c, &af)) return;
   const char *needs = af.needs;
 
-  LLVMTypeRef df[18] = {c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32, c->t_i32, c->t_ptr,
-                        c->t_ptr, c->t_i64, c->t_i64, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr};
+  bool instr = c->o->instrument;
+  LLVMValueRef kernels = instr ? kernel_table(c, e, tt, kl) : LLVMConstNull(c->t_ptr);
+  if (c->failed) return;
+  LLVMTypeRef df[21] = {c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32,
+                        c->t_i32, c->t_ptr, c->t_ptr, c->t_i64, c->t_i64, c->t_ptr, c->t_ptr,
+                        c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32, c->t_ptr, c->t_ptr};
   LLVMTypeRef dt = LLVMStructCreateNamed(c->llc, "kiln.desc");
-  LLVMStructSetBody(dt, df, 18, 0);
+  LLVMStructSetBody(dt, df, 21, 0);
   char producer[64];
   snprintf(producer, sizeof producer, "kiln %s", KILN_VERSION);
-  LLVMValueRef dv[18] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
+  LLVMValueRef dv[21] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
                          cg_i32(c, (int32_t)LLVMABISizeOfType(c->td, dt)),
                          cg_cstring(c, c->o->name),
                          cg_cstring(c, producer),
@@ -584,8 +788,11 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
                          af.num_threads ? af.num_threads : LLVMConstNull(c->t_ptr),
                          cg_cstring(c, needs ? needs : ""),
                          af.missing_features ? af.missing_features : LLVMConstNull(c->t_ptr),
-                         af.selected_cpu ? af.selected_cpu : LLVMConstNull(c->t_ptr)};
-  LLVMValueRef desc = cg_private_const(c, LLVMConstNamedStruct(dt, dv, 18), "kiln.desc");
+                         af.selected_cpu ? af.selected_cpu : LLVMConstNull(c->t_ptr),
+                         cg_i32(c, instr ? (int32_t)kl->n : 0),
+                         kernels,
+                         instr ? set_trace_fn(c) : LLVMConstNull(c->t_ptr)};
+  LLVMValueRef desc = cg_private_const(c, LLVMConstNamedStruct(dt, dv, 21), "kiln.desc");
 
   LLVMTypeRef info_ty = LLVMFunctionType(c->t_ptr, NULL, 0, 0);
   LLVMValueRef named = cg_exported_fn(c, "info", info_ty, true);
@@ -603,7 +810,7 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
 /* The kernels, buffer plan and run function of the current level; the
  * run function in *run, the workspace it needs in *ws. */
 static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout, int level, LLVMValueRef *run,
-                        int64_t *ws) {
+                        int64_t *ws, klist *kl) {
   plan p;
   memset(&p, 0, sizeof p);
   p.e = e;
@@ -624,7 +831,7 @@ static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout
   }
   if (ok) ok = place_scratch(c, &p);
   if (ok) {
-    *run = build_run(c, &p, nin, nout, level);
+    *run = build_run(c, &p, nin, nout, level, kl);
     ok = !c->failed;
   }
   *ws = p.ws;
@@ -635,6 +842,19 @@ static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout
   free(p.scratch_slot);
   ir_plan_free(p.owned);
   return ok;
+}
+
+/* The perturbation names no launch: says so, with the first kernels'
+ * names (a user can only give names of the optimised IR). */
+static bool perturb_unknown(cg_ctx *c, const ir_comp *e, const klist *kl) {
+  strbuf b;
+  sb_init(&b);
+  for (uint32_t i = 0; i < kl->n && i < 8; i++) sb_printf(&b, "%s%s", i ? ", " : "", e->insts[kl->ids[i]].name);
+  if (kl->n > 8) sb_printf(&b, ", ... (%u in all)", kl->n);
+  char *list = sb_finish(&b);
+  cg_fail(c, "--debug-perturb: no kernel named %s (kernels: %s)", c->o->perturb, list ? list : "?");
+  free(list);
+  return false;
 }
 
 bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
@@ -659,6 +879,15 @@ bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
    * portable), each generated with its own target attributes, vector width
    * and register tiles; constants (c->consts) are shared by all. */
   LLVMValueRef impl[3] = {NULL, NULL, NULL};
+  klist kl;
+  memset(&kl, 0, sizeof kl);
+  kl.ids = calloc(e->ninsts + 1, sizeof *kl.ids);
+  kl.kinds = calloc(e->ninsts + 1, sizeof *kl.kinds);
+  if (!kl.ids || !kl.kinds) {
+    free(kl.ids);
+    free(kl.kinds);
+    return cg_fail(c, "out of memory");
+  }
   if (c->nlevels < 1 || c->nlevels > 3) return cg_fail(c, "internal: the backend asked for %d levels (1 to 3)", c->nlevels);
   int64_t ws = 0;
   bool ok = true;
@@ -667,19 +896,22 @@ bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
     for (uint32_t i = 0; i < c->nkfns; i++) free(c->kfns[i].key);
     c->nkfns = 0; /* kernels of another level have other attributes: never shared */
     int64_t lws = 0;
-    ok = build_level(c, e, nin, nout, l, &impl[l], &lws);
+    ok = build_level(c, e, nin, nout, l, &impl[l], &lws, &kl);
     if (lws > ws) ws = lws;
   }
   c->backend->set_level(c, 0);
+  if (ok && c->o->perturb && !kl.perturbed) ok = perturb_unknown(c, e, &kl);
   LLVMValueRef run = NULL;
   if (ok) {
     run = c->backend->export_run(c, impl);
     ok = run != NULL;
   }
   if (ok) {
-    build_metadata(c, e, ws, run, nin, nout);
+    build_metadata(c, e, ws, run, nin, nout, &kl);
     ok = !c->failed;
   }
+  free(kl.ids);
+  free(kl.kinds);
   *workspace_size = (size_t)ws;
   return ok;
 }

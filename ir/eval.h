@@ -40,6 +40,17 @@ typedef struct ir_eval_opts {
 bool ir_eval_module(const ir_module *m, const ir_eval_opts *opts, const void *const *inputs, void *const *outputs,
                     diag *d);
 
+/* Called by ir_eval_module_trace with the value of each instruction of the
+ * entry computation, in instruction order, right after it is computed: n
+ * arrays (one, or one per tuple element), each in logical row-major order
+ * with a default-layout shape, valid only during the call. */
+typedef void (*ir_value_fn)(void *user, const ir_comp *c, ir_id id, uint32_t n, const ir_tensor *vals);
+
+/* ir_eval_module that also hands every entry value to fn (kiln verify's
+ * bisection compares them with the compiled kernels' buffers). */
+bool ir_eval_module_trace(const ir_module *m, const ir_eval_opts *opts, const void *const *inputs,
+                          void *const *outputs, ir_value_fn fn, void *user, diag *d);
+
 /* Evaluates one non-tuple instruction whose operands are given as logical
  * row-major arrays (one per operand), writing its logical row-major result
  * into `result` (ir_shape_bytes of its shape). Used by constant folding.

@@ -42,6 +42,9 @@ typedef struct ev_ctx {
   const ir_eval_opts *opts;
   diag *d;
   const ir_comp *comp; /* the computation being evaluated */
+  const ir_comp *entry; /* the entry computation, whose values `value` sees */
+  ir_value_fn value;    /* NULL on the normal path: one test per instruction */
+  void *value_user;
 } ev_ctx;
 
 /* Reports "computation %c, instruction %i (op): message" and returns false. */

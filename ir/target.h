@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ir/ir.h"
+
 typedef enum ir_target_kind {
   IR_TARGET_CPU = 0,
   IR_TARGET_GPU = 1,
@@ -75,5 +77,52 @@ typedef struct ir_gemm_tiling {
  * product is too small for the tiled kernel (under t->gemm_min_macs) or
  * empty. allow_swap = false forbids the transposed tile. */
 bool ir_gemm_tile(const ir_target *t, int64_t M, int64_t N, int64_t K, bool conv, bool allow_swap, ir_gemm_tiling *out);
+
+/* A dot or convolution seen as the tiled GEMM's batch of products
+ * C[M,N] = A[M,K]·B[K,N] (ir/target_gemm.c): the one reading that the
+ * layout pass and the CPU GEMM (codegen/cpu/cg_gemm.c) share.
+ *   dot:          A = lhs, rows its free dims; B = rhs, columns its free
+ *                 dims; k the contracted dims; batch the batch dims.
+ *   convolution:  A = the kernel, rows the output features of a group;
+ *                 B = the input, columns the output positions; k = (input
+ *                 feature of the group, taps...); batch = images x groups. */
+typedef struct ir_gemm_dims {
+  bool conv;
+  int a, b;               /* operand index (0, 1) of A and B in the instruction */
+  int64_t M, N, K;
+  int64_t batch, abatch;  /* products; distinct A matrices among them (dot: batch, convolution: groups) */
+  /* a dot: dimension numbers (in its operands) and sizes; k's in k's order */
+  int nb, nlf, nrf, nk;
+  int64_t bdim_l[IR_MAX_RANK], bdim_r[IR_MAX_RANK], bsz[IR_MAX_RANK];
+  int64_t lf[IR_MAX_RANK], lfsz[IR_MAX_RANK], rf[IR_MAX_RANK], rfsz[IR_MAX_RANK];
+  int64_t kl[IR_MAX_RANK], kr[IR_MAX_RANK], ksz[IR_MAX_RANK];
+  /* a convolution: k = (input feature, tap...), n = (output position...) */
+  int64_t groups, cin_g;
+  int ns;
+  int64_t taps[IR_MAX_RANK + 1], opos[IR_MAX_RANK];
+} ir_gemm_dims;
+
+/* Reads the dot or convolution `in` (operand shapes x, y) as a GEMM into
+ * out. Returns NULL, or why the tiled GEMM does not take it (a result not
+ * NCHW-like; a grouped convolution with under 4 output features per
+ * group, which the row kernel takes). Types and layouts are the caller's
+ * to check. */
+const char *ir_gemm_dims_of(const ir_inst *in, const ir_shape *x, const ir_shape *y, ir_gemm_dims *out);
+
+/* How the CPU GEMM's im2col reads B of a convolution gd (ir_gemm_dims_of
+ * of `in`, input shape x) with vectors of vec_f32 lanes:
+ *   flat        a 2-D convolution of an NCHW input without input dilation,
+ *               sizes under 2^30: the vectorised im2col applies (if the
+ *               input is also in its default layout: the caller checks);
+ *   contiguous  its output rows are its input rows (stride 1, OW = W);
+ *   rowvec      flat, not contiguous, and each vector of output positions
+ *               lies in one output row (OW a multiple of vec_f32) at
+ *               column stride 1 or 2: it loads input row spans, which
+ *               needs vector-aligned B panels (no transposed tile).
+ * All false for a dot. */
+typedef struct ir_gemm_im2col {
+  bool flat, contiguous, rowvec;
+} ir_gemm_im2col;
+ir_gemm_im2col ir_gemm_im2col_of(const ir_inst *in, const ir_shape *x, const ir_gemm_dims *gd, int vec_f32);
 
 #endif

@@ -36,14 +36,11 @@
 #include "ir/arena.h"
 #include "passes/pass.h"
 
-/* One dot or convolution seen as C[M,N] = A[M,K]·B[K,N] (as the CPU GEMM
- * sees it, codegen/cpu/cg_gemm.c plan()). */
+/* One dot or convolution seen as C[M,N] = A[M,K]·B[K,N] (ir_gemm_dims_of,
+ * as the CPU GEMM sees it), with the dims its packed operands are laid
+ * out by. */
 typedef struct product {
-  bool conv;
-  int64_t M, N, K, groups;
-  int aop, bop;  /* operand index of A and B in the instruction */
-  int nb;        /* a dot's batch dims */
-  int64_t a_b[IR_MAX_RANK], b_b[IR_MAX_RANK]; /* A's, B's batch dims in the kernel's batch order */
+  ir_gemm_dims g;
   int64_t a_rows, b_cols; /* the single dim of A's rows / B's columns, -1 when several */
   int nk;
   int64_t a_k[IR_MAX_RANK + 1], b_k[IR_MAX_RANK]; /* A's, B's dims of k in k's order */
@@ -56,66 +53,28 @@ static const char *analyze(const ir_comp *e, const ir_inst *in, const ir_target 
   const ir_shape *x = ir_shape_of(e, in->ops[0]), *y = ir_shape_of(e, in->ops[1]);
   if (in->shape.type != IR_F32 || x->type != IR_F32 || y->type != IR_F32) return "not f32";
   if (!ir_shape_has_default_layout(&in->shape)) return "the result is not in the default layout";
-  p->M = p->N = p->K = 1;
-  p->a_rows = p->b_cols = -1;
+  const char *why = ir_gemm_dims_of(in, x, y, &p->g);
+  if (why) return why;
+  const ir_gemm_dims *g = &p->g;
   p->allow_swap = true;
-  if (in->op == IR_OP_DOT) {
-    const ir_dot_dims *dd = in->a.dot;
-    p->aop = 0;
-    p->bop = 1;
-    p->nb = dd->nbatch;
-    for (int i = 0; i < dd->nbatch; i++) {
-      p->a_b[i] = dd->lhs_batch[i];
-      p->b_b[i] = dd->rhs_batch[i];
-    }
-    p->nk = dd->ncontract;
-    for (int i = 0; i < dd->ncontract; i++) {
-      p->K *= x->dims[dd->lhs_contract[i]];
-      p->a_k[i] = dd->lhs_contract[i];
-      p->b_k[i] = dd->rhs_contract[i];
-    }
-    int nl = 0, nr = 0;
-    for (int i = 0; i < x->rank; i++)
-      if (!ir_dims_has(dd->lhs_batch, dd->nbatch, i) && !ir_dims_has(dd->lhs_contract, dd->ncontract, i))
-        p->M *= x->dims[i], p->a_rows = nl++ ? -1 : i;
-    for (int i = 0; i < y->rank; i++)
-      if (!ir_dims_has(dd->rhs_batch, dd->nbatch, i) && !ir_dims_has(dd->rhs_contract, dd->ncontract, i))
-        p->N *= y->dims[i], p->b_cols = nr++ ? -1 : i;
-    if (nl != 1) p->a_rows = -1;
-    if (nr != 1) p->b_cols = -1;
+  if (!g->conv) {
+    p->nk = g->nk;
+    memcpy(p->a_k, g->kl, sizeof g->kl);
+    memcpy(p->b_k, g->kr, sizeof g->kr);
+    p->a_rows = g->nlf == 1 ? g->lf[0] : -1;
+    p->b_cols = g->nrf == 1 ? g->rf[0] : -1;
     return NULL;
   }
   const ir_conv_dims *cd = in->conv;
-  if (cd->out_batch != 0 || cd->out_feature != 1) return "the result is not NCHW-like";
-  for (int i = 0; i < cd->nspatial; i++)
-    if (cd->out_spatial[i] != i + 2) return "the result is not NCHW-like";
-  p->conv = true;
-  p->aop = 1; /* the kernel gives the rows (output features) */
-  p->bop = 0;
-  p->groups = in->index;
-  p->M = y->dims[cd->k_out] / (p->groups > 0 ? p->groups : 1);
-  p->K = y->dims[cd->k_in];
   p->a_rows = cd->k_out;
+  p->b_cols = -1;
   p->nk = 1 + cd->nspatial;
   p->a_k[0] = cd->k_in;
-  for (int i = 0; i < cd->nspatial; i++) {
-    p->K *= in->a.window->d[i].size;
-    p->N *= in->shape.dims[cd->out_spatial[i]];
-    p->a_k[i + 1] = cd->k_spatial[i];
-  }
-  if (p->groups > 1 && p->M < 4) return "grouped with under 4 output features per group (the row kernel takes it)";
+  for (int i = 0; i < cd->nspatial; i++) p->a_k[i + 1] = cd->k_spatial[i];
   /* The transposed tile is not taken where the GEMM's im2col reads whole
-   * input row spans (rowvec_im2col in cg_gemm.c): a 2-D NCHW input whose
-   * output rows are a multiple of the vector width, at column stride 1 or
-   * 2, unless the output rows are the input rows (stride 1, contiguous). */
-  const ir_window *w = in->a.window;
-  if (cd->nspatial == 2 && cd->in_batch == 0 && cd->in_feature == 1 && cd->in_spatial[0] == 2 &&
-      cd->in_spatial[1] == 3 && w->d[0].lhs_dilate == 1 && w->d[1].lhs_dilate == 1 &&
-      ir_shape_has_default_layout(x) && x->dims[2] * x->dims[3] <= (1 << 30) && p->N <= (1 << 30)) {
-    int64_t ow = in->shape.dims[3];
-    bool contiguous = w->d[0].stride == 1 && w->d[1].stride == 1 && ow == x->dims[3];
-    if (!contiguous && ow % t->vec_f32 == 0 && (w->d[1].stride == 1 || w->d[1].stride == 2)) p->allow_swap = false;
-  }
+   * input row spans (it needs vector-aligned B panels). */
+  ir_gemm_im2col im = ir_gemm_im2col_of(in, x, g, t->vec_f32);
+  if (im.rowvec && ir_shape_has_default_layout(x)) p->allow_swap = false;
   return NULL;
 }
 
@@ -130,12 +89,12 @@ static bool packed_shape(const product *p, const ir_shape *s, int which, int w, 
     *why = which == 0 ? "the rows of A span several dimensions" : "the columns of B span several dimensions";
     return false;
   }
-  if (p->conv && p->groups > 1 && p->M % w) {
+  if (p->g.conv && p->g.groups > 1 && p->g.M % w) {
     *why = "grouped: a group's output features do not fill whole panels";
     return false;
   }
   const int64_t *kd = which == 0 ? p->a_k : p->b_k;
-  if (p->nb + p->nk + 1 != s->rank) {
+  if (p->g.nb + p->nk + 1 != s->rank) {
     *why = "the operand has dimensions outside batch, rows and k";
     return false;
   }
@@ -143,8 +102,8 @@ static bool packed_shape(const product *p, const ir_shape *s, int which, int w, 
   int n = 0;
   for (int i = p->nk - 1; i >= 0; i--) out->minor_to_major[n++] = (uint8_t)kd[i];
   out->minor_to_major[n++] = (uint8_t)cut;
-  const int64_t *bd = which == 0 ? p->a_b : p->b_b;
-  for (int i = p->nb - 1; i >= 0; i--) out->minor_to_major[n++] = (uint8_t)bd[i];
+  const int64_t *bd = which == 0 ? p->g.bdim_l : p->g.bdim_r;
+  for (int i = p->g.nb - 1; i >= 0; i--) out->minor_to_major[n++] = (uint8_t)bd[i];
   out->panel_dim = (uint8_t)cut;
   out->panel = w;
   return true;
@@ -188,8 +147,8 @@ static const char *tile_name(const ir_target *t, char *buf, size_t n) {
 static bool assign_side(ir_module *m, ir_comp *e, ir_id pid, const product *p, const ir_gemm_tiling *tl, int which,
                         pass_ctx *ctx, bool *changed) {
   const ir_target *t = pass_target(ctx);
-  const char *pname = e->insts[pid].name, *role = p->conv ? "weights" : which == 0 ? "lhs" : "rhs";
-  int opi = which == 0 ? p->aop : p->bop;
+  const char *pname = e->insts[pid].name, *role = p->g.conv ? "weights" : which == 0 ? "lhs" : "rhs";
+  int opi = which == 0 ? p->g.a : p->g.b;
   ir_id cid = e->insts[pid].ops[opi];
   const ir_inst *c = &e->insts[cid];
   char sb[128], lb[128], tb[64];
@@ -203,7 +162,7 @@ static bool assign_side(ir_module *m, ir_comp *e, ir_id pid, const product *p, c
                 t->cpu);
     return true;
   }
-  if (p->conv && which == 1) {
+  if (p->g.conv && which == 1) {
     pass_remark(ctx, "layout: %%%s input %%%s: kept (a constant input is read through im2col, not packed)", pname,
                 c->name);
     return true;
@@ -359,17 +318,17 @@ bool pass_layout(ir_module *m, pass_ctx *ctx) {
       continue;
     }
     ir_gemm_tiling tl;
-    if (!ir_gemm_tile(t, p.M, p.N, p.K, p.conv, p.allow_swap, &tl)) {
+    if (!ir_gemm_tile(t, p.g.M, p.g.N, p.g.K, p.g.conv, p.allow_swap, &tl)) {
       pass_remark(ctx, "layout: %%%s: default layouts (no tiled GEMM: %.0f multiply-adds, under the target's %.0f)",
-                  in->name, (double)p.M * (double)p.N * (double)p.K, t->gemm_min_macs);
+                  in->name, (double)p.g.M * (double)p.g.N * (double)p.g.K, t->gemm_min_macs);
       continue;
     }
-    if (p.conv)
+    if (p.g.conv)
       pass_remark(ctx, "layout: %%%s: input and result stay NCHW (%s)", in->name,
                   t->conv_layout == IR_CONV_NHWC ? "the target prefers NHWC, which no CPU kernel reads yet"
                                                  : "the target's convolution kernels read NCHW");
     if (!assign_side(m, e, id, &p, &tl, 0, ctx, &changed)) return changed;
-    if (!p.conv && !assign_side(m, e, id, &p, &tl, 1, ctx, &changed)) return changed;
+    if (!p.g.conv && !assign_side(m, e, id, &p, &tl, 1, ctx, &changed)) return changed;
   }
   if (!ctx->failed && sink_and_cancel(m, e, ctx)) changed = true;
   return changed;

@@ -29,6 +29,15 @@
  *   worker:  lock; wait for a new generation; refs++; unlock
  *            run chunks until none left
  *            lock; refs--; signal if 0; unlock
+ *
+ * Tracing (instrumented modules, docs/codegen.md "Instrumentation"): the
+ * run function sets kiln_trace_kernel before each launch; when
+ * kiln_trace_hook is set, each thread that takes part in a loop calls it
+ * with RT_TRACE_WORK_BEGIN/END around its share (thread 0: the caller,
+ * worker i: i + 1). The caller reads the hook once per loop into the job,
+ * so a worker never reads it unsynchronised. In a module that is not
+ * instrumented nothing ever stores to the hook: LLVM folds it to NULL and
+ * the checks vanish.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
@@ -52,7 +61,14 @@ typedef struct rt_job {
   int64_t n, chunk, nchunks;
   atomic_int_fast64_t next; /* next chunk to claim */
   int refs;                 /* workers inside the job (under the lock) */
+  rt_trace_fn trace;        /* kiln_trace_hook when the loop started, or NULL */
+  void *trace_user;
+  int kernel;               /* kiln_trace_kernel when the loop started */
 } rt_job;
+
+rt_trace_fn kiln_trace_hook;
+void *kiln_trace_user;
+int kiln_trace_kernel;
 
 static struct {
   pthread_mutex_t mu;
@@ -107,17 +123,27 @@ int rt_num_threads(void) {
 
 void rt_set_num_threads(int n) { atomic_store_explicit(&wanted_threads, n > 0 ? n : 0, memory_order_relaxed); }
 
-static void run_chunks(rt_job *j) {
+static void run_chunks(rt_job *j, int thread) {
+  if (j->trace) j->trace(j->trace_user, j->kernel, RT_TRACE_WORK_BEGIN, thread, 0);
   for (;;) {
     int64_t c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-    if (c >= j->nchunks) return;
+    if (c >= j->nchunks) break;
     int64_t b = c * j->chunk, e = b + j->chunk;
     j->fn(j->args, b, e < j->n ? e : j->n);
   }
+  if (j->trace) j->trace(j->trace_user, j->kernel, RT_TRACE_WORK_END, thread, 0);
+}
+
+/* The whole loop on the calling thread (thread 0). */
+static void run_alone(rt_task_fn fn, void *args, int64_t n) {
+  rt_trace_fn trace = kiln_trace_hook;
+  if (trace) trace(kiln_trace_user, kiln_trace_kernel, RT_TRACE_WORK_BEGIN, 0, 0);
+  fn(args, 0, n);
+  if (trace) trace(kiln_trace_user, kiln_trace_kernel, RT_TRACE_WORK_END, 0, 0);
 }
 
 static void *worker_main(void *arg) {
-  (void)arg;
+  int thread = (int)(intptr_t)arg; /* 1 + the worker's index */
   uint64_t seen = 0;
   pthread_mutex_lock(&pool.mu);
   for (;;) {
@@ -127,7 +153,7 @@ static void *worker_main(void *arg) {
     rt_job *j = pool.job;
     j->refs++;
     pthread_mutex_unlock(&pool.mu);
-    run_chunks(j);
+    run_chunks(j, thread);
     pthread_mutex_lock(&pool.mu);
     if (--j->refs == 0) pthread_cond_signal(&pool.done);
     if (!pool.shutdown) {
@@ -150,7 +176,7 @@ static void grow(int want) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   while (pool.nworkers < want) {
-    if (pthread_create(&pool.workers[pool.nworkers], NULL, worker_main, NULL) != 0) break;
+    if (pthread_create(&pool.workers[pool.nworkers], NULL, worker_main, (void *)(intptr_t)(pool.nworkers + 1)) != 0) break;
     pool.nworkers++;
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -161,13 +187,13 @@ void rt_parallel_for(rt_task_fn fn, void *args, int64_t n, int64_t grain) {
   if (grain < 1) grain = 1;
   int threads = rt_num_threads();
   if (threads <= 1 || n <= grain) {
-    fn(args, 0, n);
+    run_alone(fn, args, n);
     return;
   }
   pthread_mutex_lock(&pool.mu);
   if (pool.busy || pool.shutdown) {
     pthread_mutex_unlock(&pool.mu);
-    fn(args, 0, n);
+    run_alone(fn, args, n);
     return;
   }
   pool.busy = true;
@@ -177,7 +203,7 @@ void rt_parallel_for(rt_task_fn fn, void *args, int64_t n, int64_t grain) {
   int64_t parts = (int64_t)(pool.nworkers + 1) * 4;
   int64_t chunk = (n + parts - 1) / parts;
   if (chunk < grain) chunk = grain;
-  rt_job job = {fn, args, n, chunk, (n + chunk - 1) / chunk, 0, 0};
+  rt_job job = {fn, args, n, chunk, (n + chunk - 1) / chunk, 0, 0, kiln_trace_hook, kiln_trace_user, kiln_trace_kernel};
   if (pool.nworkers > 0 && job.nchunks > 1) {
     pool.job = &job;
     pool.generation++;
@@ -185,7 +211,7 @@ void rt_parallel_for(rt_task_fn fn, void *args, int64_t n, int64_t grain) {
     pthread_cond_broadcast(&pool.wake);
   }
   pthread_mutex_unlock(&pool.mu);
-  run_chunks(&job);
+  run_chunks(&job, 0);
   pthread_mutex_lock(&pool.mu);
   pool.job = NULL;
   while (job.refs > 0) pthread_cond_wait(&pool.done, &pool.mu);

@@ -34,6 +34,20 @@ void rt_parallel_for(rt_task_fn fn, void *args, int64_t n, int64_t grain);
 void rt_set_num_threads(int n);
 int rt_num_threads(void);
 
+/* Tracing (instrumented modules): the run function stores the index of
+ * the kernel it launches into kiln_trace_kernel; when kiln_trace_hook is
+ * not NULL every thread taking part in a parallel loop calls
+ * hook(kiln_trace_user, kernel, RT_TRACE_WORK_BEGIN / _END, thread, NULL)
+ * around its share (thread 0 is the caller, worker i is i + 1). Set by the
+ * module's kiln_NAME_set_trace (codegen/cg_module.c); the phase numbers
+ * are KILN_TRACE_WORK_BEGIN/END of kiln/kiln.h. Defined here, zero, so a
+ * module never instrumented folds them away. */
+enum { RT_TRACE_WORK_BEGIN = 2, RT_TRACE_WORK_END = 3 };
+typedef void (*rt_trace_fn)(void *user, int kernel, int phase, int thread, void *const *buffers);
+extern rt_trace_fn kiln_trace_hook;
+extern void *kiln_trace_user;
+extern int kiln_trace_kernel;
+
 /* Stops and joins the workers (the pool restarts if used again). Runs
  * automatically when a .so is unloaded; kiln_executable_destroy calls it
  * for JIT'd code. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void cli_error(const char *fmt, ...) {
@@ -575,4 +576,95 @@ void cli_print_outputs(const kiln_tensor_info *info, const cli_outputs *o, int l
     }
     printf("%s]\n", n > limit ? (limit > 0 ? ", ..." : "...") : "");
   }
+}
+
+/* splitmix64: a tiny generator whose sequence is fixed by the seed alone,
+ * so random inputs are the same on every machine and libc. */
+static uint64_t next_random(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+bool cli_random_inputs(int ninfo, const kiln_tensor_info *info, unsigned long long seed, cli_inputs *out) {
+  memset(out, 0, sizeof *out);
+  out->n = ninfo;
+  out->arrays = calloc((size_t)ninfo + 1, sizeof *out->arrays);
+  out->ptrs = calloc((size_t)ninfo + 1, sizeof *out->ptrs);
+  if (!out->arrays || !out->ptrs) goto oom;
+  uint64_t state = seed;
+  for (int i = 0; i < ninfo; i++) {
+    npy_array *a = &out->arrays[i];
+    a->dtype = info[i].dtype;
+    a->rank = info[i].rank;
+    size_t n = 1;
+    for (int d = 0; d < a->rank; d++) {
+      a->dims[d] = info[i].dims[d];
+      n *= (size_t)a->dims[d];
+    }
+    a->nbytes = n * kiln_dtype_size(a->dtype);
+    /* calloc: integer inputs stay 0. */
+    a->data = calloc(a->nbytes ? a->nbytes : 1, 1);
+    if (!a->data) goto oom;
+    out->ptrs[i] = a->data;
+    for (size_t k = 0; k < n; k++) {
+      uint64_t r = next_random(&state);
+      /* 24 random bits as a float in [-1, 1), exact in f32 and f64. */
+      float f = (float)((double)(r >> 40) / (double)(1 << 23) - 1.0);
+      switch (a->dtype) {
+        case KILN_F32: ((float *)a->data)[k] = f; break;
+        case KILN_F64: ((double *)a->data)[k] = f; break;
+        case KILN_BF16: {
+          uint32_t bits;
+          memcpy(&bits, &f, 4);
+          ((uint16_t *)a->data)[k] = (uint16_t)(bits >> 16); /* truncation: still in [-1, 1) */
+          break;
+        }
+        case KILN_F16:
+          /* sign, exponent 11..14 and a random mantissa: ±[2^-4, 1). */
+          ((uint16_t *)a->data)[k] = (uint16_t)((r & 0x8000u) | ((11u + ((r >> 16) & 3u)) << 10) | (r >> 32 & 0x3ffu));
+          break;
+        case KILN_PRED: ((uint8_t *)a->data)[k] = (uint8_t)(r & 1); break;
+        default: break;
+      }
+    }
+  }
+  return true;
+oom:
+  cli_error("out of memory allocating the inputs");
+  cli_free_inputs(out);
+  return false;
+}
+
+double cli_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+bool cli_is_artifact(const char *path) {
+  FILE *f = fopen(path, "rb");
+  unsigned char magic[4] = {0};
+  if (!f) return false;
+  size_t n = fread(magic, 1, 4, f);
+  fclose(f);
+  return n == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+}
+
+kiln_status cli_jit_model(kiln_context *ctx, const char *path, const cli_model_opts *mo, int nspecs, char **specs,
+                          bool timing, kiln_executable **out) {
+  double t0 = cli_now_ms();
+  kiln_model *m = NULL;
+  kiln_status s = cli_load_model(ctx, path, mo, nspecs, specs, &m);
+  double t1 = cli_now_ms();
+  if (s == KILN_OK) s = kiln_model_optimize(m, mo->passes, mo->disable);
+  double t2 = cli_now_ms();
+  if (s == KILN_OK) s = kiln_model_jit(m, out);
+  double t3 = cli_now_ms();
+  if (s == KILN_OK && timing)
+    fprintf(stderr, "kiln: load %.1f ms, passes %.1f ms, JIT compilation %.1f ms, total %.1f ms\n", t1 - t0, t2 - t1,
+            t3 - t2, t3 - t0);
+  kiln_model_destroy(m);
+  return s;
 }

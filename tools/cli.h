@@ -25,6 +25,8 @@ int cmd_import(int argc, char **argv);    /* cmd_onnx.c */
 int cmd_test_onnx(int argc, char **argv); /* cmd_onnx.c */
 int cmd_compile(int argc, char **argv);   /* cmd_compile.c */
 int cmd_run(int argc, char **argv);       /* cmd_compile.c */
+int cmd_profile(int argc, char **argv);   /* cmd_profile.c */
+int cmd_verify(int argc, char **argv);    /* cmd_verify.c */
 
 /* Prints "kiln: error: ..." to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -132,6 +134,12 @@ typedef struct cli_inputs {
  * errors; returns false. */
 bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char **specs, cli_inputs *out);
 void cli_free_inputs(cli_inputs *in);
+/* Every input filled with pseudo-random values from `seed` (the same seed
+ * gives the same values on every machine): floating types uniform in
+ * [-1, 1), integer types 0 (a valid index for any Gather or one-hot), pred
+ * random. For kiln profile and kiln verify when no --input is given.
+ * Prints an error and returns false when out of memory. */
+bool cli_random_inputs(int ninfo, const kiln_tensor_info *info, unsigned long long seed, cli_inputs *out);
 
 /* Output buffers sized from the model's outputs. */
 typedef struct cli_outputs {
@@ -149,5 +157,15 @@ void cli_print_outputs(const kiln_tensor_info *info, const cli_outputs *o, int l
 kiln_tensor_info *cli_model_inputs(const kiln_model *m);
 kiln_tensor_info *cli_model_outputs(const kiln_model *m);
 void cli_free_outputs(cli_outputs *o);
+
+/* A monotonic clock in milliseconds. */
+double cli_now_ms(void);
+/* Whether path is an ELF file (a compiled artifact) rather than a model. */
+bool cli_is_artifact(const char *path);
+/* Loads a model (symbolic inputs may take their shapes from the --input
+ * files, as cli_load_model), runs the passes and JITs it with the
+ * context's options; `timing` prints the phases' times to stderr. */
+kiln_status cli_jit_model(kiln_context *ctx, const char *path, const cli_model_opts *mo, int nspecs, char **specs,
+                          bool timing, kiln_executable **out);
 
 #endif

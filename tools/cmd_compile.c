@@ -4,15 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tools/cli.h"
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* "out/model.so" → "out/model.h"; anything else gets ".h" appended. */
 static char *header_for(const char *so) {
@@ -27,9 +20,9 @@ static char *header_for(const char *so) {
 
 int cmd_compile(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *header = NULL, *name = NULL, *emit = NULL, *triple = NULL, *cpu = NULL;
-  const char *features = NULL, *linker = NULL;
+  const char *features = NULL, *linker = NULL, *perturb = NULL;
   int opt = 3;
-  bool timing = false, no_header = false, opt_set = false, buffer_plan = false;
+  bool timing = false, no_header = false, opt_set = false, buffer_plan = false, instrument = false;
   char derived[80], *default_out = NULL, *hpath = NULL;
   cli_model_opts mo = {0};
   kiln_context *ctx = NULL;
@@ -44,7 +37,9 @@ int cmd_compile(int argc, char **argv) {
     if (cli_flag_once(argc, argv, &i, "--header", &header)) continue;
     if (cli_flag_once(argc, argv, &i, "--name", &name)) continue;
     if (cli_flag_once(argc, argv, &i, "--emit", &emit)) continue;
+    if (cli_flag_once(argc, argv, &i, "--debug-perturb", &perturb)) continue;
     if (!strcmp(argv[i], "--no-header")) no_header = true;
+    else if (!strcmp(argv[i], "--instrument")) instrument = true;
     else if (!strcmp(argv[i], "--buffer-plan")) buffer_plan = true;
     else if (cli_flag_value(argc, argv, &i, "--target", &v)) triple = v;
     else if (cli_flag_value(argc, argv, &i, "--cpu", &v)) cpu = v;
@@ -124,10 +119,12 @@ int cmd_compile(int argc, char **argv) {
       (hpath && !cli_check_output_path("compile", "header", hpath)))
     goto done;
   ctx = cli_model_context(&mo);
-  double t0 = now_ms();
+  double t0 = cli_now_ms();
   kiln_model *m = NULL;
   if (kiln_context_set_target(ctx, triple, cpu, features) != KILN_OK || kiln_context_set_opt_level(ctx, opt) != KILN_OK ||
-      kiln_context_set_linker(ctx, linker) != KILN_OK) {
+      kiln_context_set_linker(ctx, linker) != KILN_OK ||
+      kiln_context_set_instrument(ctx, instrument ? KILN_INSTRUMENT_KERNELS : 0) != KILN_OK ||
+      kiln_context_set_debug_perturb(ctx, perturb) != KILN_OK) {
     cli_fail(ctx, "bad options");
     goto cleanup;
   }
@@ -135,12 +132,12 @@ int cmd_compile(int argc, char **argv) {
     cli_fail(ctx, "cannot load the model");
     goto cleanup;
   }
-  double t1 = now_ms();
+  double t1 = cli_now_ms();
   if (kiln_model_optimize(m, mo.passes, mo.disable) != KILN_OK) {
     cli_fail(ctx, "the pass pipeline failed");
     goto cleanup;
   }
-  double t2 = now_ms();
+  double t2 = cli_now_ms();
   if (buffer_plan) {
     /* The plan as the IR prints it (after the entry computation). */
     char *text = NULL;
@@ -189,7 +186,7 @@ int cmd_compile(int argc, char **argv) {
       goto cleanup;
     }
   }
-  double t3 = now_ms();
+  double t3 = cli_now_ms();
   if (timing)
     fprintf(stderr, "kiln: load %.1f ms, passes %.1f ms, code generation %.1f ms, total %.1f ms\n", t1 - t0, t2 - t1,
             t3 - t2, t3 - t0);
@@ -208,41 +205,12 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Whether path is an ELF file (a compiled artifact) rather than a model. */
-static bool is_elf(const char *path) {
-  FILE *f = fopen(path, "rb");
-  unsigned char magic[4] = {0};
-  if (!f) return false;
-  size_t n = fread(magic, 1, 4, f);
-  fclose(f);
-  return n == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
-}
-
-/* Loads a model (symbolic inputs may take their shapes from the --input
- * files), runs the passes and JITs it. */
-static kiln_status jit_model(kiln_context *ctx, const char *path, const cli_model_opts *mo, int nspecs, char **specs,
-                             bool timing, kiln_executable **out) {
-  double t0 = now_ms();
-  kiln_model *m = NULL;
-  kiln_status s = cli_load_model(ctx, path, mo, nspecs, specs, &m);
-  double t1 = now_ms();
-  if (s == KILN_OK) s = kiln_model_optimize(m, mo->passes, mo->disable);
-  double t2 = now_ms();
-  if (s == KILN_OK) s = kiln_model_jit(m, out);
-  double t3 = now_ms();
-  if (s == KILN_OK && timing)
-    fprintf(stderr, "kiln: load %.1f ms, passes %.1f ms, JIT compilation %.1f ms, total %.1f ms\n", t1 - t0, t2 - t1,
-            t3 - t2, t3 - t0);
-  kiln_model_destroy(m);
-  return s;
-}
-
 int cmd_run(int argc, char **argv) {
-  const char *path = NULL, *outdir = NULL, *threads_s = NULL, *repeat_s = NULL, *limit_s = NULL;
+  const char *path = NULL, *outdir = NULL, *threads_s = NULL, *repeat_s = NULL, *limit_s = NULL, *perturb = NULL;
   char **specs = calloc((size_t)argc + 1, sizeof *specs);
   int nspecs = 0;
   long long limit = 16, threads = 0, repeat = 0, opt = 3;
-  bool timing = false;
+  bool timing = false, perf_map = false, instrument = false;
   /* The first option given that only the JIT uses (refused for a .so). */
   const char *jit_only = NULL, *opt_flag = NULL;
   cli_model_opts mo = {0};
@@ -268,6 +236,14 @@ int cmd_run(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--time")) {
       timing = true;
       if (!jit_only) jit_only = argv[i];
+    } else if (!strcmp(argv[i], "--perf-map")) {
+      perf_map = true;
+      if (!jit_only) jit_only = argv[i];
+    } else if (!strcmp(argv[i], "--instrument")) {
+      instrument = true;
+      if (!jit_only) jit_only = argv[i];
+    } else if (cli_flag_once(argc, argv, &i, "--debug-perturb", &perturb)) {
+      if (!jit_only) jit_only = "--debug-perturb";
     } else if (argv[i][0] == '-' && argv[i][1] == 'O' && argv[i][2] >= '0' && argv[i][2] <= '3' && !argv[i][3]) {
       if (opt_flag && strcmp(opt_flag, argv[i])) {
         cli_error("run: %s and %s conflict", opt_flag, argv[i]);
@@ -279,7 +255,7 @@ int cmd_run(int argc, char **argv) {
     } else if (!cli_positional("run", "artifact or model", argv[i], &path)) goto done;
   }
   if (!cli_need_positional("run", "artifact or model", path)) goto done;
-  bool artifact = is_elf(path);
+  bool artifact = cli_is_artifact(path);
   if (artifact && jit_only) {
     cli_error("run: %s applies only when kiln run compiles a model (JIT); %s is a compiled artifact, whose code, "
               "shapes and options kiln compile fixed", jit_only, path);
@@ -299,7 +275,10 @@ int cmd_run(int argc, char **argv) {
       goto cleanup;
     }
   } else if (kiln_context_set_opt_level(ctx, (int)opt) != KILN_OK ||
-             jit_model(ctx, path, &mo, nspecs, specs, timing, &a) != KILN_OK) {
+             (perf_map && kiln_context_set_perf_map(ctx, 1) != KILN_OK) ||
+             kiln_context_set_instrument(ctx, instrument ? KILN_INSTRUMENT_KERNELS : 0) != KILN_OK ||
+             kiln_context_set_debug_perturb(ctx, perturb) != KILN_OK ||
+             cli_jit_model(ctx, path, &mo, nspecs, specs, timing, &a) != KILN_OK) {
     cli_fail(ctx, "JIT compilation failed");
     goto cleanup;
   }
@@ -332,9 +311,9 @@ int cmd_run(int argc, char **argv) {
     times = malloc(sizeof(double) * (size_t)repeat);
     if (!times) goto cleanup;
     for (long long r = 0; r < repeat; r++) {
-      double t = now_ms();
+      double t = cli_now_ms();
       kiln_executable_run(a, in.ptrs, out.ptrs, ws);
-      times[r] = now_ms() - t;
+      times[r] = cli_now_ms() - t;
     }
     qsort(times, (size_t)repeat, sizeof *times, cmp_double);
     /* Microseconds when the median is below a millisecond. */

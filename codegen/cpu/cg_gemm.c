@@ -54,7 +54,7 @@ typedef struct gemm {
   ir_id hero;                 /* its id in the kernel's computation */
   bool epi;                   /* the root is an epilogue over the hero */
   const ir_inst *a_cst, *b_cst; /* the entry constants behind a_const / b_const */
-  bool conv;
+  ir_gemm_dims dm;            /* M, N, K, batch; a dot's dims, a convolution's groups, taps, positions */
   ir_id aop, bop;             /* the operands giving A and B */
   bool a_const, b_const;      /* a constant stored packed (panel layout): read where it is */
   unsigned a_pin, b_pin;      /* ... its position among the kernel's inputs */
@@ -62,21 +62,12 @@ typedef struct gemm {
   bool b_affine;              /* B's row-major index is bstride·b + k·ldb + n (for packing) */
   unsigned b_in;              /* its position among the kernel's inputs */
   int64_t ldb, bstride;
-  int64_t batch, abatch, M, N, K;
   int vw, mr, nv;             /* f32 lanes per vector; the normal tile: MR rows x NV vectors */
   bool swap;                  /* transposed tile: vectors along M, B broadcast (ir_gemm_tile) */
   int aw, bw;                 /* rows per A panel, columns per B panel */
   int bld;                    /* floats per packed B row: bw rounded up to VW */
   int64_t mp, np, mrem, nrem; /* panels; rows/columns of the last ones (0: full) */
-  /* dot */
-  int nb, nlf, nrf, nk;
-  int64_t bdim_l[IR_MAX_RANK], bdim_r[IR_MAX_RANK], bsz[IR_MAX_RANK];
-  int64_t lf[IR_MAX_RANK], lfsz[IR_MAX_RANK], rf[IR_MAX_RANK], rfsz[IR_MAX_RANK];
-  int64_t kl[IR_MAX_RANK], kr[IR_MAX_RANK], ksz[IR_MAX_RANK];
-  /* convolution: k = (ci, tap...) and n = (output position...) */
-  int64_t groups, cin_g;
-  int ns;
-  int64_t taps[IR_MAX_RANK + 1], opos[IR_MAX_RANK];
+  ir_gemm_im2col im2col;      /* how the vector im2col may read B (ir_gemm_im2col_of) */
 } gemm;
 
 /* The current level's description (cpu_backend.c fills it from the
@@ -162,25 +153,25 @@ bool cg_epilogue_hero(const cg_kdesc *d, ir_id *hero) {
  * all rows of a panel would map to one set of the 8-way L1. */
 static bool b_rows_affine(gemm *g, const ir_shape *bs) {
   if (!ir_shape_has_default_layout(bs)) return false;
-  if (g->conv) {
+  if (g->dm.conv) {
     const ir_conv_dims *cd = g->in->conv;
     const ir_window *w = g->in->a.window;
     int64_t hw = 1;
-    for (int i = 0; i < g->ns; i++) {
+    for (int i = 0; i < g->dm.ns; i++) {
       const ir_window_dim *wd = &w->d[i];
       if (wd->size != 1 || wd->stride != 1 || wd->pad_lo || wd->pad_hi || wd->lhs_dilate != 1) return false;
       if (cd->in_spatial[i] != i + 2) return false;
       hw *= bs->dims[cd->in_spatial[i]];
     }
-    if (cd->in_batch != 0 || cd->in_feature != 1 || hw != g->N) return false;
+    if (cd->in_batch != 0 || cd->in_feature != 1 || hw != g->dm.N) return false;
     g->ldb = hw;
-    g->bstride = g->cin_g * hw;
+    g->bstride = g->dm.cin_g * hw;
   } else {
-    if (g->nk != 1 || g->nrf != 1 || bs->rank != g->nb + 2 || g->kr[0] != g->nb || g->rf[0] != g->nb + 1) return false;
-    for (int i = 0; i < g->nb; i++)
-      if (g->bdim_r[i] != i) return false;
-    g->ldb = g->N;
-    g->bstride = g->K * g->N;
+    if (g->dm.nk != 1 || g->dm.nrf != 1 || bs->rank != g->dm.nb + 2 || g->dm.kr[0] != g->dm.nb || g->dm.rf[0] != g->dm.nb + 1) return false;
+    for (int i = 0; i < g->dm.nb; i++)
+      if (g->dm.bdim_r[i] != i) return false;
+    g->ldb = g->dm.N;
+    g->bstride = g->dm.K * g->dm.N;
   }
   return true;
 }
@@ -197,8 +188,7 @@ static void inplace_b(const cg_kdesc *d, gemm *g) {
   g->b_inplace = (g->ldb * 4) % 4096 != 0;
 }
 
-static bool flat_im2col(const cg_kdesc *d, const gemm *g, unsigned *pos, bool *contiguous);
-static bool rowvec_im2col(const gemm *g, bool contiguous);
+static bool flat_im2col(const cg_kdesc *d, const gemm *g, unsigned *pos);
 
 /* Whether constant operand `op` (the entry constant cst) is stored in the
  * packed order of A (a_side) or B with panels of `w`: a panel layout on
@@ -222,20 +212,20 @@ static bool packed_layout(const cg_kdesc *d, const gemm *g, ir_id op, const ir_i
    * a dot's batch dims (the kernel's batch index is row-major over them) */
   int64_t order[IR_MAX_RANK + 1];
   int n = 0, cut;
-  if (g->conv) {
+  if (g->dm.conv) {
     const ir_conv_dims *cd = g->in->conv;
-    if (!a_side || (g->groups > 1 && g->M % w)) return false;
-    for (int i = g->ns - 1; i >= 0; i--) order[n++] = cd->k_spatial[i];
+    if (!a_side || (g->dm.groups > 1 && g->dm.M % w)) return false;
+    for (int i = g->dm.ns - 1; i >= 0; i--) order[n++] = cd->k_spatial[i];
     order[n++] = cd->k_in;
     cut = n;
     order[n++] = cd->k_out;
   } else {
-    if ((a_side ? g->nlf : g->nrf) != 1) return false;
-    const int64_t *kd = a_side ? g->kl : g->kr, *bd = a_side ? g->bdim_l : g->bdim_r;
-    for (int i = g->nk - 1; i >= 0; i--) order[n++] = kd[i];
+    if ((a_side ? g->dm.nlf : g->dm.nrf) != 1) return false;
+    const int64_t *kd = a_side ? g->dm.kl : g->dm.kr, *bd = a_side ? g->dm.bdim_l : g->dm.bdim_r;
+    for (int i = g->dm.nk - 1; i >= 0; i--) order[n++] = kd[i];
     cut = n;
-    order[n++] = a_side ? g->lf[0] : g->rf[0];
-    for (int i = g->nb - 1; i >= 0; i--) order[n++] = bd[i];
+    order[n++] = a_side ? g->dm.lf[0] : g->dm.rf[0];
+    for (int i = g->dm.nb - 1; i >= 0; i--) order[n++] = bd[i];
   }
   if (n != s->rank || s->panel_dim != order[cut]) return false;
   for (int i = 0; i < n; i++)
@@ -254,71 +244,21 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
   g->hero = hid;
   g->epi = hid != d->root;
   target_params(c, g);
-  if (in->op == IR_OP_DOT) {
-    const ir_dot_dims *dd = in->a.dot;
-    g->aop = in->ops[0];
-    g->bop = in->ops[1];
-    g->nb = dd->nbatch;
-    g->nk = dd->ncontract;
-    g->batch = g->M = g->N = g->K = 1;
-    for (int i = 0; i < dd->nbatch; i++) {
-      g->bdim_l[i] = dd->lhs_batch[i];
-      g->bdim_r[i] = dd->rhs_batch[i];
-      g->bsz[i] = x->dims[dd->lhs_batch[i]];
-      g->batch *= g->bsz[i];
-    }
-    for (int i = 0; i < dd->ncontract; i++) {
-      g->kl[i] = dd->lhs_contract[i];
-      g->kr[i] = dd->rhs_contract[i];
-      g->ksz[i] = x->dims[dd->lhs_contract[i]];
-      g->K *= g->ksz[i];
-    }
-    for (int i = 0; i < x->rank; i++)
-      if (!ir_dims_has(dd->lhs_batch, dd->nbatch, i) && !ir_dims_has(dd->lhs_contract, dd->ncontract, i)) {
-        g->lf[g->nlf] = i;
-        g->lfsz[g->nlf++] = x->dims[i];
-        g->M *= x->dims[i];
-      }
-    for (int i = 0; i < y->rank; i++)
-      if (!ir_dims_has(dd->rhs_batch, dd->nbatch, i) && !ir_dims_has(dd->rhs_contract, dd->ncontract, i)) {
-        g->rf[g->nrf] = i;
-        g->rfsz[g->nrf++] = y->dims[i];
-        g->N *= y->dims[i];
-      }
-    g->abatch = g->batch;
-  } else {
-    const ir_conv_dims *cd = in->conv;
-    if (cd->out_batch != 0 || cd->out_feature != 1) return false;
-    for (int i = 0; i < cd->nspatial; i++)
-      if (cd->out_spatial[i] != i + 2) return false;
-    g->conv = true;
-    g->aop = in->ops[1]; /* the kernel gives the rows (output features) */
-    g->bop = in->ops[0]; /* the input gives the columns (output positions) */
-    g->groups = in->index;
-    g->cin_g = y->dims[cd->k_in];
-    g->ns = cd->nspatial;
-    g->M = y->dims[cd->k_out] / g->groups;
-    g->K = g->cin_g;
-    g->N = 1;
-    g->taps[0] = g->cin_g;
-    for (int i = 0; i < cd->nspatial; i++) {
-      g->taps[i + 1] = in->a.window->d[i].size;
-      g->K *= g->taps[i + 1];
-      g->opos[i] = in->shape.dims[cd->out_spatial[i]];
-      g->N *= g->opos[i];
-    }
-    g->batch = x->dims[cd->in_batch] * g->groups;
-    g->abatch = g->groups;
-  }
-  /* Grouped convolutions with few output features per group (depthwise:
-   * one) would fill one row of each 14-row tile after packing the input
-   * once per group: the row kernel (cg_conv.c) reads it in place instead.
-   * Small products are not worth packing (the tile rule says which). */
-  if (g->batch == 0 || (g->conv && g->groups > 1 && g->M < 4)) return false;
+  /* The product's dimensions (shared with the layout pass). Grouped
+   * convolutions with few output features per group (depthwise: one) are
+   * left to the row kernel (cg_conv.c), which reads them in place. */
+  if (ir_gemm_dims_of(in, x, y, &g->dm)) return false;
+  g->aop = in->ops[g->dm.a];
+  g->bop = in->ops[g->dm.b];
+  if (g->dm.batch == 0) return false; /* nothing to compute */
+  /* The vectorised im2col, when it reads input row spans, needs
+   * vector-aligned B panels: no transposed tile. */
+  g->im2col = ir_gemm_im2col_of(in, x, &g->dm, g->vw);
   unsigned xin;
-  bool contiguous, rowvec = flat_im2col(d, g, &xin, &contiguous) && rowvec_im2col(g, contiguous);
+  bool rowvec = g->im2col.rowvec && flat_im2col(d, g, &xin);
+  /* Small products are not worth packing (the tile rule says which). */
   ir_gemm_tiling tl;
-  if (!ir_gemm_tile(&c->target, g->M, g->N, g->K, g->conv, !rowvec, &tl)) return false;
+  if (!ir_gemm_tile(&c->target, g->dm.M, g->dm.N, g->dm.K, g->dm.conv, !rowvec, &tl)) return false;
   g->a_cst = constant_source(c, d, g->aop);
   g->b_cst = constant_source(c, d, g->bop);
   /* Weights stored packed by the layout pass carry the tile it chose: A's
@@ -328,7 +268,7 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
   if (!c->target.prepack_weights) g->a_cst = g->b_cst = NULL;
   int nr = tl.vw * tl.nv;
   if (g->a_cst && g->a_cst->shape.panel && g->a_cst->shape.panel != tl.aw) {
-    if (g->a_cst->shape.panel == nr && g->conv && !rowvec) tl.swap = true, tl.aw = nr, tl.bw = tl.swap_bw;
+    if (g->a_cst->shape.panel == nr && g->dm.conv && !rowvec) tl.swap = true, tl.aw = nr, tl.bw = tl.swap_bw;
     else if (g->a_cst->shape.panel == tl.mr) tl.swap = false, tl.aw = tl.mr, tl.bw = nr;
     tl.bld = (int)ceil_div(tl.bw, tl.vw) * tl.vw;
   }
@@ -336,10 +276,10 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
   g->aw = tl.aw;
   g->bw = tl.bw;
   g->bld = tl.bld;
-  g->mp = ceil_div(g->M, g->aw);
-  g->np = ceil_div(g->N, g->bw);
-  g->mrem = g->M % g->aw;
-  g->nrem = g->N % g->bw;
+  g->mp = ceil_div(g->dm.M, g->aw);
+  g->np = ceil_div(g->dm.N, g->bw);
+  g->mrem = g->dm.M % g->aw;
+  g->nrem = g->dm.N % g->bw;
   g->a_const = g->a_cst && packed_layout(d, g, g->aop, g->a_cst, true, g->aw, &g->a_pin);
   g->b_const = g->b_cst && !g->swap && g->bld == g->bw && packed_layout(d, g, g->bop, g->b_cst, false, g->bw, &g->b_pin);
   if (!g->b_const) inplace_b(d, g);
@@ -369,8 +309,8 @@ static void split(cg_ctx *c, LLVMValueRef v, int n, const int64_t *ext, LLVMValu
 
 /* Image and group of batch index bt of a convolution (bt = image·G + group). */
 static void image_group(cg_ctx *c, const gemm *g, LLVMValueRef bt, LLVMValueRef *img, LLVMValueRef *grp) {
-  *img = g->groups == 1 ? bt : LLVMBuildUDiv(c->b, bt, cg_i64(c, g->groups), "");
-  *grp = g->groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(c->b, bt, cg_i64(c, g->groups), "");
+  *img = g->dm.groups == 1 ? bt : LLVMBuildUDiv(c->b, bt, cg_i64(c, g->dm.groups), "");
+  *grp = g->dm.groups == 1 ? cg_i64(c, 0) : LLVMBuildURem(c->b, bt, cg_i64(c, g->dm.groups), "");
 }
 
 /* A(ab, m, k): an element of the operand giving A. */
@@ -380,19 +320,19 @@ static LLVMValueRef a_value(cg_kernel *k, const gemm *g, LLVMValueRef ab, LLVMVa
   cg_index ix;
   cg_index_init(k, &ix, s->rank);
   LLVMValueRef t[IR_MAX_RANK + 1] = {0};
-  if (!g->conv) {
-    split(c, ab, g->nb, g->bsz, t);
-    for (int i = 0; i < g->nb; i++) ix.d[g->bdim_l[i]] = t[i];
-    split(c, m, g->nlf, g->lfsz, t);
-    for (int i = 0; i < g->nlf; i++) ix.d[g->lf[i]] = t[i];
-    split(c, kk, g->nk, g->ksz, t);
-    for (int i = 0; i < g->nk; i++) ix.d[g->kl[i]] = t[i];
+  if (!g->dm.conv) {
+    split(c, ab, g->dm.nb, g->dm.bsz, t);
+    for (int i = 0; i < g->dm.nb; i++) ix.d[g->dm.bdim_l[i]] = t[i];
+    split(c, m, g->dm.nlf, g->dm.lfsz, t);
+    for (int i = 0; i < g->dm.nlf; i++) ix.d[g->dm.lf[i]] = t[i];
+    split(c, kk, g->dm.nk, g->dm.ksz, t);
+    for (int i = 0; i < g->dm.nk; i++) ix.d[g->dm.kl[i]] = t[i];
   } else {
     const ir_conv_dims *cd = g->in->conv;
-    ix.d[cd->k_out] = LLVMBuildNSWAdd(c->b, LLVMBuildNSWMul(c->b, ab, cg_i64(c, g->M), ""), m, "");
-    split(c, kk, g->ns + 1, g->taps, t);
+    ix.d[cd->k_out] = LLVMBuildNSWAdd(c->b, LLVMBuildNSWMul(c->b, ab, cg_i64(c, g->dm.M), ""), m, "");
+    split(c, kk, g->dm.ns + 1, g->dm.taps, t);
     ix.d[cd->k_in] = t[0];
-    for (int i = 0; i < g->ns; i++) ix.d[cd->k_spatial[i]] = t[i + 1];
+    for (int i = 0; i < g->dm.ns; i++) ix.d[cd->k_spatial[i]] = t[i + 1];
   }
   for (int i = 0; i < s->rank; i++)
     if (!ix.d[i]) ix.d[i] = cg_i64(c, 0); /* empty splits */
@@ -407,23 +347,23 @@ static LLVMValueRef b_value(cg_kernel *k, const gemm *g, LLVMValueRef b, LLVMVal
   cg_index_init(k, &ix, s->rank);
   LLVMValueRef t[IR_MAX_RANK + 1] = {0}, o[IR_MAX_RANK] = {0};
   LLVMValueRef valid = NULL;
-  if (!g->conv) {
-    split(c, b, g->nb, g->bsz, t);
-    for (int i = 0; i < g->nb; i++) ix.d[g->bdim_r[i]] = t[i];
-    split(c, kk, g->nk, g->ksz, t);
-    for (int i = 0; i < g->nk; i++) ix.d[g->kr[i]] = t[i];
-    split(c, n, g->nrf, g->rfsz, t);
-    for (int i = 0; i < g->nrf; i++) ix.d[g->rf[i]] = t[i];
+  if (!g->dm.conv) {
+    split(c, b, g->dm.nb, g->dm.bsz, t);
+    for (int i = 0; i < g->dm.nb; i++) ix.d[g->dm.bdim_r[i]] = t[i];
+    split(c, kk, g->dm.nk, g->dm.ksz, t);
+    for (int i = 0; i < g->dm.nk; i++) ix.d[g->dm.kr[i]] = t[i];
+    split(c, n, g->dm.nrf, g->dm.rfsz, t);
+    for (int i = 0; i < g->dm.nrf; i++) ix.d[g->dm.rf[i]] = t[i];
   } else {
     const ir_conv_dims *cd = g->in->conv;
     LLVMValueRef img, grp;
     image_group(c, g, b, &img, &grp);
-    split(c, kk, g->ns + 1, g->taps, t);
-    split(c, n, g->ns, g->opos, o);
+    split(c, kk, g->dm.ns + 1, g->dm.taps, t);
+    split(c, n, g->dm.ns, g->dm.opos, o);
     ix.d[cd->in_batch] = img;
-    ix.d[cd->in_feature] = LLVMBuildNSWAdd(c->b, LLVMBuildNSWMul(c->b, grp, cg_i64(c, g->cin_g), ""), t[0], "");
+    ix.d[cd->in_feature] = LLVMBuildNSWAdd(c->b, LLVMBuildNSWMul(c->b, grp, cg_i64(c, g->dm.cin_g), ""), t[0], "");
     valid = LLVMConstInt(c->t_i1, 1, 0);
-    for (int i = 0; i < g->ns; i++)
+    for (int i = 0; i < g->dm.ns; i++)
       ix.d[cd->in_spatial[i]] = cg_window_tap(c, &g->in->a.window->d[i], s->dims[cd->in_spatial[i]], o[i], t[i + 1], &valid);
   }
   for (int i = 0; i < s->rank; i++)
@@ -478,10 +418,10 @@ static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc,
     for (int q = 0; q < g->vw; q++) m[q] = LLVMConstInt(c->t_i1, q < lanes, 0);
     mask = LLVMConstVector(m, (unsigned)g->vw);
   }
-  int unroll = g->K >= 8 ? 4 : 1;
-  int64_t kmain = g->K / unroll * unroll;
+  int unroll = g->dm.K >= 8 ? 4 : 1;
+  int64_t kmain = g->dm.K / unroll * unroll;
   for (int part = 0; part < 2; part++) {
-    int64_t lo = part ? kmain : 0, hi = part ? g->K : kmain / unroll;
+    int64_t lo = part ? kmain : 0, hi = part ? g->dm.K : kmain / unroll;
     int copies = part ? 1 : unroll;
     if (hi <= lo) continue;
     cg_loop l;
@@ -519,7 +459,7 @@ static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc,
   LLVMValueRef lane_rows = NULL, all = NULL;
   if (g->swap) {
     LLVMValueRef e[16], t[16];
-    for (int q = 0; q < g->vw; q++) e[q] = cg_i64(c, (int64_t)q * g->N), t[q] = LLVMConstInt(c->t_i1, 1, 0);
+    for (int q = 0; q < g->vw; q++) e[q] = cg_i64(c, (int64_t)q * g->dm.N), t[q] = LLVMConstInt(c->t_i1, 1, 0);
     lane_rows = LLVMConstVector(e, (unsigned)g->vw);
     all = LLVMConstVector(t, (unsigned)g->vw);
   }
@@ -528,14 +468,14 @@ static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc,
       LLVMValueRef val = LLVMBuildLoad2(b, vt, acc[i][v], "");
       LLVMValueRef m = mask && v == nvec - 1 ? mask : NULL;
       if (g->swap) {
-        LLVMValueRef off = cg_i64(c, (int64_t)v * g->vw * g->N + i);
+        LLVMValueRef off = cg_i64(c, (int64_t)v * g->vw * g->dm.N + i);
         LLVMValueRef ptrs = LLVMBuildGEP2(b, c->t_f32, LLVMBuildGEP2(b, c->t_f32, C, &off, 1, ""), &lane_rows, 1, "");
         LLVMTypeRef tys[2] = {vt, LLVMVectorType(c->t_ptr, (unsigned)g->vw)};
         LLVMValueRef args[4] = {val, ptrs, cg_i32(c, 4), m ? m : all};
         cg_intrinsic(c, "llvm.masked.scatter", tys, 2, args, 4);
         continue;
       }
-      LLVMValueRef off = cg_i64(c, (int64_t)i * g->N + (int64_t)v * g->vw);
+      LLVMValueRef off = cg_i64(c, (int64_t)i * g->dm.N + (int64_t)v * g->vw);
       LLVMValueRef p = LLVMBuildGEP2(b, c->t_f32, C, &off, 1, "");
       if (m) {
         LLVMTypeRef tys[2] = {vt, c->t_ptr};
@@ -572,13 +512,13 @@ static bool pack_a(cg_ctx *c, const cg_kdesc *d, const gemm *g, int64_t off, cg_
   cg_loop lu, li, lk;
   LLVMValueRef u = cg_loop_open(c, &lu, LLVMGetParam(body, cg_arg_lo(d)), LLVMGetParam(body, cg_arg_hi(d)), "unit");
   LLVMValueRef ab = LLVMBuildUDiv(b, u, cg_i64(c, g->mp), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->mp), "");
-  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->aw), "");
+  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->dm.K * g->aw), "");
   /* k outer, rows inner: the panel is written contiguously. */
-  LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
+  LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->dm.K), "k");
   LLVMValueRef i = cg_loop_open(c, &li, cg_i64(c, 0), cg_i64(c, g->aw), "i");
   LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cg_i64(c, g->aw), ""), i, "");
-  LLVMValueRef valid = LLVMBuildICmp(b, LLVMIntSLT, m, cg_i64(c, g->M), "");
-  LLVMValueRef mc = cg_clamp_i64(c, m, cg_i64(c, 0), cg_i64(c, g->M - 1));
+  LLVMValueRef valid = LLVMBuildICmp(b, LLVMIntSLT, m, cg_i64(c, g->dm.M), "");
+  LLVMValueRef mc = cg_clamp_i64(c, m, cg_i64(c, 0), cg_i64(c, g->dm.M - 1));
   uint32_t mark = cg_memo_mark(&k);
   LLVMValueRef v = LLVMBuildSelect(b, valid, a_value(&k, g, ab, mc, kk), LLVMConstReal(c->t_f32, 0.0), "");
   store_f32(c, dst, LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kk, cg_i64(c, g->aw), ""), i, ""), ""), v);
@@ -589,8 +529,8 @@ static bool pack_a(cg_ctx *c, const cg_kdesc *d, const gemm *g, int64_t off, cg_
   LLVMBuildRetVoid(b);
   cg_kernel_end(&k);
   ph->task = cg_kernel_task(c, d, body);
-  ph->n = g->abatch * g->mp;
-  ph->cost = (double)(g->K * g->aw) * 2;
+  ph->n = g->dm.abatch * g->mp;
+  ph->cost = (double)(g->dm.K * g->aw) * 2;
   return ph->task != NULL && !c->failed;
 }
 
@@ -602,15 +542,15 @@ static void b_panel_rows(cg_ctx *c, cg_kernel *k, const gemm *g, LLVMValueRef ds
   LLVMBuilderRef b = c->b;
   cg_loop lk, lj;
   LLVMValueRef bb = LLVMBuildUDiv(b, u, cg_i64(c, g->np), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->np), "");
-  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->bld), "");
-  LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
+  LLVMValueRef base = LLVMBuildNSWMul(b, u, cg_i64(c, g->dm.K * g->bld), "");
+  LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->dm.K), "k");
   LLVMValueRef j = cg_loop_open(c, &lj, cg_i64(c, 0), cg_i64(c, g->bw), "j");
   LLVMValueRef n = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cg_i64(c, g->bw), ""), j, "");
   uint32_t mark = cg_memo_mark(k);
   LLVMValueRef v;
   if (cut) {
-    LLVMValueRef valid = LLVMBuildICmp(b, LLVMIntSLT, n, cg_i64(c, g->N), "");
-    LLVMValueRef nc = cg_clamp_i64(c, n, cg_i64(c, 0), cg_i64(c, g->N - 1));
+    LLVMValueRef valid = LLVMBuildICmp(b, LLVMIntSLT, n, cg_i64(c, g->dm.N), "");
+    LLVMValueRef nc = cg_clamp_i64(c, n, cg_i64(c, 0), cg_i64(c, g->dm.N - 1));
     v = LLVMBuildSelect(b, valid, b_value(k, g, bb, kk, nc), LLVMConstReal(c->t_f32, 0.0), "");
   } else {
     v = b_value(k, g, bb, kk, n);
@@ -663,19 +603,19 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm 
   const ir_conv_dims *cd = g->in->conv;
   const ir_window *w = g->in->a.window;
   const ir_shape *xs = &d->comp->insts[g->bop].shape;
-  int last = g->ns - 1;
+  int last = g->dm.ns - 1;
   LLVMValueRef nv = cg_alloca(c, body, c->t_i64, "n"), jv = cg_alloca(c, body, c->t_i64, "j");
   cg_loop lk;
   LLVMValueRef bb = LLVMBuildUDiv(b, u, cg_i64(c, g->np), ""), p = LLVMBuildURem(b, u, cg_i64(c, g->np), "");
   LLVMValueRef img, grp;
   image_group(c, g, bb, &img, &grp);
   LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->bw), "");
-  LLVMValueRef n1 = cg_min_i64(c, LLVMBuildNSWAdd(b, n0, cg_i64(c, g->bw), ""), cg_i64(c, g->N));
-  LLVMValueRef ubase = LLVMBuildNSWMul(b, u, cg_i64(c, g->K * g->bld), "");
-  LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->K), "k");
+  LLVMValueRef n1 = cg_min_i64(c, LLVMBuildNSWAdd(b, n0, cg_i64(c, g->bw), ""), cg_i64(c, g->dm.N));
+  LLVMValueRef ubase = LLVMBuildNSWMul(b, u, cg_i64(c, g->dm.K * g->bld), "");
+  LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->dm.K), "k");
   LLVMValueRef t[IR_MAX_RANK + 1] = {0};
-  split(c, kk, g->ns + 1, g->taps, t);
-  LLVMValueRef feature = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, grp, cg_i64(c, g->cin_g), ""), t[0], "");
+  split(c, kk, g->dm.ns + 1, g->dm.taps, t);
+  LLVMValueRef feature = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, grp, cg_i64(c, g->dm.cin_g), ""), t[0], "");
   LLVMValueRef rbase = LLVMBuildNSWAdd(b, ubase, LLVMBuildNSWMul(b, kk, cg_i64(c, g->bld), ""), "");
   LLVMBuildStore(b, n0, nv);
   LLVMBuildStore(b, cg_i64(c, 0), jv);
@@ -689,11 +629,11 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm 
   LLVMPositionBuilderAtEnd(b, sbody);
   n = LLVMBuildLoad2(b, c->t_i64, nv, "");
   LLVMValueRef j = LLVMBuildLoad2(b, c->t_i64, jv, "");
-  int64_t owl = g->opos[last];
+  int64_t owl = g->dm.opos[last];
   LLVMValueRef row = LLVMBuildUDiv(b, n, cg_i64(c, owl), ""), ow0 = LLVMBuildURem(b, n, cg_i64(c, owl), "");
   LLVMValueRef seg = cg_min_i64(c, LLVMBuildNSWSub(b, cg_i64(c, owl), ow0, ""), LLVMBuildNSWSub(b, n1, n, ""));
   LLVMValueRef o[IR_MAX_RANK];
-  split(c, row, last, g->opos, o);
+  split(c, row, last, g->dm.opos, o);
   cg_index ix;
   cg_index_init(k, &ix, xs->rank);
   ix.d[cd->in_batch] = img;
@@ -732,34 +672,20 @@ static void b_panel_conv(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm 
 }
 
 static bool segmented(const gemm *g) {
-  bool seg = g->conv && g->ns > 0;
-  for (int i = 0; seg && i < g->ns; i++) seg = g->in->a.window->d[i].lhs_dilate == 1;
+  bool seg = g->dm.conv && g->dm.ns > 0;
+  for (int i = 0; seg && i < g->dm.ns; i++) seg = g->in->a.window->d[i].lhs_dilate == 1;
   return seg;
 }
 
 /* Whether the vector im2col applies: a 2-D NCHW convolution without input
- * dilation whose input is a buffer of the kernel. At stride 1 with output
- * rows as wide as the input rows ("same" padding), output position n reads
- * input position n + (kh·dh - ph)·W + (kw·dw - pw) of its channel plane
- * (*contiguous); otherwise each lane's position is computed and gathered. */
-static bool flat_im2col(const cg_kdesc *d, const gemm *g, unsigned *pos, bool *contiguous) {
-  if (!g->conv || g->ns != 2) return false;
-  const ir_conv_dims *cd = g->in->conv;
-  const ir_window *w = g->in->a.window;
-  const ir_shape *xs = &d->comp->insts[g->bop].shape;
-  if (cd->in_batch != 0 || cd->in_feature != 1 || cd->in_spatial[0] != 2 || cd->in_spatial[1] != 3) return false;
-  for (int i = 0; i < 2; i++)
-    if (w->d[i].lhs_dilate != 1) return false;
-  if (xs->dims[2] * xs->dims[3] > (1 << 30) || g->N > (1 << 30)) return false;
-  *contiguous = w->d[0].stride == 1 && w->d[1].stride == 1 && g->opos[1] == xs->dims[3];
-  return cg_default_input(d, g->bop, pos);
-}
-
-/* Whether b_panel_flat loads input row spans: each vector of a panel lies
- * in one output row (OW a multiple of VW) at stride 1 or 2. */
-static bool rowvec_im2col(const gemm *g, bool contiguous) {
-  int64_t sw = g->in->a.window->d[1].stride;
-  return !contiguous && g->opos[1] % g->vw == 0 && (sw == 1 || sw == 2);
+ * dilation (g->im2col.flat) whose input is a buffer of the kernel (*pos:
+ * its position). At stride 1 with output rows as wide as the input rows
+ * ("same" padding), output position n reads input position
+ * n + (kh·dh - ph)·W + (kw·dw - pw) of its channel plane
+ * (g->im2col.contiguous); otherwise each lane's position is computed and
+ * gathered. */
+static bool flat_im2col(const cg_kdesc *d, const gemm *g, unsigned *pos) {
+  return g->im2col.flat && cg_default_input(d, g->bop, pos);
 }
 
 /* The flat im2col of panel u: per output-position vector of the panel, the
@@ -771,11 +697,12 @@ static bool rowvec_im2col(const gemm *g, bool contiguous) {
 #define FLAT_MAX_VECS 4
 #define FLAT_MAX_TAPS 16
 static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueRef body, LLVMValueRef dst,
-                         LLVMValueRef u, unsigned xin, bool contiguous) {
+                         LLVMValueRef u, unsigned xin) {
   LLVMBuilderRef b = c->b;
+  bool contiguous = g->im2col.contiguous;
   const ir_window *w = g->in->a.window;
   const ir_shape *xs = &d->comp->insts[g->bop].shape;
-  int64_t H = xs->dims[2], W = xs->dims[3], HW = H * W, KH = g->taps[1], KW = g->taps[2];
+  int64_t H = xs->dims[2], W = xs->dims[3], HW = H * W, KH = g->dm.taps[1], KW = g->dm.taps[2];
   unsigned vw = (unsigned)g->vw;
   LLVMTypeRef vf = LLVMVectorType(c->t_f32, vw);
   LLVMValueRef e[16];
@@ -786,17 +713,17 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
   LLVMValueRef img, grp;
   image_group(c, g, bb, &img, &grp);
   LLVMValueRef chan0 = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, img, cg_i64(c, xs->dims[1]), ""),
-                                       LLVMBuildNSWMul(b, grp, cg_i64(c, g->cin_g), ""), "");
+                                       LLVMBuildNSWMul(b, grp, cg_i64(c, g->dm.cin_g), ""), "");
   LLVMValueRef n0 = LLVMBuildNSWMul(b, p, cg_i64(c, g->bw), "");
   LLVMValueRef x = LLVMGetParam(body, d->nout + xin);
   int nvb = g->bld / g->vw; /* vectors per packed row (lanes past bw are not read) */
   LLVMValueRef rowok[FLAT_MAX_VECS][FLAT_MAX_TAPS], colok[FLAT_MAX_VECS][FLAT_MAX_TAPS];
   LLVMValueRef rowoff[FLAT_MAX_VECS][FLAT_MAX_TAPS], colpos[FLAT_MAX_VECS][FLAT_MAX_TAPS];
-  int64_t OW = g->opos[1], sw = w->d[1].stride;
+  int64_t OW = g->dm.opos[1], sw = w->d[1].stride;
   /* Vectors that each lie in one output row (OW a multiple of VW) at stride
    * 1 or 2 load the input row span under them (2·VW wide at stride 2, the
    * even lanes kept) instead of gathering. */
-  bool rowvec = !g->swap && rowvec_im2col(g, contiguous);
+  bool rowvec = !g->swap && g->im2col.rowvec;
   unsigned span = rowvec ? vw * (unsigned)sw : vw; /* lanes of a row-span load (sw <= 2 there) */
   LLVMTypeRef vfs = LLVMVectorType(c->t_f32, span);
   LLVMValueRef es[32], evens[16];
@@ -807,7 +734,7 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
   LLVMValueRef col0_s[FLAT_MAX_VECS][FLAT_MAX_TAPS], colm_s[FLAT_MAX_VECS][FLAT_MAX_TAPS];
   for (int v = 0; rowvec && v < nvb; v++) {
     LLVMValueRef pos = LLVMBuildNSWAdd(b, n0, cg_i64(c, v * g->vw), "");
-    LLVMValueRef inn = LLVMBuildICmp(b, LLVMIntSLT, pos, cg_i64(c, g->N), "");
+    LLVMValueRef inn = LLVMBuildICmp(b, LLVMIntSLT, pos, cg_i64(c, g->dm.N), "");
     LLVMValueRef ohs = LLVMBuildNSWMul(b, LLVMBuildUDiv(b, pos, cg_i64(c, OW), ""), cg_i64(c, w->d[0].stride), "");
     LLVMValueRef ows = LLVMBuildNSWMul(b, LLVMBuildURem(b, pos, cg_i64(c, OW), ""), cg_i64(c, sw), "");
     for (int64_t r = 0; r < KH; r++) {
@@ -829,7 +756,7 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
   }
   for (int v = 0; !rowvec && v < nvb; v++) {
     LLVMValueRef nv = LLVMBuildAdd(b, VSPLAT(LLVMBuildTrunc(b, LLVMBuildNSWAdd(b, n0, cg_i64(c, v * g->vw), ""), c->t_i32, "")), iota, "");
-    LLVMValueRef in = LLVMBuildICmp(b, LLVMIntSLT, nv, VSPLAT(cg_i32(c, (int32_t)g->N)), "");
+    LLVMValueRef in = LLVMBuildICmp(b, LLVMIntSLT, nv, VSPLAT(cg_i32(c, (int32_t)g->dm.N)), "");
     LLVMValueRef oh = LLVMBuildMul(b, LLVMBuildUDiv(b, nv, VSPLAT(cg_i32(c, (int32_t)OW)), ""), VSPLAT(cg_i32(c, (int32_t)w->d[0].stride)), "");
     LLVMValueRef ow = LLVMBuildMul(b, LLVMBuildURem(b, nv, VSPLAT(cg_i32(c, (int32_t)OW)), ""), VSPLAT(cg_i32(c, (int32_t)w->d[1].stride)), "");
     for (int64_t r = 0; r < KH; r++) {
@@ -843,7 +770,7 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
     }
   }
   cg_loop lc;
-  LLVMValueRef ci = cg_loop_open(c, &lc, cg_i64(c, 0), cg_i64(c, g->cin_g), "ci");
+  LLVMValueRef ci = cg_loop_open(c, &lc, cg_i64(c, 0), cg_i64(c, g->dm.cin_g), "ci");
   LLVMValueRef plane = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, chan0, ci, ""), cg_i64(c, HW), "");
   LLVMValueRef kbase = LLVMBuildNSWMul(b, ci, cg_i64(c, KH * KW), "");
   LLVMTypeRef ldt[2] = {vf, c->t_ptr};
@@ -851,7 +778,7 @@ static void b_panel_flat(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueR
     for (int64_t s2 = 0; s2 < KW; s2++) {
       int64_t off = (r * w->d[0].rhs_dilate - w->d[0].pad_lo) * W + (s2 * w->d[1].rhs_dilate - w->d[1].pad_lo);
       LLVMValueRef k = LLVMBuildNSWAdd(b, kbase, cg_i64(c, r * KW + s2), "");
-      LLVMValueRef drow = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, u, cg_i64(c, g->K), ""), k, ""), cg_i64(c, g->bld), "");
+      LLVMValueRef drow = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, u, cg_i64(c, g->dm.K), ""), k, ""), cg_i64(c, g->bld), "");
       for (int v = 0; v < nvb; v++) {
         LLVMValueRef val;
         if (rowvec) {
@@ -888,10 +815,9 @@ static void pack_b_panel(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm 
                          LLVMValueRef u) {
   LLVMValueRef dst = LLVMBuildGEP2(c->b, c->t_i8, LLVMGetParam(body, cg_arg_scratch(d)), (LLVMValueRef[]){cg_i64(c, off)}, 1, "");
   unsigned xin;
-  bool contiguous;
-  if (flat_im2col(d, g, &xin, &contiguous) && g->taps[1] * g->taps[2] <= 49 && g->taps[1] <= FLAT_MAX_TAPS &&
-      g->taps[2] <= FLAT_MAX_TAPS && g->bld / g->vw <= FLAT_MAX_VECS)
-    b_panel_flat(c, d, g, body, dst, u, xin, contiguous);
+  if (flat_im2col(d, g, &xin) && g->dm.taps[1] * g->dm.taps[2] <= 49 && g->dm.taps[1] <= FLAT_MAX_TAPS &&
+      g->dm.taps[2] <= FLAT_MAX_TAPS && g->bld / g->vw <= FLAT_MAX_VECS)
+    b_panel_flat(c, d, g, body, dst, u, xin);
   else if (segmented(g) && !g->b_affine) b_panel_conv(c, k, d, g, body, dst, u);
   else b_panel(c, k, g, dst, u);
 }
@@ -910,12 +836,12 @@ static void epilogue_cols(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm
   cg_loop lj;
   LLVMValueRef j = cg_loop_open(c, &lj, cg_i64(c, 0), cg_i64(c, cut ? g->nrem : g->bw), "ej");
   LLVMValueRef n = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, jn, cg_i64(c, g->bw), ""), j, "");
-  if (!g->conv) {
-    split(c, n, g->nrf, g->rfsz, rc);
-    for (int i = 0; i < g->nrf; i++) ix.d[g->nb + g->nlf + i] = rc[i];
+  if (!g->dm.conv) {
+    split(c, n, g->dm.nrf, g->dm.rfsz, rc);
+    for (int i = 0; i < g->dm.nrf; i++) ix.d[g->dm.nb + g->dm.nlf + i] = rc[i];
   } else {
-    split(c, n, g->ns, g->opos, rc);
-    for (int i = 0; i < g->ns; i++) ix.d[g->in->conv->out_spatial[i]] = rc[i];
+    split(c, n, g->dm.ns, g->dm.opos, rc);
+    for (int i = 0; i < g->dm.ns; i++) ix.d[g->in->conv->out_spatial[i]] = rc[i];
   }
   for (int i = 0; i < hs->rank; i++)
     if (!ix.d[i]) ix.d[i] = cg_i64(c, 0);
@@ -944,23 +870,23 @@ static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValue
   cg_loop lr;
   LLVMValueRef r = cg_loop_open(c, &lr, cg_i64(c, 0), rows, "er");
   LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, im, cg_i64(c, g->aw), ""), r, "");
-  LLVMValueRef rowbase = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g->M), ""), m, ""),
-                                         cg_i64(c, g->N), "");
+  LLVMValueRef rowbase = LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g->dm.M), ""), m, ""),
+                                         cg_i64(c, g->dm.N), "");
   /* Row coordinates of the product, outside the column loop. */
   LLVMValueRef rc[IR_MAX_RANK + 2];
   cg_index ix;
   cg_index_init(&k, &ix, hs->rank);
-  if (!g->conv) {
-    split(c, bt, g->nb, g->bsz, rc);
-    for (int i = 0; i < g->nb; i++) ix.d[i] = rc[i];
-    split(c, m, g->nlf, g->lfsz, rc);
-    for (int i = 0; i < g->nlf; i++) ix.d[g->nb + i] = rc[i];
+  if (!g->dm.conv) {
+    split(c, bt, g->dm.nb, g->dm.bsz, rc);
+    for (int i = 0; i < g->dm.nb; i++) ix.d[i] = rc[i];
+    split(c, m, g->dm.nlf, g->dm.lfsz, rc);
+    for (int i = 0; i < g->dm.nlf; i++) ix.d[g->dm.nb + i] = rc[i];
   } else {
     const ir_conv_dims *cd = g->in->conv;
     LLVMValueRef img, grp;
     image_group(c, g, bt, &img, &grp);
     ix.d[cd->out_batch] = img;
-    ix.d[cd->out_feature] = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, grp, cg_i64(c, g->M), ""), m, "");
+    ix.d[cd->out_feature] = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, grp, cg_i64(c, g->dm.M), ""), m, "");
   }
   /* One kind of column panel (all full, or a single cut one), or a branch
    * between the two, as in b_panel. */
@@ -990,11 +916,11 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   LLVMBuilderRef b = c->b;
   if (c->o->remarks)
     diag_emit(c->d, DIAG_REMARK, "codegen: %%%s: GEMM %" PRId64 "x%" PRId64 "x%" PRId64 " (batch %" PRId64 "), %s tile %dx%d%s%s%s",
-              d->inst && d->inst->name ? d->inst->name : "?", g.M, g.N, g.K, g.batch,
+              d->inst && d->inst->name ? d->inst->name : "?", g.dm.M, g.dm.N, g.dm.K, g.dm.batch,
               g.swap ? "transposed" : "normal", g.aw, g.bw,
               g.swap ? " (vectors along M, B broadcast)" : "", g.a_const ? ", A read packed from its constant" : "",
               g.b_const ? ", B read packed from its constant" : "");
-  int64_t a_bytes = g.abatch * g.mp * g.K * g.aw * 4, b_bytes = g.batch * g.np * g.K * g.bld * 4;
+  int64_t a_bytes = g.dm.abatch * g.mp * g.dm.K * g.aw * 4, b_bytes = g.dm.batch * g.np * g.dm.K * g.bld * 4;
   int64_t a_off = 0, b_off = g.a_const ? 0 : align64(a_bytes);
   /* B packed at run time is packed panel by panel inside the tile phase,
    * right before the tiles that use it (while it is in L2): one unit is
@@ -1011,9 +937,9 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   for (int rm = 0; rm < 2; rm++)
     for (int cn = 0; cn < 2; cn++) {
       if (rm && !g.mrem) continue;
-      if (!rm && g.M < g.aw) continue;
+      if (!rm && g.dm.M < g.aw) continue;
       if (cn && !g.nrem) continue;
-      if (!cn && g.N < g.bw) continue;
+      if (!cn && g.dm.N < g.bw) continue;
       bool vcut = g.swap ? rm : cn;
       int64_t vrem = g.swap ? g.mrem : g.nrem;
       int bc = g.swap ? (cn ? (int)g.nrem : g.bw) : (rm ? (int)g.mrem : g.aw);
@@ -1032,7 +958,7 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
    * sized to stay in (half of) a 1 MB L2; inside a block, column panels
    * outer and row panels inner. B is then read from memory once, A once
    * per block of columns. Units past the last panel are skipped. */
-  int64_t apanel = g.K * g.aw * 4, bpanel = g.K * g.bld * 4, budget = 256 * 1024;
+  int64_t apanel = g.dm.K * g.aw * 4, bpanel = g.dm.K * g.bld * 4, budget = 256 * 1024;
   int64_t nbs = budget / (bpanel ? bpanel : 1), mbs = budget / (apanel ? apanel : 1);
   nbs = nbs < 1 ? 1 : nbs > g.np ? g.np : nbs;
   mbs = mbs < 1 ? 1 : mbs > g.mp ? g.mp : mbs;
@@ -1066,17 +992,17 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
                                     LLVMBuildICmp(b, LLVMIntSLT, im, cg_i64(c, g.mp), ""), ""), run, skip);
     LLVMPositionBuilderAtEnd(b, run);
   }
-  LLVMValueRef ab = g.conv && g.groups > 1 ? LLVMBuildURem(b, bt, cg_i64(c, g.groups), "") : (g.conv ? cg_i64(c, 0) : bt);
+  LLVMValueRef ab = g.dm.conv && g.dm.groups > 1 ? LLVMBuildURem(b, bt, cg_i64(c, g.dm.groups), "") : (g.dm.conv ? cg_i64(c, 0) : bt);
   LLVMValueRef ap = gep_f32(c, abase, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, ab, cg_i64(c, g.mp), ""), im, ""),
-                                                     cg_i64(c, g.K * g.aw), ""));
+                                                     cg_i64(c, g.dm.K * g.aw), ""));
   LLVMValueRef bp = g.b_inplace
                          ? gep_f32(c, bbase, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.bstride), ""),
                                                             LLVMBuildNSWMul(b, jn, cg_i64(c, g.bw), ""), ""))
                          : gep_f32(c, bbase, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.np), ""), jn, ""),
-                                                            cg_i64(c, g.K * g.bld), ""));
+                                                            cg_i64(c, g.dm.K * g.bld), ""));
   LLVMValueRef coff = LLVMBuildNSWAdd(
-      b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.M), ""), LLVMBuildNSWMul(b, im, cg_i64(c, g.aw), ""), ""),
-                         cg_i64(c, g.N), ""),
+      b, LLVMBuildNSWMul(b, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, bt, cg_i64(c, g.dm.M), ""), LLVMBuildNSWMul(b, im, cg_i64(c, g.aw), ""), ""),
+                         cg_i64(c, g.dm.N), ""),
       LLVMBuildNSWMul(b, jn, cg_i64(c, g.bw), ""), "");
   LLVMValueRef cp = gep_f32(c, LLVMGetParam(body, 0), coff);
   LLVMValueRef lastm = g.mrem ? LLVMBuildICmp(b, LLVMIntEQ, im, cg_i64(c, g.mp - 1), "") : LLVMConstInt(c->t_i1, 0, 0);
@@ -1105,9 +1031,9 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   LLVMBuildRetVoid(b);
   cg_phase *ph = &out->ph[out->nphase++];
   ph->task = cg_kernel_task(c, d, body);
-  ph->n = g.batch * per;
-  ph->cost = (double)g.aw * (double)g.bw * (double)g.K * 2 * (double)(g.mp * g.np) / (double)per +
-             (merged ? (double)(g.K * g.bld) * 2 : 0);
+  ph->n = g.dm.batch * per;
+  ph->cost = (double)g.aw * (double)g.bw * (double)g.dm.K * 2 * (double)(g.mp * g.np) / (double)per +
+             (merged ? (double)(g.dm.K * g.bld) * 2 : 0);
   ph->serial = false;
   return ph->task != NULL && !c->failed;
 }

@@ -10,7 +10,8 @@
  *   emit_kernel   the kernel kind: GEMM (cg_gemm.c), sort and scatter
  *                 (cg_sort.c), depthwise (cg_dwconv.c) or row
  *                 (cg_conv.c) convolution, else a loop (cg_loop.c); each
- *                 phase wrapped in a task;
+ *                 phase wrapped in a task; the kind is named in the
+ *                 launch for instrumented modules' kernel tables;
  *   emit_launch   rt_parallel_for where a phase has enough work, else a
  *                 direct call of the task;
  *   new_run / export_run
@@ -32,6 +33,7 @@
 #include "codegen/cg_llvm_names.h"
 #include "codegen/cpu/cg_cpu.h"
 #include "include/kiln/artifact.h"
+#include "ir/cost.h"
 
 static const char *const levels_portable[3] = {"x86-64-v2", "x86-64-v3", "x86-64-v4"};
 
@@ -130,6 +132,19 @@ static LLVMValueRef cpu_math_call(cg_ctx *c, const char *name, LLVMTypeRef ret, 
 
 /* ---- kernels ---------------------------------------------------------------- */
 
+/* The kind a loop kernel is listed as in kernel tables: "reduce" when its
+ * root reduces, "copy" when it only moves data (no arithmetic anywhere in
+ * it), else "loop". */
+static const char *loop_kind(const cg_ctx *c, const cg_kdesc *d) {
+  ir_op rop = d->comp->insts[d->root].op;
+  if (rop == IR_OP_REDUCE || rop == IR_OP_REDUCE_WINDOW) return "reduce";
+  const ir_comp *e = ir_module_entry(c->m);
+  if (d->inst && e && d->inst >= e->insts && d->inst < e->insts + e->ninsts &&
+      ir_inst_flops(c->m, e, (ir_id)(d->inst - e->insts)) == 0)
+    return "copy";
+  return "loop";
+}
+
 static bool cpu_emit_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   unsigned gemm_tag = 0;
   bool gemm = cg_gemm_applies(c, d, &gemm_tag);
@@ -155,17 +170,20 @@ static bool cpu_emit_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   bool ok;
   ir_op rop = d->comp->insts[d->root].op;
   if (gemm) {
+    ir_id hero = d->root;
+    cg_epilogue_hero(d, &hero);
+    out->kind = d->comp->insts[hero].op == IR_OP_CONVOLUTION ? "conv" : "gemm";
     ok = cg_gemm_kernel(c, d, out);
   } else {
     LLVMValueRef body = cg_kernel_body(c, d);
     ok = body != NULL;
     out->nphase = 1;
     if (ok) {
-      if (rop == IR_OP_SORT) ok = cg_sort_kernel(c, d, body, &out->ph[0], &out->scratch);
-      else if (rop == IR_OP_SCATTER) ok = cg_scatter_kernel(c, d, body, &out->ph[0]);
-      else if (cg_conv_dw_applies(c, d)) ok = cg_conv_dw_kernel(c, d, body, &out->ph[0]);
-      else if (cg_conv_rows_applies(d)) ok = cg_conv_rows_kernel(c, d, body, &out->ph[0]);
-      else ok = cg_loop_kernel(c, d, body, &out->ph[0]);
+      if (rop == IR_OP_SORT) out->kind = "sort", ok = cg_sort_kernel(c, d, body, &out->ph[0], &out->scratch);
+      else if (rop == IR_OP_SCATTER) out->kind = "scatter", ok = cg_scatter_kernel(c, d, body, &out->ph[0]);
+      else if (cg_conv_dw_applies(c, d)) out->kind = "dwconv", ok = cg_conv_dw_kernel(c, d, body, &out->ph[0]);
+      else if (cg_conv_rows_applies(d)) out->kind = "conv", ok = cg_conv_rows_kernel(c, d, body, &out->ph[0]);
+      else out->kind = loop_kind(c, d), ok = cg_loop_kernel(c, d, body, &out->ph[0]);
     }
     if (ok) {
       out->ph[0].task = cg_kernel_task(c, d, body);

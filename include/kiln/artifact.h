@@ -16,6 +16,7 @@
  *   const kiln_artifact_desc *kiln_artifact_info(void);   -- the same description
  *   size_t kiln_NAME_missing_features(char *buf, size_t cap);   -- x86-64 only, see below
  *   const char *kiln_NAME_selected_cpu(void);                    -- x86-64 only, see below
+ *   void   kiln_NAME_set_trace(kiln_artifact_trace_fn, void *);  -- instrumented only, see below
  *
  * `kiln_artifact_info` has the same name in every artifact: it is meant for
  * dlopen (each handle has its own). A program that links several artifacts
@@ -57,6 +58,23 @@
  * the .so, valid until it is unloaded (dlclose). Never write to it or free
  * it.
  *
+ * Kernels (instrumented artifacts, `kiln compile --instrument`): the
+ * description lists the kernels in the order run launches them
+ * (`kernels`, `num_kernels`), and `set_trace` installs a hook the code
+ * calls on the run's thread before and after each kernel and, on each
+ * thread taking part, around its share of a kernel's parallel loop:
+ *
+ *   hook(user, kernel, KILN_ARTIFACT_TRACE_KERNEL_BEGIN, 0, NULL)
+ *     hook(user, kernel, KILN_ARTIFACT_TRACE_WORK_BEGIN, thread, NULL)   -- per thread,
+ *     hook(user, kernel, KILN_ARTIFACT_TRACE_WORK_END, thread, NULL)     -- 0 the caller's
+ *   hook(user, kernel, KILN_ARTIFACT_TRACE_KERNEL_END, 0, outputs)
+ *
+ * where outputs[k] points to the kernel's k-th array, as its `outputs`
+ * entry describes it (valid during the call; a later kernel may reuse
+ * the bytes). Set the hook only while no run is in progress; with a hook
+ * set, run one call at a time. NULL removes it. An artifact made without
+ * instrumentation has num_kernels 0 and set_trace NULL, and pays nothing.
+ *
  * Versioning: `abi_version` changes when a field changes meaning or
  * position; new fields are only ever appended, and `size` says how many
  * bytes of the struct this artifact provides. A reader checks
@@ -93,6 +111,16 @@ enum {
   KILN_ARTIFACT_F16, KILN_ARTIFACT_BF16, KILN_ARTIFACT_F32, KILN_ARTIFACT_F64,
 };
 
+/* Phases of the trace hook (see "Kernels" above); the same numbers as
+ * kiln_trace_phase in kiln/kiln.h. */
+enum {
+  KILN_ARTIFACT_TRACE_KERNEL_BEGIN = 0,
+  KILN_ARTIFACT_TRACE_KERNEL_END = 1,
+  KILN_ARTIFACT_TRACE_WORK_BEGIN = 2,
+  KILN_ARTIFACT_TRACE_WORK_END = 3,
+};
+typedef void (*kiln_artifact_trace_fn)(void *user, int kernel, int phase, int thread, void *const *buffers);
+
 /* One input or output. */
 typedef struct kiln_artifact_tensor {
   const char *name;               /* the model's name for it (UTF-8, NUL-terminated) */
@@ -102,6 +130,19 @@ typedef struct kiln_artifact_tensor {
   const int32_t *minor_to_major;  /* rank entries: the layout; {rank-1, ..., 0} is row-major */
   uint64_t size_bytes;            /* bytes of the dense array */
 } kiln_artifact_tensor;
+
+/* One kernel of an instrumented artifact. */
+typedef struct kiln_artifact_kernel {
+  const char *name;        /* the entry instruction it computes ("fusion.12") */
+  const char *kind;        /* "gemm", "conv", "dwconv", "loop", "reduce", "copy", "sort", "scatter", "custom_call" */
+  const char *onnx_nodes;  /* ONNX node names it covers, comma-separated, each once ("" none known) */
+  const char *onnx_ops;    /* their op types, in the same order */
+  const char *shape;       /* its result's shape as IR text ("f32[1,64]", "(f32[2], i64[2])") */
+  double flops;            /* arithmetic operations, a multiply-add counting 2 (ir/cost.h) */
+  double bytes;            /* bytes of its distinct operands and its results, each once */
+  uint32_t num_outputs;    /* arrays it writes */
+  const kiln_artifact_tensor *outputs; /* num_outputs: named NAME or NAME#k (tuple element k) */
+} kiln_artifact_kernel;
 
 typedef struct kiln_artifact_desc {
   uint32_t abi_version;           /* KILN_ARTIFACT_ABI_VERSION */
@@ -127,6 +168,10 @@ typedef struct kiln_artifact_desc {
   /* The CPU the code that runs here was made for: target_cpu, or for a portable artifact the best
    * level this CPU has ("x86-64-v4"); NULL when none can run here. The pointer is NULL: not checked. */
   const char *(*selected_cpu)(void);
+  /* Appended later within ABI version 1 (see "Kernels" above): read only when `size` covers them. */
+  uint32_t num_kernels;                 /* 0: not instrumented */
+  const kiln_artifact_kernel *kernels;  /* num_kernels entries, in launch order */
+  void (*set_trace)(kiln_artifact_trace_fn fn, void *user); /* NULL: not instrumented */
 } kiln_artifact_desc;
 
 /* The symbol every artifact exports (see above). */

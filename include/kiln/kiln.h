@@ -301,6 +301,81 @@ KILN_API int kiln_executable_num_threads(const kiln_executable *exe);
 KILN_API kiln_status kiln_executable_run(kiln_executable *exe, const void *const *inputs, void *const *outputs,
                                          void *workspace);
 
+/* ---- instrumentation: profiles and verification (api/instrument.c) ------ */
+
+/* What kiln_context_set_instrument compiles in. */
+enum {
+  /* The run function calls the executable's trace hook (kiln_executable_set_trace)
+   * before and after each kernel, and each thread of a parallel loop calls it
+   * around its share of the loop; the executable carries a table describing
+   * its kernels (kiln_executable_kernel). */
+  KILN_INSTRUMENT_KERNELS = 1 << 0,
+};
+/* Instrumentation for models compiled afterwards, JIT and AOT (default 0:
+ * nothing is compiled in, so it costs nothing). */
+KILN_API kiln_status kiln_context_set_instrument(kiln_context *ctx, unsigned flags);
+/* For testing kiln verify only: in models compiled afterwards, the kernel
+ * of the entry instruction named `kernel` (as in the optimised IR, e.g.
+ * "fusion.3") adds 1 to the first element of its first output after it
+ * runs (floating and integer types; a pred is flipped). NULL: none. A name
+ * no kernel has is an error when the model is compiled. Copied. */
+KILN_API kiln_status kiln_context_set_debug_perturb(kiln_context *ctx, const char *kernel);
+/* JIT: write each JIT'd function's address, size and name to
+ * /tmp/perf-PID.map, so `perf report` names kernels (on: 1). The default
+ * is off, or on when the environment variable KILN_PERF_MAP is set to
+ * anything but "" or "0" when the context is created. */
+KILN_API kiln_status kiln_context_set_perf_map(kiln_context *ctx, int on);
+
+/* One kernel of an instrumented executable. Strings and arrays are owned
+ * by the executable, valid until it is destroyed. */
+typedef struct kiln_kernel_info {
+  const char *name;       /* the entry instruction it computes, as in the optimised IR ("fusion.12") */
+  const char *kind;       /* "gemm", "conv", "dwconv", "loop", "reduce", "sort", "copy", "custom_call", ... */
+  const char *onnx_nodes; /* names of the ONNX nodes it covers, comma-separated, each once ("" none known) */
+  const char *onnx_ops;   /* their op types, in the same order */
+  const char *shape;      /* its result's shape as IR text: "f32[1,64,56,56]", "(f32[2], s64[2])" */
+  double flops;           /* arithmetic operations; a multiply-add counts 2 */
+  double bytes;           /* bytes of its distinct operands read plus its results written, each once */
+  int num_outputs;        /* arrays it writes (tuple elements) */
+  const kiln_tensor_info *outputs;       /* num_outputs; named NAME, or NAME#k for tuple element k */
+  const int32_t *const *minor_to_major;  /* num_outputs layouts (rank entries each) of the arrays */
+} kiln_kernel_info;
+
+/* Kernels of an instrumented executable, in launch order (0 when it was
+ * compiled without KILN_INSTRUMENT_KERNELS). */
+KILN_API int kiln_executable_num_kernels(const kiln_executable *exe);
+KILN_API kiln_status kiln_executable_kernel(const kiln_executable *exe, int i, kiln_kernel_info *out);
+
+typedef enum kiln_trace_phase {
+  KILN_TRACE_KERNEL_BEGIN = 0, /* the run's thread, before kernel `kernel`; buffers NULL */
+  KILN_TRACE_KERNEL_END = 1,   /* the run's thread, after it; buffers: its num_outputs arrays, in their layouts */
+  KILN_TRACE_WORK_BEGIN = 2,   /* thread `thread` (0: the run's own) starts its share of the kernel's parallel loop */
+  KILN_TRACE_WORK_END = 3,     /* ... and ends it; buffers NULL */
+} kiln_trace_phase;
+typedef void (*kiln_trace_fn)(void *user, int kernel, kiln_trace_phase phase, int thread, void *const *buffers);
+/* Sets the trace hook of an instrumented executable (NULL: none). It is
+ * called from the run's thread and from the pool's threads at once. Change
+ * it only while no run is in progress; with a hook set, run one call at a
+ * time. KILN_ERR_UNSUPPORTED when exe was compiled without instrumentation. */
+KILN_API kiln_status kiln_executable_set_trace(kiln_executable *exe, kiln_trace_fn fn, void *user);
+
+/* Called by kiln_model_evaluate_trace with each value of the entry
+ * computation: info->name is the instruction's name (NAME#k for element k
+ * of a tuple), data the dense row-major array (valid during the call). */
+typedef void (*kiln_value_fn)(void *user, const kiln_tensor_info *info, const void *data);
+/* kiln_model_evaluate, also handing every intermediate value to fn, in
+ * instruction order. */
+KILN_API kiln_status kiln_model_evaluate_trace(kiln_model *m, const void *const *inputs, void *const *outputs,
+                                               kiln_value_fn fn, void *user);
+/* A new model computing only the entry instruction named `inst` of m: its
+ * parameters are that instruction's distinct operands (named after them,
+ * row-major) except constants, which stay constants (weights keep their
+ * pre-packed layout, so the kernel compiles as it did in m); its one output
+ * the instruction's value (NAME#k, one per element, for a tuple; a fusion
+ * stays a fusion, calling a copy of its computation). Used for
+ * reproducers. Caller owns *out. */
+KILN_API kiln_status kiln_model_extract(kiln_model *m, const char *inst, kiln_model **out);
+
 /* ---- ONNX files -------------------------------------------------------- */
 
 /* Loads an ONNX model file whatever its name ends with. Caller owns *out;
