@@ -40,3 +40,9 @@ kiln_status kiln_model_from_onnx_bytes(kiln_context *ctx, const void *bytes, siz
   *out = NULL;
   return api_import_onnx(ctx, NULL, bytes, len, NULL, 0, out);
 }
+
+kiln_status kiln_onnx_ops_markdown(char **text) {
+  if (!text) return KILN_ERR_INVALID_ARGUMENT;
+  *text = onnx_ops_markdown();
+  return *text ? KILN_OK : KILN_ERR_OUT_OF_MEMORY;
+}

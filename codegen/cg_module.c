@@ -14,7 +14,9 @@
  * Outputs that are parameters, constants or repeats are copied at the end.
  *
  * Launches run in instruction order. A fusion instruction launches the
- * kernel of its computation; any other instruction is a fusion of one.
+ * kernel of its computation; a conditional or while calls run functions
+ * compiled from its computations (see "control flow" below); any other
+ * instruction is a fusion of one.
  *
  * Levels: the kernels, plan and run function are built once per level of
  * the backend (c->nlevels; the CPU's --cpu=portable has three, each with
@@ -48,6 +50,7 @@
 #include "codegen/cg_backend.h"
 #include "include/kiln/artifact.h"
 #include "ir/cost.h"
+#include "ir/extract.h"
 #include "passes/pass.h"
 
 /* S_INPLACE, S_SLICE: the bytes of slot `alias` at `offset`. */
@@ -76,6 +79,7 @@ typedef struct plan {
   int64_t ws;
   ir_plan *owned;         /* the plan made here when the module has none */
   const ir_plan *ip;      /* the buffer plan followed */
+  LLVMValueRef *cf_fn;    /* [2 * ninsts]: the run functions a conditional or while calls */
 } plan;
 
 /* The arrays an instruction produces (one slot each). */
@@ -159,6 +163,20 @@ static LLVMValueRef const_global(cg_ctx *c, const ir_inst *in, ir_id id) {
   free(owned);
   c->consts[c->nconsts++] = (cg_const_ref){ENTRY_CONST, id, g};
   return g;
+}
+
+/* The scratch slot of launch id (placed by place_scratch), when its
+ * kernel asked for any. False after reporting out of memory. */
+static bool add_scratch(cg_ctx *c, plan *p, ir_id id) {
+  if (p->launch[id].scratch <= 0) return true;
+  slot s;
+  memset(&s, 0, sizeof s);
+  s.kind = S_SCRATCH;
+  s.inst = id;
+  s.bytes = p->launch[id].scratch;
+  s.def = s.last = id;
+  p->scratch_slot[id] = add_slot(c, p, s);
+  return !c->failed;
 }
 
 /* The slots of every entry value, as the buffer plan says. */
@@ -301,16 +319,7 @@ static bool plan_launch(cg_ctx *c, plan *p, ir_id id) {
   }
   if (ok) {
     p->has_launch[id] = true;
-    if (p->launch[id].scratch > 0) {
-      slot s;
-      memset(&s, 0, sizeof s);
-      s.kind = S_SCRATCH;
-      s.inst = id;
-      s.bytes = p->launch[id].scratch;
-      s.def = s.last = id;
-      p->scratch_slot[id] = add_slot(c, p, s);
-      ok = !c->failed;
-    }
+    ok = add_scratch(c, p, id);
   }
   free(outs);
   free(ins);
@@ -496,14 +505,201 @@ static void emit_perturb(cg_ctx *c, plan *p, entry_state *st, ir_id id) {
   cg_store(c, t, base, cg_i64(c, 0), v);
 }
 
+/* ---- control flow ------------------------------------------------------------ */
+
+/*
+ * conditional and while: every computation they call is compiled on its
+ * own, as a module of its own (ir_extract_comp) through the default pass
+ * pipeline, into an internal run function with the entry's signature,
+ * i32(inputs, outputs, workspace), for the same level. The caller's launch
+ * calls them, handing on a non-zero status.
+ *
+ * A while's state lives in its result buffers: the operands are copied in,
+ * the condition reads the state, the body writes the next state into the
+ * launch's scratch (its inputs and outputs must not overlap), which is
+ * copied back. The launch's scratch:
+ *
+ *   [next state, each element 64-byte aligned][pred: 64][callees' workspace]
+ *
+ * A conditional's scratch is its branches' workspace; the branch writes the
+ * result buffers directly.
+ */
+static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout, int level, LLVMValueRef *run,
+                        int64_t *ws, klist *kl);
+
+static int64_t round64(int64_t n) { return (n + 63) / 64 * 64; }
+
+/* Bytes of the next-state area of a while's scratch. */
+static int64_t state_bytes(const ir_inst *in) {
+  int64_t n = 0;
+  for (uint32_t k = 0; k < nvalues(in); k++) n += round64(ir_shape_bytes(&in->tuple[k]));
+  return n;
+}
+
+/* Compiles computation ci of c->m into *fn (internal), whose own workspace
+ * need is *ws. Nested control flow recurses through build_level. */
+static bool compile_callee(cg_ctx *c, uint32_t ci, int level, LLVMValueRef *fn, int64_t *ws) {
+  ir_module *sm = ir_extract_comp(c->m, ci, c->d);
+  if (!sm) return cg_fail(c, "control flow: could not extract computation %%%s", c->m->comps[ci]->name);
+  pass_ctx pc;
+  memset(&pc, 0, sizeof pc);
+  pc.d = c->d;
+  pc.target = &c->target;
+  if (!pass_run(sm, NULL, NULL, &pc)) {
+    ir_module_destroy(sm);
+    return cg_fail(c, "control flow: the passes failed on computation %%%s", c->m->comps[ci]->name);
+  }
+  const ir_comp *se = ir_module_entry(sm);
+  klist kl;
+  memset(&kl, 0, sizeof kl);
+  kl.ids = calloc(se->ninsts + 1, sizeof *kl.ids);
+  kl.kinds = calloc(se->ninsts + 1, sizeof *kl.kinds);
+  /* The callee's kernels are not the artifact's: no tracing, no
+   * perturbation; its constants are numbered by its own module. */
+  const ir_module *m0 = c->m;
+  const cg_options *o0 = c->o;
+  cg_options o = *c->o;
+  o.instrument = false;
+  o.perturb = NULL;
+  cg_const_ref *k0 = c->consts;
+  uint32_t nk0 = c->nconsts, ck0 = c->capconsts;
+  c->m = sm;
+  c->o = &o;
+  c->consts = NULL;
+  c->nconsts = c->capconsts = 0;
+  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
+  *fn = cg_add_function(c, "kiln.cf", LLVMFunctionType(c->t_i32, pt, 3, 0), true);
+  bool ok = kl.ids && kl.kinds;
+  if (!ok) cg_fail(c, "out of memory");
+  if (ok) ok = build_level(c, se, ir_comp_num_params(se), se->insts[se->root].nops, level, fn, ws, &kl);
+  free(c->consts);
+  c->m = m0;
+  c->o = o0;
+  c->consts = k0;
+  c->nconsts = nk0;
+  c->capconsts = ck0;
+  free(kl.ids);
+  free(kl.kinds);
+  ir_module_destroy(sm);
+  return ok;
+}
+
+/* Plans a conditional or while: its callees' functions and its scratch. */
+static bool plan_control_flow(cg_ctx *c, plan *p, ir_id id, int level) {
+  const ir_inst *in = &p->e->insts[id];
+  /* The callees read and write plain row-major buffers. */
+  for (uint32_t k = 0; k < in->nops; k++)
+    if (!ir_shape_has_default_layout(&p->e->insts[in->ops[k]].shape))
+      return cg_fail(c, "%%%s (%s): operand %u has a non-row-major layout, which control flow does not take", in->name,
+                     ir_op_name(in->op), k);
+  uint32_t callee[2];
+  int nc = ir_inst_callees(in, callee);
+  int64_t ws = 0;
+  for (int k = 0; k < nc; k++) {
+    int64_t w = 0;
+    if (!compile_callee(c, callee[k], level, &p->cf_fn[2 * id + (uint32_t)k], &w)) return false;
+    if (w > ws) ws = w;
+  }
+  memset(&p->launch[id], 0, sizeof p->launch[id]);
+  p->launch[id].kind = ir_op_name(in->op);
+  p->launch[id].scratch = in->op == IR_OP_WHILE ? state_bytes(in) + 64 + round64(ws) : ws;
+  p->has_launch[id] = true;
+  return add_scratch(c, p, id);
+}
+
+static void store_arg(cg_ctx *c, LLVMValueRef args, uint32_t k, LLVMValueRef v) {
+  LLVMValueRef idx = cg_i64(c, k);
+  LLVMBuildStore(c->b, v, LLVMBuildGEP2(c->b, c->t_ptr, args, &idx, 1, ""));
+}
+
+/* fn(args[0..nin), args[nin..], ws); a non-zero status is returned at once. */
+static void call_callee(cg_ctx *c, entry_state *st, LLVMValueRef fn, LLVMValueRef args, uint32_t nin, LLVMValueRef ws) {
+  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
+  LLVMValueRef idx = cg_i64(c, nin);
+  LLVMValueRef a[3] = {args, LLVMBuildGEP2(c->b, c->t_ptr, args, &idx, 1, ""), ws};
+  LLVMValueRef r = LLVMBuildCall2(c->b, LLVMFunctionType(c->t_i32, pt, 3, 0), fn, a, 3, "");
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+  LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(c->llc, st->fn, "cf.ok");
+  LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntNE, r, cg_i32(c, 0), ""), st->ret, cont);
+  LLVMAddIncoming(st->status_phi, &r, &here, 1);
+  LLVMMoveBasicBlockAfter(cont, here);
+  LLVMPositionBuilderAtEnd(c->b, cont);
+}
+
+static LLVMValueRef byte_offset(cg_ctx *c, LLVMValueRef base, int64_t off) {
+  LLVMValueRef o = cg_i64(c, off);
+  return LLVMBuildGEP2(c->b, c->t_i8, base, &o, 1, "");
+}
+
+static void emit_control_flow(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVMValueRef args) {
+  const ir_inst *in = &p->e->insts[id];
+  uint32_t nout = nvalues(in);
+  LLVMValueRef scratch =
+      p->launch[id].scratch > 0 ? slot_ptr(c, p, st, p->scratch_slot[id]) : LLVMConstNull(c->t_ptr);
+  if (in->op == IR_OP_CONDITIONAL) {
+    LLVMValueRef pv = LLVMBuildLoad2(c->b, c->t_i8, slot_ptr(c, p, st, slot_of(p, in->ops[0], 0)), "pred");
+    LLVMValueRef take = LLVMBuildICmp(c->b, LLVMIntNE, pv, LLVMConstInt(c->t_i8, 0, 0), "");
+    for (uint32_t k = 1; k < in->nops; k++) store_arg(c, args, k - 1, slot_ptr(c, p, st, slot_of(p, in->ops[k], 0)));
+    for (uint32_t k = 0; k < nout; k++) store_arg(c, args, in->nops - 1 + k, slot_ptr(c, p, st, p->first[id] + k));
+    LLVMValueRef fn = LLVMBuildSelect(c->b, take, p->cf_fn[2 * id], p->cf_fn[2 * id + 1], "branch");
+    call_callee(c, st, fn, args, in->nops - 1, scratch);
+    return;
+  }
+  /* while: the state (result buffers) starts as the operands. */
+  LLVMValueRef *cur = malloc(sizeof(LLVMValueRef) * (2 * nout + 1)), *next = cur ? cur + nout : NULL;
+  if (!cur) {
+    cg_fail(c, "out of memory");
+    return;
+  }
+  int64_t off = 0;
+  for (uint32_t k = 0; k < nout; k++) {
+    int64_t bytes = ir_shape_bytes(&in->tuple[k]);
+    cur[k] = slot_ptr(c, p, st, p->first[id] + k);
+    next[k] = byte_offset(c, scratch, off);
+    off += round64(bytes);
+    LLVMValueRef from = slot_ptr(c, p, st, slot_of(p, in->ops[k], 0));
+    if (bytes > 0) LLVMBuildMemMove(c->b, cur[k], 1, from, 1, cg_i64(c, bytes));
+  }
+  LLVMValueRef pred = byte_offset(c, scratch, off), ws = byte_offset(c, scratch, off + 64);
+  LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->llc, st->fn, "while.cond");
+  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->llc, st->fn, "while.body");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->llc, st->fn, "while.done");
+  LLVMMoveBasicBlockAfter(head, LLVMGetInsertBlock(c->b));
+  LLVMBuildBr(c->b, head);
+  LLVMPositionBuilderAtEnd(c->b, head);
+  for (uint32_t k = 0; k < nout; k++) store_arg(c, args, k, cur[k]);
+  store_arg(c, args, nout, pred);
+  call_callee(c, st, p->cf_fn[2 * id], args, nout, ws);
+  LLVMValueRef pv = LLVMBuildLoad2(c->b, c->t_i8, pred, "");
+  LLVMValueRef go = LLVMBuildICmp(c->b, LLVMIntNE, pv, LLVMConstInt(c->t_i8, 0, 0), "");
+  LLVMMoveBasicBlockAfter(body, LLVMGetInsertBlock(c->b));
+  LLVMBuildCondBr(c->b, go, body, done);
+  LLVMPositionBuilderAtEnd(c->b, body);
+  for (uint32_t k = 0; k < nout; k++) {
+    store_arg(c, args, k, cur[k]);
+    store_arg(c, args, nout + k, next[k]);
+  }
+  call_callee(c, st, p->cf_fn[2 * id + 1], args, nout, ws);
+  for (uint32_t k = 0; k < nout; k++) {
+    int64_t bytes = ir_shape_bytes(&in->tuple[k]);
+    if (bytes > 0) LLVMBuildMemCpy(c->b, cur[k], 1, next[k], 1, cg_i64(c, bytes));
+  }
+  LLVMMoveBasicBlockAfter(done, LLVMGetInsertBlock(c->b));
+  LLVMBuildBr(c->b, head);
+  LLVMPositionBuilderAtEnd(c->b, done);
+  free(cur);
+}
+
 /* The run function of level `level`: the backend makes it (exported as
  * kiln_NAME_run, or internal behind a check that picks a level). Level 0
- * records the kernels in kl. */
-static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, int level, klist *kl) {
+ * records the kernels in kl. `fixed`: the function to build instead (a
+ * control-flow callee's, control_flow below); NULL: the backend's. */
+static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, int level, klist *kl,
+                              LLVMValueRef fixed) {
   const ir_comp *e = p->e;
   LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
   LLVMTypeRef run_ty = LLVMFunctionType(c->t_i32, pt, 3, 0);
-  LLVMValueRef fn = c->backend->new_run(c, run_ty, level);
+  LLVMValueRef fn = fixed ? fixed : c->backend->new_run(c, run_ty, level);
   if (!fn) return NULL;
   entry_state st;
   memset(&st, 0, sizeof st);
@@ -587,6 +783,7 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, i
     if (!custom && !p->has_launch[id]) continue;
     if (instr) emit_trace(c, p, &st, id, kernel, KILN_ARTIFACT_TRACE_KERNEL_BEGIN);
     if (custom) emit_custom_call(c, p, &st, id, args);
+    else if (in->op == IR_OP_CONDITIONAL || in->op == IR_OP_WHILE) emit_control_flow(c, p, &st, id, args);
     else emit_launch(c, p, &st, id, args);
     if (c->o->perturb && strcmp(in->name, c->o->perturb) == 0) {
       emit_perturb(c, p, &st, id);
@@ -807,8 +1004,10 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
   LLVMBuildRet(c->b, cg_i64(c, ws));
 }
 
-/* The kernels, buffer plan and run function of the current level; the
- * run function in *run, the workspace it needs in *ws. */
+/* The kernels, buffer plan and run function of entry computation e at
+ * `level`: the run function in *run (made by the backend when *run is
+ * NULL, else built into the function given: a control-flow callee's), the
+ * workspace it needs in *ws. */
 static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout, int level, LLVMValueRef *run,
                         int64_t *ws, klist *kl) {
   plan p;
@@ -819,11 +1018,16 @@ static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout
   p.launch = calloc(n, sizeof *p.launch);
   p.has_launch = calloc(n, sizeof *p.has_launch);
   p.scratch_slot = calloc(n, sizeof *p.scratch_slot);
-  bool ok = p.first && p.launch && p.has_launch && p.scratch_slot;
+  p.cf_fn = calloc(2 * n, sizeof *p.cf_fn);
+  bool ok = p.first && p.launch && p.has_launch && p.scratch_slot && p.cf_fn;
   if (!ok) cg_fail(c, "out of memory");
   if (ok) ok = slots_from_plan(c, &p);
   for (ir_id id = 0; ok && id < e->ninsts; id++) {
     const ir_inst *in = &e->insts[id];
+    if (in->op == IR_OP_CONDITIONAL || in->op == IR_OP_WHILE) {
+      ok = plan_control_flow(c, &p, id, level);
+      continue;
+    }
     int k = p.slots[p.first[id]].kind;
     if (k != S_TEMP && k != S_OUTPUT && k != S_INPLACE && k != S_SLICE) continue;
     if (in->op == IR_OP_CUSTOM_CALL || concat_in_place(&p, id)) continue;
@@ -831,7 +1035,7 @@ static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout
   }
   if (ok) ok = place_scratch(c, &p);
   if (ok) {
-    *run = build_run(c, &p, nin, nout, level, kl);
+    *run = build_run(c, &p, nin, nout, level, kl, *run);
     ok = !c->failed;
   }
   *ws = p.ws;
@@ -840,6 +1044,7 @@ static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout
   free(p.launch);
   free(p.has_launch);
   free(p.scratch_slot);
+  free(p.cf_fn);
   ir_plan_free(p.owned);
   return ok;
 }

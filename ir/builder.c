@@ -349,6 +349,27 @@ ir_id ir_fusion(ir_builder *b, ir_fusion_kind kind, uint32_t comp, int n, const 
   return ir_build(b, &p);
 }
 
+ir_id ir_conditional(ir_builder *b, ir_id pred, uint32_t on_true, uint32_t on_false, int n, const ir_id *xs) {
+  if (pred == IR_NONE) return IR_NONE;
+  for (int i = 0; i < n; i++)
+    if (xs[i] == IR_NONE) return IR_NONE;
+  ir_id *ops = arena_alloc(&b->m->arena, (size_t)(n + 1) * sizeof *ops, 8);
+  if (!ops) return IR_NONE;
+  ops[0] = pred;
+  for (int i = 0; i < n; i++) ops[i + 1] = xs[i];
+  ir_inst p = proto(IR_OP_CONDITIONAL, (uint32_t)n + 1, ops);
+  p.called = on_true;
+  p.called2 = on_false;
+  return ir_build(b, &p);
+}
+
+ir_id ir_while(ir_builder *b, uint32_t cond, uint32_t body, int n, const ir_id *state) {
+  ir_inst p = proto(IR_OP_WHILE, (uint32_t)n, (ir_id *)state);
+  p.called = cond;
+  p.called2 = body;
+  return ir_build(b, &p);
+}
+
 ir_id ir_custom_call(ir_builder *b, const char *target, const char *config, int n, const ir_id *xs, ir_shape shape,
                      int ntuple, const ir_shape *tuple) {
   ir_inst p = proto(IR_OP_CUSTOM_CALL, (uint32_t)n, (ir_id *)xs);

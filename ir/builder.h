@@ -69,6 +69,13 @@ ir_id ir_sort(ir_builder *b, int n, const ir_id *xs, int64_t dim, bool descendin
 ir_id ir_tuple(ir_builder *b, int n, const ir_id *xs);
 ir_id ir_get_tuple_element(ir_builder *b, ir_id x, int64_t index);
 ir_id ir_fusion(ir_builder *b, ir_fusion_kind kind, uint32_t comp, int n, const ir_id *xs);
+/* conditional(pred, xs...): computation on_true or on_false (indices into
+ * the module) evaluated on the n operands xs; both take n parameters. */
+ir_id ir_conditional(ir_builder *b, ir_id pred, uint32_t on_true, uint32_t on_false, int n, const ir_id *xs);
+/* while(state...): `body` (n parameters -> tuple of the n state shapes)
+ * runs while `cond` (n parameters -> pred[]) holds; the result is the final
+ * state tuple. */
+ir_id ir_while(ir_builder *b, uint32_t cond, uint32_t body, int n, const ir_id *state);
 /* Result: `shape`, or a tuple of `ntuple` shapes when ntuple > 0. */
 ir_id ir_custom_call(ir_builder *b, const char *target, const char *config, int n, const ir_id *xs,
                      ir_shape shape, int ntuple, const ir_shape *tuple);

@@ -3,9 +3,9 @@
  * instruction in their (topological) order, dispatching each array op to its
  * family's kernel (eval_elem.c, eval_data.c, eval_index.c, eval_reduce.c,
  * eval_contract.c) and handling the structural ops here: parameter,
- * constant, tuple, get_tuple_element, fusion (the called computation is
- * evaluated on the operands), custom_call (through the caller's handler) and
- * sort's tuple result.
+ * constant, tuple, get_tuple_element, fusion and conditional (the called
+ * computation is evaluated on the operands), while (eval_while),
+ * custom_call (through the caller's handler) and sort's tuple result.
  *
  * Invariants:
  *   - Every value is in logical row-major order. Layouts matter only at the
@@ -172,6 +172,53 @@ static bool eval_custom_call(ev_ctx *ctx, const ir_inst *in, const ev_array *ops
   return true;
 }
 
+/* while: the state starts as the operands; each round evaluates the
+ * condition on it and, while that holds, replaces it by the body's result.
+ * The state's arrays are shared (reference-counted) with the body's
+ * parameters and results, so a body that passes an element through costs
+ * no copy. */
+static bool eval_while(ev_ctx *ctx, const ir_inst *in, const ev_value *vals, ev_value *v) {
+  uint32_t n = in->nops;
+  ev_value state, *args = calloc(n, sizeof *args);
+  if (!args || !value_init(&state, n, true)) {
+    free(args);
+    return ev_fail(ctx, in, "out of memory");
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    state.arr[i] = vals[in->ops[i]].arr[0];
+    ev_array_retain(&state.arr[i]);
+  }
+  const ir_comp *saved = ctx->comp, *cond = ctx->m->comps[in->called], *body = ctx->m->comps[in->called2];
+  bool ok = true;
+  for (;;) {
+    for (uint32_t i = 0; i < n; i++) args[i] = (ev_value){1, false, &state.arr[i]}; /* borrowed */
+    ev_value p = {0};
+    ok = eval_comp(ctx, cond, args, n, &p);
+    bool go = ok && p.arr && p.arr[0].data && *(const uint8_t *)p.arr[0].data;
+    value_release(&p);
+    if (!ok || !go) break;
+    ev_value next = {0};
+    ok = eval_comp(ctx, body, args, n, &next);
+    if (!ok) break;
+    if (!next.tuple || next.n != n) {
+      value_release(&next);
+      ctx->comp = saved;
+      ok = ev_fail(ctx, in, "the body did not return the state tuple");
+      break;
+    }
+    value_release(&state);
+    state = next;
+  }
+  ctx->comp = saved;
+  free(args);
+  if (!ok) {
+    value_release(&state);
+    return false;
+  }
+  *v = state;
+  return true;
+}
+
 /* Evaluates instruction id of ctx->comp into *v (empty on entry). */
 static bool eval_one(ev_ctx *ctx, const ir_comp *c, ir_id id, ev_value *vals, const ev_value *args, uint32_t nargs,
                      ev_value *v) {
@@ -214,6 +261,19 @@ static bool eval_one(ev_ctx *ctx, const ir_comp *c, ir_id id, ev_value *vals, co
       free(fargs);
       return ok;
     }
+    case IR_FAM_CONDITIONAL: {
+      const ev_array *p = &vals[in->ops[0]].arr[0];
+      uint32_t ci = p->data && *(const uint8_t *)p->data ? in->called : in->called2;
+      ev_value *fargs = calloc(in->nops, sizeof *fargs);
+      if (!fargs) return ev_fail(ctx, in, "out of memory");
+      for (uint32_t i = 1; i < in->nops; i++) fargs[i - 1] = vals[in->ops[i]]; /* borrowed for the call */
+      const ir_comp *saved = ctx->comp;
+      bool ok = eval_comp(ctx, ctx->m->comps[ci], fargs, in->nops - 1, v);
+      ctx->comp = saved;
+      free(fargs);
+      return ok;
+    }
+    case IR_FAM_WHILE: return eval_while(ctx, in, vals, v);
     default: break;
   }
 
@@ -388,6 +448,8 @@ bool ir_eval_inst(const ir_module *m, const ir_comp *c, ir_id id, const void *co
   switch (info->family) {
     case IR_FAM_PARAMETER:
     case IR_FAM_FUSION:
+    case IR_FAM_CONDITIONAL:
+    case IR_FAM_WHILE:
     case IR_FAM_CUSTOM_CALL:
     case IR_FAM_TUPLE:
     case IR_FAM_GET_TUPLE_ELEMENT:

@@ -10,7 +10,8 @@
  * what the kernel was compiled from, and a reproducer should compile to the
  * same kernel. Parameters get the default (row-major) layout, which is how
  * the interpreter hands values out and how .npy files hold them. A fusion
- * keeps calling a copy of its computation (and of whatever that calls). The
+ * (conditional, while) keeps calling a copy of its computation(s) (and of
+ * whatever those call). The
  * entry returns the instruction's value: one output named after it, or for a
  * tuple-shaped instruction one output per element, NAME#k.
  */
@@ -22,18 +23,30 @@
 
 #include "ir/builder.h"
 
+/* Points the calls of p (fusion, conditional, while) at the copies. */
+static void remap_callees(ir_inst *p, const uint32_t *map) {
+  uint32_t callee[2];
+  int nc = ir_inst_callees(p, callee);
+  if (nc > 0) p->called = map[callee[0]];
+  if (nc > 1) p->called2 = map[callee[1]];
+}
+
 /* Copies computation ci of src (and, first, the computations it calls) into
  * dst; map[ci] receives its index there. False when out of memory. */
 static bool copy_comp(ir_module *dst, const ir_module *src, uint32_t ci, uint32_t *map) {
   if (map[ci] != UINT32_MAX) return true;
   const ir_comp *sc = src->comps[ci];
-  for (uint32_t i = 0; i < sc->ninsts; i++)
-    if (sc->insts[i].op == IR_OP_FUSION && !copy_comp(dst, src, sc->insts[i].called, map)) return false;
+  for (uint32_t i = 0; i < sc->ninsts; i++) {
+    uint32_t callee[2];
+    int nc = ir_inst_callees(&sc->insts[i], callee);
+    for (int k = 0; k < nc; k++)
+      if (!copy_comp(dst, src, callee[k], map)) return false;
+  }
   ir_comp *c = ir_comp_add(dst, sc->name, false);
   if (!c) return false;
   for (uint32_t i = 0; i < sc->ninsts; i++) {
     ir_inst p = sc->insts[i];
-    if (p.op == IR_OP_FUSION) p.called = map[p.called];
+    remap_callees(&p, map);
     if (p.op == IR_OP_CONSTANT) {
       p.data = arena_memdup(&dst->arena, p.data, (size_t)ir_shape_bytes(&p.shape), 64);
       if (!p.data) return false;
@@ -86,7 +99,9 @@ ir_module *ir_extract_inst(const ir_module *src, const char *name, diag *d) {
   ir_id *ops = calloc(in->nops + 1, sizeof *ops);
   bool ok = m && map && ops;
   for (uint32_t i = 0; ok && i <= src->ncomps; i++) map[i] = UINT32_MAX;
-  if (ok && in->op == IR_OP_FUSION) ok = copy_comp(m, src, in->called, map);
+  uint32_t callee[2];
+  int ncallee = ir_inst_callees(in, callee);
+  for (int k = 0; ok && k < ncallee; k++) ok = copy_comp(m, src, callee[k], map);
   ir_comp *c = ok ? ir_comp_add(m, e->name, true) : NULL;
   ok = c != NULL;
   if (ok) m->next_name = src->next_name; /* fresh names stay clear of the copied ones */
@@ -126,7 +141,7 @@ ir_module *ir_extract_inst(const ir_module *src, const char *name, diag *d) {
   if (ok) {
     ir_inst p = *in;
     p.ops = ops;
-    if (p.op == IR_OP_FUSION) p.called = map[in->called];
+    remap_callees(&p, map);
     self = ir_comp_append(m, c, &p);
     ok = self != IR_NONE;
   }
@@ -159,6 +174,63 @@ ir_module *ir_extract_inst(const ir_module *src, const char *name, diag *d) {
   }
   if (!ir_verify(m, d)) {
     diag_error(d, "extract: the module extracted for %%%s does not verify (a bug in kiln)", name);
+    ir_module_destroy(m);
+    return NULL;
+  }
+  return m;
+}
+
+ir_module *ir_extract_comp(const ir_module *src, uint32_t ci, diag *d) {
+  if (!src || ci >= src->ncomps) {
+    diag_error(d, "extract: no computation %u", ci);
+    return NULL;
+  }
+  const ir_comp *sc = src->comps[ci];
+  ir_module *m = ir_module_create(src->name);
+  uint32_t *map = malloc((src->ncomps + 1) * sizeof *map);
+  bool ok = m && map;
+  for (uint32_t i = 0; ok && i <= src->ncomps; i++) map[i] = UINT32_MAX;
+  for (uint32_t i = 0; ok && i < sc->ninsts; i++) {
+    uint32_t callee[2];
+    int nc = ir_inst_callees(&sc->insts[i], callee);
+    for (int k = 0; ok && k < nc; k++) ok = copy_comp(m, src, callee[k], map);
+  }
+  ir_comp *c = ok ? ir_comp_add(m, sc->name, true) : NULL;
+  ok = c != NULL;
+  if (ok) m->next_name = src->next_name;
+  for (uint32_t i = 0; ok && i < sc->ninsts; i++) {
+    ir_inst p = sc->insts[i];
+    remap_callees(&p, map);
+    if (p.op == IR_OP_CONSTANT) ok = (p.data = arena_memdup(&m->arena, p.data, (size_t)ir_shape_bytes(&p.shape), 64)) != NULL;
+    ok = ok && ir_comp_append(m, c, &p) != IR_NONE;
+  }
+  /* The entry's root is a tuple of named outputs. */
+  ir_builder b;
+  const ir_inst *root = ok ? &c->insts[sc->root] : NULL;
+  uint32_t nout = ok ? (root->shape.type == IR_TUPLE ? root->ntuple : 1) : 0;
+  ir_id *outs = ok ? calloc(nout + 1, sizeof *outs) : NULL;
+  const char **names = ok ? arena_alloc(&m->arena, (nout + 1) * sizeof *names, 8) : NULL;
+  ok = ok && outs && names;
+  if (ok) ir_builder_init(&b, m, c, d);
+  for (uint32_t k = 0; ok && k < nout; k++) {
+    char nm[32];
+    snprintf(nm, sizeof nm, "out%u", k);
+    names[k] = arena_strdup(&m->arena, nm);
+    outs[k] = nout == 1 && c->insts[sc->root].shape.type != IR_TUPLE ? sc->root
+                                                                     : ir_get_tuple_element(&b, sc->root, k);
+    ok = names[k] && outs[k] != IR_NONE;
+  }
+  if (ok) ok = ir_set_root(&b, ir_tuple(&b, (int)nout, outs), (int)nout, names);
+  if (ok) ok = ir_comp_canonicalize(m, c);
+  free(outs);
+  free(map);
+  if (!ok) {
+    diag_error(d, "extract: out of memory extracting computation %%%s", sc->name);
+    ir_module_destroy(m);
+    return NULL;
+  }
+  if (!ir_verify(m, d)) {
+    diag_error(d, "extract: the module extracted for computation %%%s does not verify (a bug in kiln)", sc->name);
     ir_module_destroy(m);
     return NULL;
   }

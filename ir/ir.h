@@ -46,7 +46,7 @@ typedef enum ir_family {
   IR_FAM_DYNAMIC_UPDATE_SLICE, IR_FAM_CONCATENATE, IR_FAM_PAD, IR_FAM_REVERSE,
   IR_FAM_GATHER, IR_FAM_SCATTER, IR_FAM_REDUCE, IR_FAM_REDUCE_WINDOW, IR_FAM_DOT,
   IR_FAM_CONVOLUTION, IR_FAM_SORT, IR_FAM_TUPLE, IR_FAM_GET_TUPLE_ELEMENT,
-  IR_FAM_FUSION, IR_FAM_CUSTOM_CALL,
+  IR_FAM_FUSION, IR_FAM_CUSTOM_CALL, IR_FAM_CONDITIONAL, IR_FAM_WHILE,
 } ir_family;
 
 typedef enum ir_op {
@@ -159,7 +159,9 @@ typedef struct ir_inst {
   ir_combiner comb;   /* reduce, reduce_window, scatter */
   bool descending;    /* sort */
   ir_fusion_kind fusion_kind;
-  uint32_t called;    /* fusion: computation index */
+  uint32_t called;    /* fusion: computation index; conditional: the true
+                         branch; while: the condition */
+  uint32_t called2;   /* conditional: the false branch; while: the body */
   const char *io_name;     /* entry parameter: the model's input name */
   const char *target;      /* custom_call */
   const char *config;      /* custom_call backend config, may be NULL */
@@ -253,6 +255,19 @@ static inline bool ir_dims_has(const int64_t *v, int n, int64_t x) {
   for (int i = 0; i < n; i++)
     if (v[i] == x) return true;
   return false;
+}
+
+/* The computations instruction `in` calls (fusion: 1; conditional: true
+ * then false branch; while: condition then body), written to out; returns
+ * how many. Passes that follow calls (dce, print, extract, verify) use this
+ * so that every calling op is handled alike. */
+static inline int ir_inst_callees(const ir_inst *in, uint32_t out[2]) {
+  switch (in->op) {
+    case IR_OP_FUSION: out[0] = in->called; return 1;
+    case IR_OP_CONDITIONAL:
+    case IR_OP_WHILE: out[0] = in->called, out[1] = in->called2; return 2;
+    default: return 0;
+  }
 }
 
 /* Number of parameters of a computation and the id of parameter i. */

@@ -31,7 +31,8 @@
   X(LHS_CONTRACT, "lhs_contracting_dims") X(RHS_BATCH, "rhs_batch_dims")                                \
   X(RHS_CONTRACT, "rhs_contracting_dims") X(DIM_LABELS, "dim_labels") X(GROUPS, "feature_group_count")   \
   X(INDEX, "index") X(KIND, "kind") X(CALLS, "calls") X(TARGET, "custom_call_target")                    \
-  X(CONFIG, "backend_config") X(LOC, "loc")
+  X(CONFIG, "backend_config") X(LOC, "loc") X(TRUE_COMP, "true_computation")                              \
+  X(FALSE_COMP, "false_computation") X(CONDITION, "condition") X(BODY, "body")
 
 enum {
 #define X(e, s) K_##e,
@@ -79,6 +80,8 @@ static void family_keys(ir_family f, uint64_t *req, uint64_t *opt) {
       break;
     case IR_FAM_GET_TUPLE_ELEMENT: *req = B(INDEX); break;
     case IR_FAM_FUSION: *req = B(KIND) | B(CALLS); break;
+    case IR_FAM_CONDITIONAL: *req = B(TRUE_COMP) | B(FALSE_COMP); break;
+    case IR_FAM_WHILE: *req = B(CONDITION) | B(BODY); break;
     case IR_FAM_CUSTOM_CALL:
       *req = B(TARGET);
       *opt |= B(CONFIG);
@@ -735,7 +738,11 @@ static bool parse_attr(parser *p, ir_module *m, ir_inst *in, attrs *a) {
       in->descending = v == 1;
       return true;
     }
-    case K_CALLS: {
+    case K_CALLS:
+    case K_TRUE_COMP:
+    case K_FALSE_COMP:
+    case K_CONDITION:
+    case K_BODY: {
       size_t cat = (ws(p), p->pos);
       const char *name = pname(p, "a computation name");
       if (!name) return false;
@@ -744,7 +751,9 @@ static bool parse_attr(parser *p, ir_module *m, ir_inst *in, attrs *a) {
         error_at(p, cat, "computation %%%s is not defined before this use", name);
         return false;
       }
-      in->called = (uint32_t)ci;
+      /* true_computation and condition go in `called`, like fusion's calls. */
+      if (key == K_FALSE_COMP || key == K_BODY) in->called2 = (uint32_t)ci;
+      else in->called = (uint32_t)ci;
       return true;
     }
     case K_SLICE: {

@@ -226,6 +226,12 @@ static void put_attrs(strbuf *b, const ir_module *m, const ir_comp *c, const ir_
       sb_printf(b, ", kind=%s, calls=%%%s", ir_fusion_kind_name(in->fusion_kind),
                 in->called < m->ncomps ? m->comps[in->called]->name : "?");
       break;
+    case IR_FAM_CONDITIONAL:
+    case IR_FAM_WHILE:
+      sb_printf(b, in->op == IR_OP_WHILE ? ", condition=%%%s, body=%%%s" : ", true_computation=%%%s, false_computation=%%%s",
+                in->called < m->ncomps ? m->comps[in->called]->name : "?",
+                in->called2 < m->ncomps ? m->comps[in->called2]->name : "?");
+      break;
     case IR_FAM_CUSTOM_CALL:
       sb_puts(b, ", custom_call_target=");
       sb_put_quoted(b, in->target ? in->target : "");
@@ -294,8 +300,12 @@ static void visit_comp(strbuf *b, const ir_module *m, uint32_t ci, uint8_t *done
   if (done[ci]) return;
   done[ci] = 1;
   const ir_comp *c = m->comps[ci];
-  for (uint32_t i = 0; i < c->ninsts; i++)
-    if (c->insts[i].op == IR_OP_FUSION && c->insts[i].called < m->ncomps) visit_comp(b, m, c->insts[i].called, done, o);
+  for (uint32_t i = 0; i < c->ninsts; i++) {
+    uint32_t callee[2];
+    int nc = ir_inst_callees(&c->insts[i], callee);
+    for (int k = 0; k < nc; k++)
+      if (callee[k] < m->ncomps) visit_comp(b, m, callee[k], done, o);
+  }
   sb_putc(b, '\n');
   put_comp(b, m, c, o);
 }

@@ -110,6 +110,35 @@ static bool result_type_ok(ir_type x, ir_type rt) {
          ((x == IR_F16 || x == IR_BF16) && rt == IR_F32);
 }
 
+/* Checks that computation `ci`, called by `in` as its `role` (e.g. "body"),
+ * exists, is neither the entry nor c itself, and takes in's operands from
+ * `first` on as its parameters (same dimensions and types). On success
+ * *root is its root instruction. */
+static bool callee_ok(const ir_module *m, const ir_comp *c, const ir_inst *in, uint32_t ci, uint32_t first,
+                      const char *role, const ir_inst **root, char *err, size_t errn) {
+  char b1[160], b2[160];
+  const char *op = ir_op_name(in->op);
+  if (ci >= m->ncomps) FAIL("%s: the %s is no computation", op, role);
+  const ir_comp *fc = m->comps[ci];
+  if (fc->is_entry) FAIL("%s cannot call the entry computation", op);
+  if (fc == c) FAIL("%s calls its own computation as %s", op, role);
+  uint32_t n = in->nops - first;
+  if (ir_comp_num_params(fc) != n)
+    FAIL("%s passes %u operands to its %s %%%s, which has %u parameters", op, n, role, fc->name,
+         ir_comp_num_params(fc));
+  for (uint32_t i = 0; i < n; i++) {
+    ir_id p = ir_comp_param(fc, i);
+    if (p == IR_NONE) FAIL("%s %%%s has no parameter %u", role, fc->name, i);
+    const ir_shape *os = &c->insts[in->ops[first + i]].shape;
+    if (!ir_shape_same_dims(&fc->insts[p].shape, os))
+      FAIL("%s operand %u is %s, parameter %u of its %s %%%s is %s", op, first + i, sstr(os, b1), i, role, fc->name,
+           sstr(&fc->insts[p].shape, b2));
+  }
+  if (fc->root == IR_NONE || fc->root >= fc->ninsts) FAIL("%s %%%s has no root", role, fc->name);
+  *root = &fc->insts[fc->root];
+  return true;
+}
+
 bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape *out,
                     ir_shape **tuple, uint32_t *ntuple, char *err, size_t errn) {
   const ir_op_info *info = ir_op_get(in->op);
@@ -538,6 +567,44 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
         *ntuple = root->ntuple;
       }
       break;
+    }
+
+    case IR_FAM_CONDITIONAL: {
+      if (x->type != IR_PRED || x->rank != 0) FAIL("conditional predicate must be pred[], got %s", sstr(x, b1));
+      const ir_inst *rt, *rf;
+      if (!callee_ok(m, c, in, in->called, 1, "true_computation", &rt, err, errn) ||
+          !callee_ok(m, c, in, in->called2, 1, "false_computation", &rf, err, errn))
+        return false;
+      if (!ir_result_matches(rt, &rf->shape, rf->tuple, rf->ntuple)) {
+        char t1[400], t2[400];
+        FAIL("conditional branches return different shapes: %s and %s",
+             ir_result_str(&rt->shape, rt->tuple, rt->ntuple, t1, sizeof t1),
+             ir_result_str(&rf->shape, rf->tuple, rf->ntuple, t2, sizeof t2));
+      }
+      r = rt->shape;
+      if (r.type == IR_TUPLE) {
+        *tuple = rt->tuple;
+        *ntuple = rt->ntuple;
+      }
+      break;
+    }
+
+    case IR_FAM_WHILE: {
+      const ir_inst *rc, *rb;
+      if (!callee_ok(m, c, in, in->called, 0, "condition", &rc, err, errn) ||
+          !callee_ok(m, c, in, in->called2, 0, "body", &rb, err, errn))
+        return false;
+      if (rc->shape.type != IR_PRED || rc->shape.rank != 0)
+        FAIL("while condition must return pred[], returns %s", sstr(&rc->shape, b1));
+      /* The body maps the state to a state of the same shapes. */
+      bool same = rb->shape.type == IR_TUPLE && rb->ntuple == in->nops;
+      for (uint32_t i = 0; same && i < in->nops; i++) same = ir_shape_same_dims(&rb->tuple[i], OPS(i));
+      if (!same) {
+        char t1[400];
+        FAIL("while body must return a tuple of the %u state shapes, returns %s", in->nops,
+             ir_result_str(&rb->shape, rb->tuple, rb->ntuple, t1, sizeof t1));
+      }
+      goto make_tuple; /* the final state */
     }
 
     case IR_FAM_CUSTOM_CALL:

@@ -15,21 +15,27 @@
     ok = false;                    \
   } while (0)
 
-/* Fusion call graph must be acyclic. state: 0 unseen, 1 active, 2 done.
- * On a cycle, *bad_c and *bad_i name the fusion that closes it. */
+/* The call graph (fusion, conditional, while) must be acyclic. state: 0
+ * unseen, 1 active, 2 done. On a cycle, *bad_c and *bad_i name the call
+ * that closes it and *bad_callee the computation it calls. */
 static bool calls_acyclic(const ir_module *m, uint32_t ci, uint8_t *state, const ir_comp **bad_c,
-                          const ir_inst **bad_i) {
+                          const ir_inst **bad_i, uint32_t *bad_callee) {
   state[ci] = 1;
   const ir_comp *c = m->comps[ci];
   for (uint32_t i = 0; i < c->ninsts; i++) {
     const ir_inst *in = &c->insts[i];
-    if (in->op != IR_OP_FUSION || in->called >= m->ncomps || state[in->called] == 2) continue;
-    if (state[in->called] == 1) {
-      *bad_c = c;
-      *bad_i = in;
-      return false;
+    uint32_t callee[2];
+    int nc = ir_inst_callees(in, callee);
+    for (int k = 0; k < nc; k++) {
+      if (callee[k] >= m->ncomps || state[callee[k]] == 2) continue;
+      if (state[callee[k]] == 1) {
+        *bad_c = c;
+        *bad_i = in;
+        *bad_callee = callee[k];
+        return false;
+      }
+      if (!calls_acyclic(m, callee[k], state, bad_c, bad_i, bad_callee)) return false;
     }
-    if (!calls_acyclic(m, in->called, state, bad_c, bad_i)) return false;
   }
   state[ci] = 2;
   return true;
@@ -172,10 +178,11 @@ bool ir_verify(ir_module *m, diag *d) {
   for (uint32_t i = 0; i < m->ncomps; i++) {
     const ir_comp *bc = NULL;
     const ir_inst *bi = NULL;
-    if (state[i] == 0 && !calls_acyclic(m, i, state, &bc, &bi)) {
-      VERR("computation %%%s, instruction %%%s (fusion): calls %%%s, which is already on the call path (a fusion "
-           "must not call its own computation, directly or through other fusions)",
-           bc->name, bi->name, m->comps[bi->called]->name);
+    uint32_t callee = 0;
+    if (state[i] == 0 && !calls_acyclic(m, i, state, &bc, &bi, &callee)) {
+      VERR("computation %%%s, instruction %%%s (%s): calls %%%s, which is already on the call path (a computation "
+           "must not call itself, directly or through other calls)",
+           bc->name, bi->name, ir_op_name(bi->op), m->comps[callee]->name);
       break;
     }
   }

@@ -58,7 +58,7 @@ static bool same(const ir_inst *a, const ir_inst *b) {
   if (a->nops && memcmp(a->ops, b->ops, a->nops * sizeof *a->ops)) return false;
   if (a->ndims != b->ndims || (a->ndims && memcmp(a->dims, b->dims, a->ndims * sizeof(int64_t)))) return false;
   if (a->index != b->index || a->cmp != b->cmp || a->comb != b->comb || a->descending != b->descending ||
-      a->fusion_kind != b->fusion_kind || a->called != b->called)
+      a->fusion_kind != b->fusion_kind || a->called != b->called || a->called2 != b->called2)
     return false;
   if (!str_eq(a->target, b->target) || !str_eq(a->config, b->config)) return false;
   ir_family f = ir_op_get(a->op)->family;

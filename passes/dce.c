@@ -1,7 +1,8 @@
 /*
  * Dead code elimination: drops instructions the root does not reach (the
  * canonicalization every pass ends with does the work), and computations
- * no fusion calls any more.
+ * nothing calls any more (fusion, conditional and while bodies are kept
+ * while a caller lives).
  */
 #include <stdlib.h>
 
@@ -21,8 +22,12 @@ bool pass_dce(ir_module *m, pass_ctx *ctx) {
   }
   for (uint32_t ci = 0; ci < m->ncomps; ci++) {
     const ir_comp *c = m->comps[ci];
-    for (uint32_t i = 0; i < c->ninsts; i++)
-      if (c->insts[i].op == IR_OP_FUSION && c->insts[i].called < m->ncomps) used[c->insts[i].called] = 1;
+    for (uint32_t i = 0; i < c->ninsts; i++) {
+      uint32_t callee[2];
+      int nc = ir_inst_callees(&c->insts[i], callee);
+      for (int k = 0; k < nc; k++)
+        if (callee[k] < m->ncomps) used[callee[k]] = 1;
+    }
   }
   bool removed = false;
   uint32_t k = 0;
@@ -49,8 +54,13 @@ bool pass_dce(ir_module *m, pass_ctx *ctx) {
     for (uint32_t ci = 0; ci < m->ncomps; ci++) {
       ir_comp *c = m->comps[ci];
       if (c->is_entry) m->entry = (int32_t)ci;
-      for (uint32_t i = 0; i < c->ninsts; i++)
-        if (c->insts[i].op == IR_OP_FUSION) c->insts[i].called = newidx[c->insts[i].called];
+      for (uint32_t i = 0; i < c->ninsts; i++) {
+        ir_inst *in = &c->insts[i];
+        uint32_t callee[2];
+        int nc = ir_inst_callees(in, callee);
+        if (nc > 0) in->called = newidx[callee[0]];
+        if (nc > 1) in->called2 = newidx[callee[1]];
+      }
     }
   }
   free(newidx);

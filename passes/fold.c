@@ -16,6 +16,8 @@ static bool foldable(const ir_comp *c, const ir_inst *in) {
     case IR_OP_CONSTANT:
     case IR_OP_CUSTOM_CALL:
     case IR_OP_FUSION:
+    case IR_OP_CONDITIONAL: /* control flow stays: its bodies are folded on their own */
+    case IR_OP_WHILE:
     case IR_OP_TUPLE:
     case IR_OP_GET_TUPLE_ELEMENT:
       return false;

@@ -23,6 +23,7 @@ int cmd_opt(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_import(int argc, char **argv);    /* cmd_onnx.c */
 int cmd_test_onnx(int argc, char **argv); /* cmd_onnx.c */
+int cmd_onnx_ops(int argc, char **argv);  /* cmd_onnx_ops.c */
 int cmd_compile(int argc, char **argv);   /* cmd_compile.c */
 int cmd_run(int argc, char **argv);       /* cmd_compile.c */
 int cmd_profile(int argc, char **argv);   /* cmd_profile.c */

@@ -81,6 +81,17 @@ static const cli_command commands[] = {
      "                       (the report then goes to standard error)\n"
      "  -v, --verbose        also print passing and skipped cases, with reasons and times\n",
      cmd_test_onnx},
+    {"onnx-ops", "list the ONNX operators and versions kiln imports",
+     "usage: kiln onnx-ops --markdown [-o FILE]\n"
+     "\n"
+     "Prints, as Markdown, every operator of ONNX's default domain up to the newest\n"
+     "opset kiln reads: its versions, the opsets and versions kiln imports, and why\n"
+     "an operator is not imported. This is docs/onnx-ops.md, generated from the\n"
+     "importer's own tables (the test onnx/ops_doc fails when the file is stale).\n"
+     "\n"
+     "  --markdown                the format (the only one so far)\n"
+     "  -o FILE                   write to FILE instead of standard output\n",
+     cmd_onnx_ops},
     {"compile", "compile a model to a shared object and C header",
      "usage: kiln compile MODEL (IR text or ONNX) [-o FILE] [options]\n"
      "\n"

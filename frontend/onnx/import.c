@@ -404,7 +404,7 @@ static int *topo_order(ox_ctx *cx, const Onnx__GraphProto *g, ir_namemap *define
 
 /* ---- the model ---- */
 
-static void init_node(ox_ctx *cx, ox_node *on, const Onnx__NodeProto *nd, int index) {
+void ox_init_node(ox_ctx *cx, ox_node *on, const Onnx__NodeProto *nd, int index) {
   memset(on, 0, sizeof *on);
   on->p = nd;
   on->index = index;
@@ -412,6 +412,30 @@ static void init_node(ox_ctx *cx, ox_node *on, const Onnx__NodeProto *nd, int in
   on->nin = (int)(nd->n_input < OX_MAX_IO ? nd->n_input : OX_MAX_IO);
   on->nout = (int)(nd->n_output < OX_MAX_IO ? nd->n_output : OX_MAX_IO);
   for (int i = 0; i < OX_MAX_IO; i++) on->in[i] = on->out[i] = IR_NONE;
+}
+
+/* A newer version of an op may mean other semantics: it is refused naming
+ * both versions rather than imported as the old one (declared in ox.h). */
+bool ox_check_version(ox_ctx *cx, const ox_node *n, const ox_op *op) {
+  const char *t = n->p->op_type;
+  const ox_spec_op *s = ox_spec_find(t);
+  int v = s ? ox_spec_version_at(s, n->opset) : 0;
+  if (s && !v)
+    return ox_error(cx, n, "operator %s does not exist at opset %d (it was added in opset %d)", t, n->opset,
+                    s->versions[0]);
+  if (!op) {
+    if (!s) return ox_unsupported(cx, n, "operator %s is not supported (the ai.onnx domain has no such operator "
+                                  "up to opset %d)", t, OX_MAX_OPSET);
+    if (s->why == OX_WHY_NOT_YET) return ox_unsupported(cx, n, "operator %s is not supported", t);
+    return ox_unsupported(cx, n, "operator %s is not supported (%s)", t, ox_why_text(s->why));
+  }
+  if (n->opset < op->min_opset)
+    return ox_unsupported(cx, n, "kiln supports %s from opset %d", t, op->min_opset);
+  int max = ox_op_max_version(op, s);
+  if (s && v > max)
+    return ox_unsupported(cx, n, "kiln implements %s up to version %d; this model's opset %d selects %s-%d", t, max,
+                          n->opset, t, v);
+  return true;
 }
 
 /* Pre-pass: every node's structure (check.c), domain, op and opset, and
@@ -428,7 +452,7 @@ static int check_nodes(ox_ctx *cx, const Onnx__GraphProto *g) {
   for (size_t i = 0; i < g->n_node; i++) {
     const Onnx__NodeProto *nd = g->node[i];
     ox_node on;
-    init_node(cx, &on, nd, (int)i);
+    ox_init_node(cx, &on, nd, (int)i);
     int before = cx->errors;
     if (!nd->op_type || !nd->op_type[0]) {
       ox_error(cx, &on, "node has no op_type");
@@ -448,10 +472,8 @@ static int check_nodes(ox_ctx *cx, const Onnx__GraphProto *g) {
       if (!broken) {
         ox_error(cx, &on, "operator domain '%s' is not supported (only the default ai.onnx domain is)", nd->domain);
       }
-    } else if (!op) {
-      ox_error(cx, &on, "operator %s is not supported", nd->op_type);
-    } else if (cx->opset < op->min_opset) {
-      ox_error(cx, &on, "kiln supports %s from opset %d", nd->op_type, op->min_opset);
+    } else if (!ox_check_version(cx, &on, op)) {
+      /* reported */
     } else if (!broken && op->check) {
       op->check(cx, &on); /* it reads attributes: only on a well-formed node */
     }
@@ -506,6 +528,7 @@ static bool is_ident_char(char c) {
 static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_options *o) {
   const Onnx__GraphProto *g = model->graph;
   ir_namemap values = {0};
+  cx->values = &values; /* subgraphs read outer names through it (ops_control.c) */
   int rc = KILN_OK;
   int *order = NULL;
 #define FAIL_RC(code)   \
@@ -629,7 +652,7 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     int i = order[k];
     const Onnx__NodeProto *nd = g->node[i];
     ox_node on;
-    init_node(cx, &on, nd, i);
+    ox_init_node(cx, &on, nd, i);
     for (int j = 0; j < on.nin; j++) on.in[j] = nd->input[j][0] ? vm_get(&values, nd->input[j]) : IR_NONE;
     ir_builder_set_loc(&cx->b, nd->op_type, nd->name && nd->name[0] ? nd->name : (nd->n_output ? nd->output[0] : ""));
     cx->cur = &on;
@@ -689,6 +712,7 @@ done:
 #undef FAIL_RC
   free(order);
   ir_namemap_free(&values);
+  cx->values = NULL;
   return rc;
 }
 
@@ -733,7 +757,8 @@ static int import_image(const void *bytes, size_t n, const onnx_options *o, cons
     cx.opset = 0; /* every node is in another domain: the node checks name them */
   } else if (cx.opset < OX_MIN_MODEL_OPSET || cx.opset > OX_MAX_OPSET) {
     diag_error(d, "the model uses ai.onnx opset %d; kiln supports opsets %d to %d (re-export with one of those; "
-               "older models import where their ops are unchanged since)", cx.opset, OX_MIN_OPSET, OX_MAX_OPSET);
+               "models older than opset %d import where their ops are unchanged since)", cx.opset, OX_MIN_MODEL_OPSET,
+               OX_MAX_OPSET, OX_MIN_OPSET);
     rc = KILN_ERR_UNSUPPORTED;
   }
   if (rc == KILN_OK) {

@@ -49,4 +49,8 @@ int onnx_read_tensor(const void *bytes, size_t n, const char *base_dir, onnx_ten
 int onnx_read_tensor_file(const char *path, onnx_tensor *out, diag *d);
 void onnx_tensor_free(onnx_tensor *t);
 
+/* docs/onnx-ops.md, generated from the importer's tables (versions.c):
+ * malloc'd Markdown, caller frees; NULL when out of memory. */
+char *onnx_ops_markdown(void);
+
 #endif

@@ -570,7 +570,8 @@ static bool lower_avgpool(ox_ctx *cx, ox_node *n) {
   int64_t cip = n->opset >= 7 ? ox_attr_int(cx, n, "count_include_pad", 0, &ok) : 0;
   if (!ok) return false;
   win_attrs wa;
-  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, false, n->opset >= 10, &wa)) return false;
+  /* dilations from opset 19 */
+  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, n->opset >= 19, n->opset >= 10, &wa)) return false;
   ir_window w;
   pool_window(&wa, &xs, &w, true);
   ir_id sum = ir_reduce_window(&cx->b, x, &w, IR_COMB_ADD);
@@ -645,9 +646,12 @@ static bool lower_lppool(ox_ctx *cx, ox_node *n) {
   ir_shape xs = ox_shape(cx, x);
   if (!ir_type_is_float(xs.type)) return ox_error(cx, n, "input X has type %s; a floating-point type is needed", ir_type_name(xs.type));
   win_attrs wa;
-  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, false, false, &wa)) return false;
+  /* ceil_mode and dilations from opset 18; the extra right padding of
+   * ceil_mode adds zeros, which add nothing to the sum of |x|^p. */
+  bool v18 = n->opset >= 18;
+  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, v18, v18, &wa)) return false;
   ir_window w;
-  pool_window(&wa, &xs, &w, false);
+  pool_window(&wa, &xs, &w, v18);
   n->out[0] = lp_post(cx, n, ir_reduce_window(&cx->b, lp_pre(cx, n, x, p), &w, IR_COMB_ADD), p);
   return n->out[0] != IR_NONE;
 }
@@ -751,21 +755,23 @@ static bool lower_maxunpool(ox_ctx *cx, ox_node *n) {
 
 const ox_op ox_ops_conv[] = {
     {"ConvInteger", 10, lower_convinteger, check_conv, {2, 4}, {1, 1},
-         "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I"},
+         "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I", 0},
     {"QLinearConv", 10, lower_qlinearconv, check_conv, {8, 9}, {1, 1},
-         "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I"},
-    {"MaxUnpool", 9, lower_maxunpool, check_kernel_window, {2, 3}, {1, 1}, "kernel_shape:I pads:I strides:I"},
+         "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I", 0},
+    {"MaxUnpool", 9, lower_maxunpool, check_kernel_window, {2, 3}, {1, 1}, "kernel_shape:I pads:I strides:I", 22},
     {"Conv", 1, lower_conv, check_conv, {2, 3}, {1, 1},
-         "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I"},
+         "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I", 22},
     {"ConvTranspose", 1, lower_convtranspose, check_conv, {2, 3}, {1, 1},
-         "auto_pad:s dilations:I group:i kernel_shape:I output_padding:I output_shape:I pads:I strides:I"},
+         "auto_pad:s dilations:I group:i kernel_shape:I output_padding:I output_shape:I pads:I strides:I", 22},
     {"MaxPool", 1, lower_maxpool, check_maxpool, {1, 1}, {1, 2},
-         "auto_pad:s ceil_mode:i@10- dilations:I@10- kernel_shape:I pads:I storage_order:i@8- strides:I"},
+         "auto_pad:s ceil_mode:i@10- dilations:I@10- kernel_shape:I pads:I storage_order:i@8- strides:I", 22},
+    /* The pools' version 22 only adds bfloat16. */
     {"AveragePool", 1, lower_avgpool, check_kernel_window, {1, 1}, {1, 1},
-         "auto_pad:s ceil_mode:i@10- count_include_pad:i@7- kernel_shape:I pads:I strides:I"},
-    {"LpPool", 2, lower_lppool, check_lppool, {1, 1}, {1, 1}, "auto_pad:s kernel_shape:I p:i pads:I strides:I"},
-    {"GlobalAveragePool", 1, lower_global_avg, NULL, {1, 1}, {1, 1}, NULL},
-    {"GlobalMaxPool", 1, lower_global_max, NULL, {1, 1}, {1, 1}, NULL},
-    {"GlobalLpPool", 2, lower_global_lp, NULL, {1, 1}, {1, 1}, "p:i"},
+         "auto_pad:s ceil_mode:i@10- count_include_pad:i@7- dilations:I@19- kernel_shape:I pads:I strides:I", 22},
+    {"LpPool", 2, lower_lppool, check_lppool, {1, 1}, {1, 1},
+         "auto_pad:s ceil_mode:i@18- dilations:I@18- kernel_shape:I p:i pads:I strides:I", 22},
+    {"GlobalAveragePool", 1, lower_global_avg, NULL, {1, 1}, {1, 1}, NULL, 22},
+    {"GlobalMaxPool", 1, lower_global_max, NULL, {1, 1}, {1, 1}, NULL, 22},
+    {"GlobalLpPool", 2, lower_global_lp, NULL, {1, 1}, {1, 1}, "p:i", 22},
     {0},
 };

@@ -326,6 +326,6 @@ static bool check_einsum(ox_ctx *cx, const ox_node *n) {
 }
 
 const ox_op ox_ops_einsum[] = {
-    {"Einsum", 12, lower_einsum, check_einsum, {1, OX_MAX_IO}, {1, 1}, "equation:s"},
+    {"Einsum", 12, lower_einsum, check_einsum, {1, OX_MAX_IO}, {1, 1}, "equation:s", 0},
     {0},
 };

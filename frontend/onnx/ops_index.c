@@ -187,11 +187,15 @@ static bool lower_gather_nd(ox_ctx *cx, ox_node *n) {
   return done(n, ir_gather(&cx->b, n->in[0], full, &g));
 }
 
+/* ScatterElements' and ScatterND's 'reduction': none, add, mul from
+ * opset 16; max and min from 18. */
 static bool reduction(ox_ctx *cx, const ox_node *n, ir_combiner *c) {
   static const char *const names[] = {"none", "add", "mul", "max", "min", NULL};
   static const ir_combiner combs[] = {IR_COMB_ASSIGN, IR_COMB_ADD, IR_COMB_MUL, IR_COMB_MAX, IR_COMB_MIN};
   int k = n->opset >= 16 ? ox_attr_choice(cx, n, "reduction", "none", names) : 0;
   if (k < 0) return false;
+  if (k >= 3 && n->opset < 18)
+    return ox_error(cx, n, "reduction='%s' is defined from opset 18; the model declares %d", names[k], n->opset);
   *c = combs[k];
   return true;
 }
@@ -510,19 +514,19 @@ static bool lower_non_zero(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_index[] = {
-    {"NonZero", 9, lower_non_zero, NULL, {1, 1}, {1, 1}, NULL},
-    {"Compress", 9, lower_compress, NULL, {2, 2}, {1, 1}, "axis:i"},
-    {"ReverseSequence", 10, lower_reverse_sequence, NULL, {2, 2}, {1, 1}, "batch_axis:i time_axis:i"},
-    {"Gather", 1, lower_gather, NULL, {2, 2}, {1, 1}, "axis:i"},
-    {"GatherElements", 11, lower_gather_elements, NULL, {2, 2}, {1, 1}, "axis:i"},
-    {"GatherND", 11, lower_gather_nd, NULL, {2, 2}, {1, 1}, "batch_dims:i@12-"},
-    {"Scatter", 9, lower_scatter_elements, NULL, {3, 3}, {1, 1}, "axis:i"},
-    {"ScatterElements", 11, lower_scatter_elements, check_reduction, {3, 3}, {1, 1}, "axis:i reduction:s@16-"},
-    {"ScatterND", 11, lower_scatter_nd, check_reduction, {3, 3}, {1, 1}, "reduction:s@16-"},
-    {"OneHot", 9, lower_one_hot, NULL, {3, 3}, {1, 1}, "axis:i"},
-    {"Trilu", 14, lower_trilu, NULL, {1, 2}, {1, 1}, "upper:i"},
-    {"EyeLike", 9, lower_eye_like, NULL, {1, 1}, {1, 1}, "dtype:i k:i"},
-    {"Range", 11, lower_range, NULL, {3, 3}, {1, 1}, NULL},
-    {"ConstantOfShape", 9, lower_constant_of_shape, NULL, {1, 1}, {1, 1}, "value:t"},
+    {"NonZero", 9, lower_non_zero, NULL, {1, 1}, {1, 1}, NULL, 0},
+    {"Compress", 9, lower_compress, NULL, {2, 2}, {1, 1}, "axis:i", 0},
+    {"ReverseSequence", 10, lower_reverse_sequence, NULL, {2, 2}, {1, 1}, "batch_axis:i time_axis:i", 0},
+    {"Gather", 1, lower_gather, NULL, {2, 2}, {1, 1}, "axis:i", 0},
+    {"GatherElements", 11, lower_gather_elements, NULL, {2, 2}, {1, 1}, "axis:i", 0},
+    {"GatherND", 11, lower_gather_nd, NULL, {2, 2}, {1, 1}, "batch_dims:i@12-", 0},
+    {"Scatter", 9, lower_scatter_elements, NULL, {3, 3}, {1, 1}, "axis:i", 0},
+    {"ScatterElements", 11, lower_scatter_elements, check_reduction, {3, 3}, {1, 1}, "axis:i reduction:s@16-", 18},
+    {"ScatterND", 11, lower_scatter_nd, check_reduction, {3, 3}, {1, 1}, "reduction:s@16-", 18},
+    {"OneHot", 9, lower_one_hot, NULL, {3, 3}, {1, 1}, "axis:i", 0},
+    {"Trilu", 14, lower_trilu, NULL, {1, 2}, {1, 1}, "upper:i", 0},
+    {"EyeLike", 9, lower_eye_like, NULL, {1, 1}, {1, 1}, "dtype:i k:i", 22},
+    {"Range", 11, lower_range, NULL, {3, 3}, {1, 1}, NULL, 0},
+    {"ConstantOfShape", 9, lower_constant_of_shape, NULL, {1, 1}, {1, 1}, "value:t", 25},
     {0},
 };

@@ -126,7 +126,7 @@ static bool lower_sce(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_loss[] = {
-    {"NegativeLogLikelihoodLoss", 12, lower_nll, check_loss, {2, 3}, {1, 1}, "ignore_index:i reduction:s"},
-    {"SoftmaxCrossEntropyLoss", 12, lower_sce, check_loss, {2, 3}, {1, 2}, "ignore_index:i reduction:s"},
+    {"NegativeLogLikelihoodLoss", 12, lower_nll, check_loss, {2, 3}, {1, 1}, "ignore_index:i reduction:s", 22},
+    {"SoftmaxCrossEntropyLoss", 12, lower_sce, check_loss, {2, 3}, {1, 2}, "ignore_index:i reduction:s", 0},
     {0},
 };

@@ -75,10 +75,10 @@ static bool check_constant(ox_ctx *cx, const ox_node *n) {
 }
 
 const ox_op ox_ops_misc[] = {
-    {"Identity", 1, lower_identity, NULL, {1, 1}, {1, 1}, NULL},
-    {"Dropout", 1, lower_dropout, NULL, {1, 3}, {1, 2}, "consumed_inputs:I@-5 is_test:i@-6 ratio:f@-11 seed:i@12-"},
+    {"Identity", 1, lower_identity, NULL, {1, 1}, {1, 1}, NULL, 25},
+    {"Dropout", 1, lower_dropout, NULL, {1, 3}, {1, 2}, "consumed_inputs:I@-5 is_test:i@-6 ratio:f@-11 seed:i@12-", 22},
     {"Constant", 1, lower_constant, check_constant, {0, 0}, {1, 1},
          "sparse_value:p@11- value:t value_float:f@12- value_floats:F@12- value_int:i@12- value_ints:I@12- "
-         "value_string:s@12- value_strings:S@12-"},
+         "value_string:s@12- value_strings:S@12-", 25},
     {0},
 };

@@ -303,7 +303,7 @@ static bool lower_instancenorm(ox_ctx *cx, ox_node *n) {
   return n->out[0] != IR_NONE;
 }
 
-static bool check_layernorm(ox_ctx *cx, const ox_node *n) {
+bool ox_check_stash_type(ox_ctx *cx, const ox_node *n) {
   bool ok = true;
   int64_t st = ox_attr_int(cx, n, "stash_type", 1, &ok);
   ir_type t;
@@ -420,15 +420,15 @@ static bool lower_mvn(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_nn[] = {
-    {"MatMulInteger", 10, lower_matmulinteger, NULL, {2, 4}, {1, 1}, NULL},
-    {"QLinearMatMul", 10, lower_qlinearmatmul, NULL, {8, 8}, {1, 1}, NULL},
-    {"MeanVarianceNormalization", 9, lower_mvn, NULL, {1, 1}, {1, 1}, "axes:I"},
-    {"MatMul", 1, lower_matmul, NULL, {2, 2}, {1, 1}, NULL},
-    {"Gemm", 1, lower_gemm, NULL, {2, 3}, {1, 1}, "alpha:f beta:f broadcast:i@-6 transA:i transB:i"},
+    {"MatMulInteger", 10, lower_matmulinteger, NULL, {2, 4}, {1, 1}, NULL, 0},
+    {"QLinearMatMul", 10, lower_qlinearmatmul, NULL, {8, 8}, {1, 1}, NULL, 21},
+    {"MeanVarianceNormalization", 9, lower_mvn, NULL, {1, 1}, {1, 1}, "axes:I", 0},
+    {"MatMul", 1, lower_matmul, NULL, {2, 2}, {1, 1}, NULL, 0},
+    {"Gemm", 1, lower_gemm, NULL, {2, 3}, {1, 1}, "alpha:f beta:f broadcast:i@-6 transA:i transB:i", 0},
     {"BatchNormalization", 6, lower_batchnorm, check_batchnorm, {5, 5}, {1, 5},
-         "epsilon:f is_test:i@-6 momentum:f spatial:i@-8 training_mode:i@14-"},
-    {"InstanceNormalization", 6, lower_instancenorm, NULL, {3, 3}, {1, 1}, "epsilon:f"},
-    {"LayerNormalization", 17, lower_layernorm, check_layernorm, {2, 3}, {1, 3}, "axis:i epsilon:f stash_type:i"},
-    {"LRN", 1, lower_lrn, NULL, {1, 1}, {1, 1}, "alpha:f beta:f bias:f size:i"},
+         "epsilon:f is_test:i@-6 momentum:f spatial:i@-8 training_mode:i@14-", 0},
+    {"InstanceNormalization", 6, lower_instancenorm, NULL, {3, 3}, {1, 1}, "epsilon:f", 22},
+    {"LayerNormalization", 17, lower_layernorm, ox_check_stash_type, {2, 3}, {1, 3}, "axis:i epsilon:f stash_type:i", 0},
+    {"LRN", 1, lower_lrn, NULL, {1, 1}, {1, 1}, "alpha:f beta:f bias:f size:i", 0},
     {0},
 };

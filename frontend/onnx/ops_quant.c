@@ -100,8 +100,8 @@ static bool lower_dynamic_quantize(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_quant[] = {
-    {"QuantizeLinear", 10, lower_quantize, NULL, {2, 3}, {1, 1}, "axis:i@13-"},
-    {"DequantizeLinear", 10, lower_dequantize, NULL, {2, 3}, {1, 1}, "axis:i@13-"},
-    {"DynamicQuantizeLinear", 11, lower_dynamic_quantize, NULL, {1, 1}, {3, 3}, NULL},
+    {"QuantizeLinear", 10, lower_quantize, NULL, {2, 3}, {1, 1}, "axis:i@13- saturate:i@19-", 19},
+    {"DequantizeLinear", 10, lower_dequantize, NULL, {2, 3}, {1, 1}, "axis:i@13-", 0},
+    {"DynamicQuantizeLinear", 11, lower_dynamic_quantize, NULL, {1, 1}, {3, 3}, NULL, 0},
     {0},
 };

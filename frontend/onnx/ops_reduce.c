@@ -20,9 +20,11 @@ typedef enum {
 } reduce_kind;
 
 /* Reads the reduced axes: the 'axes' attribute, or (ReduceSum from opset
- * 13) the optional second input. No axes means all of them, unless
- * noop_with_empty_axes is set, when *noop becomes true. Axes come back
- * normalised; repeats are an error. */
+ * 13, the others from 18) the optional second input, which must be known
+ * at import time since it decides the result's shape (ox_const_ints says
+ * so, naming the graph input it depends on). No axes means all
+ * of them, unless noop_with_empty_axes is set, when *noop becomes true.
+ * Axes come back normalised; repeats are an error. */
 static bool reduce_axes(ox_ctx *cx, const ox_node *n, bool axes_input, int rank, int64_t *axes, int *nax, bool *noop) {
   bool ok = true;
   int64_t v[IR_MAX_RANK + 1];
@@ -40,6 +42,11 @@ static bool reduce_axes(ox_ctx *cx, const ox_node *n, bool axes_input, int rank,
       return true;
     }
   } else {
+    /* The table's arity is the loosest over all opsets: an axes input
+     * before it is defined would otherwise be ignored. */
+    if (n->nin > 1 && n->in[1] != IR_NONE)
+      return ox_error(cx, n, "has an 'axes' input, which this op does not take at opset %d (ReduceSum takes it from 13, "
+                             "the other reductions from 18)", n->opset);
     got = ox_attr_ints(cx, n, "axes", v, IR_MAX_RANK + 1, &ok);
     if (!ok) return false;
   }
@@ -63,14 +70,17 @@ static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
   ir_id x = n->in[0];
   ir_shape s = ox_shape(cx, x);
   ir_type t = s.type;
-  if (!ir_type_is_float(t) && !ir_type_is_int(t))
+  /* ReduceMax and ReduceMin take bool from version 20, ordered with True
+   * above False: they are reduced as u8 and converted back. */
+  bool is_bool = t == IR_PRED && (kind == R_MAX || kind == R_MIN) && n->opset >= 20;
+  if (!ir_type_is_float(t) && !ir_type_is_int(t) && !is_bool)
     return ox_error(cx, n, "input has type %s; a numeric type is needed", ir_type_name(t));
   bool ok = true;
   int64_t keep = ox_attr_int(cx, n, "keepdims", 1, &ok);
   int64_t axes[IR_MAX_RANK + 1];
   int nax = 0;
   bool noop;
-  bool axes_input = kind == R_SUM && n->opset >= 13;
+  bool axes_input = n->opset >= (kind == R_SUM ? 13 : 18);
   if (!ok || !reduce_axes(cx, n, axes_input, s.rank, axes, &nax, &noop)) return false;
   if (noop) {
     n->out[0] = x;
@@ -87,6 +97,7 @@ static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
   /* The float-only forms of integer inputs are computed in f64. */
   bool via_f64 = !ir_type_is_float(t) && (kind == R_L2 || kind == R_LOGSUM || kind == R_LOGSUMEXP);
   if (via_f64) x = ir_convert(&cx->b, x, IR_F64);
+  if (is_bool) x = ir_convert(&cx->b, x, IR_U8);
   ir_type ct = via_f64 ? IR_F64 : t;
   ir_id r;
   switch (kind) {
@@ -116,7 +127,7 @@ static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
     case R_SUMSQUARE:
     default: r = ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, x, x), nax, axes, IR_COMB_ADD, false); break;
   }
-  if (via_f64) r = ir_convert(&cx->b, r, t);
+  if (via_f64 || is_bool) r = ir_convert(&cx->b, r, t);
   n->out[0] = keep ? ox_reshape(cx, r, rank, kept) : r;
   return n->out[0] != IR_NONE;
 }
@@ -303,22 +314,31 @@ static bool lower_topk(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_reduce[] = {
-    {"ReduceSum", 1, lower_reduce_sum, NULL, {1, 2}, {1, 1}, "axes:I@-12 keepdims:i noop_with_empty_axes:i@13-"},
-    {"ReduceMean", 1, lower_reduce_mean, NULL, {1, 1}, {1, 1}, "axes:I keepdims:i"},
-    {"ReduceMax", 1, lower_reduce_max, NULL, {1, 1}, {1, 1}, "axes:I keepdims:i"},
-    {"ReduceMin", 1, lower_reduce_min, NULL, {1, 1}, {1, 1}, "axes:I keepdims:i"},
-    {"ReduceProd", 1, lower_reduce_prod, NULL, {1, 1}, {1, 1}, "axes:I keepdims:i"},
-    {"ReduceL1", 1, lower_reduce_l1, NULL, {1, 1}, {1, 1}, "axes:I keepdims:i"},
-    {"ReduceL2", 1, lower_reduce_l2, NULL, {1, 1}, {1, 1}, "axes:I keepdims:i"},
-    {"ReduceLogSum", 1, lower_reduce_logsum, NULL, {1, 1}, {1, 1}, "axes:I keepdims:i"},
-    {"ReduceLogSumExp", 1, lower_reduce_logsumexp, NULL, {1, 1}, {1, 1}, "axes:I keepdims:i"},
-    {"ReduceSumSquare", 1, lower_reduce_sumsquare, NULL, {1, 1}, {1, 1}, "axes:I keepdims:i"},
-    {"ArgMax", 1, lower_argmax, NULL, {1, 1}, {1, 1}, "axis:i keepdims:i select_last_index:i@12-"},
-    {"ArgMin", 1, lower_argmin, NULL, {1, 1}, {1, 1}, "axis:i keepdims:i select_last_index:i@12-"},
-    {"Softmax", 1, lower_softmax, NULL, {1, 1}, {1, 1}, "axis:i"},
-    {"LogSoftmax", 1, lower_logsoftmax, NULL, {1, 1}, {1, 1}, "axis:i"},
-    {"Hardmax", 1, lower_hardmax, NULL, {1, 1}, {1, 1}, "axis:i"},
-    {"CumSum", 11, lower_cumsum, NULL, {2, 2}, {1, 1}, "exclusive:i reverse:i"},
-    {"TopK", 1, lower_topk, NULL, {1, 2}, {2, 2}, "axis:i k:i@-9 largest:i@11- sorted:i@11-"},
+    {"ReduceSum", 1, lower_reduce_sum, NULL, {1, 2}, {1, 1}, "axes:I@-12 keepdims:i noop_with_empty_axes:i@13-", 13},
+    {"ReduceMean", 1, lower_reduce_mean, NULL, {1, 2}, {1, 1},
+         "axes:I@-17 keepdims:i noop_with_empty_axes:i@18-", 18},
+    {"ReduceMax", 1, lower_reduce_max, NULL, {1, 2}, {1, 1},
+         "axes:I@-17 keepdims:i noop_with_empty_axes:i@18-", 20},
+    {"ReduceMin", 1, lower_reduce_min, NULL, {1, 2}, {1, 1},
+         "axes:I@-17 keepdims:i noop_with_empty_axes:i@18-", 20},
+    {"ReduceProd", 1, lower_reduce_prod, NULL, {1, 2}, {1, 1},
+         "axes:I@-17 keepdims:i noop_with_empty_axes:i@18-", 18},
+    {"ReduceL1", 1, lower_reduce_l1, NULL, {1, 2}, {1, 1},
+         "axes:I@-17 keepdims:i noop_with_empty_axes:i@18-", 18},
+    {"ReduceL2", 1, lower_reduce_l2, NULL, {1, 2}, {1, 1},
+         "axes:I@-17 keepdims:i noop_with_empty_axes:i@18-", 18},
+    {"ReduceLogSum", 1, lower_reduce_logsum, NULL, {1, 2}, {1, 1},
+         "axes:I@-17 keepdims:i noop_with_empty_axes:i@18-", 18},
+    {"ReduceLogSumExp", 1, lower_reduce_logsumexp, NULL, {1, 2}, {1, 1},
+         "axes:I@-17 keepdims:i noop_with_empty_axes:i@18-", 18},
+    {"ReduceSumSquare", 1, lower_reduce_sumsquare, NULL, {1, 2}, {1, 1},
+         "axes:I@-17 keepdims:i noop_with_empty_axes:i@18-", 18},
+    {"ArgMax", 1, lower_argmax, NULL, {1, 1}, {1, 1}, "axis:i keepdims:i select_last_index:i@12-", 0},
+    {"ArgMin", 1, lower_argmin, NULL, {1, 1}, {1, 1}, "axis:i keepdims:i select_last_index:i@12-", 0},
+    {"Softmax", 1, lower_softmax, NULL, {1, 1}, {1, 1}, "axis:i", 0},
+    {"LogSoftmax", 1, lower_logsoftmax, NULL, {1, 1}, {1, 1}, "axis:i", 0},
+    {"Hardmax", 1, lower_hardmax, NULL, {1, 1}, {1, 1}, "axis:i", 0},
+    {"CumSum", 11, lower_cumsum, NULL, {2, 2}, {1, 1}, "exclusive:i reverse:i", 0},
+    {"TopK", 1, lower_topk, NULL, {1, 2}, {2, 2}, "axis:i k:i@-9 largest:i@11- sorted:i@11-", 24},
     {0},
 };

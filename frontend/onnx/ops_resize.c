@@ -1,5 +1,5 @@
 /*
- * Resize (opsets 10, 11, 13) and Upsample (opsets 7 and 9).
+ * Resize (opsets 10, 11, 13, 18, 19) and Upsample (opsets 7 and 9).
  *
  * Shapes are static, so every sampling position is known at import time.
  * Interpolation is separable: each resized axis in turn (the last first,
@@ -16,6 +16,17 @@
  * renormalising the weights of taps outside it. Opset 10 Resize and
  * Upsample use the asymmetric transform; their nearest mode rounds down
  * when upsampling and up when downsampling (as ONNX Runtime does).
+ *
+ * Resize-18 adds `axes` (scales, sizes and roi name only those axes; the
+ * others keep scale 1 and roi [0, 1]), keep_aspect_ratio_policy (with
+ * sizes: one scale for all the named axes, the smallest or largest of
+ * sizes / input, and sizes rounded half up from it) and antialias: when
+ * linear or cubic interpolation downscales (scale < 1), the filter is
+ * stretched by 1 / scale, so a tap at distance t from x_original weighs
+ * filter(t * scale), over every tap where that is non-zero, renormalised
+ * to sum 1. Resize-19 adds coordinate mode half_pixel_symmetric, which
+ * shifts half_pixel so that the input's centre maps to the output's when
+ * the output size was rounded down.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -25,7 +36,10 @@
 #include "ir/literal.h"
 
 typedef enum { M_NEAREST, M_LINEAR, M_CUBIC } rz_mode;
-typedef enum { CT_HALF_PIXEL, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC, CT_TF_HALF_PIXEL, CT_TF_CROP } rz_coord;
+typedef enum {
+  CT_HALF_PIXEL, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC, CT_TF_HALF_PIXEL, CT_TF_CROP, CT_HALF_PIXEL_SYM,
+} rz_coord;
+typedef enum { KA_STRETCH, KA_NOT_LARGER, KA_NOT_SMALLER } rz_keep;
 typedef enum { NM_ROUND_PREFER_FLOOR, NM_ROUND_PREFER_CEIL, NM_FLOOR, NM_CEIL, NM_SIMPLE } rz_nearest;
 
 typedef struct rz_attrs {
@@ -34,7 +48,13 @@ typedef struct rz_attrs {
   rz_nearest nearest;
   double cubic_a, extrapolation;
   bool exclude_outside;
+  bool antialias;
+  rz_keep keep;
 } rz_attrs;
+
+/* Taps of one output position at most (antialiasing a scale of 1/64 takes
+ * 2 * 64 for linear, 4 * 64 for cubic); each tap is a gather in the IR. */
+#define RZ_MAX_TAPS 256
 
 static int pick(const char *s, const char *const *names, int n) {
   for (int i = 0; i < n; i++)
@@ -47,7 +67,8 @@ static int pick(const char *s, const char *const *names, int n) {
 static bool read_attrs(ox_ctx *cx, const ox_node *n, bool legacy, rz_attrs *a) {
   static const char *const modes[] = {"nearest", "linear", "cubic"};
   static const char *const coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
-                                       "tf_half_pixel_for_nn", "tf_crop_and_resize"};
+                                       "tf_half_pixel_for_nn", "tf_crop_and_resize", "half_pixel_symmetric"};
+  static const char *const keeps[] = {"stretch", "not_larger", "not_smaller"};
   static const char *const nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
   bool ok = true;
   memset(a, 0, sizeof *a);
@@ -69,9 +90,19 @@ static bool read_attrs(ox_ctx *cx, const ox_node *n, bool legacy, rz_attrs *a) {
   a->cubic_a = ox_attr_float(cx, n, "cubic_coeff_a", -0.75f, &ok);
   a->exclude_outside = ox_attr_int(cx, n, "exclude_outside", 0, &ok) != 0;
   a->extrapolation = ox_attr_float(cx, n, "extrapolation_value", 0.0f, &ok);
+  const char *kp = "stretch";
+  if (n->opset >= 18) {
+    a->antialias = ox_attr_int(cx, n, "antialias", 0, &ok) != 0;
+    kp = ox_attr_string(cx, n, "keep_aspect_ratio_policy", "stretch", &ok);
+  }
   if (!ok) return false;
-  int ci = pick(c, coords, 6), ni = pick(nm, nearests, 4);
+  int ci = pick(c, coords, n->opset >= 19 ? 7 : 6), ni = pick(nm, nearests, 4), ki = pick(kp, keeps, 3);
+  if (ci < 0 && !strcmp(c, "half_pixel_symmetric"))
+    return ox_error(cx, n, "coordinate_transformation_mode 'half_pixel_symmetric' is defined from opset 19; the model "
+                           "declares %d", n->opset);
   if (ci < 0) return ox_error(cx, n, "attribute coordinate_transformation_mode='%s' is not supported", c);
+  if (ki < 0) return ox_error(cx, n, "attribute keep_aspect_ratio_policy='%s' is not one of stretch, not_larger, not_smaller", kp);
+  a->keep = (rz_keep)ki;
   if (ni < 0) return ox_error(cx, n, "attribute nearest_mode='%s' is not supported", nm);
   a->coord = (rz_coord)ci;
   a->nearest = (rz_nearest)ni;
@@ -100,10 +131,17 @@ typedef struct rz_axis {
   bool any_outside;
 } rz_axis;
 
-static double x_original(const rz_attrs *a, double x, double scale, int64_t in, double roi_lo, double roi_hi) {
+static double x_original(const rz_attrs *a, double x, double scale, int64_t in, int64_t out, double roi_lo,
+                         double roi_hi) {
   double len = scale * (double)in; /* as the reference: scale times input length */
   switch (a->coord) {
     case CT_HALF_PIXEL: return (x + 0.5) / scale - 0.5;
+    case CT_HALF_PIXEL_SYM: {
+      /* half_pixel shifted by the part of the input's centre that rounding
+       * the output size down moved: (in / 2) * (1 - out / len). */
+      double offset = (double)in / 2 * (1 - (double)out / len);
+      return offset + (x + 0.5) / scale - 0.5;
+    }
     case CT_PYTORCH_HALF_PIXEL: return len > 1 ? (x + 0.5) / scale - 0.5 : 0;
     case CT_ALIGN_CORNERS: return len == 1 ? 0 : x * (double)(in - 1) / (len - 1);
     case CT_ASYMMETRIC: return x / scale;
@@ -123,19 +161,42 @@ static void cubic_coeffs(double r, double A, double *c) {
   c[3] = ((A * (s + 1) - 5 * A) * (s + 1) + 8 * A) * (s + 1) - 4 * A;
 }
 
-/* Fills ax for one axis; false when out of memory. */
-static bool plan_axis(const rz_attrs *a, int64_t in, int64_t out, double scale, double roi_lo, double roi_hi, rz_axis *ax) {
+/* The cubic convolution kernel with parameter A at distance t. */
+static double cubic_kernel(double t, double A) {
+  t = fabs(t);
+  if (t <= 1) return ((A + 2) * t - (A + 3)) * t * t + 1;
+  if (t < 2) return ((A * t - 5 * A) * t + 8 * A) * t - 4 * A;
+  return 0;
+}
+
+/* Antialiased linear or cubic interpolation when downscaling: the filter
+ * (support 1 or 2) is stretched by 1 / scale. The taps are the
+ * 2 * (1 - first) input positions nearest x_original = base + r, starting
+ * at base + first with first = floor(-support / scale) + 1 (every position
+ * where the stretched filter can be non-zero), each weighing
+ * filter((i - x_original) * scale), normalised to sum 1. Returns the
+ * number of taps. */
+static int antialias_taps(const rz_attrs *a, double scale) {
+  double support = a->mode == M_CUBIC ? 2 : 1;
+  return 2 * (1 - (int)(floor(-support / scale) + 1));
+}
+
+/* Fills ax for one axis (taps per output position as computed by the
+ * caller); false when out of memory. */
+static bool plan_axis(const rz_attrs *a, int64_t in, int64_t out, double scale, double roi_lo, double roi_hi, int taps,
+                      rz_axis *ax) {
   memset(ax, 0, sizeof *ax);
   ax->in = in;
   ax->out = out;
-  ax->taps = a->mode == M_CUBIC ? 4 : a->mode == M_LINEAR ? 2 : 1;
+  ax->taps = taps;
+  bool aa = taps > 4 || (a->antialias && a->mode != M_NEAREST && scale < 1);
   size_t cells = (size_t)ax->taps * (size_t)(out > 0 ? out : 1);
   ax->idx = calloc(cells, sizeof *ax->idx);
   ax->w = calloc(cells, sizeof *ax->w);
   ax->outside = calloc((size_t)(out > 0 ? out : 1), sizeof *ax->outside);
   if (!ax->idx || !ax->w || !ax->outside) return false;
   for (int64_t o = 0; o < out; o++) {
-    double x = x_original(a, (double)o, scale, in, roi_lo, roi_hi);
+    double x = x_original(a, (double)o, scale, in, out, roi_lo, roi_hi);
     if (a->coord == CT_TF_CROP && (x < 0 || x > (double)(in - 1))) {
       ax->outside[o] = 1;
       ax->any_outside = true;
@@ -148,9 +209,18 @@ static bool plan_axis(const rz_attrs *a, int64_t in, int64_t out, double scale, 
       continue;
     }
     double base = ceil(x) - 1, r = x - base; /* r in (0, 1] */
-    double c[4];
+    double c[RZ_MAX_TAPS];
     int first; /* offset of the first tap from base */
-    if (a->mode == M_CUBIC) {
+    if (aa) {
+      first = 1 - taps / 2;
+      double sum = 0;
+      for (int t = 0; t < taps; t++) {
+        double d = ((double)(first + t) - r) * scale;
+        c[t] = a->mode == M_CUBIC ? cubic_kernel(d, a->cubic_a) : fmax(0, 1 - fabs(d));
+        sum += c[t];
+      }
+      for (int t = 0; t < taps; t++) c[t] /= sum;
+    } else if (a->mode == M_CUBIC) {
       cubic_coeffs(r, a->cubic_a, c);
       first = -1;
     } else {
@@ -277,8 +347,15 @@ static bool resize(ox_ctx *cx, ox_node *n, const rz_attrs *a, const int64_t *out
       x = ox_slice_axis(cx, x, d, 0, 0, 1); /* an empty result: any slice of length 0 */
       continue;
     }
+    int taps = a->mode == M_CUBIC ? 4 : a->mode == M_LINEAR ? 2 : 1;
+    if (a->antialias && a->mode != M_NEAREST && scales[d] < 1) {
+      /* The first test keeps the tap count within an int. */
+      if (scales[d] * RZ_MAX_TAPS < 1 || (taps = antialias_taps(a, scales[d])) > RZ_MAX_TAPS)
+        return ox_unsupported(cx, n, "antialiased downscaling of dimension %d by %g would take more than %d taps", d,
+                              scales[d], RZ_MAX_TAPS);
+    }
     rz_axis ax;
-    bool planned = plan_axis(a, s.dims[d], out[d], scales[d], roi ? roi[d] : 0, roi ? roi[r + d] : 1, &ax);
+    bool planned = plan_axis(a, s.dims[d], out[d], scales[d], roi ? roi[d] : 0, roi ? roi[r + d] : 1, taps, &ax);
     if (!planned) {
       free_axis(&ax);
       return ox_error(cx, n, "out of memory");
@@ -329,32 +406,82 @@ static bool lower_resize(ox_ctx *cx, ox_node *n) {
   if (!read_attrs(cx, n, legacy, &a)) return false;
   ir_shape s = ox_shape(cx, n->in[0]);
   int r = s.rank;
-  double scales[IR_MAX_RANK], roi[2 * IR_MAX_RANK];
-  int64_t out[IR_MAX_RANK];
+  double scales[IR_MAX_RANK + 1], roi[2 * IR_MAX_RANK + 2], vs[IR_MAX_RANK + 1], vroi[2 * IR_MAX_RANK + 2];
+  int64_t out[IR_MAX_RANK], vz[IR_MAX_RANK + 1];
+  /* axes (opset 18): which dimensions the scales, sizes and roi values
+   * name, in their order; all of them by default. */
+  int64_t axes[IR_MAX_RANK + 1];
+  int na = -1;
+  bool ok = true;
+  if (n->opset >= 18) na = ox_attr_ints(cx, n, "axes", axes, IR_MAX_RANK + 1, &ok);
+  if (!ok) return false;
+  bool all_axes = na < 0;
+  if (all_axes) {
+    na = r;
+    for (int d = 0; d < r; d++) axes[d] = d;
+  } else {
+    bool seen[IR_MAX_RANK] = {false};
+    if (na > r) return ox_error(cx, n, "attribute 'axes' has %d values; X has rank %d", na, r);
+    for (int i = 0; i < na; i++) {
+      if (!ox_axis(cx, n, axes[i], r, false, &axes[i])) return false;
+      if (seen[axes[i]]) return ox_error(cx, n, "axis %lld is listed twice in attribute 'axes'", (long long)axes[i]);
+      seen[axes[i]] = true;
+    }
+  }
   int si = legacy ? 1 : 2, zi = 3;
   bool have_scales = n->nin > si && n->in[si] != IR_NONE;
   bool have_sizes = !legacy && n->nin > zi && n->in[zi] != IR_NONE;
   int ns = 0, nz = 0;
-  if (have_scales && (ns = read_floats(cx, n, si, scales, IR_MAX_RANK + 1, "the 'scales' input")) < 0) return false;
-  if (have_sizes && (nz = ox_const_ints(cx, n, n->in[zi], out, IR_MAX_RANK, "the 'sizes' input")) < 0) return false;
+  if (have_scales && (ns = read_floats(cx, n, si, vs, IR_MAX_RANK + 1, "the 'scales' input")) < 0) return false;
+  if (have_sizes && (nz = ox_const_ints(cx, n, n->in[zi], vz, IR_MAX_RANK + 1, "the 'sizes' input")) < 0) return false;
   if (ns > 0 && nz > 0) return ox_error(cx, n, "only one of 'scales' and 'sizes' may be given");
+  for (int d = 0; d < r; d++) {
+    scales[d] = 1;
+    out[d] = s.dims[d];
+  }
   if (ns > 0) {
-    if (ns != r) return ox_error(cx, n, "the 'scales' input has %d values; X has rank %d", ns, r);
+    if (ns != na && all_axes) return ox_error(cx, n, "the 'scales' input has %d values; X has rank %d", ns, r);
+    if (ns != na) return ox_error(cx, n, "the 'scales' input has %d values for the %d axes of attribute 'axes'", ns, na);
+    for (int i = 0; i < na; i++) scales[axes[i]] = vs[i];
     if (!sizes_from_scales(cx, n, r, s.dims, scales, out)) return false;
   } else if (nz > 0) {
-    if (nz != r) return ox_error(cx, n, "the 'sizes' input has %d values; X has rank %d", nz, r);
-    for (int d = 0; d < r; d++) {
-      if (out[d] < 0 || out[d] > INT32_MAX) return ox_error(cx, n, "size %d is %lld", d, (long long)out[d]);
+    if (nz != na && all_axes) return ox_error(cx, n, "the 'sizes' input has %d values; X has rank %d", nz, r);
+    if (nz != na) return ox_error(cx, n, "the 'sizes' input has %d values for the %d axes of attribute 'axes'", nz, na);
+    for (int i = 0; i < na; i++) {
+      int64_t d = axes[i];
+      if (vz[i] < 0 || vz[i] > INT32_MAX) return ox_error(cx, n, "size %d is %lld", i, (long long)vz[i]);
+      out[d] = vz[i];
       scales[d] = s.dims[d] ? (double)out[d] / (double)s.dims[d] : 1;
+    }
+    if (a.keep != KA_STRETCH && na > 0) {
+      /* One scale for every named axis, the output sizes rounded half up
+       * from it. */
+      double k = scales[axes[0]];
+      for (int i = 1; i < na; i++)
+        k = a.keep == KA_NOT_LARGER ? fmin(k, scales[axes[i]]) : fmax(k, scales[axes[i]]);
+      for (int i = 0; i < na; i++) {
+        int64_t d = axes[i];
+        scales[d] = k;
+        out[d] = (int64_t)floor(k * (double)s.dims[d] + 0.5);
+      }
     }
   } else {
     return ox_error(cx, n, "needs one of the 'scales' and 'sizes' inputs (non-empty)");
   }
   bool have_roi = false;
   if (!legacy && a.coord == CT_TF_CROP) {
-    int nr = n->nin > 1 && n->in[1] != IR_NONE ? read_floats(cx, n, 1, roi, 2 * IR_MAX_RANK, "the 'roi' input") : 0;
+    int nr = n->nin > 1 && n->in[1] != IR_NONE ? read_floats(cx, n, 1, vroi, 2 * IR_MAX_RANK + 2, "the 'roi' input") : 0;
     if (nr < 0) return false;
-    if (nr != 2 * r) return ox_error(cx, n, "tf_crop_and_resize needs a 'roi' input of %d values (starts, then ends)", 2 * r);
+    if (nr != 2 * na)
+      return ox_error(cx, n, "tf_crop_and_resize needs a 'roi' input of %d values (starts, then ends)", 2 * na);
+    for (int d = 0; d < r; d++) {
+      roi[d] = 0;
+      roi[r + d] = 1;
+    }
+    for (int i = 0; i < na; i++) {
+      roi[axes[i]] = vroi[i];
+      roi[r + axes[i]] = vroi[na + i];
+    }
     have_roi = true;
   }
   return resize(cx, n, &a, out, scales, have_roi ? roi : NULL);
@@ -389,8 +516,8 @@ static bool lower_upsample(ox_ctx *cx, ox_node *n) {
 
 const ox_op ox_ops_resize[] = {
     {"Resize", 10, lower_resize, check_resize, {1, 4}, {1, 1},
-         "coordinate_transformation_mode:s@11- cubic_coeff_a:f@11- exclude_outside:i@11- "
-         "extrapolation_value:f@11- mode:s nearest_mode:s@11-"},
-    {"Upsample", 7, lower_upsample, check_upsample, {1, 2}, {1, 1}, "mode:s scales:F@-8"},
+         "antialias:i@18- axes:I@18- coordinate_transformation_mode:s@11- cubic_coeff_a:f@11- exclude_outside:i@11- "
+         "extrapolation_value:f@11- keep_aspect_ratio_policy:s@18- mode:s nearest_mode:s@11-", 19},
+    {"Upsample", 7, lower_upsample, check_upsample, {1, 2}, {1, 1}, "mode:s scales:F@-8", 0},
     {0},
 };

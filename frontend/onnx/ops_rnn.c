@@ -355,12 +355,12 @@ static bool lower_lstm(ox_ctx *cx, ox_node *n) { return rnn_common(cx, n, K_LSTM
 
 const ox_op ox_ops_rnn[] = {
     {"RNN", 7, lower_rnn, check_rnn, {3, 6}, {0, 2},
-         "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i layout:i@14-"},
+         "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i layout:i@14-", 22},
     {"GRU", 7, lower_gru, check_rnn, {3, 6}, {0, 2},
          "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i layout:i@14- "
-         "linear_before_reset:i"},
+         "linear_before_reset:i", 22},
     {"LSTM", 7, lower_lstm, check_rnn, {3, 8}, {0, 3},
          "activation_alpha:F activation_beta:F activations:S clip:f direction:s hidden_size:i input_forget:i "
-         "layout:i@14-"},
+         "layout:i@14-", 22},
     {0},
 };

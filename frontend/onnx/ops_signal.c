@@ -132,15 +132,35 @@ static void split_complex(ox_ctx *cx, ir_id x, ir_id *xr, ir_id *xi) {
 static bool lower_dft(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1) || !ox_need_float(cx, n, n->in[0], "the input")) return false;
   bool ok = true;
-  int64_t axis = ox_attr_int(cx, n, "axis", 1, &ok), inverse = ox_attr_int(cx, n, "inverse", 0, &ok);
+  bool v20 = n->opset >= 20;
+  int64_t axis = v20 ? -2 : ox_attr_int(cx, n, "axis", 1, &ok), inverse = ox_attr_int(cx, n, "inverse", 0, &ok);
   int64_t onesided = ox_attr_int(cx, n, "onesided", 0, &ok);
   if (!ok) return false;
   ir_shape s = ox_shape(cx, n->in[0]);
   int r = s.rank;
-  if (r < 3 || r > IR_MAX_RANK - 1 || (s.dims[r - 1] != 1 && s.dims[r - 1] != 2))
-    return ox_error(cx, n, "the input must be [batch, signal..., 1 or 2], rank 3 to %d", IR_MAX_RANK - 1);
-  if (!ox_axis(cx, n, axis, r - 1, false, &axis)) return false;
-  if (axis == 0) return ox_error(cx, n, "axis 0 is the batch dimension");
+  if (v20) {
+    /* DFT-20: no batch dimension ([signal..., 1 or 2]); the axis is the
+     * optional scalar input 2, default -2, counted from the back when
+     * negative, never the last (complex) dimension. */
+    if (r < 2 || r > IR_MAX_RANK - 1 || (s.dims[r - 1] != 1 && s.dims[r - 1] != 2))
+      return ox_error(cx, n, "the input must be [signal..., 1 or 2], rank 2 to %d", IR_MAX_RANK - 1);
+    if (n->nin > 2 && n->in[2] != IR_NONE) {
+      int got = ox_const_ints(cx, n, n->in[2], &axis, 1, "the 'axis' input");
+      if (got < 0) return false;
+      if (got != 1) return ox_error(cx, n, "the 'axis' input must hold one value");
+    }
+    int64_t given = axis;
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis > r - 2)
+      return ox_error(cx, n, "axis %lld is outside [-%d, -2] and [0, %d]", (long long)given, r, r - 2);
+  } else {
+    if (n->nin > 2 && n->in[2] != IR_NONE)
+      return ox_error(cx, n, "has an 'axis' input, which DFT takes from opset 20; the model declares %d", n->opset);
+    if (r < 3 || r > IR_MAX_RANK - 1 || (s.dims[r - 1] != 1 && s.dims[r - 1] != 2))
+      return ox_error(cx, n, "the input must be [batch, signal..., 1 or 2], rank 3 to %d", IR_MAX_RANK - 1);
+    if (!ox_axis(cx, n, axis, r - 1, false, &axis)) return false;
+    if (axis == 0) return ox_error(cx, n, "axis 0 is the batch dimension");
+  }
   bool complex_in = s.dims[r - 1] == 2;
   if (onesided && (inverse || complex_in)) return ox_unsupported(cx, n, "onesided is supported for forward transforms of real input only");
   int64_t N = s.dims[axis];
@@ -220,10 +240,10 @@ static bool lower_stft(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_signal[] = {
-    {"HannWindow", 17, lower_hann, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i"},
-    {"HammingWindow", 17, lower_hamming, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i"},
-    {"BlackmanWindow", 17, lower_blackman, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i"},
-    {"DFT", 17, lower_dft, NULL, {1, 2}, {1, 1}, "axis:i inverse:i onesided:i"},
-    {"STFT", 17, lower_stft, NULL, {2, 4}, {1, 1}, "onesided:i"},
+    {"HannWindow", 17, lower_hann, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i", 0},
+    {"HammingWindow", 17, lower_hamming, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i", 0},
+    {"BlackmanWindow", 17, lower_blackman, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i", 0},
+    {"DFT", 17, lower_dft, NULL, {1, 3}, {1, 1}, "axis:i@-19 inverse:i onesided:i", 20},
+    {"STFT", 17, lower_stft, NULL, {2, 4}, {1, 1}, "onesided:i", 0},
     {0},
 };

@@ -219,7 +219,9 @@ static bool lower_concat(ox_ctx *cx, ox_node *n) {
 
 /* Split: sizes from the 'split' attribute (opset < 13; opset 1 also took
  * it as input 1) or input 1 (opset >= 13); without them, equal parts (the
- * last one smaller when the size does not divide, as opset 18 says). */
+ * last one smaller when the size does not divide, as opset 18 says), as
+ * many as the outputs, which from opset 18 attribute 'num_outputs' must
+ * name. */
 static bool lower_split(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
   bool ok = true;
@@ -240,6 +242,13 @@ static bool lower_split(ox_ctx *cx, ox_node *n) {
   }
   int64_t d = s->dims[axis];
   if (n->nout < 1) return ox_error(cx, n, "needs at least one output");
+  if (n->opset >= 18 && ox_attr(n, "num_outputs")) {
+    int64_t num = ox_attr_int(cx, n, "num_outputs", 0, &ok);
+    if (!ok) return false;
+    if (k >= 0) return ox_error(cx, n, "has both the 'split' input and attribute 'num_outputs'; the spec allows one");
+    if (num != n->nout)
+      return ox_error(cx, n, "attribute num_outputs=%lld but the node has %d outputs", (long long)num, n->nout);
+  }
   if (k < 0) {
     k = n->nout;
     int64_t part = (d + k - 1) / k;
@@ -414,11 +423,36 @@ static ir_id pad_side(ox_ctx *cx, const ox_node *n, ir_id x, int a, int64_t widt
   return ox_broadcast_to(cx, n, edge, s.rank, s.dims);
 }
 
-/* Pad: modes constant, reflect, edge. pads = [begin_0.., end_0..]; an
- * attribute before opset 11 ('paddings' in opset 1), then an input, with
- * the constant value as attribute 'value' / optional input 2. Negative
- * pads crop. reflect and edge are built from slices, reverses and
- * concatenation along each axis. */
+/* The `width` elements that wrap padding adds along axis a of x (d > 0
+ * elements there). The spec pads "as if the data tensor forms a torus":
+ * padded position i reads element i mod d, also for pads wider than the
+ * axis (where some NumPy versions' np.pad 'wrap', which ONNX's reference
+ * calls, differs). So: before the first element, the last width % d
+ * elements then width / d whole copies; after the last, the copies then
+ * the first width % d elements. Refuses more copies than a concatenation
+ * takes. */
+static ir_id wrap_side(ox_ctx *cx, const ox_node *n, ir_id x, int a, int64_t width, bool before) {
+  int64_t d = ox_shape(cx, x).dims[a], copies = width / d, rest = width % d;
+  if (copies > OX_MAX_IO - 1) {
+    ox_unsupported(cx, n, "wrap pad of %lld along dimension %d wraps its %lld elements more than %d times",
+                   (long long)width, a, (long long)d, OX_MAX_IO - 1);
+    return IR_NONE;
+  }
+  ir_id parts[OX_MAX_IO];
+  int np = 0;
+  if (before && rest) parts[np++] = ox_slice_axis(cx, x, a, d - rest, d, 1);
+  for (int64_t i = 0; i < copies; i++) parts[np++] = x;
+  if (!before && rest) parts[np++] = ox_slice_axis(cx, x, a, 0, rest, 1);
+  return np == 1 ? parts[0] : ir_concatenate(&cx->b, np, parts, a);
+}
+
+/* Pad: modes constant, reflect, edge and (opset 19) wrap. pads =
+ * [begin_0.., end_0..]; an attribute before opset 11 ('paddings' in
+ * opset 1), then an input, with the constant value as attribute 'value' /
+ * optional input 2. From opset 18 optional input 3 lists the axes the
+ * pads apply to (others are not padded). Negative pads crop. reflect,
+ * edge and wrap are built from slices, reverses and concatenation along
+ * each axis. */
 static bool lower_pad(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
   ir_id x = n->in[0];
@@ -439,6 +473,27 @@ static bool lower_pad(ox_ctx *cx, ox_node *n) {
     if (k < 0) return false;
   }
   if (!ok) return false;
+  if (n->opset < 18 && n->nin > 3 && n->in[3] != IR_NONE)
+    return ox_error(cx, n, "has an 'axes' input, which Pad takes from opset 18; the model declares %d", n->opset);
+  if (n->opset >= 18 && n->nin > 3 && n->in[3] != IR_NONE) {
+    /* pads holds [begin, end] for the listed axes only: spread them over
+     * all r axes, zeros elsewhere. */
+    int64_t axes[IR_MAX_RANK + 1], full[2 * IR_MAX_RANK] = {0};
+    bool seen[IR_MAX_RANK] = {false};
+    int na = ox_const_ints(cx, n, n->in[3], axes, IR_MAX_RANK + 1, "the 'axes' input");
+    if (na < 0) return false;
+    if (k != 2 * na) return ox_error(cx, n, "'pads' has %d entries for %d axes; it needs %d", k, na, 2 * na);
+    for (int i = 0; i < na; i++) {
+      int64_t ax;
+      if (!ox_axis(cx, n, axes[i], r, false, &ax)) return false;
+      if (seen[ax]) return ox_error(cx, n, "axis %lld is listed twice in the 'axes' input", (long long)ax);
+      seen[ax] = true;
+      full[ax] = pads[i];
+      full[r + ax] = pads[na + i];
+    }
+    memcpy(pads, full, sizeof pads);
+    k = 2 * r;
+  }
   if (k != 2 * r) return ox_error(cx, n, "'pads' has %d entries; an input of rank %d needs %d", k, r, 2 * r);
   /* The result dims, checked before anything is built (pads are data: any
    * int64). */
@@ -471,7 +526,7 @@ static bool lower_pad(ox_ctx *cx, ox_node *n) {
     }
     return ok && done(n, ir_pad(&cx->b, x, v, lo, hi, in));
   }
-  bool reflect = !strcmp(mode, "reflect"); /* or edge: check_pad refused other modes */
+  bool reflect = !strcmp(mode, "reflect"), wrap = !strcmp(mode, "wrap"); /* or edge: check_pad refused others */
   for (int a = 0; a < r && x != IR_NONE; a++) {
     int64_t lo = pads[a], hi = pads[r + a], d = ox_shape(cx, x).dims[a];
     /* Crop first. */
@@ -488,9 +543,11 @@ static bool lower_pad(ox_ctx *cx, ox_node *n) {
                       (long long)hi, a, (long long)d);
     ir_id parts[3];
     int np = 0;
-    if (lo) parts[np++] = pad_side(cx, n, x, a, lo, reflect, true);
+    if (lo) parts[np++] = wrap ? wrap_side(cx, n, x, a, lo, true) : pad_side(cx, n, x, a, lo, reflect, true);
     parts[np++] = x;
-    if (hi) parts[np++] = pad_side(cx, n, x, a, hi, reflect, false);
+    if (hi) parts[np++] = wrap ? wrap_side(cx, n, x, a, hi, false) : pad_side(cx, n, x, a, hi, reflect, false);
+    for (int i = 0; i < np; i++)
+      if (parts[i] == IR_NONE) return false;
     x = ir_concatenate(&cx->b, np, parts, a);
   }
   return done(n, x);
@@ -501,9 +558,12 @@ static bool lower_pad(ox_ctx *cx, ox_node *n) {
 static bool check_pad(ox_ctx *cx, const ox_node *n) {
   bool ok = true;
   const char *mode = ox_attr_string(cx, n, "mode", "constant", &ok);
-  if (ok && strcmp(mode, "constant") && strcmp(mode, "reflect") && strcmp(mode, "edge"))
-    return ox_unsupported(cx, n, "pad mode '%s' is not supported (constant, reflect and edge are)", mode);
-  return ok;
+  if (!ok) return false;
+  if (!strcmp(mode, "wrap") && n->opset < 19)
+    return ox_error(cx, n, "pad mode 'wrap' is defined from opset 19; the model declares %d", n->opset);
+  if (strcmp(mode, "constant") && strcmp(mode, "reflect") && strcmp(mode, "edge") && strcmp(mode, "wrap"))
+    return ox_unsupported(cx, n, "pad mode '%s' is not supported (constant, reflect, edge and wrap are)", mode);
+  return true;
 }
 
 /* DepthToSpace's mode (opset 11; DCR before): *crd for CRD. */
@@ -566,20 +626,22 @@ static bool lower_space_to_depth(ox_ctx *cx, ox_node *n) {
 }
 
 const ox_op ox_ops_tensor[] = {
-    {"Reshape", 5, lower_reshape, NULL, {2, 2}, {1, 1}, "allowzero:i@14-"},
-    {"Shape", 1, lower_shape, NULL, {1, 1}, {1, 1}, "end:i@15- start:i@15-"},
-    {"Size", 1, lower_size, NULL, {1, 1}, {1, 1}, NULL},
-    {"Flatten", 1, lower_flatten, NULL, {1, 1}, {1, 1}, "axis:i"},
-    {"Squeeze", 1, lower_squeeze, NULL, {1, 2}, {1, 1}, "axes:I@-12"},
-    {"Unsqueeze", 1, lower_unsqueeze, NULL, {1, 2}, {1, 1}, "axes:I@-12"},
-    {"Transpose", 1, lower_transpose, NULL, {1, 1}, {1, 1}, "perm:I"},
-    {"Concat", 1, lower_concat, NULL, {1, OX_MAX_IO}, {1, 1}, "axis:i"},
-    {"Split", 1, lower_split, NULL, {1, 2}, {1, OX_MAX_IO}, "axis:i split:I@-12"},
-    {"Slice", 1, lower_slice, NULL, {1, 5}, {1, 1}, "axes:I@-9 ends:I@-9 starts:I@-9"},
-    {"Expand", 8, lower_expand, NULL, {2, 2}, {1, 1}, NULL},
-    {"Tile", 6, lower_tile, NULL, {2, 2}, {1, 1}, NULL},
-    {"Pad", 1, lower_pad, check_pad, {1, 3}, {1, 1}, "mode:s paddings:I@-1 pads:I@2-10 value:f@-10"},
-    {"DepthToSpace", 1, lower_depth_to_space, check_depth_to_space, {1, 1}, {1, 1}, "blocksize:i mode:s@11-"},
-    {"SpaceToDepth", 1, lower_space_to_depth, NULL, {1, 1}, {1, 1}, "blocksize:i"},
+    {"Reshape", 5, lower_reshape, NULL, {2, 2}, {1, 1}, "allowzero:i@14-", 25},
+    {"Shape", 1, lower_shape, NULL, {1, 1}, {1, 1}, "end:i@15- start:i@15-", 25},
+    {"Size", 1, lower_size, NULL, {1, 1}, {1, 1}, NULL, 25},
+    {"Flatten", 1, lower_flatten, NULL, {1, 1}, {1, 1}, "axis:i", 25},
+    {"Squeeze", 1, lower_squeeze, NULL, {1, 2}, {1, 1}, "axes:I@-12", 25},
+    {"Unsqueeze", 1, lower_unsqueeze, NULL, {1, 2}, {1, 1}, "axes:I@-12", 25},
+    {"Transpose", 1, lower_transpose, NULL, {1, 1}, {1, 1}, "perm:I", 25},
+    {"Concat", 1, lower_concat, NULL, {1, OX_MAX_IO}, {1, 1}, "axis:i", 0},
+    {"Split", 1, lower_split, NULL, {1, 2}, {1, OX_MAX_IO}, "axis:i num_outputs:i@18- split:I@-12", 18},
+    {"Slice", 1, lower_slice, NULL, {1, 5}, {1, 1}, "axes:I@-9 ends:I@-9 starts:I@-9", 0},
+    {"Expand", 8, lower_expand, NULL, {2, 2}, {1, 1}, NULL, 0},
+    {"Tile", 6, lower_tile, NULL, {2, 2}, {1, 1}, NULL, 0},
+    /* Pad-21, 23, 24 and 25 only add element types (int4, float4, float8e8m0,
+     * int2), which kiln refuses at the tensor level. */
+    {"Pad", 1, lower_pad, check_pad, {1, 4}, {1, 1}, "mode:s paddings:I@-1 pads:I@2-10 value:f@-10", 25},
+    {"DepthToSpace", 1, lower_depth_to_space, check_depth_to_space, {1, 1}, {1, 1}, "blocksize:i mode:s@11-", 0},
+    {"SpaceToDepth", 1, lower_space_to_depth, NULL, {1, 1}, {1, 1}, "blocksize:i", 0},
     {0},
 };

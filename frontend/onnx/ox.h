@@ -22,17 +22,21 @@
 #include "ir/builder.h"
 
 #define OX_MIN_OPSET 7
-#define OX_MAX_OPSET 17
+/* The newest ai.onnx opset (ONNX 1.20); versions.c lists every op's
+ * versions up to it. */
+#define OX_MAX_OPSET 25
 /* Models may declare older opsets: each op's table entry says from which
  * version kiln lowers it (ops unchanged since opset 1 or 6 say so). */
 #define OX_MIN_MODEL_OPSET 1
 #define OX_MAX_IO 64 /* inputs or outputs of one node handled at once */
 /* IR versions read: opset_import (how a model says which operator versions
- * it uses) appeared in IR 3; IR 12 is the newest ONNX has published (IR 10
- * came with ONNX 1.16/1.17, 11 with 1.18). Newer IR versions are refused:
- * they may carry constructs this importer cannot see. */
+ * it uses) appeared in IR 3; IR 13 is the newest ONNX has published (IR 10
+ * came with ONNX 1.16, 11 with 1.18, 12 with 1.19, 13 with 1.20, whose
+ * opset is 25; 11 to 13 only add element types and multi-device fields,
+ * which kiln refuses or ignores). Newer IR versions are refused: they may
+ * carry constructs this importer cannot see. */
 #define OX_MIN_IR_VERSION 3
-#define OX_MAX_IR_VERSION 12
+#define OX_MAX_IR_VERSION 13
 
 typedef struct ox_ctx ox_ctx;
 
@@ -74,7 +78,8 @@ typedef struct ox_arity {
  * forms) and @FROM-TO the opsets that define it when not all do ("@-5":
  * up to opset 5, "@12-": from opset 12). The specs were taken from the
  * operator schemas of onnx 1.12 (onnx.defs.get_schema), which cover opsets
- * 1 to 17; see docs/onnx-import.md. */
+ * 1 to 17, and for later opsets from the ONNX changelog ("saturate:i@19-");
+ * see docs/onnx-import.md. */
 typedef struct ox_op {
   const char *op_type;
   int min_opset; /* first opset this lowering handles (usually OX_MIN_OPSET) */
@@ -82,6 +87,12 @@ typedef struct ox_op {
   ox_check_fn check;
   ox_arity in, out;
   const char *attrs;
+  /* The newest version of the op (an ONNX since_version) whose semantics
+   * this lowering implements. A model whose opset selects a newer version
+   * of the op is refused, naming both, rather than imported with the old
+   * semantics. 0: the version in effect at opset 17 (what kiln lowered
+   * before it read later opsets). */
+  int max_version;
 } ox_op;
 
 /* Tables contributed by the ops_*.c files, each ended by {0}. */
@@ -99,7 +110,48 @@ extern const ox_op ox_ops_einsum[];  /* ops_einsum.c */
 extern const ox_op ox_ops_resize[];  /* ops_resize.c */
 extern const ox_op ox_ops_loss[];    /* ops_loss.c */
 extern const ox_op ox_ops_rnn[];     /* ops_rnn.c */
+extern const ox_op ox_ops_spatial[]; /* ops_spatial.c */
+extern const ox_op ox_ops_control[]; /* ops_control.c: If, Loop, Scan */
+extern const ox_op ox_ops_norm[];      /* ops_norm.c */
+extern const ox_op ox_ops_pointwise[]; /* ops_pointwise.c */
+extern const ox_op ox_ops_attention[]; /* ops_attention.c */
 const ox_op *ox_find_op(const char *op_type);
+/* The i-th row of all the tables (in registry order), NULL past the end. */
+const ox_op *ox_op_index(size_t i);
+
+/* ---- the ONNX operator versions (versions.c) ---- */
+/* Why kiln does not lower an op of the spec (shown in docs/onnx-ops.md and
+ * in the importer's message for a node of that op). */
+typedef enum ox_why {
+  OX_WHY_NOT_YET,      /* nothing in the way but the work */
+  OX_WHY_CONTROL_FLOW, /* If, Loop, Scan: subgraphs run conditionally */
+  OX_WHY_SEQUENCE,     /* sequence or optional values */
+  OX_WHY_STRINGS,      /* string tensors */
+  OX_WHY_RANDOM,       /* random generators */
+  OX_WHY_DATA_SHAPE,   /* output shape decided by input values */
+  OX_WHY_IMAGE,        /* decoding image files */
+} ox_why;
+#define OX_SPEC_VERSIONS 12
+/* One operator of the ai.onnx domain: the opsets that gave it a new
+ * version (its since_versions), ascending, ended by 0 when fewer than
+ * OX_SPEC_VERSIONS. */
+typedef struct ox_spec_op {
+  const char *op_type;
+  int versions[OX_SPEC_VERSIONS];
+  ox_why why;      /* when kiln does not lower it */
+  bool deprecated; /* by the spec (still valid: Upsample-10, Scatter-11) */
+} ox_spec_op;
+/* Every op up to OX_MAX_OPSET, sorted by name, ended by {0}. */
+extern const ox_spec_op ox_spec_ops[];
+/* The op's entry, or NULL when the ai.onnx domain has no such op. */
+const ox_spec_op *ox_spec_find(const char *op_type);
+/* The version of the op a model of this opset uses (the largest
+ * since_version <= opset); 0 when the op does not exist yet at it. */
+int ox_spec_version_at(const ox_spec_op *s, int opset);
+/* The newest version of s that lowering op implements: its max_version,
+ * or for 0 the version in effect at opset 17. */
+int ox_op_max_version(const ox_op *op, const ox_spec_op *s);
+const char *ox_why_text(ox_why why);
 
 /* ---- decoding (decode.c) ---- */
 Onnx__ModelProto *ox_decode_model(const void *bytes, size_t n, const char *what, diag *d);
@@ -167,8 +219,21 @@ struct ox_ctx {
   int errors;
   bool unsupported; /* a lowering refused a valid construct (ox_unsupported) */
   bool out_of_memory; /* a check ran out of memory (reported as an error) */
+  /* Control flow (ops_control.c): the names of the main graph (import.c's
+   * map, while its nodes are lowered), and the scope of the subgraph being
+   * lowered (NULL in the main graph). */
+  struct ir_namemap *values;
+  void *scope;
 };
 
+/* Fills on for node nd (position index) of the graph being imported, at
+ * the context's opset, with no inputs or outputs bound yet. */
+void ox_init_node(ox_ctx *cx, ox_node *on, const Onnx__NodeProto *nd, int index);
+/* The node's op exists at its opset, kiln lowers it (op not NULL), and the
+ * op version that opset selects (versions.c) is one the lowering
+ * implements. For the main graph's and subgraphs' nodes alike; false after
+ * reporting. */
+bool ox_check_version(ox_ctx *cx, const ox_node *n, const ox_op *op);
 /* Reports an error about node n (name, op type, opset) and returns false. */
 bool ox_error(ox_ctx *cx, const ox_node *n, const char *fmt, ...) DIAG_PRINTF(3, 4);
 /* Like ox_error, and marks the failure as KILN_ERR_UNSUPPORTED (a valid
@@ -239,6 +304,10 @@ ir_id ox_reduce(ox_ctx *cx, ir_id x, int n, const int64_t *dims, ir_combiner com
 ir_id ox_unreduce(ox_ctx *cx, ir_id r, ir_id like, int n, const int64_t *dims);
 /* Broadcasts the 1-D x along dimension `dim` of a rank/dims result. */
 ir_id ox_broadcast_along(ox_ctx *cx, ir_id x, int rank, const int64_t *dims, int64_t dim);
+/* Check of a node's stash_type attribute (LayerNormalization's, reused by
+ * GroupNormalization-21 and RMSNormalization): a floating-point ONNX type.
+ * Defined in ops_nn.c; false after reporting. */
+bool ox_check_stash_type(ox_ctx *cx, const ox_node *n);
 /* A quantization parameter (scale or zero point) of the integer ops: a
  * scalar or 1-element tensor (per tensor), or, when axis >= 0, a 1-D tensor
  * of dims[axis] values (per axis); converted to type t and broadcast to

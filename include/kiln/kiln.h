@@ -109,6 +109,11 @@ KILN_API kiln_status kiln_model_from_kir(kiln_context *ctx, const char *text, si
  * kiln_model_load_onnx instead). The bytes stay the caller's. Caller owns
  * *out; destroy with kiln_model_destroy. */
 KILN_API kiln_status kiln_model_from_onnx_bytes(kiln_context *ctx, const void *bytes, size_t len, kiln_model **out);
+/* The operators of ONNX's default (ai.onnx) domain up to the newest opset
+ * kiln reads, each with its versions and which of them kiln imports (or why
+ * none), as the Markdown of docs/onnx-ops.md. Caller owns *text; free with
+ * kiln_free. KILN_ERR_OUT_OF_MEMORY when it cannot be built. */
+KILN_API kiln_status kiln_onnx_ops_markdown(char **text);
 /* Loads a file: .onnx as ONNX, anything else as IR text. Caller owns
  * *out; destroy with kiln_model_destroy. */
 KILN_API kiln_status kiln_model_load_file(kiln_context *ctx, const char *path, kiln_model **out);

@@ -262,14 +262,14 @@ static void ir_version_range(void **state) {
   int64_t shape[2] = {3, 2};
   kiln_host_tensor v = {KILN_I64, 1, {2}, sizeof shape, shape, "s"};
   kiln_model *m = NULL;
-  assert_int_equal(kiln_model_load_onnx_with_values(ctx, reshape_model_ir("ir12.onnx", 12), 1, &v, &m), KILN_OK);
+  assert_int_equal(kiln_model_load_onnx_with_values(ctx, reshape_model_ir("ir13.onnx", 13), 1, &v, &m), KILN_OK);
   kiln_model_destroy(m);
   m = NULL;
-  assert_int_equal(kiln_model_load_onnx_with_values(ctx, reshape_model_ir("ir13.onnx", 13), 1, &v, &m),
+  assert_int_equal(kiln_model_load_onnx_with_values(ctx, reshape_model_ir("ir14.onnx", 14), 1, &v, &m),
                    KILN_ERR_UNSUPPORTED);
   assert_null(m);
-  assert_non_null(strstr(kiln_context_last_error(ctx), "ir_version 13 is newer than any ONNX release"));
-  assert_non_null(strstr(kiln_context_last_error(ctx), "IR versions 3 to 12"));
+  assert_non_null(strstr(kiln_context_last_error(ctx), "ir_version 14 is newer than any ONNX release"));
+  assert_non_null(strstr(kiln_context_last_error(ctx), "IR versions 3 to 13"));
 }
 
 static void load_any_name(void **state) {

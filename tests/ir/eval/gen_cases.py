@@ -1271,6 +1271,69 @@ ENTRY %main outputs={"probs", "logprobs"} {
     case("f16_softmax", kir, [x, w], [p.astype(F16), ln.astype(F16)])
 
 
+def case_control_flow():
+    # while with a trip count from an input; in its body a conditional on
+    # the running sum (halve above 10, else add 3). Values are dyadic, so
+    # every step is exact in f32.
+    kir = """
+module control_flow
+
+%cond {
+  %ci = i32[] parameter(0)
+  %cn = i32[] parameter(1)
+  %cx = f32[4] parameter(2)
+  ROOT %clt = pred[] compare(%ci, %cn), direction=LT
+}
+
+%halve {
+  %hx = f32[4] parameter(0)
+  %half = f32[] constant(0.5)
+  %hb = f32[4] broadcast(%half), dimensions={}
+  %hm = f32[4] mul(%hx, %hb)
+  ROOT %ht = (f32[4]) tuple(%hm)
+}
+
+%grow {
+  %gx = f32[4] parameter(0)
+  %three = f32[] constant(3)
+  %gb = f32[4] broadcast(%three), dimensions={}
+  %ga = f32[4] add(%gx, %gb)
+  ROOT %gt = (f32[4]) tuple(%ga)
+}
+
+%body {
+  %bi = i32[] parameter(0)
+  %bn = i32[] parameter(1)
+  %bx = f32[4] parameter(2)
+  %one = i32[] constant(1)
+  %bi1 = i32[] add(%bi, %one)
+  %s = f32[] reduce(%bx), dimensions={0}, combiner=add
+  %ten = f32[] constant(10)
+  %big = pred[] compare(%s, %ten), direction=GT
+  %c = (f32[4]) conditional(%big, %bx), true_computation=%halve, false_computation=%grow
+  %nx = f32[4] get_tuple_element(%c), index=0
+  ROOT %bt = (i32[], i32[], f32[4]) tuple(%bi1, %bn, %nx)
+}
+
+ENTRY %main outputs={"x", "iters"} {
+  %n = i32[] parameter(0)
+  %x0 = f32[4] parameter(1)
+  %zero = i32[] constant(0)
+  %w = (i32[], i32[], f32[4]) while(%zero, %n, %x0), condition=%cond, body=%body
+  %x = f32[4] get_tuple_element(%w), index=2
+  %iters = i32[] get_tuple_element(%w), index=0
+  ROOT %t = (f32[4], i32[]) tuple(%x, %iters)
+}
+"""
+    r = rng(91)
+    for name, n in (("control_flow", 7), ("control_flow_no_trip", -2)):
+        x0 = dyadic(r, (4,)).astype(F32)
+        x = x0.astype(F64)
+        for _ in range(max(n, 0)):
+            x = x * 0.5 if x.sum() > 10 else x + 3.0
+        case(name, kir, [np.array(n, np.int32), x0], [x.astype(F32), np.array(max(n, 0), np.int32)])
+
+
 def main():
     np.seterr(all="ignore")
     case_mlp()
@@ -1296,6 +1359,7 @@ def main():
     case_custom_call()
     case_layouts()
     case_f16_block()
+    case_control_flow()
     if sys.argv[1:] == ["--check"]:
         with tempfile.TemporaryDirectory() as tmp:
             fresh = os.path.join(tmp, "cases")
