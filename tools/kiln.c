@@ -65,8 +65,11 @@ static const cli_command commands[] = {
      "run, in sorted order). Outputs are compared as ONNX's backend runner does\n"
      "(rtol 1e-3, atol 1e-7, NaN equals NaN, same dtype and shape). Prints one\n"
      "line per failing case with its reason and ends with\n"
-     "'N passed, M failed, K skipped'; a case kiln refuses as unsupported\n"
-     "(string tensors, sequences, training ops, missing ops) is skipped.\n"
+     "'N passed, M failed, K skipped (P would pass with --freeze-shape-inputs)';\n"
+     "a case kiln refuses as unsupported (string tensors, sequences, training ops,\n"
+     "missing ops) is skipped. Every graph input is a real input: a case whose\n"
+     "import needs inputs that decide shapes (a Reshape's shape, ...) frozen to\n"
+     "the data set's values is skipped, naming them, unless --freeze-shape-inputs.\n"
      "\n"
      "  --engine=NAME        how to run the models: compiled (the default: the pass\n"
      "                       pipeline, then the JIT), interp (the reference interpreter),\n"
@@ -77,8 +80,12 @@ static const cli_command commands[] = {
      "  --expect-pass FILE   FILE lists cases (e.g. node/test_abs), one a line, that must\n"
      "                       pass: exit 1 if any of them did not (without it: exit 1\n"
      "                       if any case failed)\n"
-     "  --list-passing       print the names of the passing cases on standard output\n"
-     "                       (the report then goes to standard error)\n"
+     "  --freeze-shape-inputs\n"
+     "                       freeze the inputs a case's import needs known to each data\n"
+     "                       set's values and count the case as run that way (the\n"
+     "                       summary then says how many pass without freezing)\n"
+     "  --list-passing       print the names of the cases passing in the mode given on\n"
+     "                       standard output (the report then goes to standard error)\n"
      "  -v, --verbose        also print passing and skipped cases, with reasons and times\n",
      cmd_test_onnx},
     {"onnx-ops", "list the ONNX operators and versions kiln imports",

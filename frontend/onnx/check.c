@@ -88,6 +88,7 @@ static int spec_type(char c) {
     case 'T': return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSORS;
     case 'G': return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS;
     case 'P': return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__SPARSE_TENSORS;
+    case 'y': return ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TYPE_PROTO; /* Optional's 'type' */
     default: return -1;
   }
 }

@@ -5,7 +5,8 @@
  * and the outputs.
  *
  * Invariant while lowering: every name in `values` maps to an instruction
- * of the entry computation whose shape is the ONNX value's shape.
+ * of the entry computation whose shape is the ONNX value's shape, or, for
+ * a sequence or optional, to a box id (ox.h, ops_sequence.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,7 +96,7 @@ static bool sync_const(ox_ctx *cx) {
 }
 
 bool ox_is_const(ox_ctx *cx, ir_id v) {
-  if (v == IR_NONE || !sync_const(cx)) return false;
+  if (v == IR_NONE || ox_is_box(v) || !sync_const(cx)) return false;
   return cx->is_const[v];
 }
 
@@ -210,7 +211,13 @@ static const onnx_binding *find_binding(const onnx_options *o, const char *name)
  * not a tensor. */
 static const Onnx__TypeProto__Tensor *tensor_type(ox_ctx *cx, const Onnx__ValueInfoProto *vi) {
   if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi->type->tensor_type) {
-    diag_error(cx->d, "graph input '%s': only tensor inputs are supported (not sequences, maps or optionals)", vi->name);
+    const char *kind = "a map or another non-tensor type";
+    if (vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE) kind = "a sequence";
+    if (vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) kind = "an optional";
+    /* kiln's sequences and optionals exist only at import time (ops_sequence.c): one fed at run time would have
+     * a length (or presence) and element shapes known only then, which needs dynamic shapes. */
+    diag_error(cx->d, "graph input '%s' is %s; kiln supports only tensor graph inputs (sequences and optionals only "
+               "as values built inside the model, whose lengths are known at import time)", vi->name, kind);
     return NULL;
   }
   return vi->type->tensor_type;
@@ -607,7 +614,10 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     }
     int r = input_shape(cx, vi, o, &s);
     if (r != KILN_OK) {
-      rc = r; /* keep going: report every input that needs a shape */
+      /* Keep going: report every input that needs a shape. An input kiln
+       * cannot take at all (a sequence) decides the status: binding the
+       * others' shapes would not make the model import. */
+      if (rc != KILN_ERR_UNSUPPORTED) rc = r;
       continue;
     }
     ir_builder_set_loc(&cx->b, NULL, vi->name);
@@ -658,7 +668,7 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     cx->cur = &on;
     const ox_op *op = ox_find_op(nd->op_type);
     int before = cx->d ? cx->d->errors : 0;
-    bool ok = op->lower(cx, &on);
+    bool ok = ox_lower_node(cx, op, &on);
     cx->cur = NULL;
     if (!ok) {
       if (cx->d && cx->d->errors == before) ox_error(cx, &on, "could not be lowered");
@@ -700,6 +710,12 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
         diag_error(cx->d, "graph output '%s' is listed twice", vi->name);
         FAIL_RC(KILN_ERR_PARSE);
       }
+    if (ox_is_box(v)) {
+      diag_error(cx->d, "graph output '%s' is %s; kiln's sequences and optionals exist only at import time, so a "
+                 "model output must be a tensor (return the elements, e.g. through SequenceAt or "
+                 "ConcatFromSequence)", vi->name, ox_box_what(cx, v));
+      FAIL_RC(KILN_ERR_UNSUPPORTED);
+    }
     int r = output_check(cx, vi, v);
     if (r != KILN_OK) FAIL_RC(r);
     outs[i] = v;
@@ -786,6 +802,7 @@ static int import_image(const void *bytes, size_t n, const onnx_options *o, cons
   }
   free(cx.is_const);
   free(cx.const_data);
+  ox_boxes_free(&cx);
   ox_free_model(model);
   if (rc != KILN_OK) {
     ir_module_destroy(cx.m);

@@ -88,6 +88,15 @@ static ir_id scope_lookup(ox_ctx *cx, scope *s, const char *name) {
   if (v != IR_NONE || !s->up) return v;
   ir_id ov = scope_lookup(cx, s->up, name);
   if (ov == IR_NONE || s->inlined) return ov;
+  if (ox_is_box(ov)) {
+    /* A box's elements are values of the enclosing computation; a
+     * subgraph run at run time would need them threaded in one by one,
+     * and a sequence changed there would change length at run time. */
+    ox_unsupported(cx, NULL, "'%s' is %s of an enclosing graph; kiln reads sequences and optionals inside a "
+                   "subgraph only where it inlines the subgraph (an If whose condition is known at import time, a "
+                   "SequenceMap body)", name, ox_box_what(cx, ov));
+    return IR_NONE;
+  }
   const ir_inst *oi = ir_get(s->up->c, ov);
   ir_shape shape = oi->shape;
   ir_builder b;
@@ -258,9 +267,11 @@ static bool lower_nodes(ox_ctx *cx, scope *s, const Onnx__GraphProto *g) {
     ox_node on;
     ox_init_node(cx, &on, nd, (int)i);
     if (!check_one(cx, &on)) return false;
+    int looked = cx->errors;
     for (int j = 0; j < on.nin; j++) {
       if (!nd->input[j][0]) continue;
       on.in[j] = scope_lookup(cx, s, nd->input[j]);
+      if (on.in[j] == IR_NONE && cx->errors > looked) return false; /* reported by scope_lookup */
       if (on.in[j] == IR_NONE)
         return ox_error(cx, &on, "input '%s' is defined neither before this node in its graph nor in an enclosing "
                         "graph (a subgraph's nodes must be in topological order)", nd->input[j]);
@@ -269,7 +280,7 @@ static bool lower_nodes(ox_ctx *cx, scope *s, const Onnx__GraphProto *g) {
     const ox_node *saved = cx->cur;
     cx->cur = &on;
     int before = cx->d->errors;
-    bool ok = ox_find_op(nd->op_type)->lower(cx, &on);
+    bool ok = ox_lower_node(cx, ox_find_op(nd->op_type), &on);
     cx->cur = saved;
     if (!ok) {
       if (cx->d->errors == before) ox_error(cx, &on, "could not be lowered");
@@ -292,6 +303,12 @@ static ir_id graph_output(ox_ctx *cx, scope *s, const Onnx__GraphProto *g, size_
   const char *name = g->output[k]->name;
   ir_id v = name && name[0] ? scope_lookup(cx, s, name) : IR_NONE;
   if (v == IR_NONE) ox_error(cx, NULL, "graph output '%s' is not produced by any node, input or initializer", name ? name : "");
+  if (ox_is_box(v) && !s->inlined) {
+    ox_unsupported(cx, NULL, "graph output '%s' is %s; kiln's sequences and optionals exist only at import time, so a "
+                   "subgraph can give one only where kiln inlines it (an If whose condition is known at import time)",
+                   name, ox_box_what(cx, v));
+    return IR_NONE;
+  }
   return v;
 }
 
@@ -385,21 +402,7 @@ static bool lower_if(ox_ctx *cx, ox_node *n) {
     /* The branch is known: its nodes go straight into this computation. */
     const uint8_t *p = ox_const_data(cx, n, pred, "the condition");
     if (!p) return false;
-    const char *attr = *p ? "then_branch" : "else_branch";
-    const Onnx__GraphProto *g = *p ? gt : ge;
-    scope s;
-    memset(&s, 0, sizeof s);
-    s.up = up;
-    s.c = cx->c;
-    s.names = &s.own;
-    s.inlined = true;
-    saved_ctx sv;
-    enter(cx, n, attr, &s, &sv);
-    bool ok = lower_nodes(cx, &s, g);
-    for (int k = 0; ok && k < n->nout; k++) ok = (n->out[k] = graph_output(cx, &s, g, (size_t)k)) != IR_NONE;
-    leave(cx, &s, &sv);
-    scope_free(&s);
-    return ok;
+    return ox_inline_graph(cx, n, *p ? "then_branch" : "else_branch", 0, NULL, n->nout, n->out);
   }
 
   scope st, se;
@@ -793,11 +796,40 @@ static bool lower_scan(ox_ctx *cx, ox_node *n) {
   return ok;
 }
 
+/* ---- inlined subgraphs (SequenceMap) ---- */
+
+bool ox_inline_graph(ox_ctx *cx, const ox_node *n, const char *attr, int nin, const ir_id *in, int nout, ir_id *out) {
+  const Onnx__GraphProto *g = graph_attr(cx, n, attr);
+  if (!g) return false;
+  if ((int)g->n_input != nin || (int)g->n_output != nout)
+    return ox_error(cx, n, "attribute '%s' has %zu inputs and %zu outputs, but the node gives it %d inputs and takes %d "
+                    "outputs", attr, g->n_input, g->n_output, nin, nout);
+  scope top, *up = current_scope(cx, &top);
+  scope s;
+  memset(&s, 0, sizeof s);
+  s.up = up;
+  s.c = cx->c;
+  s.names = &s.own;
+  s.inlined = true;
+  saved_ctx sv;
+  enter(cx, n, attr, &s, &sv);
+  bool ok = true;
+  for (int i = 0; ok && i < nin; i++) ok = put_input(cx, &s, g->input[i], in[i]);
+  if (ok) ok = lower_nodes(cx, &s, g);
+  for (int k = 0; ok && k < nout; k++) ok = (out[k] = graph_output(cx, &s, g, (size_t)k)) != IR_NONE;
+  leave(cx, &s, &sv);
+  scope_free(&s);
+  return ok;
+}
+
+bool ox_check_graph(ox_ctx *cx, const ox_node *n, const char *attr) { return check_graph(cx, n, attr); }
+
 /* If, Loop and Scan are the same from their first versions kiln reads
  * (If-1, Loop-1, Scan-9) to the newest (25): later versions add element,
- * sequence and optional types (sequences and optionals are not supported
- * anywhere in kiln), If-11 lets the branches give different shapes (which
- * kiln refuses, naming the output), Scan-11 allows negative axes. Scan-8
+ * sequence and optional types (kiln's sequences and optionals exist only
+ * at import time: an inlined If may give one, loop state may not), If-11
+ * lets the branches give different shapes (which kiln refuses, naming the
+ * output), Scan-11 allows negative axes. Scan-8
  * had a batch axis and a sequence_lens input: not supported. */
 const ox_op ox_ops_control[] = {
     {"If", 1, lower_if, check_if, {1, 1}, {1, OX_MAX_IO}, "then_branch:g else_branch:g", 25},

@@ -1,7 +1,8 @@
 /*
  * Indexing and generator ONNX ops: Gather, GatherElements, GatherND,
  * ScatterElements (and its old name Scatter), ScatterND, Compress,
- * ReverseSequence, NonZero, OneHot, Trilu, EyeLike, Range, ConstantOfShape.
+ * ReverseSequence, NonZero, OneHot, Trilu, EyeLike, Range, ConstantOfShape,
+ * TensorScatter (24).
  *
  * Gathers and scatters become the IR's XLA-style gather/scatter with full
  * index vectors. Negative indices wrap once (i + dim) as ONNX says; indices
@@ -72,6 +73,20 @@ static ir_id element_indices(ox_ctx *cx, const ox_node *n, ir_id idx, int64_t ax
   return r == 1 ? comp[0] : ir_concatenate(&cx->b, r, comp, r);
 }
 
+/* The elements of rank-r x at the full index vectors `full` (from
+ * element_indices): one element per index vector. */
+static ir_id gather_elements_at(ox_ctx *cx, ir_id x, ir_id full, int r) {
+  ir_gather_dims g;
+  memset(&g, 0, sizeof g);
+  g.index_vector_dim = r;
+  g.nstart_map = g.ncollapsed = r;
+  for (int i = 0; i < r; i++) {
+    g.start_index_map[i] = g.collapsed_slice_dims[i] = i;
+    g.slice_sizes[i] = 1;
+  }
+  return ir_gather(&cx->b, x, full, &g);
+}
+
 /* The first `count` inputs of Gather, GatherElements and ScatterElements
  * (data, integer indices[, updates]) and their 'axis' attribute (default
  * 0), normalised against the data's rank; *sx and *si are the shapes of
@@ -124,15 +139,64 @@ static bool lower_gather_elements(ox_ctx *cx, ox_node *n) {
     if (i != axis && si->dims[i] > sx->dims[i])
       return ox_error(cx, n, "indices dimension %d (%lld) exceeds the data's (%lld)", i, (long long)si->dims[i], (long long)sx->dims[i]);
   ir_id full = element_indices(cx, n, n->in[1], axis, sx->dims[axis]);
-  ir_gather_dims g;
-  memset(&g, 0, sizeof g);
-  g.index_vector_dim = r;
-  g.nstart_map = g.ncollapsed = r;
-  for (int i = 0; i < r; i++) {
-    g.start_index_map[i] = g.collapsed_slice_dims[i] = i;
-    g.slice_sizes[i] = 1;
+  return done(n, gather_elements_at(cx, n->in[0], full, r));
+}
+
+/* TensorScatter (24), the KV-cache update: present = past with, for each
+ * batch entry b, update's sequence_length entries along `axis` written at
+ * write_indices[b] on (modulo max_sequence_length in mode 'circular').
+ * Built as a gather rather than a scatter: each cache position p along
+ * the axis reads update entry j = p - write_indices[b] (circular: mod L)
+ * when 0 <= j < sequence_length and keeps the past value otherwise, so the
+ * write indices may be run-time values. In mode 'linear' the spec requires
+ * write_indices[b] + sequence_length <= L; entries a bad index would put
+ * outside [0, L) are dropped (never written out of bounds). */
+static bool lower_tensor_scatter(ox_ctx *cx, ox_node *n) {
+  static const char *const modes[] = {"linear", "circular", NULL};
+  bool ok = true;
+  int64_t axis = ox_attr_int(cx, n, "axis", -2, &ok);
+  int mode = ox_attr_choice(cx, n, "mode", "linear", modes);
+  if (!ok || mode < 0 || !ox_need_inputs(cx, n, 2)) return false;
+  ir_shape sc = ox_shape(cx, n->in[0]), su = ox_shape(cx, n->in[1]);
+  int r = sc.rank;
+  if (r < 2) return ox_error(cx, n, "past_cache has rank %d; it needs a batch and a sequence dimension", r);
+  if (!ox_axis(cx, n, axis, r, false, &axis)) return false;
+  if (axis == 0) return ox_error(cx, n, "axis is the batch dimension (0); the sequence axis must be another one");
+  if (su.type != sc.type)
+    return ox_error(cx, n, "update has type %s; past_cache has %s", ir_type_name(su.type), ir_type_name(sc.type));
+  if (su.rank != r) return ox_error(cx, n, "update has rank %d; past_cache has %d", su.rank, r);
+  for (int d = 0; d < r; d++)
+    if (d != axis && su.dims[d] != sc.dims[d])
+      return ox_error(cx, n, "update dimension %d is %lld; past_cache's is %lld (only the sequence axis %lld may differ)", d,
+                      (long long)su.dims[d], (long long)sc.dims[d], (long long)axis);
+  int64_t max_len = sc.dims[axis], len = su.dims[axis];
+  if (len > max_len)
+    return ox_error(cx, n, "update's sequence_length %lld exceeds past_cache's max_sequence_length %lld", (long long)len,
+                    (long long)max_len);
+  ir_id w = IR_NONE;
+  if (n->in[2] != IR_NONE) {
+    ir_shape sw = ox_shape(cx, n->in[2]);
+    if (!ir_type_is_int(sw.type) || sw.type == IR_PRED)
+      return ox_error(cx, n, "write_indices has type %s; it must be int64", ir_type_name(sw.type));
+    if (sw.rank != 1 || sw.dims[0] != sc.dims[0])
+      return ox_error(cx, n, "write_indices must have shape [%lld] (one index per batch entry)", (long long)sc.dims[0]);
+    w = ox_broadcast_along(cx, ir_convert(&cx->b, n->in[2], IR_I64), r, sc.dims, 0);
   }
-  return done(n, ir_gather(&cx->b, n->in[0], full, &g));
+  if (len == 0) return done(n, n->in[0]); /* nothing to write */
+  ir_id j = ir_iota(&cx->b, ir_shape_make(IR_I64, r, sc.dims), axis);
+  if (w != IR_NONE) j = ir_binary(&cx->b, IR_OP_SUB, j, w);
+  if (mode == 1) {
+    /* rem truncates toward zero: (j rem L + L) rem L is j mod L. */
+    ir_id l = ox_full_like(cx, j, IR_I64, (double)max_len);
+    j = ir_binary(&cx->b, IR_OP_REM, ir_binary(&cx->b, IR_OP_ADD, ir_binary(&cx->b, IR_OP_REM, j, l), l), l);
+  }
+  ir_id in_update = ir_binary(&cx->b, IR_OP_AND, ir_compare(&cx->b, IR_CMP_GE, j, ox_full_like(cx, j, IR_I64, 0)),
+                              ir_compare(&cx->b, IR_CMP_LT, j, ox_full_like(cx, j, IR_I64, (double)len)));
+  j = ir_clamp(&cx->b, ox_full_like(cx, j, IR_I64, 0), j, ox_full_like(cx, j, IR_I64, (double)(len - 1)));
+  ir_id full = element_indices(cx, n, j, axis, len);
+  if (full == IR_NONE) return false;
+  ir_id written = gather_elements_at(cx, n->in[1], full, r);
+  return done(n, ir_select(&cx->b, in_update, written, n->in[0]));
 }
 
 /* Index vectors of GatherND/ScatterND: the last dimension of idx (k
@@ -528,5 +592,6 @@ const ox_op ox_ops_index[] = {
     {"EyeLike", 9, lower_eye_like, NULL, {1, 1}, {1, 1}, "dtype:i k:i", 22},
     {"Range", 11, lower_range, NULL, {3, 3}, {1, 1}, NULL, 0},
     {"ConstantOfShape", 9, lower_constant_of_shape, NULL, {1, 1}, {1, 1}, "value:t", 25},
+    {"TensorScatter", 24, lower_tensor_scatter, NULL, {2, 3}, {1, 1}, "axis:i mode:s", 24},
     {0},
 };

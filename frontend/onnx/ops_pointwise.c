@@ -1,6 +1,6 @@
 /*
  * Elementwise ONNX ops added after opset 17: BitwiseAnd, BitwiseOr,
- * BitwiseXor, BitwiseNot (18), Mish (18, 22) and Gelu (20).
+ * BitwiseXor, BitwiseNot (18), Mish (18, 22), Gelu (20) and Swish (24).
  *
  * The bitwise ops map onto the IR's and/or/xor/not, which on integer
  * types work bit by bit (on pred they are the logical ops that And, Or,
@@ -67,6 +67,18 @@ static bool lower_gelu(ox_ctx *cx, ox_node *n) {
   return n->out[0] != IR_NONE;
 }
 
+/* Swish: x * sigmoid(alpha * x), alpha (default 1) in x's type as the
+ * spec's function body casts it. */
+static bool lower_swish(ox_ctx *cx, ox_node *n) {
+  bool ok = true;
+  float alpha = ox_attr_float(cx, n, "alpha", 1.0f, &ok);
+  if (!ok || !ox_need_inputs(cx, n, 1) || !ox_need_float(cx, n, n->in[0], "the input")) return false;
+  ir_id x = n->in[0];
+  ir_id ax = ir_binary(&cx->b, IR_OP_MUL, x, ox_full_like(cx, x, ox_shape(cx, x).type, alpha));
+  n->out[0] = ir_binary(&cx->b, IR_OP_MUL, x, ir_unary(&cx->b, IR_OP_LOGISTIC, ax));
+  return n->out[0] != IR_NONE;
+}
+
 const ox_op ox_ops_pointwise[] = {
     {"BitwiseAnd", 18, lower_bitwise_and, NULL, {2, 2}, {1, 1}, NULL, 18},
     {"BitwiseOr", 18, lower_bitwise_or, NULL, {2, 2}, {1, 1}, NULL, 18},
@@ -75,5 +87,6 @@ const ox_op ox_ops_pointwise[] = {
     /* Mish 22 only adds bfloat16, which this lowering handles like any float. */
     {"Mish", 18, lower_mish, NULL, {1, 1}, {1, 1}, NULL, 22},
     {"Gelu", 20, lower_gelu, NULL, {1, 1}, {1, 1}, "approximate:s", 20},
+    {"Swish", 24, lower_swish, NULL, {1, 1}, {1, 1}, "alpha:f", 24},
     {0},
 };

@@ -1,6 +1,6 @@
 /*
  * Signal-processing ONNX ops (opset 17): the Hann, Hamming and Blackman
- * windows, built as constants, and DFT and STFT, built from real matrix
+ * windows and MelWeightMatrix, built as constants, and DFT and STFT, built from real matrix
  * products with cos and sin tables (O(N^2) per transform: fine for the
  * transform sizes of models, and it keeps the IR to dot).
  *
@@ -239,11 +239,107 @@ static bool lower_stft(ox_ctx *cx, ox_node *n) {
   return done(n, transform(cx, n, parts[0], parts[1], 2, len, onesided ? len / 2 + 1 : len, false));
 }
 
+/* Python's float floor division a // b (what NumPy's // does on floats):
+ * floor of the exact quotient, computed through fmod so that a quotient
+ * that rounds up to an integer is not taken for it. */
+static double floor_div(double a, double b) {
+  double mod = fmod(a, b), div = (a - mod) / b;
+  if (mod != 0 && (b < 0) != (mod < 0)) div -= 1;
+  double f = floor(div);
+  return div - f > 0.5 ? f + 1 : f;
+}
+
+/* MelWeightMatrix (17): a [dft_length / 2 + 1, num_mel_bins] matrix of
+ * triangular filters, peak 1, evenly spaced on the mel scale
+ * mel(f) = 2595 log10(1 + f / 700) between lower_edge_hertz and
+ * upper_edge_hertz. Its shape comes from two inputs, so all five must be
+ * known at import time and the matrix is built here as a constant.
+ *
+ * The spec gives the mel scale; the band edges are those of ONNX's
+ * reference implementation (which produced the backend test data):
+ * num_mel_bins + 2 edges k = 0, 1, ... at mel low + k (high - low) /
+ * (num_mel_bins + 2), each turned into the spectrogram bin
+ * floor((dft_length + 1) hz / sample_rate). Band i rises linearly from
+ * edge i to 1 at edge i + 1 and falls to 0 at edge i + 2. The mel values
+ * of the edges and the step are in the edge frequencies' type there
+ * (float32 unless they are double), the rest double, as here, so that
+ * edges landing on a bin boundary agree. */
+static bool lower_mel_weight_matrix(ox_ctx *cx, ox_node *n) {
+  if (!ox_need_inputs(cx, n, 5)) return false;
+  bool ok = true;
+  int64_t dt = ox_attr_int(cx, n, "output_datatype", 1, &ok);
+  if (!ok) return false;
+  static const char *const names[] = {"the 'num_mel_bins' input", "the 'dft_length' input", "the 'sample_rate' input",
+                                      "the 'lower_edge_hertz' input", "the 'upper_edge_hertz' input"};
+  double v[5];
+  /* Every input is checked before giving up, so that one message names
+   * every graph input that would have to be frozen. */
+  for (int i = 0; i < 5; i++) ok = ox_const_scalar_f(cx, n, n->in[i], &v[i], names[i]) && ok;
+  if (!ok) return false;
+  for (int i = 0; i < 3; i++)
+    if (!ir_type_is_int(ox_shape(cx, n->in[i]).type)) return ox_error(cx, n, "%s must be an integer (int32 or int64)", names[i]);
+  ir_type t;
+  if (!ox_type_from_onnx((int32_t)dt, &t)) return ox_unsupported(cx, n, "output_datatype %s is not supported", ox_onnx_type_name((int32_t)dt));
+  if (!ir_type_is_float(t))
+    return ox_error(cx, n, "output_datatype %s is not a floating-point type (float, float16, double, bfloat16)", ox_onnx_type_name((int32_t)dt));
+  if (v[0] < 1 || v[0] > (1 << 16)) return ox_error(cx, n, "num_mel_bins %.0f is out of range [1, 65536]", v[0]);
+  if (v[1] < 1 || v[1] > (1 << 24)) return ox_error(cx, n, "dft_length %.0f is out of range [1, 2^24]", v[1]);
+  if (v[2] <= 0) return ox_error(cx, n, "sample_rate %.0f must be positive", v[2]);
+  int64_t mels = (int64_t)v[0], dft = (int64_t)v[1], dims[2] = {dft / 2 + 1, mels};
+  if (!ox_check_size(cx, n, t, 2, dims)) return false;
+  double lo = v[3], hi = v[4], lo_mel, hi_mel, step;
+  if (ox_shape(cx, n->in[3]).type == IR_F64) {
+    lo_mel = 2595 * log10(1 + lo / 700);
+    hi_mel = 2595 * log10(1 + hi / 700);
+    step = (hi_mel - lo_mel) / (double)(mels + 2);
+  } else {
+    float lm = 2595.0f * log10f(1.0f + (float)lo / 700.0f), hm = 2595.0f * log10f(1.0f + (float)hi / 700.0f);
+    lo_mel = lm;
+    hi_mel = hm;
+    step = (float)(hm - lm) / (float)(mels + 2);
+  }
+  int64_t *edge = malloc((size_t)(mels + 2) * sizeof *edge);
+  void *data = calloc((size_t)(dims[0] * dims[1]), ir_type_size(t));
+  if (!edge || !data) {
+    free(edge);
+    free(data);
+    return ox_error(cx, n, "out of memory");
+  }
+  for (int64_t k = 0; k < mels + 2; k++) {
+    double hz = 700 * (pow(10, ((double)k * step + lo_mel) / 2595) - 1);
+    double bin = floor_div((double)(dft + 1) * hz, v[2]);
+    edge[k] = isfinite(bin) && fabs(bin) < 1e15 ? (int64_t)bin : INT64_MIN;
+  }
+  for (int64_t i = 0; i < mels && ok; i++) {
+    int64_t l = edge[i], c = edge[i + 1], h = edge[i + 2];
+    /* The rising side [l, c] (just c when l == c), then the falling side
+     * [c, h), each value written where the reference writes one. */
+    for (int64_t j = l == c ? c : l; ok && j <= c; j++) {
+      if (j < 0 || j >= dims[0]) ok = false;
+      else ir_elem_set_f(t, data, j * mels + i, l == c ? 1.0 : (double)(j - l) / (double)(c - l));
+    }
+    for (int64_t j = c; ok && j < h; j++) {
+      if (j < 0 || j >= dims[0]) ok = false;
+      else ir_elem_set_f(t, data, j * mels + i, (double)(h - j) / (double)(h - c));
+    }
+  }
+  free(edge);
+  if (!ok) {
+    free(data);
+    return ox_error(cx, n, "the mel bands from %g Hz to %g Hz at sample rate %.0f reach beyond the %lld bins of a %lld-point DFT's spectrum (the edges must lie within [0, sample_rate / 2])",
+                    lo, hi, v[2], (long long)dims[0], (long long)dft);
+  }
+  ir_id r = ir_constant(&cx->b, ir_shape_make(t, 2, dims), data);
+  free(data);
+  return done(n, r);
+}
+
 const ox_op ox_ops_signal[] = {
     {"HannWindow", 17, lower_hann, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i", 0},
     {"HammingWindow", 17, lower_hamming, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i", 0},
     {"BlackmanWindow", 17, lower_blackman, NULL, {1, 1}, {1, 1}, "output_datatype:i periodic:i", 0},
     {"DFT", 17, lower_dft, NULL, {1, 3}, {1, 1}, "axis:i@-19 inverse:i onesided:i", 20},
     {"STFT", 17, lower_stft, NULL, {2, 4}, {1, 1}, "onesided:i", 0},
+    {"MelWeightMatrix", 17, lower_mel_weight_matrix, NULL, {5, 5}, {1, 1}, "output_datatype:i", 0},
     {0},
 };

@@ -75,8 +75,8 @@ typedef struct ox_arity {
  * `attrs` lists the attributes the op defines (NULL: none), separated by
  * spaces, each as NAME:T or NAME:T@FROM-TO where T is the type (f i s t g
  * p: FLOAT INT STRING TENSOR GRAPH SPARSE_TENSOR; F I S T G P: their list
- * forms) and @FROM-TO the opsets that define it when not all do ("@-5":
- * up to opset 5, "@12-": from opset 12). The specs were taken from the
+ * forms; y: TYPE_PROTO) and @FROM-TO the opsets that define it when not
+ * all do ("@-5": up to opset 5, "@12-": from opset 12). The specs were taken from the
  * operator schemas of onnx 1.12 (onnx.defs.get_schema), which cover opsets
  * 1 to 17, and for later opsets from the ONNX changelog ("saturate:i@19-");
  * see docs/onnx-import.md. */
@@ -115,6 +115,7 @@ extern const ox_op ox_ops_control[]; /* ops_control.c: If, Loop, Scan */
 extern const ox_op ox_ops_norm[];      /* ops_norm.c */
 extern const ox_op ox_ops_pointwise[]; /* ops_pointwise.c */
 extern const ox_op ox_ops_attention[]; /* ops_attention.c */
+extern const ox_op ox_ops_sequence[];  /* ops_sequence.c: sequences and optionals */
 const ox_op *ox_find_op(const char *op_type);
 /* The i-th row of all the tables (in registry order), NULL past the end. */
 const ox_op *ox_op_index(size_t i);
@@ -124,8 +125,6 @@ const ox_op *ox_op_index(size_t i);
  * in the importer's message for a node of that op). */
 typedef enum ox_why {
   OX_WHY_NOT_YET,      /* nothing in the way but the work */
-  OX_WHY_CONTROL_FLOW, /* If, Loop, Scan: subgraphs run conditionally */
-  OX_WHY_SEQUENCE,     /* sequence or optional values */
   OX_WHY_STRINGS,      /* string tensors */
   OX_WHY_RANDOM,       /* random generators */
   OX_WHY_DATA_SHAPE,   /* output shape decided by input values */
@@ -224,6 +223,9 @@ struct ox_ctx {
    * lowered (NULL in the main graph). */
   struct ir_namemap *values;
   void *scope;
+  /* Sequence and optional values (ops_sequence.c), named by box ids. */
+  struct ox_box *boxes;
+  uint32_t nboxes, capboxes;
 };
 
 /* Fills on for node nd (position index) of the graph being imported, at
@@ -241,6 +243,31 @@ bool ox_error(ox_ctx *cx, const ox_node *n, const char *fmt, ...) DIAG_PRINTF(3,
 bool ox_unsupported(ox_ctx *cx, const ox_node *n, const char *fmt, ...) DIAG_PRINTF(3, 4);
 /* The node's display name: its name, or "#index (output 'x')". */
 const char *ox_node_name(const ox_node *n, char *buf, size_t len);
+
+/* ---- sequences and optionals (ops_sequence.c) ---- */
+/* kiln's IR has static shapes and no sequence type, so a sequence or an
+ * optional exists only while importing: a list of values (tensors, or for
+ * an optional of a sequence another box) known element by element, and
+ * never an IR value. Where an ir_id would stand (the name map, ox_node
+ * in/out) it is named by a box id: OX_BOX_BIT | its index in cx->boxes.
+ * Real ids never reach 2^31 (that many instructions would not fit in
+ * memory), and IR_NONE is not a box. */
+#define OX_BOX_BIT 0x80000000u
+static inline bool ox_is_box(ir_id v) { return v != IR_NONE && (v & OX_BOX_BIT) != 0; }
+/* "a sequence" or "an optional", for messages about box v. */
+const char *ox_box_what(ox_ctx *cx, ir_id v);
+/* Lowers node n with op (the main graph's and subgraphs' nodes alike):
+ * boxes may only flow into the sequence and optional ops and Identity;
+ * any other op given one is refused naming the input. */
+bool ox_lower_node(ox_ctx *cx, const ox_op *op, ox_node *n);
+/* Frees the boxes at the end of an import. */
+void ox_boxes_free(ox_ctx *cx);
+/* From ops_control.c, for SequenceMap: lowers subgraph `attr` of n into
+ * the current computation (inlined: called once per element), its inputs
+ * bound to in[0..nin) and its outputs returned in out[0..nout). */
+bool ox_inline_graph(ox_ctx *cx, const ox_node *n, const char *attr, int nin, const ir_id *in, int nout, ir_id *out);
+/* Checks the nodes of subgraph `attr` of n before anything is lowered. */
+bool ox_check_graph(ox_ctx *cx, const ox_node *n, const char *attr);
 
 /* ---- attributes (attr.c) ---- */
 const Onnx__AttributeProto *ox_attr(const ox_node *n, const char *name);

@@ -32,10 +32,14 @@ bool ox_type_from_onnx(int32_t dt, ir_type *out) {
   }
 }
 
+/* Every TensorProto.DataType up to IR 13 (INT2), so that a message refusing
+ * one kiln lacks (float8, int4, float4, int2, ...) names it. */
 const char *ox_onnx_type_name(int32_t dt) {
   static const char *const names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING",
-                                "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
-  return dt >= 0 && dt <= 16 ? names[dt] : "unknown";
+                                "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16",
+                                "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4", "INT4",
+                                "FLOAT4E2M1", "FLOAT8E8M0", "UINT2", "INT2"};
+  return dt >= 0 && dt < (int32_t)(sizeof names / sizeof names[0]) ? names[dt] : "unknown";
 }
 
 /* Reads [offset, offset+len) of base_dir/location, refusing paths that

@@ -21,8 +21,6 @@
 #include "frontend/onnx/ox.h"
 #include "ir/strbuf.h"
 
-#define CF OX_WHY_CONTROL_FLOW
-#define SEQ OX_WHY_SEQUENCE
 #define STR OX_WHY_STRINGS
 #define RND OX_WHY_RANDOM
 #define DATA OX_WHY_DATA_SHAPE
@@ -64,7 +62,7 @@ const ox_spec_op ox_spec_ops[] = {
     {"Col2Im", {18}, TODO, false},
     {"Compress", {9, 11}, DATA, false},
     {"Concat", {1, 4, 11, 13}, TODO, false},
-    {"ConcatFromSequence", {11}, SEQ, false},
+    {"ConcatFromSequence", {11}, TODO, false},
     {"Constant", {1, 9, 11, 12, 13, 19, 21, 23, 24, 25}, TODO, false},
     {"ConstantOfShape", {9, 20, 21, 23, 24, 25}, TODO, false},
     {"Conv", {1, 11, 22}, TODO, false},
@@ -109,7 +107,7 @@ const ox_spec_op ox_spec_ops[] = {
     {"HardSwish", {14, 22}, TODO, false},
     {"Hardmax", {1, 11, 13}, TODO, false},
     {"Identity", {1, 13, 14, 16, 19, 21, 23, 24, 25}, TODO, false},
-    {"If", {1, 11, 13, 16, 19, 21, 23, 24, 25}, CF, false},
+    {"If", {1, 11, 13, 16, 19, 21, 23, 24, 25}, TODO, false},
     {"ImageDecoder", {20}, IMG, false},
     {"InstanceNormalization", {1, 6, 22}, TODO, false},
     {"IsInf", {10, 20}, TODO, false},
@@ -122,7 +120,7 @@ const ox_spec_op ox_spec_ops[] = {
     {"LessOrEqual", {12, 16}, TODO, false},
     {"Log", {1, 6, 13}, TODO, false},
     {"LogSoftmax", {1, 11, 13}, TODO, false},
-    {"Loop", {1, 11, 13, 16, 19, 21, 23, 24, 25}, CF, false},
+    {"Loop", {1, 11, 13, 16, 19, 21, 23, 24, 25}, TODO, false},
     {"LpNormalization", {1, 22}, TODO, false},
     {"LpPool", {1, 2, 11, 18, 22}, TODO, false},
     {"MatMul", {1, 9, 13}, TODO, false},
@@ -145,9 +143,9 @@ const ox_spec_op ox_spec_ops[] = {
     {"NonZero", {9, 13}, DATA, false},
     {"Not", {1}, TODO, false},
     {"OneHot", {9, 11}, TODO, false},
-    {"Optional", {15}, SEQ, false},
-    {"OptionalGetElement", {15, 18}, SEQ, false},
-    {"OptionalHasElement", {15, 18}, SEQ, false},
+    {"Optional", {15}, TODO, false},
+    {"OptionalGetElement", {15, 18}, TODO, false},
+    {"OptionalHasElement", {15, 18}, TODO, false},
     {"Or", {1, 7}, TODO, false},
     {"PRelu", {1, 6, 7, 9, 16}, TODO, false},
     {"Pad", {1, 2, 11, 13, 18, 19, 21, 23, 24, 25}, TODO, false},
@@ -182,18 +180,18 @@ const ox_spec_op ox_spec_ops[] = {
     {"RotaryEmbedding", {23}, TODO, false},
     {"Round", {11, 22}, TODO, false},
     {"STFT", {17}, TODO, false},
-    {"Scan", {8, 9, 11, 16, 19, 21, 23, 24, 25}, CF, false},
+    {"Scan", {8, 9, 11, 16, 19, 21, 23, 24, 25}, TODO, false},
     {"Scatter", {9, 11}, TODO, true},
     {"ScatterElements", {11, 13, 16, 18}, TODO, false},
     {"ScatterND", {11, 13, 16, 18}, TODO, false},
     {"Selu", {1, 6, 22}, TODO, false},
-    {"SequenceAt", {11}, SEQ, false},
-    {"SequenceConstruct", {11}, SEQ, false},
-    {"SequenceEmpty", {11}, SEQ, false},
-    {"SequenceErase", {11}, SEQ, false},
-    {"SequenceInsert", {11}, SEQ, false},
-    {"SequenceLength", {11}, SEQ, false},
-    {"SequenceMap", {17}, SEQ, false},
+    {"SequenceAt", {11}, TODO, false},
+    {"SequenceConstruct", {11}, TODO, false},
+    {"SequenceEmpty", {11}, TODO, false},
+    {"SequenceErase", {11}, TODO, false},
+    {"SequenceInsert", {11}, TODO, false},
+    {"SequenceLength", {11}, TODO, false},
+    {"SequenceMap", {17}, TODO, false},
     {"Shape", {1, 13, 15, 19, 21, 23, 24, 25}, TODO, false},
     {"Shrink", {9}, TODO, false},
     {"Sigmoid", {1, 6, 13}, TODO, false},
@@ -208,7 +206,7 @@ const ox_spec_op ox_spec_ops[] = {
     {"Softsign", {1, 22}, TODO, false},
     {"SpaceToDepth", {1, 13}, TODO, false},
     {"Split", {1, 2, 11, 13, 18}, TODO, false},
-    {"SplitToSequence", {11, 24}, SEQ, false},
+    {"SplitToSequence", {11, 24}, TODO, false},
     {"Sqrt", {1, 6, 13}, TODO, false},
     {"Squeeze", {1, 11, 13, 21, 23, 24, 25}, TODO, false},
     {"StringConcat", {20}, STR, false},
@@ -234,8 +232,6 @@ const ox_spec_op ox_spec_ops[] = {
     {0},
 };
 
-#undef CF
-#undef SEQ
 #undef STR
 #undef RND
 #undef DATA
@@ -270,8 +266,6 @@ int ox_op_max_version(const ox_op *op, const ox_spec_op *s) {
 
 const char *ox_why_text(ox_why why) {
   switch (why) {
-  case OX_WHY_CONTROL_FLOW: return "control flow (subgraphs)";
-  case OX_WHY_SEQUENCE: return "sequence or optional values";
   case OX_WHY_STRINGS: return "string tensors";
   case OX_WHY_RANDOM: return "random generator";
   case OX_WHY_DATA_SHAPE: return "output shape depends on input values";

@@ -31,7 +31,8 @@ MAX_OPSET = 17  # the newest opset onnx 1.12's schemas cover
 OX_MAX_IO = 64
 T = defs.OpSchema.AttrType
 LETTER = {T.FLOAT: "f", T.INT: "i", T.STRING: "s", T.TENSOR: "t", T.GRAPH: "g", T.SPARSE_TENSOR: "p",
-          T.FLOATS: "F", T.INTS: "I", T.STRINGS: "S", T.TENSORS: "T", T.GRAPHS: "G", T.SPARSE_TENSORS: "P"}
+          T.FLOATS: "F", T.INTS: "I", T.STRINGS: "S", T.TENSORS: "T", T.GRAPHS: "G", T.SPARSE_TENSORS: "P",
+          T.TYPE_PROTO: "y"}
 
 # A table entry: {"Op", MIN_OPSET, lower, check, {in_min, in_max}, {out_min, out_max}, "spec" or NULL,
 # max_version}, where the spec may be split over several adjacent string literals and lines.
@@ -44,6 +45,9 @@ ENTRY = re.compile(r'\{"(\w+)", (\d+), \w+, \w+, \{(\d+), (\w+)\}, \{(\d+), (\w+
 LATER_INPUTS = {op: (18, 2) for op in ("ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
                                       "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSumSquare")}
 LATER_INPUTS.update({"Pad": (18, 4), "DFT": (20, 3)})
+# Ops whose versions after opset 17 may take fewer inputs: op -> (the
+# version, the fewest from then on). OptionalHasElement-18's is optional.
+LATER_FEWER_INPUTS = {"OptionalHasElement": (18, 0)}
 
 
 def expected(op, lo):
@@ -72,7 +76,7 @@ def parse_spec(text):
     spec = "".join(re.findall(r'"([^"]*)"', text))
     attrs = {}
     for tok in spec.split():
-        m = re.fullmatch(r"(\w+):([fistgpFISTGP])(?:@(\d*)-(\d*))?", tok)
+        m = re.fullmatch(r"(\w+):([fistgpyFISTGP])(?:@(\d*)-(\d*))?", tok)
         if not m:
             raise ValueError("bad token %r" % tok)
         name, t, a, b = m.groups()
@@ -108,6 +112,9 @@ def main():
             later = LATER_INPUTS.get(op)
             if later and newest >= later[0]:
                 want[1] = max(want[1], later[1])
+            fewer = LATER_FEWER_INPUTS.get(op)
+            if fewer and newest >= fewer[0]:
+                want[0] = min(want[0], fewer[1])
             if tuple(io) != tuple(want[:4]):
                 problems.append("%s: arity %s, the schemas say %s" % (op, io, list(want[:4])))
             if attrs != want[4]:

@@ -351,6 +351,75 @@ def build_good():
     return g
 
 
+# Sequences and optionals (frontend/onnx/ops_sequence.c) exist only at
+# import time: what would need one at run time is refused, naming it.
+EXPECTED.update({
+    "seq_runtime_position": ["node 'at' (SequenceAt, opset 17)", "input 'position' ('p') is not known at import time"],
+    "seq_runtime_split": ["node 'split' (SplitToSequence, opset 17)", "input 'split' ('p') is not known at import time"],
+    "seq_position_out_of_range": ["node 'ins' (SequenceInsert, opset 17)",
+                                  "position 3 is out of range for a sequence of 2 elements"],
+    "seq_graph_input": ["graph input 's' is a sequence"],
+    "optional_graph_input": ["graph input 'o' is an optional"],
+    "seq_graph_output": ["graph output 's' is a sequence"],
+    "seq_into_relu": ["node 'relu' (Relu, opset 17)", "input 0 ('s') is a sequence"],
+    "seq_loop_state": ["node 'loop' (Loop, opset 17)", "input 2 ('e') is a sequence", "Loop or Scan"],
+    "seq_outer_in_if": ["attribute 'then_branch' of node 'if' (If)", "'s' is a sequence of an enclosing graph"],
+    "seq_from_runtime_if": ["attribute 'then_branch' of node 'if' (If)", "graph output 'ts' is a sequence"],
+    "optional_get_empty": ["node 'get' (OptionalGetElement, opset 18)", "the optional ('o') is empty"],
+})
+
+
+def build_sequences(m):
+    x, c = vi("x", [2, 3]), vi("c", [], TensorProto.BOOL)
+    p = vi("p", [], TensorProto.INT64)
+    zero = helper.make_tensor("zero", TensorProto.INT64, [], [0])
+    three = helper.make_tensor("three", TensorProto.INT64, [], [3])
+    pair = helper.make_node("SequenceConstruct", ["x", "x"], ["s"], name="pair")
+    seq_vi = helper.make_tensor_sequence_value_info
+
+    def sub(nodes, outputs, name):  # a branch with declared outputs
+        return helper.make_graph(nodes, name, [], outputs)
+
+    m["seq_runtime_position"] = model([pair, helper.make_node("SequenceAt", ["s", "p"], ["y"], name="at")], [x, p],
+                                      [vi("y", [2, 3])], opset=17)
+    m["seq_runtime_split"] = model([helper.make_node("SplitToSequence", ["x", "p"], ["s"], name="split", axis=1),
+                                    helper.make_node("SequenceAt", ["s", "zero"], ["y"], name="at")], [x, p],
+                                   [vi("y", None)], [zero], opset=17)
+    m["seq_position_out_of_range"] = model([pair, helper.make_node("SequenceInsert", ["s", "x", "three"], ["s2"], name="ins"),
+                                            helper.make_node("SequenceAt", ["s2", "zero"], ["y"], name="at")], [x],
+                                           [vi("y", [2, 3])], [zero, three], opset=17)
+    m["seq_graph_input"] = model([helper.make_node("SequenceAt", ["s", "zero"], ["y"], name="at")],
+                                 [seq_vi("s", TensorProto.FLOAT, [2, 3])], [vi("y", [2, 3])], [zero], opset=17)
+    opt = helper.make_value_info("o", helper.make_optional_type_proto(helper.make_tensor_type_proto(TensorProto.FLOAT, [2])))
+    m["optional_graph_input"] = model([helper.make_node("OptionalHasElement", ["o"], ["y"], name="has")], [opt],
+                                      [vi("y", [], TensorProto.BOOL)], opset=15)
+    m["seq_graph_output"] = model([pair], [x], [seq_vi("s", TensorProto.FLOAT, None)], opset=17)
+    m["seq_into_relu"] = model([pair, helper.make_node("Relu", ["s"], ["y"], name="relu")], [x], [vi("y", [2, 3])],
+                               opset=17)
+    body = helper.make_graph([helper.make_node("Identity", ["ci"], ["co"]),
+                              helper.make_node("SequenceInsert", ["si", "x"], ["so"])], "body",
+                             [vi("i", [], TensorProto.INT64), vi("ci", [], TensorProto.BOOL),
+                              seq_vi("si", TensorProto.FLOAT, None)],
+                             [vi("co", [], TensorProto.BOOL), seq_vi("so", TensorProto.FLOAT, None)])
+    m["seq_loop_state"] = model([helper.make_node("SequenceEmpty", [], ["e"], name="empty"),
+                                 helper.make_node("Loop", ["three", "", "e"], ["r"], name="loop", body=body),
+                                 helper.make_node("ConcatFromSequence", ["r"], ["y"], name="cat", axis=0)],
+                                [x], [vi("y", None)], [three], opset=17)
+    at = sub([helper.make_node("SequenceAt", ["s", "zero"], ["t"])], [vi("t", None)], "then")
+    neg = sub([helper.make_node("Neg", ["x"], ["e"])], [vi("e", None)], "else")
+    m["seq_outer_in_if"] = model([pair, helper.make_node("If", ["c"], ["y"], name="if", then_branch=at, else_branch=neg)],
+                                 [x, c], [vi("y", [2, 3])], [zero], opset=17)
+    ts = sub([helper.make_node("SequenceConstruct", ["x"], ["ts"])], [seq_vi("ts", TensorProto.FLOAT, None)], "then")
+    es = sub([helper.make_node("SequenceConstruct", ["x", "x"], ["es"])], [seq_vi("es", TensorProto.FLOAT, None)],
+                "else")
+    m["seq_from_runtime_if"] = model([helper.make_node("If", ["c"], ["s"], name="if", then_branch=ts, else_branch=es),
+                                      helper.make_node("SequenceLength", ["s"], ["y"], name="len")], [x, c],
+                                     [vi("y", [], TensorProto.INT64)], opset=17)
+    empty = helper.make_node("Optional", [], ["o"], name="none", type=helper.make_tensor_type_proto(TensorProto.FLOAT, [2, 3]))
+    m["optional_get_empty"] = model([empty, helper.make_node("OptionalGetElement", ["o"], ["y"], name="get")], [x],
+                                    [vi("y", [2, 3])], opset=18)
+
+
 def build(out):
     m = {}
     m["empty"] = b""
@@ -419,6 +488,7 @@ def build(out):
                                          [vi("x", [2, 3])], [vi("y", [2, 5])], [pads])
 
     build_structural(m)
+    build_sequences(m)
     good = build_good()
     assert set(m) == set(EXPECTED), set(m) ^ set(EXPECTED)
     assert set(good) == set(GOOD), set(good) ^ set(GOOD)
