@@ -1,6 +1,6 @@
 /*
  * Reductions and other ops along axes: the Reduce* family, ArgMax/ArgMin,
- * Softmax/LogSoftmax/Hardmax, CumSum and TopK.
+ * Softmax/LogSoftmax/Hardmax, CumSum, CumProd and TopK.
  *
  * Every one is a decomposition into core IR ops: reduce (whose identity is
  * the starting value), elementwise chains, compare/select with iota for
@@ -236,13 +236,15 @@ static bool lower_softmax(ox_ctx *cx, ox_node *n) { return softmax_common(cx, n,
 static bool lower_logsoftmax(ox_ctx *cx, ox_node *n) { return softmax_common(cx, n, SM_LOG); }
 static bool lower_hardmax(ox_ctx *cx, ox_node *n) { return softmax_common(cx, n, SM_HARD); }
 
-/* ---- CumSum ---- */
+/* ---- CumSum, CumProd ---- */
 
-/* A running sum is a reduce_window along the axis whose window spans the
- * whole axis, padded so each output sees exactly its prefix (or suffix):
- * inclusive forward pads len-1 before; exclusive shifts by one more, using
- * negative padding to crop the far end. */
-static bool lower_cumsum(ox_ctx *cx, ox_node *n) {
+/* A running sum (product) is a reduce_window along the axis whose window
+ * spans the whole axis, padded so each output sees exactly its prefix (or
+ * suffix): inclusive forward pads len-1 before; exclusive shifts by one
+ * more, using negative padding to crop the far end. Padding contributes the
+ * combiner's identity (0 or 1), which is what an exclusive scan's first
+ * element must be. */
+static bool cumulative(ox_ctx *cx, ox_node *n, ir_combiner comb) {
   if (!ox_need_inputs(cx, n, 2)) return false;
   ir_id x = n->in[0];
   ir_shape s = ox_shape(cx, x);
@@ -272,9 +274,13 @@ static bool lower_cumsum(ox_ctx *cx, ox_node *n) {
     after += rev ? 1 : -1;
   }
   w.d[axis] = (ir_window_dim){len, 1, before, after, 1, 1};
-  n->out[0] = ir_reduce_window(&cx->b, x, &w, IR_COMB_ADD);
+  n->out[0] = ir_reduce_window(&cx->b, x, &w, comb);
   return n->out[0] != IR_NONE;
 }
+
+static bool lower_cumsum(ox_ctx *cx, ox_node *n) { return cumulative(cx, n, IR_COMB_ADD); }
+/* CumProd-26: CumSum's inputs and attributes with products. */
+static bool lower_cumprod(ox_ctx *cx, ox_node *n) { return cumulative(cx, n, IR_COMB_MUL); }
 
 /* ---- TopK ---- */
 
@@ -339,6 +345,7 @@ const ox_op ox_ops_reduce[] = {
     {"LogSoftmax", 1, lower_logsoftmax, NULL, {1, 1}, {1, 1}, "axis:i", 0},
     {"Hardmax", 1, lower_hardmax, NULL, {1, 1}, {1, 1}, "axis:i", 0},
     {"CumSum", 11, lower_cumsum, NULL, {2, 2}, {1, 1}, "exclusive:i reverse:i", 0},
+    {"CumProd", 26, lower_cumprod, NULL, {2, 2}, {1, 1}, "exclusive:i reverse:i", 26},
     {"TopK", 1, lower_topk, NULL, {1, 2}, {2, 2}, "axis:i k:i@-9 largest:i@11- sorted:i@11-", 24},
     {0},
 };

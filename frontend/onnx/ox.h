@@ -22,9 +22,10 @@
 #include "ir/builder.h"
 
 #define OX_MIN_OPSET 7
-/* The newest ai.onnx opset (ONNX 1.20); versions.c lists every op's
- * versions up to it. */
-#define OX_MAX_OPSET 25
+/* The newest released ai.onnx opset (26, ONNX 1.21; ONNX 1.22's opset 27
+ * is still "under development"); versions.c lists every op's versions up
+ * to it. */
+#define OX_MAX_OPSET 26
 /* Models may declare older opsets: each op's table entry says from which
  * version kiln lowers it (ops unchanged since opset 1 or 6 say so). */
 #define OX_MIN_MODEL_OPSET 1
@@ -32,7 +33,7 @@
 /* IR versions read: opset_import (how a model says which operator versions
  * it uses) appeared in IR 3; IR 13 is the newest ONNX has published (IR 10
  * came with ONNX 1.16, 11 with 1.18, 12 with 1.19, 13 with 1.20, whose
- * opset is 25; 11 to 13 only add element types and multi-device fields,
+ * opset is 25, and stays 13 in 1.21 (opset 26); 11 to 13 only add element types and multi-device fields,
  * which kiln refuses or ignores). Newer IR versions are refused: they may
  * carry constructs this importer cannot see. */
 #define OX_MIN_IR_VERSION 3
@@ -129,6 +130,7 @@ typedef enum ox_why {
   OX_WHY_RANDOM,       /* random generators */
   OX_WHY_DATA_SHAPE,   /* output shape decided by input values */
   OX_WHY_IMAGE,        /* decoding image files */
+  OX_WHY_BITCAST,      /* reinterpreting bits (BitCast): no IR op does it */
 } ox_why;
 #define OX_SPEC_VERSIONS 12
 /* One operator of the ai.onnx domain: the opsets that gave it a new

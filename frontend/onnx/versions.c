@@ -12,7 +12,10 @@
  * of onnx/defs/operator_sets.h; 23 to 25 the operator lists of the ONNX
  * 1.18, 1.19 and 1.20 release notes (opset 23: Attention, RMSNormalization,
  * RotaryEmbedding and the FLOAT4E2M1 type; 24: Swish, TensorScatter,
- * Attention-24, FLOAT8E8M0, bfloat16 TopK/SplitToSequence; 25: INT2/UINT2).
+ * Attention-24, FLOAT8E8M0, bfloat16 TopK/SplitToSequence; 25: INT2/UINT2);
+ * 26 (ONNX 1.21) adds BitCast and CumProd and changes no other op (ONNX's
+ * operator_sets.h lists exactly those two for opset 26; ONNX 1.21's
+ * integer-Div wording is a clarification, not a new version).
  * A new opset means a new row entry here, then a look at each changed op.
  */
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #define RND OX_WHY_RANDOM
 #define DATA OX_WHY_DATA_SHAPE
 #define IMG OX_WHY_IMAGE
+#define BITS OX_WHY_BITCAST
 #define TODO OX_WHY_NOT_YET
 
 /* Sorted by name in strcmp order (ox_spec_find searches it by halves; the
@@ -47,6 +51,7 @@ const ox_spec_op ox_spec_ops[] = {
     {"AveragePool", {1, 7, 10, 11, 19, 22}, TODO, false},
     {"BatchNormalization", {1, 6, 7, 9, 14, 15}, TODO, false},
     {"Bernoulli", {15, 22}, RND, false},
+    {"BitCast", {26}, BITS, false},
     {"BitShift", {11}, TODO, false},
     {"BitwiseAnd", {18}, TODO, false},
     {"BitwiseNot", {18}, TODO, false},
@@ -70,6 +75,7 @@ const ox_spec_op ox_spec_ops[] = {
     {"ConvTranspose", {1, 11, 22}, TODO, false},
     {"Cos", {7, 22}, TODO, false},
     {"Cosh", {9, 22}, TODO, false},
+    {"CumProd", {26}, TODO, false},
     {"CumSum", {11, 14}, TODO, false},
     {"DFT", {17, 20}, TODO, false},
     {"DeformConv", {19, 22}, TODO, false},
@@ -270,6 +276,7 @@ const char *ox_why_text(ox_why why) {
   case OX_WHY_RANDOM: return "random generator";
   case OX_WHY_DATA_SHAPE: return "output shape depends on input values";
   case OX_WHY_IMAGE: return "image file decoding";
+  case OX_WHY_BITCAST: return "bit reinterpretation: the IR has no bitcast op";
   case OX_WHY_NOT_YET: break;
   }
   return "not yet implemented";

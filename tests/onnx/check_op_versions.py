@@ -71,6 +71,15 @@ def main():
     expect("not_lowered_says_why",
            model(p("random"), newest, [helper.make_node("RandomNormalLike", ["x"], ["y"], name="rn")]), False,
            "operator RandomNormalLike is not supported (random generator)")
+    # Opset 26 (ONNX 1.21) added CumProd and BitCast; kiln lowers CumProd and
+    # refuses BitCast, saying why.
+    expect("cumprod_before_26", model(p("cumprod25"), 25, [helper.make_node("CumProd", ["x", "a"], ["y"], name="c")],
+                                      inputs=("x", "a")), False,
+           "node 'c' (CumProd, opset 25): operator CumProd does not exist at opset 25 (it was added in opset 26)")
+    expect("bitcast_says_why",
+           model(p("bitcast"), 26, [helper.make_node("BitCast", ["x"], ["y"], name="bc", to=TensorProto.INT32)]),
+           False, "node 'bc' (BitCast, opset 26): operator BitCast is not supported (bit reinterpretation: the IR "
+           "has no bitcast op)")
 
     # Every op with a version newer than its lowering implements: a node at
     # the opset that selects that version is refused naming both. The node

@@ -1,4 +1,4 @@
-"""Models declaring each opset from 18 to the newest kiln reads (25).
+"""Models declaring each opset from 18 to the newest kiln reads (26).
 
 The first group uses ops whose newest version is at most 17, so a model of
 any later opset must import them at that version: a small graph per opset,
@@ -28,7 +28,7 @@ def _softmax(x, axis=-1):
 
 # Each opset gets a different little graph, so that together they cover a
 # fair set of long-stable ops; every graph is checked at its own opset.
-for opset in range(18, 26):
+for opset in range(18, 27):
     k = opset % 4
     if k == 0:
         # MatMul-13, Add-14, Relu-14, Softmax-13
@@ -103,8 +103,9 @@ _nodes.append(node("Add", ["x", "two"], ["x2"]))
 _nodes.append(node("Acosh", ["x2"], ["y_Acosh"]))
 _outs["y_Acosh"] = np.arccosh(_x + 2).astype(F)
 _nodes.insert(0, node("Mul", ["x", "three"], ["x3"]))
-case("ceiling_elementwise22_opset25", 25, _nodes, {"x": _x}, _outs,
-     consts={"three": np.array(3, dtype=F), "two": np.array(2, dtype=F)})
+for opset in (25, 26):
+    case("ceiling_elementwise22_opset%d" % opset, opset, _nodes, {"x": _x}, _outs,
+         consts={"three": np.array(3, dtype=F), "two": np.array(2, dtype=F)})
 
 
 def _conv2d(x, w, b):
@@ -137,7 +138,8 @@ _mean = _img.mean(axis=(2, 3), keepdims=True)
 _var = _img.var(axis=(2, 3), keepdims=True)
 _inorm = (_img - _mean) / np.sqrt(_var + 1e-5) * _scale.reshape(1, 2, 1, 1) + _bias.reshape(1, 2, 1, 1)
 _sq = _f(3, 4)
-case("ceiling_nn22_opset25", 25,
+for opset in (25, 26):
+  case("ceiling_nn22_opset%d" % opset, opset,
      [node("Conv", ["img", "w", "b"], ["conv"]),
       node("ConvTranspose", ["img", "wt"], ["convt"]),
       node("GlobalAveragePool", ["img"], ["gap"]),
@@ -155,8 +157,8 @@ case("ceiling_nn22_opset25", 25,
 
 # The tensor ops whose versions 19/21/23/24/25 only added element types
 # (float8, int4, float4, float8e8m0, int2), at opsets where each of those
-# versions is the one in effect.
-for opset in (19, 21, 23, 24, 25):
+# versions is the one in effect (26 changed none of them).
+for opset in (19, 21, 23, 24, 25, 26):
     _t = _f(2, 6)
     _r = _t.reshape(3, 4).T.reshape(1, 4, 3)  # Reshape, Transpose, Unsqueeze
     _fl = _r[0].reshape(4, 3)                  # Squeeze, Flatten(axis=1)
@@ -184,7 +186,8 @@ for opset in (19, 21, 23, 24, 25):
 # Equal-19 added strings; IsNaN-20 and IsInf-20 float8 types.
 _p = np.array([1.0, np.nan, -np.inf, np.inf, 0.0, -3.0], dtype=F)
 _q = np.array([1.0, 2.0, -np.inf, 0.0, 0.0, 3.0], dtype=F)
-case("ceiling_equal_isnan_isinf_opset25", 25,
+for opset in (25, 26):
+  case("ceiling_equal_isnan_isinf_opset%d" % opset, opset,
      [node("Equal", ["p", "q"], ["eq"]), node("IsNaN", ["p"], ["nan"]), node("IsInf", ["p"], ["inf"]),
       node("IsInf", ["p"], ["neginf"], detect_positive=0)],
      {"p": _p, "q": _q},
