@@ -675,10 +675,8 @@ static void emit_control_flow(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLV
   LLVMMoveBasicBlockAfter(body, LLVMGetInsertBlock(c->b));
   LLVMBuildCondBr(c->b, go, body, done);
   LLVMPositionBuilderAtEnd(c->b, body);
-  for (uint32_t k = 0; k < nout; k++) {
-    store_arg(c, args, k, cur[k]);
-    store_arg(c, args, nout + k, next[k]);
-  }
+  /* args[0, nout) still hold the state from the condition's call. */
+  for (uint32_t k = 0; k < nout; k++) store_arg(c, args, nout + k, next[k]);
   call_callee(c, st, p->cf_fn[2 * id + 1], args, nout, ws);
   for (uint32_t k = 0; k < nout; k++) {
     int64_t bytes = ir_shape_bytes(&in->tuple[k]);

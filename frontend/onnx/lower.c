@@ -364,3 +364,7 @@ bool ox_check_size(ox_ctx *cx, const ox_node *n, ir_type t, int rank, const int6
   char b[200];
   return ox_error(cx, n, "the result %s would be too large (kiln accepts tensors up to 1 TiB)", ir_shape_str(&s, b, sizeof b));
 }
+
+ir_id ox_convert(ox_ctx *cx, ir_id x, ir_type t) {
+  return x == IR_NONE || ox_shape(cx, x).type == t ? x : ir_convert(&cx->b, x, t);
+}

@@ -14,11 +14,8 @@
 
 #include "frontend/onnx/ox.h"
 
-static ir_id conv(ox_ctx *cx, ir_id x, ir_type t) {
-  return x == IR_NONE || ox_shape(cx, x).type == t ? x : ir_convert(&cx->b, x, t);
-}
 
-static ir_id conv_i64(ox_ctx *cx, ir_id x) { return conv(cx, x, IR_I64); }
+static ir_id conv_i64(ox_ctx *cx, ir_id x) { return ox_convert(cx, x, IR_I64); }
 
 /* cache[position_ids]: (P, H2) gathered by (B, S) indices to (B, S, H2). */
 static ir_id gather_rows(ox_ctx *cx, ir_id cache, ir_id pos) {
@@ -329,12 +326,12 @@ static bool lower_attention(ox_ctx *cx, ox_node *n) {
     scores = ir_binary(&cx->b, IR_OP_MUL, ir_unary(&cx->b, IR_OP_TANH, ir_binary(&cx->b, IR_OP_DIV, qk, c)), c);
   }
   if (bias != IR_NONE) scores = ir_binary(&cx->b, IR_OP_ADD, scores, bias);
-  scores = conv(cx, scores, tsm);
+  scores = ox_convert(cx, scores, tsm);
   int64_t last = 3;
   ir_id mx = ox_unreduce(cx, ox_reduce(cx, scores, 1, &last, IR_COMB_MAX, false), scores, 1, &last);
   ir_id e = ir_unary(&cx->b, IR_OP_EXP, ir_binary(&cx->b, IR_OP_SUB, scores, mx));
   ir_id p = ir_binary(&cx->b, IR_OP_DIV, e, ox_unreduce(cx, ox_reduce(cx, e, 1, &last, IR_COMB_ADD, false), e, 1, &last));
-  p = conv(cx, p, t);
+  p = ox_convert(cx, p, t);
   ir_id y = ir_matmul(&cx->b, p, repeat_heads(cx, v, nq / nkv));
   if (sq.rank == 3) {
     int64_t perm[4] = {0, 2, 1, 3}, d3[3] = {bsz, lq, nq * dv};

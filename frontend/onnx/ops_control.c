@@ -265,8 +265,7 @@ static bool lower_nodes(ox_ctx *cx, scope *s, const Onnx__GraphProto *g) {
   for (size_t i = 0; i < g->n_node; i++) {
     const Onnx__NodeProto *nd = g->node[i];
     ox_node on;
-    ox_init_node(cx, &on, nd, (int)i);
-    if (!check_one(cx, &on)) return false;
+    ox_init_node(cx, &on, nd, (int)i); /* checked by the import's pre-pass (check_graph) */
     int looked = cx->errors;
     for (int j = 0; j < on.nin; j++) {
       if (!nd->input[j][0]) continue;
@@ -466,7 +465,6 @@ typedef struct loop_build {
   scope body;
   uint32_t nlead;            /* state elements before the captures */
   ir_id lead_out[OX_MAX_IO + 3]; /* the body's next values of those */
-  ir_shape lead_shape[OX_MAX_IO + 3];
   uint32_t nbuf;
   ir_shape buf_shape[OX_MAX_IO];
   ir_id buf_out[OX_MAX_IO];  /* the body's updated buffers */
@@ -677,10 +675,12 @@ static bool lower_loop(ox_ctx *cx, ox_node *n) {
     ok = (lb.lead_out[3 + i] = graph_output(cx, &lb.body, g, (size_t)(1 + i))) != IR_NONE &&
          same_state(cx, &sv, n, lb.lead_out[3 + i], &lead_init[3 + i], n->p->input[2 + i]);
   }
-  for (int k = 0; ok && k < K; k++) {
-    ir_id e = graph_output(cx, &lb.body, g, (size_t)(1 + N + k));
-    ok = e != IR_NONE && scan_write(cx, n, &lb, e, trip, 0, p[0]);
-  }
+  /* Every scan output is looked up before any is written: a lookup may
+   * add a capture parameter, and captures come before the scan buffers
+   * scan_write adds (finish_body's state layout). */
+  ir_id e[OX_MAX_IO];
+  for (int k = 0; ok && k < K; k++) ok = (e[k] = graph_output(cx, &lb.body, g, (size_t)(1 + N + k))) != IR_NONE;
+  for (int k = 0; ok && k < K; k++) ok = scan_write(cx, n, &lb, e[k], trip, 0, p[0]);
   if (ok) ok = finish_body(cx, &lb) && ir_comp_canonicalize(cx->m, lb.body.c);
   leave(cx, &lb.body, &sv);
 
@@ -776,12 +776,12 @@ static bool lower_scan(ox_ctx *cx, ox_node *n) {
     ok = (lb.lead_out[1 + i] = graph_output(cx, &lb.body, g, (size_t)i)) != IR_NONE &&
          same_state(cx, &sv, n, lb.lead_out[1 + i], &lead_init[1 + i], n->p->input[i]);
   for (int j = 0; ok && j < (int)M; j++) lb.lead_out[1 + N + j] = p[1 + N + j];
+  ir_id e[OX_MAX_IO]; /* looked up before any is written, as in Loop */
+  for (int k = 0; ok && k < K; k++) ok = (e[k] = graph_output(cx, &lb.body, g, (size_t)(N + k))) != IR_NONE;
   for (int k = 0; ok && k < K; k++) {
-    ir_id e = graph_output(cx, &lb.body, g, (size_t)(N + k));
-    ok = e != IR_NONE;
     int64_t axis = out_axis[k];
-    if (ok) ok = ox_axis(cx, n, axis, ox_shape(cx, e).rank + 1, false, &axis);
-    if (ok) ok = scan_write(cx, n, &lb, e, len, axis, position(cx, p[0], len, out_dir[k] != 0));
+    ok = ox_axis(cx, n, axis, ox_shape(cx, e[k]).rank + 1, false, &axis) &&
+         scan_write(cx, n, &lb, e[k], len, axis, position(cx, p[0], len, out_dir[k] != 0));
   }
   if (ok) ok = finish_body(cx, &lb) && ir_comp_canonicalize(cx->m, lb.body.c);
   leave(cx, &lb.body, &sv);

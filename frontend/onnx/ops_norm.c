@@ -23,9 +23,6 @@ static ir_type stash_type(ox_ctx *cx, const ox_node *n, bool *ok) {
   return t;
 }
 
-static ir_id conv(ox_ctx *cx, ir_id x, ir_type t) {
-  return x == IR_NONE || ox_shape(cx, x).type == t ? x : ir_convert(&cx->b, x, t);
-}
 
 /* LpNormalization: x / (sum over axis of |x|^p)^(1/p), p 1 or 2 (the only
  * values ONNX defines). A zero vector divides by zero, as the formula does. */
@@ -81,14 +78,14 @@ static bool lower_groupnorm(ox_ctx *cx, ox_node *n) {
   for (int i = 2; i < s.rank; i++)
     if (!ox_dim_mul(cx, n, per, s.dims[i], &per)) return false;
   int64_t gd[3] = {s.dims[0], g, per}, red = 2;
-  ir_id xg = ox_reshape(cx, conv(cx, x, ts), 3, gd);
+  ir_id xg = ox_reshape(cx, ox_convert(cx, x, ts), 3, gd);
   ir_id k = ox_scalar(cx, ts, (double)per);
   ir_id mean = ox_binary(cx, n, IR_OP_DIV, ox_reduce(cx, xg, 1, &red, IR_COMB_ADD, false), k);
   ir_id dev = ir_binary(&cx->b, IR_OP_SUB, xg, ox_unreduce(cx, mean, xg, 1, &red));
   ir_id var = ox_binary(cx, n, IR_OP_DIV, ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, dev, dev), 1, &red, IR_COMB_ADD, false), k);
   ir_id sd = ir_unary(&cx->b, IR_OP_SQRT, ox_binary(cx, n, IR_OP_ADD, var, ox_scalar(cx, ts, eps)));
   ir_id y = ir_binary(&cx->b, IR_OP_DIV, dev, ox_unreduce(cx, sd, xg, 1, &red));
-  y = conv(cx, ox_reshape(cx, y, s.rank, s.dims), t);
+  y = ox_convert(cx, ox_reshape(cx, y, s.rank, s.dims), t);
   ir_id sc = n->in[1], b = n->in[2];
   if (!v21) {
     /* One value a group: repeat each C/G times along the channels. */
@@ -123,11 +120,11 @@ static bool lower_rmsnorm(ox_ctx *cx, ox_node *n) {
     count *= s.dims[i];
   }
   if (ss.rank > nd) return ox_error(cx, n, "scale has rank %d; the normalised shape has rank %d", ss.rank, nd);
-  ir_id xs = conv(cx, x, ts);
+  ir_id xs = ox_convert(cx, x, ts);
   ir_id ms = ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, xs, xs), nd, red, IR_COMB_ADD, false);
   ms = ox_binary(cx, n, IR_OP_DIV, ms, ox_scalar(cx, ts, (double)count));
   ir_id rms = ir_unary(&cx->b, IR_OP_SQRT, ox_binary(cx, n, IR_OP_ADD, ms, ox_scalar(cx, ts, eps)));
-  ir_id y = conv(cx, conv(cx, ir_binary(&cx->b, IR_OP_DIV, xs, ox_unreduce(cx, rms, xs, nd, red)), s.type), ss.type);
+  ir_id y = ox_convert(cx, ox_convert(cx, ir_binary(&cx->b, IR_OP_DIV, xs, ox_unreduce(cx, rms, xs, nd, red)), s.type), ss.type);
   n->out[0] = ir_binary(&cx->b, IR_OP_MUL, y, ox_broadcast_to(cx, n, sc, s.rank, s.dims));
   return n->out[0] != IR_NONE;
 }
@@ -164,7 +161,7 @@ static bool lower_det(ox_ctx *cx, ox_node *n) {
     return n->out[0] != IR_NONE;
   }
   int64_t full[3] = {bsz, m, m}, colv[3] = {bsz, m, 1}, one1[3] = {bsz, 1, 1}, d1 = 1;
-  ir_id a = ox_reshape(cx, conv(cx, n->in[0], ct), 3, full);
+  ir_id a = ox_reshape(cx, ox_convert(cx, n->in[0], ct), 3, full);
   ir_id rows = ir_iota(b, ir_shape_make(IR_I64, 3, full), 1); /* row index of each element */
   ir_id rowc = ir_iota(b, ir_shape_make(IR_I64, 3, colv), 1); /* row index down a column */
   ir_id zeros = ox_full_like(cx, a, ct, 0), zcol = ox_full_like(cx, rowc, ct, 0);
@@ -203,7 +200,7 @@ static bool lower_det(ox_ctx *cx, ox_node *n) {
     }
   }
   det = ir_binary(b, IR_OP_MUL, det, sign);
-  n->out[0] = conv(cx, ox_reshape(cx, det, (int)nb, s.dims), t);
+  n->out[0] = ox_convert(cx, ox_reshape(cx, det, (int)nb, s.dims), t);
   return n->out[0] != IR_NONE;
 }
 

@@ -68,7 +68,7 @@ static bool read_attrs(ox_ctx *cx, const ox_node *n, bool legacy, rz_attrs *a) {
   static const char *const modes[] = {"nearest", "linear", "cubic"};
   static const char *const coords[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
                                        "tf_half_pixel_for_nn", "tf_crop_and_resize", "half_pixel_symmetric"};
-  static const char *const keeps[] = {"stretch", "not_larger", "not_smaller"};
+  static const char *const keeps[] = {"stretch", "not_larger", "not_smaller", NULL};
   static const char *const nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
   bool ok = true;
   memset(a, 0, sizeof *a);
@@ -90,18 +90,17 @@ static bool read_attrs(ox_ctx *cx, const ox_node *n, bool legacy, rz_attrs *a) {
   a->cubic_a = ox_attr_float(cx, n, "cubic_coeff_a", -0.75f, &ok);
   a->exclude_outside = ox_attr_int(cx, n, "exclude_outside", 0, &ok) != 0;
   a->extrapolation = ox_attr_float(cx, n, "extrapolation_value", 0.0f, &ok);
-  const char *kp = "stretch";
+  int ki = 0;
   if (n->opset >= 18) {
     a->antialias = ox_attr_int(cx, n, "antialias", 0, &ok) != 0;
-    kp = ox_attr_string(cx, n, "keep_aspect_ratio_policy", "stretch", &ok);
+    ki = ox_attr_choice(cx, n, "keep_aspect_ratio_policy", "stretch", keeps);
   }
-  if (!ok) return false;
-  int ci = pick(c, coords, n->opset >= 19 ? 7 : 6), ni = pick(nm, nearests, 4), ki = pick(kp, keeps, 3);
+  if (!ok || ki < 0) return false;
+  int ci = pick(c, coords, n->opset >= 19 ? 7 : 6), ni = pick(nm, nearests, 4);
   if (ci < 0 && !strcmp(c, "half_pixel_symmetric"))
     return ox_error(cx, n, "coordinate_transformation_mode 'half_pixel_symmetric' is defined from opset 19; the model "
                            "declares %d", n->opset);
   if (ci < 0) return ox_error(cx, n, "attribute coordinate_transformation_mode='%s' is not supported", c);
-  if (ki < 0) return ox_error(cx, n, "attribute keep_aspect_ratio_policy='%s' is not one of stretch, not_larger, not_smaller", kp);
   a->keep = (rz_keep)ki;
   if (ni < 0) return ox_error(cx, n, "attribute nearest_mode='%s' is not supported", nm);
   a->coord = (rz_coord)ci;
@@ -153,20 +152,22 @@ static double x_original(const rz_attrs *a, double x, double scale, int64_t in, 
   }
 }
 
-static void cubic_coeffs(double r, double A, double *c) {
-  double s = 1 - r;
-  c[0] = ((A * (r + 1) - 5 * A) * (r + 1) + 8 * A) * (r + 1) - 4 * A;
-  c[1] = ((A + 2) * r - (A + 3)) * r * r + 1;
-  c[2] = ((A + 2) * s - (A + 3)) * s * s + 1;
-  c[3] = ((A * (s + 1) - 5 * A) * (s + 1) + 8 * A) * (s + 1) - 4 * A;
-}
-
 /* The cubic convolution kernel with parameter A at distance t. */
 static double cubic_kernel(double t, double A) {
   t = fabs(t);
   if (t <= 1) return ((A + 2) * t - (A + 3)) * t * t + 1;
   if (t < 2) return ((A * t - 5 * A) * t + 8 * A) * t - 4 * A;
   return 0;
+}
+
+/* The four cubic weights of the taps at -1, 0, 1, 2 around a point at
+ * fraction r past tap 0. */
+static void cubic_coeffs(double r, double A, double *c) {
+  double s = 1 - r;
+  c[0] = cubic_kernel(r + 1, A);
+  c[1] = cubic_kernel(r, A);
+  c[2] = cubic_kernel(s, A);
+  c[3] = cubic_kernel(s + 1, A);
 }
 
 /* Antialiased linear or cubic interpolation when downscaling: the filter

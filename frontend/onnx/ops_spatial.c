@@ -183,12 +183,17 @@ static void gs_plan_axis(ox_ctx *cx, ir_id g, int64_t d, int r, gs_mode mode, gs
   gs_taps(cx, x, d, r, mode, pad, align, ax);
 }
 
+/* Rounds half away from zero (C's round(): Caffe's ROI pooling, PyTorch's 3-D grid sampling). */
+static ir_id round_away(ox_ctx *cx, ir_id v) {
+  return mul(cx, ir_unary(&cx->b, IR_OP_SIGN, v), floor_(cx, addk(cx, ir_unary(&cx->b, IR_OP_ABS, v), 0.5)));
+}
+
 /* The taps of pixel coordinate x [A] along an axis of d pixels. */
 static void gs_taps(ox_ctx *cx, ir_id x, int64_t d, int r, gs_mode mode, gs_pad pad, bool align, gs_axis *ax) {
   double dd = (double)d;
   if (mode == GS_NEAREST) {
     if (r == 3) /* PyTorch's 3-D kernel rounds halves away from zero */
-      x = mul(cx, ir_unary(&cx->b, IR_OP_SIGN, x), floor_(cx, addk(cx, ir_unary(&cx->b, IR_OP_ABS, x), 0.5)));
+      x = round_away(cx, x);
     else /* the 2-D one (and the reference for other ranks) to even */
       x = ir_unary(&cx->b, IR_OP_ROUND, x);
   }
@@ -582,11 +587,6 @@ static bool lower_roi_align(ox_ctx *cx, ox_node *n) {
 }
 
 /* ---- MaxRoiPool ---- */
-
-/* Rounds half away from zero (C's round(), as Caffe's ROI pooling). */
-static ir_id round_away(ox_ctx *cx, ir_id v) {
-  return mul(cx, ir_unary(&cx->b, IR_OP_SIGN, v), floor_(cx, addk(cx, ir_unary(&cx->b, IR_OP_ABS, v), 0.5)));
-}
 
 /* The bins of one axis: for region r and bin p, which of the `size`
  * positions lie in [start, end) ([R, P, size] pred), and whether the bin

@@ -333,6 +333,9 @@ ir_id ox_reduce(ox_ctx *cx, ir_id x, int n, const int64_t *dims, ir_combiner com
 ir_id ox_unreduce(ox_ctx *cx, ir_id r, ir_id like, int n, const int64_t *dims);
 /* Broadcasts the 1-D x along dimension `dim` of a rank/dims result. */
 ir_id ox_broadcast_along(ox_ctx *cx, ir_id x, int rank, const int64_t *dims, int64_t dim);
+/* x converted to element type t (x itself when it has that type already;
+ * IR_NONE passes through). */
+ir_id ox_convert(ox_ctx *cx, ir_id x, ir_type t);
 /* Check of a node's stash_type attribute (LayerNormalization's, reused by
  * GroupNormalization-21 and RMSNormalization): a floating-point ONNX type.
  * Defined in ops_nn.c; false after reporting. */

@@ -243,6 +243,7 @@ const ox_spec_op ox_spec_ops[] = {
 #undef DATA
 #undef IMG
 #undef TODO
+#undef BITS
 
 const ox_spec_op *ox_spec_find(const char *op_type) {
   size_t lo = 0, hi = sizeof ox_spec_ops / sizeof ox_spec_ops[0] - 1; /* less the {0} */

@@ -7,7 +7,8 @@ read outer values and give an outer value as an output, an If whose
 condition is a constant (inlined); Loop with a trip count and a condition
 that are graph inputs and a body condition that ends it early, a Loop with
 only a condition, an If nested in a Loop body reading a main-graph value,
-a Loop with scan outputs and a constant trip count; Scan forward and in
+a Loop with scan outputs and a constant trip count (one of them an outer
+value the body reads nowhere else); Scan forward and in
 reverse, along other axes, with scan outputs appended and prepended.
 
 Expected outputs are NumPy written from the operator specifications (each
@@ -145,6 +146,21 @@ for _opset in (17, 23):
     case("kiln_loop_scan_outputs_opset%d" % _opset, _opset,
          [node("Loop", ["M", "", "x0"], ["x_final", "xs"], body=_body)], {"x0": _x, "y": _y},
          {"x_final": _xs, "xs": np.stack(_scan)}, {"M": np.array(4, np.int64)})
+
+# ---- Loop whose second scan output is an outer value the body reads
+# nowhere else (its lookup adds a capture after the first scan output) ----
+
+_body = graph([node("Add", ["x", "y"], ["x2"]), node("Identity", ["x2"], ["x3"]), node("Identity", ["c_in"], ["c_out"])],
+              "body", [vi("i", I64, []), vi("c_in", B, []), vi("x", F)], [vi("c_out", B), vi("x2", F), vi("x3", F),
+                                                                          vi("w", F)])
+_x, _y, _w = f32(2, 3), f32(2, 3), f32(3)
+_xs, _scan = _x.copy(), []
+for _i in range(3):
+    _xs = _xs + _y
+    _scan.append(_xs)
+case("kiln_loop_scan_output_outer_value_opset21", 21,
+     [node("Loop", ["M", "", "x0"], ["x_final", "xs", "ws"], body=_body)], {"x0": _x, "y": _y, "w": _w},
+     {"x_final": _xs, "xs": np.stack(_scan), "ws": np.stack([_w] * 3)}, {"M": np.array(3, np.int64)})
 
 # ---- Scan: two scan inputs (one along axis 1, one reversed), two scan
 # outputs (one along axis 1 and prepended) ----

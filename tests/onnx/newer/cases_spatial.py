@@ -292,6 +292,15 @@ case("kiln_maxroipool22_scaled", 22,
 
 # ---- Col2Im ----
 
+def _window_attrs(dil, pads, strides):
+    """The dilations/pads/strides attributes that are given (not None/empty)."""
+    attrs = {}
+    for k, v in (("dilations", dil), ("pads", pads), ("strides", strides)):
+        if v:
+            attrs[k] = v
+    return attrs
+
+
 def col2im_ref(x, image, block, dil, pads, strides):
     r = len(image)
     N, CK, L = x.shape
@@ -315,13 +324,7 @@ def c2i_case(name, N, C, image, block, dil=None, pads=None, strides=None):
     padded = [image[i] + p[i] + p[r + i] for i in range(r)]
     L = int(np.prod([(padded[i] - (d[i] * (block[i] - 1) + 1)) // s[i] + 1 for i in range(r)]))
     x = _f32(N, C * int(np.prod(block)), L)
-    attrs = {}
-    if dil:
-        attrs["dilations"] = dil
-    if pads:
-        attrs["pads"] = pads
-    if strides:
-        attrs["strides"] = strides
+    attrs = _window_attrs(dil, pads, strides)
     case(name, 18, [node("Col2Im", ["x", "image_shape", "block_shape"], ["y"], **attrs)], {"x": x},
          {"y": col2im_ref(x, image, block, d, p, s)},
          consts={"image_shape": np.array(image, dtype=np.int64), "block_shape": np.array(block, dtype=np.int64)})
@@ -421,13 +424,7 @@ def dc_case(name, opset, xs, oc, ks, group=1, og=1, dil=None, pads=None, strides
     off = (rng.standard_normal([xs[0], og * K * r] + outs) * 1.5).astype(np.float32)
     B = _f32(oc) if bias else None
     M = rng.uniform(0, 1, [xs[0], og * K] + outs).astype(np.float32) if mask else None
-    attrs = {"group": group, "offset_group": og}
-    if dil:
-        attrs["dilations"] = dil
-    if pads:
-        attrs["pads"] = pads
-    if strides:
-        attrs["strides"] = strides
+    attrs = dict(group=group, offset_group=og, **_window_attrs(dil, pads, strides))
     ins = {"X": X, "W": W, "offset": off}
     names = ["X", "W", "offset"]
     if bias or mask:

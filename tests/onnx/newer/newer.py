@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
+from onnx.mapping import NP_TYPE_TO_TENSOR_TYPE
 
 # name -> (ModelProto, [input arrays], [output arrays])
 CASES = {}
@@ -26,14 +27,7 @@ IR_VERSION = 8
 
 
 def _value_info(name, arr):
-    elem = helper.np_dtype_to_tensor_dtype(arr.dtype) if hasattr(helper, "np_dtype_to_tensor_dtype") \
-        else _np_to_onnx(arr.dtype)
-    return helper.make_tensor_value_info(name, elem, list(arr.shape))
-
-
-def _np_to_onnx(dt):
-    from onnx.mapping import NP_TYPE_TO_TENSOR_TYPE
-    return NP_TYPE_TO_TENSOR_TYPE[np.dtype(dt)]
+    return helper.make_tensor_value_info(name, NP_TYPE_TO_TENSOR_TYPE[arr.dtype], list(arr.shape))
 
 
 def case(name, opset, nodes, inputs, outputs, consts=None, output_types=None):
