@@ -236,6 +236,7 @@ typedef struct ir_module {
   int32_t entry; /* index of the entry computation, -1 if none */
   uint64_t next_name; /* suffix for generated names */
   ir_plan *plan;      /* the entry's buffer plan, NULL if none (owned, ir/plan.c) */
+  struct ir_symtab *syms; /* symbols and dimension expressions (ir/symbolic.h), NULL if none */
 } ir_module;
 
 /* Creates an empty module; caller owns it, frees with ir_module_destroy. */

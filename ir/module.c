@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
+#include "ir/symbolic.h"
 
 static const ir_op_info op_table[] = {
 #define OP(e, kw, mn, mx, fam, ty, fl) {kw, mn, mx, IR_FAM_##fam, ty, fl},
@@ -59,6 +60,7 @@ void ir_module_destroy(ir_module *m) {
   for (uint32_t i = 0; i < m->ncomps; i++) free(m->comps[i]->insts);
   free(m->comps);
   ir_plan_free(m->plan);
+  ir_symtab_free(m->syms);
   arena_free(&m->arena);
   free(m);
 }
@@ -284,6 +286,7 @@ ir_module *ir_module_clone(const ir_module *src) {
   ir_module *m = ir_module_create(src->name);
   if (!m) return NULL;
   m->next_name = src->next_name;
+  if (src->syms && !(m->syms = ir_symtab_clone(src->syms))) goto fail;
   for (uint32_t ci = 0; ci < src->ncomps; ci++) {
     const ir_comp *sc = src->comps[ci];
     ir_comp *c = ir_comp_add(m, sc->name, sc->is_entry);

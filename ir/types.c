@@ -98,17 +98,24 @@ int64_t ir_shape_phys_bytes(const ir_shape *s) {
   return ir_shape_bytes(&t);
 }
 
+bool ir_shape_is_static(const ir_shape *s) {
+  for (int i = 0; i < s->rank; i++)
+    if (s->sym[i]) return false;
+  return true;
+}
+
 bool ir_shape_same_dims(const ir_shape *a, const ir_shape *b) {
   if (a->type != b->type || a->rank != b->rank) return false;
   for (int i = 0; i < a->rank; i++)
-    if (a->dims[i] != b->dims[i]) return false;
+    if (a->dims[i] != b->dims[i] || a->sym[i] != b->sym[i]) return false;
   return true;
 }
 
 bool ir_shape_same_layout(const ir_shape *a, const ir_shape *b) {
   if (a->rank != b->rank) return false;
   for (int i = 0; i < a->rank; i++)
-    if (a->dims[i] != b->dims[i] || a->minor_to_major[i] != b->minor_to_major[i]) return false;
+    if (a->dims[i] != b->dims[i] || a->sym[i] != b->sym[i] || a->minor_to_major[i] != b->minor_to_major[i])
+      return false;
   return a->panel == b->panel && (!a->panel || a->panel_dim == b->panel_dim);
 }
 
@@ -135,7 +142,8 @@ char *ir_shape_str(const ir_shape *s, char *buf, size_t n) {
     if (w_ > 0) k += (size_t)w_;                                  \
   } while (0)
   PUT("%s[", ir_type_name(s->type));
-  for (int i = 0; i < s->rank; i++) PUT("%s%lld", i ? "," : "", (long long)s->dims[i]);
+  for (int i = 0; i < s->rank; i++)
+    PUT(s->sym[i] ? "%s?<=%lld" : "%s%lld", i ? "," : "", (long long)s->dims[i]);
   PUT("]");
   if (s->rank > 0) {
     PUT("{");

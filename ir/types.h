@@ -17,6 +17,14 @@
  * want their constant operands (weights) stored, batch dimensions outside
  * the panels; panel = 0 means no panels.
  *
+ * A dimension may be symbolic (docs/ir.md, "Symbolic dimensions"): sym[i]
+ * then names an expression of the module's symbol table (ir/symbolic.h)
+ * and dims[i] holds that expression's bound, its largest value, so that
+ * code reading dims alone sees the bound shape; sym[i] == 0 is a static
+ * dimension of size dims[i]. Functions here that take no module compare
+ * symbolic dimensions by expression id (exact: expressions are kept in a
+ * canonical form) and print them as "?<=bound".
+ *
  * Tuple shapes are not ir_shape values: an instruction that produces a tuple
  * has element type IR_TUPLE and a separate list of element shapes (see ir.h).
  */
@@ -61,6 +69,7 @@ typedef struct ir_shape {
   uint8_t panel_dim;                   /* the dimension cut into panels (with panel > 0) */
   int32_t panel;                       /* positions per panel; 0: no panels */
   int64_t dims[IR_MAX_RANK];
+  uint32_t sym[IR_MAX_RANK];           /* 0: static; else an ir_dexpr (dims[i] is its bound) */
 } ir_shape;
 
 const char *ir_type_name(ir_type t);
@@ -90,6 +99,8 @@ int64_t ir_shape_bytes(const ir_shape *s);
 /* Byte size of its storage in its layout: ir_shape_bytes plus the zero
  * padding of the last panel of a panel layout; -1 if it overflows. */
 int64_t ir_shape_phys_bytes(const ir_shape *s);
+/* No symbolic dimension. */
+bool ir_shape_is_static(const ir_shape *s);
 /* Same element type and dimensions (layout ignored). */
 bool ir_shape_same_dims(const ir_shape *a, const ir_shape *b);
 /* Same element type, dimensions and layout. */

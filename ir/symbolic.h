@@ -1,0 +1,105 @@
+/*
+ * Symbolic dimensions: the module's symbols and dimension expressions.
+ *
+ * A symbol is a named dimension size known only at run time, with a bound:
+ * 1 <= value <= bound (an ONNX dim_param such as "batch", bounded by
+ * --max-shape). A dimension expression (ir_dexpr) is an integer polynomial
+ * over atoms, kept in one canonical form so that two expressions are equal
+ * exactly when their ids are: a sum of terms, each a nonzero coefficient
+ * times a product of atoms. An atom is a symbol or floor(expr / c) for a
+ * constant c >= 2 that does not divide the expression (what strides,
+ * pooling and ceil-divisions produce). Constants are expressions too, so
+ * shape rules may mix static and symbolic sizes through one API.
+ *
+ * Expressions are interned in the module (ir_module.syms); ids are stable
+ * for the module's life and survive ir_module_clone. Id 0 is "none": an
+ * ir_shape dimension with sym[i] == 0 is static.
+ *
+ * Errors (overflow of a coefficient or bound, a polynomial too large, out
+ * of memory, a division by c < 1) return 0; callers report them.
+ */
+#ifndef KILN_IR_SYMBOLIC_H
+#define KILN_IR_SYMBOLIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+
+typedef uint32_t ir_dexpr;
+
+/* Limits of one expression: terms of a sum, atoms of a term. */
+#define IR_DEXPR_MAX_TERMS 16
+#define IR_DEXPR_MAX_ATOMS 4
+
+/* The module's symbols, numbered 0..n-1 in declaration order. */
+int ir_sym_count(const ir_module *m);
+const char *ir_sym_name(const ir_module *m, int k);
+int64_t ir_sym_bound(const ir_module *m, int k);
+/* The symbol named `name`, or -1. */
+int ir_sym_find(const ir_module *m, const char *name);
+/* Declares symbol `name` (an identifier: [A-Za-z_][A-Za-z0-9_]*) with
+ * 1 <= value <= bound and returns its expression. Declaring an existing
+ * name again returns the same expression when the bound agrees. 0 on a bad
+ * name, a bound < 1, a different bound, or out of memory. */
+ir_dexpr ir_sym_declare(ir_module *m, const char *name, int64_t bound);
+/* The expression that is symbol k alone. */
+ir_dexpr ir_sym_expr(ir_module *m, int k);
+/* Whether s is a valid symbol name. */
+bool ir_sym_name_ok(const char *s);
+
+/* Expressions. */
+ir_dexpr ir_dexpr_const(ir_module *m, int64_t v);
+/* Whether e is a constant; writes it to *v (may be NULL). */
+bool ir_dexpr_is_const(const ir_module *m, ir_dexpr e, int64_t *v);
+/* The symbol e is, or -1 when e is not a symbol alone. */
+int ir_dexpr_as_sym(const ir_module *m, ir_dexpr e);
+ir_dexpr ir_dexpr_add(ir_module *m, ir_dexpr a, ir_dexpr b);
+ir_dexpr ir_dexpr_sub(ir_module *m, ir_dexpr a, ir_dexpr b);
+ir_dexpr ir_dexpr_mul(ir_module *m, ir_dexpr a, ir_dexpr b);
+ir_dexpr ir_dexpr_add_const(ir_module *m, ir_dexpr a, int64_t c);
+ir_dexpr ir_dexpr_mul_const(ir_module *m, ir_dexpr a, int64_t c);
+/* floor(a / c) and ceil(a / c), c >= 1. */
+ir_dexpr ir_dexpr_floordiv(ir_module *m, ir_dexpr a, int64_t c);
+ir_dexpr ir_dexpr_ceildiv(ir_module *m, ir_dexpr a, int64_t c);
+/* The range of e over every binding of its symbols (each in [1, bound]):
+ * a sound enclosure, exact for sums of products with nonnegative
+ * coefficients; saturates at INT64_MIN/INT64_MAX. */
+int64_t ir_dexpr_upper(const ir_module *m, ir_dexpr e);
+int64_t ir_dexpr_lower(const ir_module *m, ir_dexpr e);
+/* The value of e when symbol k has value binding[k]; false on overflow. */
+bool ir_dexpr_eval(const ir_module *m, ir_dexpr e, const int64_t *binding, int64_t *out);
+/* Writes e as text ("b*s", "2*s+1", "(s-3)/2+1"; "/" is floor division)
+ * into buf; returns buf. */
+char *ir_dexpr_str(const ir_module *m, ir_dexpr e, char *buf, size_t n);
+/* Whether e mentions symbol k. */
+bool ir_dexpr_uses(const ir_module *m, ir_dexpr e, int k);
+/* Number of expressions interned so far (ids are 1..count). */
+uint32_t ir_dexpr_count(const ir_module *m);
+
+/* Shapes with symbolic dimensions. */
+/* Dimension i as an expression (a constant for a static dimension); 0 on
+ * out of memory. */
+ir_dexpr ir_shape_dim(ir_module *m, const ir_shape *s, int i);
+/* Sets dimension i to e: static when e is a constant (which must be >= 0),
+ * else symbolic with dims[i] = its upper bound. False when e is 0, may be
+ * negative (lower bound < 0) or has no finite bound. */
+bool ir_shape_set_dim(ir_module *m, ir_shape *s, int i, ir_dexpr e);
+/* The element count as an expression; 0 on overflow. */
+ir_dexpr ir_shape_elements_dexpr(ir_module *m, const ir_shape *s);
+/* Like ir_shape_str, symbolic dimensions written as expressions. */
+char *ir_shape_str_m(const ir_module *m, const ir_shape *s, char *buf, size_t n);
+/* Replaces every symbolic dimension by its value under `binding`; false
+ * when one overflows or is negative. */
+bool ir_shape_bind(const ir_module *m, ir_shape *s, const int64_t *binding);
+/* Whether any shape in the module (every computation, tuple elements
+ * included) has a symbolic dimension. */
+bool ir_module_is_symbolic(const ir_module *m);
+
+/* Internal: module.c copies and frees the table. */
+struct ir_symtab;
+struct ir_symtab *ir_symtab_clone(const struct ir_symtab *t);
+void ir_symtab_free(struct ir_symtab *t);
+
+#endif
