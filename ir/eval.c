@@ -98,9 +98,19 @@ static bool value_share(ev_value *v, const ev_value *src) {
 
 typedef bool (*ev_kernel)(ev_ctx *, const ir_inst *, const ev_array *, ev_array *);
 
+/* The interpreter runs static shapes only (a symbolic module is bound
+ * first, ir_module_bind), so the size is the operand's dimension. */
+static bool ev_get_dimension_size(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
+  (void)ctx;
+  int64_t v = ops[0].shape.dims[in->index];
+  memcpy(out->data, &v, sizeof v);
+  return true;
+}
+
 static ev_kernel kernel_for(ir_family f) {
   switch (f) {
     case IR_FAM_IOTA: return ev_iota;
+    case IR_FAM_GET_DIMENSION_SIZE: return ev_get_dimension_size;
     case IR_FAM_UNARY: return ev_unary;
     case IR_FAM_BINARY: return ev_binary;
     case IR_FAM_COMPARE: return ev_compare;

@@ -46,7 +46,7 @@ typedef enum ir_family {
   IR_FAM_DYNAMIC_UPDATE_SLICE, IR_FAM_CONCATENATE, IR_FAM_PAD, IR_FAM_REVERSE,
   IR_FAM_GATHER, IR_FAM_SCATTER, IR_FAM_REDUCE, IR_FAM_REDUCE_WINDOW, IR_FAM_DOT,
   IR_FAM_CONVOLUTION, IR_FAM_SORT, IR_FAM_TUPLE, IR_FAM_GET_TUPLE_ELEMENT,
-  IR_FAM_FUSION, IR_FAM_CUSTOM_CALL, IR_FAM_CONDITIONAL, IR_FAM_WHILE,
+  IR_FAM_FUSION, IR_FAM_CUSTOM_CALL, IR_FAM_CONDITIONAL, IR_FAM_WHILE, IR_FAM_GET_DIMENSION_SIZE,
 } ir_family;
 
 typedef enum ir_op {
@@ -114,6 +114,7 @@ typedef struct ir_gather_dims {
   int64_t start_index_map[IR_MAX_RANK];
   int64_t index_vector_dim;
   int64_t slice_sizes[IR_MAX_RANK]; /* one per operand dimension */
+  uint32_t slice_sizes_sym[IR_MAX_RANK]; /* 0, or an ir_dexpr: that size is symbolic (slice_sizes holds its bound) */
 } ir_gather_dims;
 
 /* XLA scatter semantics (operand, scatter_indices, updates). */
@@ -125,8 +126,11 @@ typedef struct ir_scatter_dims {
   int64_t index_vector_dim;
 } ir_scatter_dims;
 
+/* A start or limit may be symbolic (start_sym/limit_sym nonzero: an
+ * ir_dexpr; start/limit then hold its bound); strides are static. */
 typedef struct ir_slice_attr {
   int64_t start[IR_MAX_RANK], limit[IR_MAX_RANK], stride[IR_MAX_RANK];
+  uint32_t start_sym[IR_MAX_RANK], limit_sym[IR_MAX_RANK];
 } ir_slice_attr;
 
 typedef struct ir_pad_attr {
@@ -154,7 +158,7 @@ typedef struct ir_inst {
   int64_t dims[IR_MAX_RANK]; /* dimensions={...}: broadcast, transpose, reduce,
                                 reverse, concatenate, sort; dynamic_slice sizes */
   int64_t index;      /* parameter number, tuple index, iota dimension,
-                         feature_group_count */
+                         feature_group_count, get_dimension_size dimension */
   ir_cmp cmp;         /* compare */
   ir_combiner comb;   /* reduce, reduce_window, scatter */
   bool descending;    /* sort */

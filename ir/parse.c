@@ -78,7 +78,8 @@ static void family_keys(ir_family f, uint64_t *req, uint64_t *opt) {
       *req = B(WINDOW) | B(DIM_LABELS);
       *opt |= B(GROUPS);
       break;
-    case IR_FAM_GET_TUPLE_ELEMENT: *req = B(INDEX); break;
+    case IR_FAM_GET_TUPLE_ELEMENT:
+    case IR_FAM_GET_DIMENSION_SIZE: *req = B(INDEX); break;
     case IR_FAM_FUSION: *req = B(KIND) | B(CALLS); break;
     case IR_FAM_CONDITIONAL: *req = B(TRUE_COMP) | B(FALSE_COMP); break;
     case IR_FAM_WHILE: *req = B(CONDITION) | B(BODY); break;
@@ -856,7 +857,8 @@ static bool apply_attrs(parser *p, size_t at, ir_comp *c, ir_inst *in, attrs *a)
   }
   switch (fam) {
     case IR_FAM_IOTA: in->index = a->scalar[K_IOTA_DIM]; break;
-    case IR_FAM_GET_TUPLE_ELEMENT: in->index = a->scalar[K_INDEX]; break;
+    case IR_FAM_GET_TUPLE_ELEMENT:
+    case IR_FAM_GET_DIMENSION_SIZE: in->index = a->scalar[K_INDEX]; break;
     case IR_FAM_CONVOLUTION:
       in->index = (a->seen & B(GROUPS)) ? a->scalar[K_GROUPS] : 1;
       in->a.window = &a->window;

@@ -221,7 +221,8 @@ static void put_attrs(strbuf *b, const ir_module *m, const ir_comp *c, const ir_
       if (in->index != 1) sb_printf(b, ", feature_group_count=%lld", (long long)in->index);
       break;
     }
-    case IR_FAM_GET_TUPLE_ELEMENT: sb_printf(b, ", index=%lld", (long long)in->index); break;
+    case IR_FAM_GET_TUPLE_ELEMENT:
+    case IR_FAM_GET_DIMENSION_SIZE: sb_printf(b, ", index=%lld", (long long)in->index); break;
     case IR_FAM_FUSION:
       sb_printf(b, ", kind=%s, calls=%%%s", ir_fusion_kind_name(in->fusion_kind),
                 in->called < m->ncomps ? m->comps[in->called]->name : "?");

@@ -538,6 +538,12 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       break;
     }
 
+    case IR_FAM_GET_DIMENSION_SIZE:
+      if (in->index < 0 || in->index >= x->rank)
+        FAIL("get_dimension_size index %lld out of range for %s", (long long)in->index, sstr(x, b1));
+      r = ir_shape_scalar(IR_I64);
+      break;
+
     case IR_FAM_GET_TUPLE_ELEMENT: {
       const ir_inst *t = &c->insts[in->ops[0]];
       if (in->index < 0 || in->index >= t->ntuple)
