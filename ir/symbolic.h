@@ -97,6 +97,22 @@ bool ir_shape_bind(const ir_module *m, ir_shape *s, const int64_t *binding);
  * included) has a symbolic dimension. */
 bool ir_module_is_symbolic(const ir_module *m);
 
+/* Binding (ir/symbolic_bind.c). A binding gives every symbol of a module a
+ * value: binding[k] for symbol k, 1 <= binding[k] <= its bound. */
+/* Derives the binding from the concrete shapes of the entry computation's
+ * parameters (actual[i] for parameter number i, n of them): a dimension
+ * that is a lone symbol binds it, every other dimension must then equal
+ * its expression's value. False, with an error naming the input (its
+ * io_name), the dimension, the symbol and the values, on a rank or
+ * static-size mismatch, two inputs disagreeing on a symbol, a value out of
+ * [1, bound], or a symbol no input dimension determines. */
+bool ir_binding_from_params(const ir_module *m, const ir_shape *actual, uint32_t n, int64_t *binding, diag *d);
+/* A static copy of m at `binding`: every shape, tuple shape, symbolic
+ * slice start/limit and gather slice size evaluated, get_dimension_size
+ * replaced by its value, the result verified. NULL, with an error naming
+ * the first instruction whose shape is invalid at that binding, on failure. */
+ir_module *ir_module_bind(const ir_module *m, const int64_t *binding, diag *d);
+
 /* Internal: module.c copies and frees the table. */
 struct ir_symtab;
 struct ir_symtab *ir_symtab_clone(const struct ir_symtab *t);
