@@ -23,6 +23,8 @@ struct kiln_context {
   bool have_error;
   api_binding *bindings;
   int nbindings;
+  api_binding *bounds; /* kiln_context_bound_input_shape: symbolic dimensions' bounds */
+  int nbounds;
   int num_threads;    /* 0: one per core */
   int opt_level;      /* 0..3 */
   char *cpu, *triple, *features; /* NULL: host */

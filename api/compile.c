@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "codegen/cg.h"
+#include "ir/symbolic.h"
 #include "kiln/artifact.h"
 
 static kiln_status set_str(kiln_context *ctx, char **dst, const char *v) {
@@ -86,6 +87,12 @@ static const char *base_name(const char *path) {
  * A NULL *name becomes one derived from the module's name, in namebuf. */
 static kiln_status lower(kiln_model *m, const char **name, char *namebuf, size_t nn, bool jit, cg_output **out) {
   kiln_context *ctx = m->ctx;
+  /* Kernels with run-time extents are not written yet: a symbolic model
+   * is made static first (kiln_model_bind_shapes), or refused here rather
+   * than compiled at its bounds, which would silently run only those. */
+  if (ir_module_is_symbolic(m->m))
+    return api_fail(ctx, KILN_ERR_UNSUPPORTED, "code generation for symbolic dimensions is not implemented yet "
+                    "(issue 15); fix the shapes with --input-shape (kiln_context_bind_input_shape)");
   if (!*name) {
     derive_name(m->m->name, namebuf, nn);
     *name = namebuf;

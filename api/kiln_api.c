@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "codegen/cg.h"
 #include "ir/eval.h"
+#include "ir/symbolic.h"
 #include "passes/pass.h"
 
 const char *kiln_version(void) { return KILN_VERSION; }
@@ -86,6 +87,8 @@ void kiln_context_destroy(kiln_context *ctx) {
   if (!ctx) return;
   for (int i = 0; i < ctx->nbindings; i++) free(ctx->bindings[i].name);
   free(ctx->bindings);
+  for (int i = 0; i < ctx->nbounds; i++) free(ctx->bounds[i].name);
+  free(ctx->bounds);
   free(ctx->cpu);
   free(ctx->triple);
   free(ctx->features);
@@ -103,28 +106,42 @@ void kiln_context_set_diagnostics(kiln_context *ctx, kiln_diag_fn fn, void *user
   ctx->user_data = user;
 }
 
-kiln_status kiln_context_bind_input_shape(kiln_context *ctx, const char *input, int rank, const int64_t *dims) {
-  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
-  api_begin(ctx);
+/* Sets the shape of `input` in a list of bindings (fixed shapes) or bounds
+ * (--max-shape), replacing an earlier one of that name. `what` names the
+ * API function in messages. */
+static kiln_status set_shape(kiln_context *ctx, api_binding **list, int *n, const char *what, const char *input, int rank,
+                             const int64_t *dims) {
   if (!input || rank < 0 || rank > IR_MAX_RANK || (rank && !dims))
-    return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "bind_input_shape: need an input name and 0..%d dimensions", IR_MAX_RANK);
+    return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: need an input name and 0..%d dimensions", what, IR_MAX_RANK);
   for (int i = 0; i < rank; i++)
-    if (dims[i] < 0) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "bind_input_shape: dimension %d of '%s' is negative", i, input);
+    if (dims[i] < 0) return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: dimension %d of '%s' is negative", what, i, input);
   api_binding *b = NULL;
-  for (int i = 0; i < ctx->nbindings; i++)
-    if (strcmp(ctx->bindings[i].name, input) == 0) b = &ctx->bindings[i];
+  for (int i = 0; i < *n; i++)
+    if (strcmp((*list)[i].name, input) == 0) b = &(*list)[i];
   if (!b) {
-    api_binding *nb = realloc(ctx->bindings, (size_t)(ctx->nbindings + 1) * sizeof *nb);
+    api_binding *nb = realloc(*list, (size_t)(*n + 1) * sizeof *nb);
     if (!nb) return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
-    ctx->bindings = nb;
-    b = &nb[ctx->nbindings];
+    *list = nb;
+    b = &nb[*n];
     b->name = strdup(input);
     if (!b->name) return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
-    ctx->nbindings++;
+    (*n)++;
   }
   b->rank = rank;
   for (int i = 0; i < rank; i++) b->dims[i] = dims[i];
   return KILN_OK;
+}
+
+kiln_status kiln_context_bind_input_shape(kiln_context *ctx, const char *input, int rank, const int64_t *dims) {
+  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
+  api_begin(ctx);
+  return set_shape(ctx, &ctx->bindings, &ctx->nbindings, "bind_input_shape", input, rank, dims);
+}
+
+kiln_status kiln_context_bound_input_shape(kiln_context *ctx, const char *input, int rank, const int64_t *dims) {
+  if (!ctx) return KILN_ERR_INVALID_ARGUMENT;
+  api_begin(ctx);
+  return set_shape(ctx, &ctx->bounds, &ctx->nbounds, "bound_input_shape", input, rank, dims);
 }
 
 /* ---- models ---- */
@@ -201,6 +218,9 @@ kiln_status api_model_wrap(kiln_context *ctx, ir_module *m, kiln_model **out) {
  * must), or it was meant for another model. */
 static kiln_status check_kir_bindings(kiln_context *ctx, const kiln_model *model, const char *file) {
   const char *f = file ? file : "<input>";
+  if (ctx->nbounds)
+    return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "%s: a bound (--max-shape) is given for '%s', but IR text declares "
+                    "its symbols and their bounds itself (`symbol NAME <= BOUND` lines)", f, ctx->bounds[0].name);
   for (int b = 0; b < ctx->nbindings; b++) {
     const api_binding *bd = &ctx->bindings[b];
     int i = kiln_model_find_input(model, bd->name);
@@ -361,6 +381,60 @@ int kiln_model_find_output(const kiln_model *m, const char *name) {
   return -1;
 }
 
+int kiln_model_is_symbolic(const kiln_model *m) { return m && ir_module_is_symbolic(m->m); }
+
+kiln_status kiln_model_bind_shapes(kiln_model *m, int n, const kiln_tensor_info *actual) {
+  if (!m) return KILN_ERR_INVALID_ARGUMENT;
+  kiln_context *ctx = m->ctx;
+  api_begin(ctx);
+  if (n != m->ninputs || (n && !actual))
+    return api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_bind_shapes: the model has %d inputs, %d shapes given",
+                    m->ninputs, n);
+  const ir_comp *e = ir_module_entry(m->m);
+  ir_shape *shapes = calloc((size_t)n + 1, sizeof *shapes);
+  if (!shapes) return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
+  kiln_status st = KILN_OK;
+  for (int i = 0; i < n && st == KILN_OK; i++) {
+    const ir_shape *p = &ir_get(e, ir_comp_param(e, i))->shape;
+    if (actual[i].rank < 0 || actual[i].rank > IR_MAX_RANK || (actual[i].rank && !actual[i].dims)) {
+      st = api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_bind_shapes: shape %d is malformed", i);
+      break;
+    }
+    for (int d = 0; d < actual[i].rank && st == KILN_OK; d++)
+      if (actual[i].dims[d] < 0)
+        st = api_fail(ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_bind_shapes: dimension %d of input '%s' is negative",
+                      d, m->inputs[i].name);
+    shapes[i] = ir_shape_make(p->type, actual[i].rank, actual[i].dims);
+  }
+  if (st == KILN_OK && !ir_module_is_symbolic(m->m)) {
+    /* Nothing to bind: the shapes must be the model's own. */
+    for (int i = 0; i < n && st == KILN_OK; i++) {
+      const ir_shape *p = &ir_get(e, ir_comp_param(e, i))->shape;
+      if (!ir_shape_same_dims(p, &shapes[i])) {
+        char want[200], got[200];
+        st = api_fail(ctx, KILN_ERR_SHAPE, "input '%s' has the shape %s, but %s was given", m->inputs[i].name,
+                      ir_shape_str(p, want, sizeof want), ir_shape_str(&shapes[i], got, sizeof got));
+      }
+    }
+    free(shapes);
+    return st;
+  }
+  int nsyms = ir_sym_count(m->m);
+  int64_t *binding = calloc((size_t)nsyms + 1, sizeof *binding);
+  ir_module *bound = NULL;
+  if (st == KILN_OK && !binding) st = api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
+  if (st == KILN_OK && !ir_binding_from_params(m->m, shapes, (uint32_t)n, binding, &ctx->sink))
+    st = api_fail(ctx, KILN_ERR_SHAPE, "the input shapes do not fit the model's symbolic dimensions");
+  if (st == KILN_OK && !(bound = ir_module_bind(m->m, binding, &ctx->sink)))
+    st = api_fail(ctx, KILN_ERR_SHAPE, "the model cannot be made static at these input shapes");
+  free(binding);
+  free(shapes);
+  if (st != KILN_OK) return st;
+  ir_module_destroy(m->m);
+  m->m = bound;
+  return model_refresh(m);
+}
+
 kiln_status kiln_model_print(const kiln_model *m, unsigned flags, char **text) {
   if (!m || !text) return KILN_ERR_INVALID_ARGUMENT;
   api_begin(m->ctx);
@@ -382,6 +456,9 @@ kiln_status kiln_model_evaluate(kiln_model *m, const void *const *inputs, void *
   api_begin(m->ctx);
   if ((m->ninputs && !inputs) || (m->noutputs && !outputs))
     return api_fail(m->ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_evaluate: NULL buffers");
+  if (ir_module_is_symbolic(m->m))
+    return api_fail(m->ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_evaluate: the model has symbolic dimensions; make it "
+                    "static at the inputs' shapes first (kiln_model_bind_shapes)");
   if (!ir_eval_module(m->m, NULL, inputs, outputs, &m->ctx->sink))
     return api_fail(m->ctx, KILN_ERR_RUNTIME, "evaluation failed");
   return KILN_OK;

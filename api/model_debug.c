@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "ir/eval.h"
 #include "ir/extract.h"
+#include "ir/symbolic.h"
 
 typedef struct trace_state {
   kiln_value_fn fn;
@@ -39,6 +40,9 @@ kiln_status kiln_model_evaluate_trace(kiln_model *m, const void *const *inputs, 
   api_begin(m->ctx);
   if ((m->ninputs && !inputs) || (m->noutputs && !outputs))
     return api_fail(m->ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_evaluate_trace: NULL buffers");
+  if (ir_module_is_symbolic(m->m))
+    return api_fail(m->ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_evaluate_trace: the model has symbolic dimensions; "
+                    "make it static at the inputs' shapes first (kiln_model_bind_shapes)");
   trace_state st = {fn, user};
   if (!ir_eval_module_trace(m->m, NULL, inputs, outputs, forward_value, &st, &m->ctx->sink))
     return api_fail(m->ctx, KILN_ERR_RUNTIME, "evaluation failed");

@@ -19,11 +19,15 @@ kiln_status api_import_onnx(kiln_context *ctx, const char *path, const void *byt
                       kind == API_KIND_ELF ? "an ELF file (a compiled kiln artifact?)"
                                            : "text (kiln IR text loads with kiln_model_load_file)");
   }
-  onnx_binding *b = calloc((size_t)ctx->nbindings + 1, sizeof *b);
+  onnx_binding *b = calloc((size_t)ctx->nbindings + (size_t)ctx->nbounds + 1, sizeof *b);
   if (!b) return api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
   for (int i = 0; i < ctx->nbindings; i++)
     b[i] = (onnx_binding){ctx->bindings[i].name, ctx->bindings[i].rank, ctx->bindings[i].dims};
-  onnx_options o = {.bindings = b, .nbindings = ctx->nbindings, .values = values, .nvalues = nvalues};
+  onnx_binding *bounds = b + ctx->nbindings;
+  for (int i = 0; i < ctx->nbounds; i++)
+    bounds[i] = (onnx_binding){ctx->bounds[i].name, ctx->bounds[i].rank, ctx->bounds[i].dims};
+  onnx_options o = {.bindings = b, .nbindings = ctx->nbindings, .bounds = bounds, .nbounds = ctx->nbounds,
+                    .values = values, .nvalues = nvalues};
   ir_module *m = NULL;
   int rc = path ? onnx_import_file(path, &o, &ctx->sink, &m) : onnx_import(bytes, len, &o, &ctx->sink, &m);
   free(b);

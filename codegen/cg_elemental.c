@@ -501,6 +501,8 @@ static LLVMValueRef generate(cg_kernel *k, ir_id id, const cg_index *ix) {
       if (ir_type_is_float(t)) return cg_round(c, t, LLVMBuildUIToFP(b, v, cg_vtype(c, t), ""));
       return cg_convert(c, IR_I64, t, v);
     }
+    case IR_FAM_GET_DIMENSION_SIZE: /* static: code generation refuses symbolic modules (cg_target.c) */
+      return cg_i64(c, shape_of(k, in->ops[0])->dims[in->index]);
     case IR_FAM_UNARY: return cg_unary(c, in->op, shape_of(k, in->ops[0])->type, cg_elem(k, in->ops[0], ix));
     case IR_FAM_BINARY: {
       double e;

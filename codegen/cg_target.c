@@ -22,6 +22,7 @@
 
 #include "codegen/cg_llvm_names.h"
 #include "codegen/cg_backend.h"
+#include "ir/symbolic.h"
 
 struct cg_output {
   LLVMContextRef llc;
@@ -180,6 +181,13 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
   const char *why;
   if (!cg_name_valid(o->name, &why)) {
     diag_error(d, "invalid artifact name '%s': %s", o->name ? o->name : "", why);
+    return NULL;
+  }
+  /* Kernels with run-time extents are not built yet (docs/codegen.md,
+   * "Symbolic dimensions"): bind the module first (ir_module_bind). */
+  if (ir_module_is_symbolic(m)) {
+    diag_error(d, "code generation for symbolic dimensions is not implemented yet; fix the input shapes "
+                  "(--input-shape) or run with inputs so the module is bound to their shapes");
     return NULL;
   }
   cg_output *out = calloc(1, sizeof *out);

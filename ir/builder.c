@@ -174,7 +174,7 @@ ir_id ir_broadcast_scalar(ir_builder *b, ir_id x, int n, const int64_t *dims) {
   const ir_shape *s = ir_shape_of(b->c, x);
   if (s->rank == n) {
     bool same = true;
-    for (int i = 0; i < n; i++) same = same && s->dims[i] == dims[i];
+    for (int i = 0; i < n; i++) same = same && s->dims[i] == dims[i] && !s->sym[i]; /* dims are static sizes */
     if (same) return x;
   }
   if (s->rank != 0) {
@@ -188,6 +188,25 @@ ir_id ir_reshape(ir_builder *b, ir_id x, int n, const int64_t *dims) {
   if (!rank_ok(b, "reshape", n)) return IR_NONE;
   ir_inst p = proto(IR_OP_RESHAPE, 1, &x);
   p.shape = ir_shape_make(IR_F32, n, dims);
+  return ir_build(b, &p);
+}
+
+ir_id ir_broadcast_to(ir_builder *b, ir_id x, ir_shape shape, const int64_t *map) {
+  if (x == IR_NONE || !rank_ok(b, "broadcast", shape.rank)) return IR_NONE;
+  ir_inst p = proto(IR_OP_BROADCAST, 1, &x);
+  p.shape = shape;
+  ir_shape_set_default_layout(&p.shape);
+  int r = ir_shape_of(b->c, x)->rank;
+  p.ndims = (uint32_t)r;
+  for (int i = 0; i < r; i++) p.dims[i] = map[i];
+  return ir_build(b, &p);
+}
+
+ir_id ir_reshape_to(ir_builder *b, ir_id x, ir_shape shape) {
+  if (!rank_ok(b, "reshape", shape.rank)) return IR_NONE;
+  ir_inst p = proto(IR_OP_RESHAPE, 1, &x);
+  p.shape = shape;
+  ir_shape_set_default_layout(&p.shape);
   return ir_build(b, &p);
 }
 
@@ -212,6 +231,18 @@ ir_id ir_slice(ir_builder *b, ir_id x, const int64_t *start, const int64_t *limi
   }
   ir_inst p = proto(IR_OP_SLICE, 1, &x);
   p.a.slice = &s;
+  return ir_build(b, &p);
+}
+
+ir_id ir_slice_attr_of(ir_builder *b, ir_id x, const ir_slice_attr *a) {
+  ir_inst p = proto(IR_OP_SLICE, 1, &x);
+  p.a.slice = (ir_slice_attr *)a;
+  return ir_build(b, &p);
+}
+
+ir_id ir_get_dimension_size(ir_builder *b, ir_id x, int64_t dim) {
+  ir_inst p = proto(IR_OP_GET_DIMENSION_SIZE, 1, &x);
+  p.index = dim;
   return ir_build(b, &p);
 }
 

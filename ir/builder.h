@@ -48,9 +48,17 @@ ir_id ir_broadcast(ir_builder *b, ir_id x, int n, const int64_t *dims, const int
 /* Broadcasts a scalar to dims, or an array of equal dims through unchanged. */
 ir_id ir_broadcast_scalar(ir_builder *b, ir_id x, int n, const int64_t *dims);
 ir_id ir_reshape(ir_builder *b, ir_id x, int n, const int64_t *dims);
+/* broadcast and reshape to a result shape that may have symbolic
+ * dimensions (ir/symbolic.h); its element type and layout are ignored. */
+ir_id ir_broadcast_to(ir_builder *b, ir_id x, ir_shape shape, const int64_t *map);
+ir_id ir_reshape_to(ir_builder *b, ir_id x, ir_shape shape);
 /* Result dimension i is operand dimension perm[i]. */
 ir_id ir_transpose(ir_builder *b, ir_id x, const int64_t *perm);
 ir_id ir_slice(ir_builder *b, ir_id x, const int64_t *start, const int64_t *limit, const int64_t *stride);
+/* A slice whose starts and limits may be symbolic (start_sym/limit_sym). */
+ir_id ir_slice_attr_of(ir_builder *b, ir_id x, const ir_slice_attr *a);
+/* The size of dimension `dim` of x as an i64 scalar. */
+ir_id ir_get_dimension_size(ir_builder *b, ir_id x, int64_t dim);
 /* starts: rank-many scalar integer ids. */
 ir_id ir_dynamic_slice(ir_builder *b, ir_id x, const ir_id *starts, const int64_t *sizes);
 ir_id ir_dynamic_update_slice(ir_builder *b, ir_id x, ir_id update, const ir_id *starts);

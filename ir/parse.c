@@ -9,6 +9,10 @@
  * Every instruction is shape-checked as soon as it is read (so a wrong
  * declared shape is reported at its line); module-wide rules are left to
  * ir_verify, which runs on the finished module.
+ *
+ * Symbols ("symbol b <= 64") come before the first computation; sizes,
+ * slice starts and limits and gather slice sizes may then be dimension
+ * expressions over them ("b*s", "(s+1)/2"), built with ir/symbolic.h.
  */
 #include <errno.h>
 #include <math.h>
@@ -19,6 +23,7 @@
 #include "ir/ir.h"
 #include "ir/literal.h"
 #include "ir/namemap.h"
+#include "ir/symbolic.h"
 
 /* Attribute keys; a bit each in the per-instruction "seen" mask. */
 #define KEYS(X)                                                                                         \
@@ -383,6 +388,211 @@ static int layout_list(parser *p, int64_t *v, ir_shape *s) {
   return n;
 }
 
+/* ---- dimension expressions (docs/ir.md, "Symbolic dimensions") ----
+ *
+ *   expr   := ['-'] term (('+' | '-') term)*
+ *   term   := factor (('*' factor) | ('/' INT))*
+ *   factor := INT | SYMBOL | '(' expr ')'
+ *
+ * '/' floor-divides the product so far by a positive integer literal. A
+ * value stays a plain constant until a symbol joins it, so static text
+ * never adds expressions to the module's table. */
+typedef struct dval {
+  bool sym;  /* e is the value; otherwise c is */
+  int64_t c;
+  ir_dexpr e;
+} dval;
+
+#define DEXPR_MAX_DEPTH 64
+
+/* Reports an expression the table cannot hold (ir/symbolic.h: 0 on
+ * overflow, too many terms or atoms, out of memory). */
+static bool dexpr_fail(parser *p, size_t at) {
+  error_at(p, at, "dimension expression is too large (at most %d terms of %d factors, values within 64 bits)",
+           IR_DEXPR_MAX_TERMS, IR_DEXPR_MAX_ATOMS);
+  return false;
+}
+
+static ir_dexpr dval_expr(parser *p, const dval *v) { return v->sym ? v->e : ir_dexpr_const(p->m, v->c); }
+
+/* Stores expression e in *v, folding it back to a constant when it is one
+ * (b-b, 2*(s/2)-2*(s/2)). */
+static bool dval_set(parser *p, size_t at, dval *v, ir_dexpr e) {
+  if (!e) return dexpr_fail(p, at);
+  int64_t c;
+  if (ir_dexpr_is_const(p->m, e, &c)) *v = (dval){.c = c};
+  else *v = (dval){.sym = true, .e = e};
+  return true;
+}
+
+/* *a = *a + sign * b. */
+static bool dval_add(parser *p, size_t at, dval *a, const dval *b, int sign) {
+  if (!a->sym && !b->sym) {
+    int64_t r;
+    bool ovf = sign > 0 ? __builtin_add_overflow(a->c, b->c, &r) : __builtin_sub_overflow(a->c, b->c, &r);
+    if (ovf) return dexpr_fail(p, at);
+    a->c = r;
+    return true;
+  }
+  ir_dexpr x = dval_expr(p, a), y = dval_expr(p, b);
+  if (!x || !y) return dexpr_fail(p, at);
+  return dval_set(p, at, a, sign > 0 ? ir_dexpr_add(p->m, x, y) : ir_dexpr_sub(p->m, x, y));
+}
+
+static bool dval_mul(parser *p, size_t at, dval *a, const dval *b) {
+  if (!a->sym && !b->sym) {
+    if (__builtin_mul_overflow(a->c, b->c, &a->c)) return dexpr_fail(p, at);
+    return true;
+  }
+  ir_dexpr x = dval_expr(p, a), y = dval_expr(p, b);
+  if (!x || !y) return dexpr_fail(p, at);
+  return dval_set(p, at, a, ir_dexpr_mul(p->m, x, y));
+}
+
+/* floor(*a / c), c >= 1. */
+static bool dval_floordiv(parser *p, size_t at, dval *a, int64_t c) {
+  if (!a->sym) {
+    int64_t q = a->c / c;
+    a->c = a->c % c != 0 && a->c < 0 ? q - 1 : q;
+    return true;
+  }
+  return dval_set(p, at, a, ir_dexpr_floordiv(p->m, a->e, c));
+}
+
+/* A decimal literal without a sign (digits only). */
+static bool uint_lit(parser *p, int64_t *out) {
+  size_t st = p->pos;
+  int64_t v = 0;
+  while (p->pos < p->n && p->src[p->pos] >= '0' && p->src[p->pos] <= '9') {
+    if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, p->src[p->pos] - '0', &v)) {
+      error_at(p, st, "integer out of range");
+      return false;
+    }
+    p->pos++;
+  }
+  *out = v;
+  return true;
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_sym_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+
+static bool dexpr_sum(parser *p, dval *out, const char *what, int depth);
+
+static bool dexpr_factor(parser *p, dval *out, const char *what, int depth) {
+  ws(p);
+  size_t at = p->pos;
+  char c = p->pos < p->n ? p->src[p->pos] : 0;
+  if (c == '(') {
+    if (depth >= DEXPR_MAX_DEPTH) {
+      error_at(p, at, "dimension expression nested more than %d deep", DEXPR_MAX_DEPTH);
+      return false;
+    }
+    p->pos++;
+    return dexpr_sum(p, out, what, depth + 1) && expect(p, ')');
+  }
+  if (is_digit(c)) {
+    *out = (dval){0};
+    return uint_lit(p, &out->c);
+  }
+  if (is_sym_start(c)) {
+    /* Symbol names are [A-Za-z_][A-Za-z0-9_]*: unlike instruction names
+     * they stop at '-', so "s-1" reads as a difference. */
+    size_t st = p->pos;
+    while (p->pos < p->n && (is_sym_start(p->src[p->pos]) || is_digit(p->src[p->pos]))) p->pos++;
+    size_t len = p->pos - st;
+    int k = ir_sym_count(p->m) - 1;
+    while (k >= 0 && !(strlen(ir_sym_name(p->m, k)) == len && !memcmp(ir_sym_name(p->m, k), p->src + st, len))) k--;
+    if (k < 0) {
+      error_at(p, st, "unknown symbol '%.*s' (declare it with 'symbol %.*s <= BOUND' after the module line)", (int)len,
+               p->src + st, (int)len, p->src + st);
+      return false;
+    }
+    return dval_set(p, st, out, ir_sym_expr(p->m, k));
+  }
+  expected(p, what);
+  return false;
+}
+
+static bool dexpr_term(parser *p, dval *out, const char *what, int depth) {
+  size_t at = (ws(p), p->pos);
+  if (!dexpr_factor(p, out, what, depth)) return false;
+  for (;;) {
+    if (accept(p, '*')) {
+      dval f;
+      if (!dexpr_factor(p, &f, what, depth) || !dval_mul(p, at, out, &f)) return false;
+    } else if (peek(p, '/')) { /* ws() has skipped a "//" comment already */
+      p->pos++;
+      ws(p);
+      size_t dat = p->pos;
+      int64_t c;
+      if (p->pos >= p->n || !is_digit(p->src[p->pos])) {
+        expected(p, "a positive integer after '/' (floor division by a constant)");
+        return false;
+      }
+      if (!uint_lit(p, &c)) return false;
+      if (c == 0) {
+        error_at(p, dat, "division by zero in a dimension expression");
+        return false;
+      }
+      if (!dval_floordiv(p, at, out, c)) return false;
+    } else {
+      return true;
+    }
+  }
+}
+
+static bool dexpr_sum(parser *p, dval *out, const char *what, int depth) {
+  size_t at = (ws(p), p->pos);
+  /* A leading '+' is accepted for the plain integers older text has. */
+  bool neg = accept(p, '-');
+  if (!neg) accept(p, '+');
+  if (!dexpr_term(p, out, what, depth)) return false;
+  if (neg) {
+    dval zero = {0};
+    dval t = *out;
+    *out = zero;
+    if (!dval_add(p, at, out, &t, -1)) return false;
+  }
+  for (;;) {
+    int sign = accept(p, '+') ? 1 : accept(p, '-') ? -1 : 0;
+    if (!sign) return true;
+    dval t;
+    if (!dexpr_term(p, &t, what, depth) || !dval_add(p, at, out, &t, sign)) return false;
+  }
+}
+
+/* A size, slice start or slice limit that may be a dimension expression
+ * (`what` is what a syntax error expected, `noun` names it otherwise): *v gets a constant (and *sym 0), or the
+ * expression's upper bound (and *sym the expression). An expression that
+ * may be negative at some binding is refused; a negative constant is left
+ * to the caller, whose rule (dimension, slice start) says why. Sizes
+ * are checked with ir_dexpr_nonneg, like the shape rules check them. */
+static bool dim_expr(parser *p, const char *what, const char *noun, int64_t *v, uint32_t *sym) {
+  size_t at = (ws(p), p->pos);
+  dval d;
+  if (!dexpr_sum(p, &d, what, 0)) return false;
+  if (!d.sym) {
+    *v = d.c;
+    *sym = 0;
+    return true;
+  }
+  int64_t hi = ir_dexpr_upper(p->m, d.e);
+  bool nonneg = ir_dexpr_nonneg(p->m, d.e);
+  if (!nonneg || hi == INT64_MAX) {
+    char b[256];
+    ir_dexpr_str(p->m, d.e, b, sizeof b);
+    if (!nonneg)
+      error_at(p, at, "%s %s may be negative (lower bound %lld within the symbols' bounds)", noun, b,
+               (long long)ir_dexpr_lower(p->m, d.e));
+    else error_at(p, at, "%s %s has no bound that fits in 64 bits", noun, b);
+    return false;
+  }
+  *v = hi;
+  *sym = d.e;
+  return true;
+}
+
 static bool shape_tok(parser *p, ir_shape *s) {
   const char *t;
   size_t tn;
@@ -402,7 +612,7 @@ static bool shape_tok(parser *p, ir_shape *s) {
         return false;
       }
       size_t dat = (ws(p), p->pos);
-      if (!int64_tok(p, &s->dims[r], "a dimension size")) return false;
+      if (!dim_expr(p, "a dimension size", "dimension", &s->dims[r], &s->sym[r])) return false;
       if (s->dims[r] < 0) {
         error_at(p, dat, "dimension size %lld is negative", (long long)s->dims[r]);
         return false;
@@ -766,8 +976,10 @@ static bool parse_attr(parser *p, ir_module *m, ir_inst *in, attrs *a) {
             error_at(p, p->pos, "too many slice dimensions");
             return false;
           }
-          if (!expect(p, '[') || !int64_tok(p, &a->slice.start[n], "a slice start") || !expect(p, ':') ||
-              !int64_tok(p, &a->slice.limit[n], "a slice limit"))
+          if (!expect(p, '[') ||
+              !dim_expr(p, "a slice start", "slice start", &a->slice.start[n], &a->slice.start_sym[n]) ||
+              !expect(p, ':') ||
+              !dim_expr(p, "a slice limit", "slice limit", &a->slice.limit[n], &a->slice.limit_sym[n]))
             return false;
           a->slice.stride[n] = 1;
           if (accept(p, ':') && !int64_tok(p, &a->slice.stride[n], "a slice stride")) return false;
@@ -796,6 +1008,24 @@ static bool parse_attr(parser *p, ir_module *m, ir_inst *in, attrs *a) {
         a->pad.interior[i] = nf[i] == 3 ? v[i][2] : 0;
       }
       a->npad = n;
+      return true;
+    }
+    case K_SLICE_SIZES: {
+      /* Like int_list, each entry a size that may be symbolic. */
+      int n = 0;
+      if (!expect(p, '{')) return false;
+      if (!accept(p, '}')) {
+        do {
+          if (n == IR_MAX_RANK) {
+            error_at(p, p->pos, "too many entries (at most %d)", IR_MAX_RANK);
+            return false;
+          }
+          if (!dim_expr(p, "an integer", "slice size", &a->v[key][n], &a->gather.slice_sizes_sym[n])) return false;
+          n++;
+        } while (accept(p, ','));
+        if (!expect(p, '}')) return false;
+      }
+      a->nv[key] = n;
       return true;
     }
     case K_WINDOW: return window_tok(p, &a->window, &a->nwindow);
@@ -908,6 +1138,7 @@ static bool apply_attrs(parser *p, size_t at, ir_comp *c, ir_inst *in, attrs *a)
       memcpy(a->gather.collapsed_slice_dims, a->v[K_COLLAPSED], sizeof a->gather.collapsed_slice_dims);
       memcpy(a->gather.start_index_map, a->v[K_START_MAP], sizeof a->gather.start_index_map);
       memcpy(a->gather.slice_sizes, a->v[K_SLICE_SIZES], sizeof a->gather.slice_sizes);
+      /* slice_sizes_sym was filled in place by parse_attr. */
       a->gather.index_vector_dim = a->scalar[K_IVD];
       in->a.gather = &a->gather;
       break;
@@ -1026,6 +1257,11 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
       error_at(p, op_at, "constant must have an array shape");
       return false;
     }
+    if (!ir_shape_is_static(&in.shape)) {
+      /* Its literal has one fixed number of elements. */
+      error_at(p, at, "a constant's shape must be static, found %s", ir_shape_str_m(m, &in.shape, (char[256]){0}, 256));
+      return false;
+    }
     size_t lat = (ws(p), p->pos);
     if (accept_str(p, "{...}")) {
       error_at(p, lat, "constant data was elided in this dump ({...}); print the module again without --elide-constants to get text that parses");
@@ -1118,7 +1354,7 @@ static bool parse_inst(parser *p, ir_module *m, ir_comp *c, bool *is_root) {
     } else if (!ir_result_matches(&in, &s, t, nt)) {
       char b1[512];
       error_at(p, at, "declared shape does not match %s of its operands, which gives %s", info->name,
-               ir_result_str(&s, t, nt, b1, sizeof b1));
+               ir_result_str_m(m, &s, t, nt, b1, sizeof b1));
       ok = false;
     }
   }
@@ -1358,6 +1594,49 @@ static bool parse_plan(parser *p, ir_module *m) {
   return true;
 }
 
+/* symbol NAME <= BOUND, after the module line and before the first
+ * computation (whose shapes may use it). */
+static bool parse_symbol(parser *p) {
+  size_t at = p->pos - 6; /* at 'symbol' */
+  if (p->m->ncomps > 0) {
+    error_at(p, at, "symbols must be declared before the first computation");
+    return false;
+  }
+  const char *s;
+  size_t n;
+  size_t nat = (ws(p), p->pos);
+  if (!ident(p, &s, &n, "a symbol name")) return false;
+  char *name = arena_strndup(&p->m->arena, s, n);
+  if (!name) {
+    error_at(p, nat, "out of memory");
+    return false;
+  }
+  if (!ir_sym_name_ok(name)) {
+    error_at(p, nat, "bad symbol name '%s' (letters, digits and '_', not starting with a digit)", name);
+    return false;
+  }
+  if (ir_sym_find(p->m, name) >= 0) {
+    error_at(p, nat, "symbol %s is declared twice", name);
+    return false;
+  }
+  if (!accept_str(p, "<=")) {
+    expected(p, "'<=' and the symbol's bound");
+    return false;
+  }
+  int64_t bound;
+  size_t bat = (ws(p), p->pos);
+  if (!int64_tok(p, &bound, "the symbol's bound (an integer >= 1)")) return false;
+  if (bound < 1) {
+    error_at(p, bat, "symbol %s has bound %lld; a bound must be at least 1", name, (long long)bound);
+    return false;
+  }
+  if (!ir_sym_declare(p->m, name, bound)) {
+    error_at(p, nat, "out of memory");
+    return false;
+  }
+  return true;
+}
+
 /* Generated names never collide with parsed ones: start past every ".N". */
 static void bump_name_counter(ir_module *m) {
   for (uint32_t ci = 0; ci < m->ncomps; ci++) {
@@ -1407,6 +1686,10 @@ ir_module *ir_parse_module(const char *text, size_t n, const char *file, diag *d
   while (!p.failed) {
     ws(&p);
     if (p.pos >= p.n) break;
+    if (accept_word(&p, "symbol")) {
+      if (!parse_symbol(&p)) break;
+      continue;
+    }
     if (accept_word(&p, "plan")) {
       if (!parse_plan(&p, p.m)) break;
       continue;

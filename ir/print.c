@@ -1,7 +1,9 @@
 /*
  * Printer of the text form (grammar in docs/ir.md). The output is canonical:
  * parsing it and printing again gives the same bytes. Floats are printed
- * with the fewest digits that read back to the same value.
+ * with the fewest digits that read back to the same value. The module's
+ * symbols come first ("symbol b <= 64"), then symbolic sizes print as
+ * dimension expressions (ir_dexpr_str), static ones exactly as before.
  */
 #include <float.h>
 #include <math.h>
@@ -12,21 +14,66 @@
 #include "ir/ir.h"
 #include "ir/literal.h"
 #include "ir/strbuf.h"
+#include "ir/symbolic.h"
 
-static void put_shape(strbuf *b, const ir_shape *s) {
-  char buf[256];
-  sb_puts(b, ir_shape_str(s, buf, sizeof buf));
+/* Dimension expression e as text (ir_dexpr_str). An expression may nest
+ * floor divisions, so its length has no small bound: grow the buffer until
+ * the text fits rather than cut it. */
+static void put_dexpr(strbuf *b, const ir_module *m, ir_dexpr e) {
+  char local[256];
+  size_t n = sizeof local;
+  char *buf = local;
+  for (;;) {
+    ir_dexpr_str(m, e, buf, n);
+    if (strlen(buf) + 1 < n) break;
+    if (buf != local) free(buf);
+    n *= 4;
+    buf = malloc(n);
+    if (!buf) {
+      b->failed = true; /* ir_print_module then returns NULL, as for any out of memory */
+      return;
+    }
+  }
+  sb_puts(b, buf);
+  if (buf != local) free(buf);
 }
 
-static void put_inst_shape(strbuf *b, const ir_inst *in) {
+/* A size, start or limit: its expression when symbolic (sym != 0). */
+static void put_size(strbuf *b, const ir_module *m, int64_t v, uint32_t sym) {
+  if (sym) put_dexpr(b, m, sym);
+  else sb_printf(b, "%lld", (long long)v);
+}
+
+/* Static shapes print exactly as ir_shape_str writes them; a symbolic
+ * dimension prints as its expression ("f32[b*s,768]{1,0}"). */
+static void put_shape(strbuf *b, const ir_module *m, const ir_shape *s) {
+  char buf[256];
+  if (ir_shape_is_static(s)) {
+    sb_puts(b, ir_shape_str(s, buf, sizeof buf));
+    return;
+  }
+  sb_printf(b, "%s[", ir_type_name(s->type));
+  for (int i = 0; i < s->rank; i++) {
+    if (i) sb_putc(b, ',');
+    put_size(b, m, s->dims[i], s->sym[i]);
+  }
+  sb_putc(b, ']');
+  /* The layout part of ir_shape_str, which does not depend on sizes. */
+  ir_shape st = *s;
+  for (int i = 0; i < st.rank; i++) st.dims[i] = 1, st.sym[i] = 0;
+  const char *lay = strchr(ir_shape_str(&st, buf, sizeof buf), ']');
+  if (lay) sb_puts(b, lay + 1);
+}
+
+static void put_inst_shape(strbuf *b, const ir_module *m, const ir_inst *in) {
   if (in->shape.type != IR_TUPLE) {
-    put_shape(b, &in->shape);
+    put_shape(b, m, &in->shape);
     return;
   }
   sb_putc(b, '(');
   for (uint32_t i = 0; i < in->ntuple; i++) {
     if (i) sb_puts(b, ", ");
-    put_shape(b, &in->tuple[i]);
+    put_shape(b, m, &in->tuple[i]);
   }
   sb_putc(b, ')');
 }
@@ -159,7 +206,10 @@ static void put_attrs(strbuf *b, const ir_module *m, const ir_comp *c, const ir_
       int r = in->shape.rank;
       for (int i = 0; i < r; i++) {
         const ir_slice_attr *s = in->a.slice;
-        sb_printf(b, "%s[%lld:%lld", i ? ", " : "", (long long)s->start[i], (long long)s->limit[i]);
+        sb_puts(b, i ? ", [" : "[");
+        put_size(b, m, s->start[i], s->start_sym[i]);
+        sb_putc(b, ':');
+        put_size(b, m, s->limit[i], s->limit_sym[i]);
         if (s->stride[i] != 1) sb_printf(b, ":%lld", (long long)s->stride[i]);
         sb_putc(b, ']');
       }
@@ -184,7 +234,12 @@ static void put_attrs(strbuf *b, const ir_module *m, const ir_comp *c, const ir_
       put_dims(b, "collapsed_slice_dims", g->collapsed_slice_dims, g->ncollapsed);
       put_dims(b, "start_index_map", g->start_index_map, g->nstart_map);
       sb_printf(b, ", index_vector_dim=%lld", (long long)g->index_vector_dim);
-      put_dims(b, "slice_sizes", g->slice_sizes, c->insts[in->ops[0]].shape.rank);
+      sb_puts(b, ", slice_sizes={");
+      for (int i = 0; i < c->insts[in->ops[0]].shape.rank; i++) {
+        if (i) sb_putc(b, ',');
+        put_size(b, m, g->slice_sizes[i], g->slice_sizes_sym[i]);
+      }
+      sb_putc(b, '}');
       break;
     }
     case IR_FAM_SCATTER: {
@@ -257,7 +312,7 @@ static void put_attrs(strbuf *b, const ir_module *m, const ir_comp *c, const ir_
 static void put_inst(strbuf *b, const ir_module *m, const ir_comp *c, ir_id id, const ir_print_opts *o) {
   const ir_inst *in = &c->insts[id];
   sb_printf(b, "  %s%%%s = ", id == c->root ? "ROOT " : "", in->name);
-  put_inst_shape(b, in);
+  put_inst_shape(b, m, in);
   sb_printf(b, " %s(", ir_op_name(in->op));
   if (in->op == IR_OP_PARAMETER) {
     sb_printf(b, "%lld", (long long)in->index);
@@ -318,6 +373,9 @@ char *ir_print_module(const ir_module *m, const ir_print_opts *o) {
   if (ir_is_ident(m->name)) sb_puts(&b, m->name);
   else sb_put_quoted(&b, m->name);
   sb_putc(&b, '\n');
+  /* Symbols before the computations whose shapes use them. */
+  for (int k = 0; k < ir_sym_count(m); k++)
+    sb_printf(&b, "symbol %s <= %lld\n", ir_sym_name(m, k), (long long)ir_sym_bound(m, k));
   uint8_t *done = calloc(m->ncomps ? m->ncomps : 1, 1);
   if (!done) {
     sb_free(&b);

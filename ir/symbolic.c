@@ -398,6 +398,24 @@ ir_dexpr ir_dexpr_floordiv(ir_module *m, ir_dexpr a, int64_t c) {
   if (!qe) return 0;
   if (r.n == 0) return qe;
   if (r.n == 1 && r.t[0].n == 0) return qe; /* a constant remainder in [1, c) floors to 0 */
+  /* floor((floor(y / d) + k) / c) == floor((y + k*d) / (d*c)) for integers
+   * y, k and d, c >= 1: nested divisions become one, so that s/2/2 and s/4
+   * are the same expression. */
+  int fi = -1, ki = -1;
+  for (int i = 0; i < r.n; i++) {
+    if (r.t[i].n == 0) ki = i;
+    else if (r.t[i].n == 1 && r.t[i].coeff == 1 && m->syms->atoms[r.t[i].a[0]].sym < 0 && fi < 0) fi = i;
+    else fi = -2;
+  }
+  if (fi >= 0 && r.n <= 2) {
+    atom in = m->syms->atoms[r.t[fi].a[0]];
+    int64_t dc, kd;
+    if (!__builtin_mul_overflow(in.div, c, &dc) && !__builtin_mul_overflow(ki >= 0 ? r.t[ki].coeff : 0, in.div, &kd)) {
+      ir_dexpr y = kd ? ir_dexpr_add_const(m, in.arg, kd) : in.arg;
+      ir_dexpr f = y ? ir_dexpr_floordiv(m, y, dc) : 0;
+      return f ? ir_dexpr_add(m, qe, f) : 0;
+    }
+  }
   ir_dexpr re = intern(m, &r);
   if (!re) return 0;
   uint32_t at = atom_id(m, (atom){.sym = -1, .arg = re, .div = c});
@@ -469,6 +487,49 @@ int64_t ir_dexpr_lower(const ir_module *m, ir_dexpr e) {
   return lo;
 }
 
+/* The range of e ignores that a floor atom and the rest of its expression
+ * move together: s - floor(s/2) gets [1-8, 16-0] for s <= 16 although it
+ * is never below 1. Scaling by the divisors' product L and bounding each
+ * term k*floor(a/c) by a linear one removes the atom:
+ *   k < 0: k*floor(a/c) >= k*a/c          (floor(a/c) <= a/c)
+ *   k > 0: k*floor(a/c) >= k*(a-c+1)/c    (floor(a/c) >= (a-c+1)/c)
+ * so L*e >= L*rest + sum of (L/c)*k*(a or a-c+1), an expression whose
+ * range often proves what e's could not (2s - s = s >= 1 above). */
+bool ir_dexpr_nonneg(ir_module *m, ir_dexpr e) {
+  if (ir_dexpr_lower(m, e) >= 0) return true;
+  if (!m->syms || e == 0 || e > m->syms->nex) return false;
+  const stored *s = &m->syms->ex[e - 1];
+  int64_t L = 1;
+  for (uint32_t i = 0; i < s->n; i++) {
+    const term *t = &s->t[i];
+    if (t->n == 1 && m->syms->atoms[t->a[0]].sym < 0 && __builtin_mul_overflow(L, m->syms->atoms[t->a[0]].div, &L))
+      return false;
+  }
+  if (L == 1) return false; /* no floor term alone: nothing to remove */
+  ir_dexpr acc = ir_dexpr_const(m, 0);
+  const uint32_t n = s->n;
+  for (uint32_t i = 0; acc && i < n; i++) {
+    /* Copied: interning below may move the expression and atom tables
+     * (each expression's terms stay where they are). */
+    term t = m->syms->ex[e - 1].t[i];
+    const atom x = m->syms->atoms[t.a[0]];
+    ir_dexpr part;
+    if (t.n == 1 && x.sym < 0) {
+      int64_t f;
+      if (__builtin_mul_overflow(L / x.div, t.coeff, &f)) return false;
+      part = t.coeff < 0 ? x.arg : ir_dexpr_add_const(m, x.arg, 1 - x.div);
+      part = part ? ir_dexpr_mul_const(m, part, f) : 0;
+    } else {
+      poly p = {.n = 1};
+      p.t[0] = t;
+      if (__builtin_mul_overflow(t.coeff, L, &p.t[0].coeff)) return false;
+      part = intern(m, &p);
+    }
+    acc = part ? ir_dexpr_add(m, acc, part) : 0;
+  }
+  return acc && ir_dexpr_lower(m, acc) >= 0;
+}
+
 bool ir_dexpr_eval(const ir_module *m, ir_dexpr e, const int64_t *binding, int64_t *out) {
   if (!m->syms || e == 0 || e > m->syms->nex) return false;
   const stored *s = &m->syms->ex[e - 1];
@@ -520,6 +581,73 @@ __attribute__((format(printf, 2, 3))) static void put(out *o, const char *fmt, .
 
 static void put_expr(const ir_module *m, ir_dexpr e, out *o);
 
+/* The text must not depend on the order in which the module happened to
+ * create its atoms (their ids): the parser creates them in the order the
+ * text shows them, so an id-ordered writer could print a parsed module
+ * differently from the module it was printed from. The writer orders atoms
+ * by structure instead: symbols first, in declaration order, then floor
+ * divisions by divisor and then by a hash of their argument's structure
+ * (equal hashes of different arguments, improbable with 64 bits, fall back
+ * to ids). Hashes combine terms and atoms by sums, so they need no order. */
+static uint64_t fmix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+static uint64_t expr_hash(const ir_module *m, ir_dexpr e);
+
+static uint64_t atom_hash(const ir_module *m, uint32_t a) {
+  const atom *x = &m->syms->atoms[a];
+  if (x->sym >= 0) return fmix64((uint64_t)x->sym + 1);
+  return fmix64(expr_hash(m, x->arg) * 31u + (uint64_t)x->div + 0x9e3779b97f4a7c15ull);
+}
+
+static uint64_t expr_hash(const ir_module *m, ir_dexpr e) {
+  const stored *s = &m->syms->ex[e - 1];
+  uint64_t h = s->n;
+  for (uint32_t i = 0; i < s->n; i++) {
+    uint64_t th = (uint64_t)s->t[i].coeff;
+    for (int j = 0; j < s->t[i].n; j++) th += fmix64(atom_hash(m, s->t[i].a[j]) + 0x632be59bd9b4e019ull);
+    h += fmix64(th);
+  }
+  return h;
+}
+
+static int text_atom_cmp(const ir_module *m, uint32_t a, uint32_t b) {
+  if (a == b) return 0;
+  const atom *x = &m->syms->atoms[a], *y = &m->syms->atoms[b];
+  if ((x->sym >= 0) != (y->sym >= 0)) return x->sym >= 0 ? -1 : 1;
+  if (x->sym >= 0) return x->sym < y->sym ? -1 : 1;
+  if (x->div != y->div) return x->div < y->div ? -1 : 1;
+  uint64_t hx = expr_hash(m, x->arg), hy = expr_hash(m, y->arg);
+  if (hx != hy) return hx < hy ? -1 : 1;
+  return a < b ? -1 : 1;
+}
+
+static void sort_atoms(const ir_module *m, term *t) {
+  for (int j = 1; j < t->n; j++)
+    for (int k = j; k > 0 && text_atom_cmp(m, t->a[k - 1], t->a[k]) > 0; k--) {
+      uint32_t x = t->a[k];
+      t->a[k] = t->a[k - 1], t->a[k - 1] = x;
+    }
+}
+
+/* Terms with more atoms first, then by their (sorted) atoms; the constant
+ * last. */
+static int text_term_cmp(const ir_module *m, const term *x, const term *y) {
+  if (x->n != y->n) return x->n > y->n ? -1 : 1;
+  for (int i = 0; i < x->n; i++) {
+    int c = text_atom_cmp(m, x->a[i], y->a[i]);
+    if (c) return c;
+  }
+  return 0;
+}
+
+
 /* A floor-division atom: "s/2" for a lone symbol, else "(expr)/c"; wrapped
  * in parentheses when it is not the first factor of its term, so that the
  * left-to-right reading of "*" and "/" gives back the same product. */
@@ -565,16 +693,25 @@ static void put_expr(const ir_module *m, ir_dexpr e, out *o) {
     put(o, "0");
     return;
   }
-  /* Positive terms first (in canonical order), then the negative ones. */
+  /* The terms and their atoms in text order (text_atom_cmp). */
+  term t[IR_DEXPR_MAX_TERMS];
+  uint32_t n = s->n <= IR_DEXPR_MAX_TERMS ? s->n : IR_DEXPR_MAX_TERMS;
+  memcpy(t, s->t, n * sizeof *t);
+  for (uint32_t i = 0; i < n; i++) sort_atoms(m, &t[i]);
+  for (uint32_t j = 1; j < n; j++)
+    for (uint32_t k = j; k > 0 && text_term_cmp(m, &t[k - 1], &t[k]) > 0; k--) {
+      term x = t[k];
+      t[k] = t[k - 1], t[k - 1] = x;
+    }
+  /* Positive terms first, then the negative ones. */
   bool first = true;
   for (int pass = 0; pass < 2; pass++)
-    for (uint32_t i = 0; i < s->n; i++) {
-      const term *t = &s->t[i];
-      bool neg = t->coeff < 0;
+    for (uint32_t i = 0; i < n; i++) {
+      bool neg = t[i].coeff < 0;
       if (neg != (pass == 1)) continue;
       if (neg) put(o, "-");
       else if (!first) put(o, "+");
-      put_term(m, t, neg, o);
+      put_term(m, &t[i], neg, o);
       first = false;
     }
 }
@@ -603,7 +740,7 @@ bool ir_shape_set_dim(ir_module *m, ir_shape *s, int i, ir_dexpr e) {
   }
   int64_t lo, hi;
   range(m, e, &lo, &hi);
-  if (lo < 0 || hi == INT64_MAX) return false;
+  if ((lo < 0 && !ir_dexpr_nonneg(m, e)) || hi == INT64_MAX) return false;
   s->dims[i] = hi, s->sym[i] = e;
   return true;
 }

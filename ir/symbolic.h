@@ -68,9 +68,14 @@ ir_dexpr ir_dexpr_ceildiv(ir_module *m, ir_dexpr a, int64_t c);
  * coefficients; saturates at INT64_MIN/INT64_MAX. */
 int64_t ir_dexpr_upper(const ir_module *m, ir_dexpr e);
 int64_t ir_dexpr_lower(const ir_module *m, ir_dexpr e);
+/* Whether e >= 0 for every binding: ir_dexpr_lower(e) >= 0, or a bound
+ * that also accounts for floor atoms moving with the rest of e (s - s/2).
+ * Sound, not complete: false may mean "not proved". May intern
+ * expressions. */
+bool ir_dexpr_nonneg(ir_module *m, ir_dexpr e);
 /* The value of e when symbol k has value binding[k]; false on overflow. */
 bool ir_dexpr_eval(const ir_module *m, ir_dexpr e, const int64_t *binding, int64_t *out);
-/* Writes e as text ("b*s", "2*s+1", "(s-3)/2+1"; "/" is floor division)
+/* Writes e as text ("b*s", "2*s+1", "(s+1)/2-1"; "/" is floor division)
  * into buf; returns buf. */
 char *ir_dexpr_str(const ir_module *m, ir_dexpr e, char *buf, size_t n);
 /* Whether e mentions symbol k. */
@@ -84,7 +89,7 @@ uint32_t ir_dexpr_count(const ir_module *m);
 ir_dexpr ir_shape_dim(ir_module *m, const ir_shape *s, int i);
 /* Sets dimension i to e: static when e is a constant (which must be >= 0),
  * else symbolic with dims[i] = its upper bound. False when e is 0, may be
- * negative (lower bound < 0) or has no finite bound. */
+ * negative (not ir_dexpr_nonneg) or has no finite bound. */
 bool ir_shape_set_dim(ir_module *m, ir_shape *s, int i, ir_dexpr e);
 /* The element count as an expression; 0 on overflow. */
 ir_dexpr ir_shape_elements_dexpr(ir_module *m, const ir_shape *s);
@@ -96,6 +101,17 @@ bool ir_shape_bind(const ir_module *m, ir_shape *s, const int64_t *binding);
 /* Whether any shape in the module (every computation, tuple elements
  * included) has a symbolic dimension. */
 bool ir_module_is_symbolic(const ir_module *m);
+/* Checks every symbolic dimension of s (ir/shape.c): a valid expression
+ * of m, not a constant, never negative, dims[i] its upper bound. False
+ * with a message naming the dimension in err otherwise. */
+bool ir_shape_syms_valid(ir_module *m, const ir_shape *s, char *err, size_t errn);
+/* Checks one symbolic size e (a shape dimension or an attribute's symbolic
+ * value) whose bound `held` is stored beside it: false, with the reason in
+ * err ("is s-3, which may be negative"), unless e is a valid non-constant
+ * expression of m, never negative, with upper bound held. */
+bool ir_dexpr_size_valid(ir_module *m, uint32_t e, int64_t held, char *err, size_t errn);
+/* ir_result_str with symbolic dimensions written as expressions. */
+char *ir_result_str_m(const ir_module *m, const ir_shape *s, const ir_shape *tuple, uint32_t nt, char *buf, size_t n);
 
 /* Binding (ir/symbolic_bind.c). A binding gives every symbol of a module a
  * value: binding[k] for symbol k, 1 <= binding[k] <= its bound. */

@@ -8,6 +8,7 @@
 
 #include "ir/ir.h"
 #include "ir/namemap.h"
+#include "ir/symbolic.h"
 
 #define VERR(...)                  \
   do {                             \
@@ -39,6 +40,34 @@ static bool calls_acyclic(const ir_module *m, uint32_t ci, uint8_t *state, const
   }
   state[ci] = 2;
   return true;
+}
+
+/* The symbolic dimensions of an instruction's shape, tuple element shapes
+ * and attributes name valid expressions (ir/symbolic.h). Shape rules check
+ * the same where they read them; this names each problem precisely. */
+static bool syms_ok(ir_module *m, const ir_comp *c, const ir_inst *in, diag *d) {
+  bool ok = true;
+  char err[256];
+  const char *op = ir_op_name(in->op);
+  if (in->shape.type != IR_TUPLE && !ir_shape_syms_valid(m, &in->shape, err, sizeof err))
+    VERR("computation %%%s, instruction %%%s (%s): %s", c->name, in->name, op, err);
+  for (uint32_t t = 0; in->shape.type == IR_TUPLE && t < in->ntuple; t++)
+    if (!ir_shape_syms_valid(m, &in->tuple[t], err, sizeof err))
+      VERR("computation %%%s, instruction %%%s (%s): tuple element %u: %s", c->name, in->name, op, t, err);
+  const ir_family fam = ir_op_get(in->op)->family;
+  for (int i = 0; fam == IR_FAM_SLICE && in->a.slice && i < IR_MAX_RANK; i++) {
+    const ir_slice_attr *a = in->a.slice;
+    if (a->start_sym[i] && !ir_dexpr_size_valid(m, a->start_sym[i], a->start[i], err, sizeof err))
+      VERR("computation %%%s, instruction %%%s (%s): the start of dimension %d %s", c->name, in->name, op, i, err);
+    if (a->limit_sym[i] && !ir_dexpr_size_valid(m, a->limit_sym[i], a->limit[i], err, sizeof err))
+      VERR("computation %%%s, instruction %%%s (%s): the limit of dimension %d %s", c->name, in->name, op, i, err);
+  }
+  for (int i = 0; fam == IR_FAM_GATHER && in->a.gather && i < IR_MAX_RANK; i++) {
+    const ir_gather_dims *g = in->a.gather;
+    if (g->slice_sizes_sym[i] && !ir_dexpr_size_valid(m, g->slice_sizes_sym[i], g->slice_sizes[i], err, sizeof err))
+      VERR("computation %%%s, instruction %%%s (%s): slice_sizes[%d] %s", c->name, in->name, op, i, err);
+  }
+  return ok;
 }
 
 static bool verify_comp(ir_module *m, const ir_comp *c, ir_namemap *names, diag *d) {
@@ -88,6 +117,10 @@ static bool verify_comp(ir_module *m, const ir_comp *c, ir_namemap *names, diag 
         VERR("computation %%%s, instruction %%%s: io_name is only allowed in the entry computation", c->name, in->name);
     }
     if (!operands_ok) continue;
+    if (!syms_ok(m, c, in, d)) {
+      ok = false;
+      continue;
+    }
     ir_shape s;
     ir_shape *tuple;
     uint32_t nt;
@@ -96,8 +129,8 @@ static bool verify_comp(ir_module *m, const ir_comp *c, ir_namemap *names, diag 
       continue;
     }
     if (!ir_result_matches(in, &s, tuple, nt)) {
-      ir_result_str(&s, tuple, nt, b2, sizeof b2);
-      ir_result_str(&in->shape, in->tuple, in->ntuple, b1, sizeof b1);
+      ir_result_str_m(m, &s, tuple, nt, b2, sizeof b2);
+      ir_result_str_m(m, &in->shape, in->tuple, in->ntuple, b1, sizeof b1);
       VERR("computation %%%s, instruction %%%s (%s): declared shape %s, but the operands give %s", c->name, in->name,
            op, b1, b2);
     }

@@ -244,6 +244,7 @@ static ir_id sink_transpose(ir_module *m, ir_comp *e, ir_id id, const uint8_t *d
   ir_inst op = *in, tr = *t0;
   ir_shape xs = e->insts[src[0]].shape;
   op.shape = ir_shape_make(in->shape.type, xs.rank, xs.dims);
+  memcpy(op.shape.sym, xs.sym, sizeof xs.sym); /* symbolic dimensions move with their sizes */
   op.ops = src;
   op.name = ir_fresh_name(m, in->name);
   if (!op.name) return *oom = true, IR_NONE;

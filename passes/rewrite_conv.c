@@ -55,6 +55,9 @@ static bool count_uses(rw *r) {
  * broadcasts and reshapes of constants. */
 static bool channel_values(const ir_comp *c, ir_id id, const ir_shape *s, int dim, double *out) {
   const ir_inst *in = ir_get(c, id);
+  /* A symbolic dimension is no channel: its size (the bound) is not the
+   * number of values at run time, and a constant cannot have it. */
+  if (dim >= 0 && s->sym[dim]) return false;
   int64_t nch = dim >= 0 ? s->dims[dim] : 1;
   if (!ir_type_is_float(in->shape.type)) return false;
   if (in->op == IR_OP_BROADCAST) {

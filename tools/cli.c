@@ -138,26 +138,54 @@ bool cli_parse_int(const char *flag, const char *s, long long min, long long max
   return true;
 }
 
+/* Records one --input-shape or --max-shape spec v (flag `flag`) in
+ * list/n after checking it; 1, or -1 after reporting. */
+static int shape_option(const char *flag, const char *v, const char **list, int *n) {
+  const char *eq = strrchr(v, '=');
+  int rank;
+  int64_t dims[KILN_MAX_RANK];
+  if (!eq || eq == v || !cli_parse_dims(eq + 1, &rank, dims)) {
+    cli_error("%s needs NAME=DIMS, e.g. input=%s (got '%s')", flag,
+              strcmp(flag, "--max-shape") ? "1x3x224x224" : "64x3x224x224", v);
+    return -1;
+  }
+  for (int k = 0; k < *n; k++)
+    if (!strncmp(list[k], v, (size_t)(eq - v) + 1)) {
+      cli_error("%s is given twice for input '%.*s'", flag, (int)(eq - v), v);
+      return -1;
+    }
+  if (*n == 64) {
+    cli_error("too many %s options", flag);
+    return -1;
+  }
+  list[(*n)++] = v;
+  return 1;
+}
+
+/* Whether spec (NAME=...) names an input that one of list's specs names. */
+static bool names_same_input(const char *const *list, int n, const char *spec) {
+  const char *eq = strrchr(spec, '=');
+  for (int k = 0; eq && k < n; k++)
+    if (!strncmp(list[k], spec, (size_t)(eq - spec) + 1)) return true;
+  return false;
+}
+
 int cli_model_option(int argc, char **argv, int *i, unsigned accept, cli_model_opts *o) {
   const char *a = argv[*i], *v;
   if ((accept & CLI_MOPT_SHAPE) && cli_flag_value(argc, argv, i, "--input-shape", &v)) {
-    const char *eq = strrchr(v, '=');
-    int rank;
-    int64_t dims[KILN_MAX_RANK];
-    if (!eq || eq == v || !cli_parse_dims(eq + 1, &rank, dims)) {
-      cli_error("--input-shape needs NAME=DIMS, e.g. input=1x3x224x224 (got '%s')", v);
+    if (shape_option("--input-shape", v, o->shapes, &o->nshapes) < 0) return -1;
+    if (names_same_input(o->max_shapes, o->nmax, v)) {
+      cli_error("--input-shape and --max-shape both name input '%.*s': fix its shape or bound it, not both",
+                (int)(strrchr(v, '=') - v), v);
       return -1;
     }
-    for (int k = 0; k < o->nshapes; k++)
-      if (!strncmp(o->shapes[k], v, (size_t)(eq - v) + 1)) {
-        cli_error("--input-shape is given twice for input '%.*s'", (int)(eq - v), v);
-        return -1;
-      }
-    if (o->nshapes == (int)(sizeof o->shapes / sizeof o->shapes[0])) {
-      cli_error("too many --input-shape options");
+  } else if ((accept & CLI_MOPT_SHAPE) && cli_flag_value(argc, argv, i, "--max-shape", &v)) {
+    if (shape_option("--max-shape", v, o->max_shapes, &o->nmax) < 0) return -1;
+    if (names_same_input(o->shapes, o->nshapes, v)) {
+      cli_error("--input-shape and --max-shape both name input '%.*s': fix its shape or bound it, not both",
+                (int)(strrchr(v, '=') - v), v);
       return -1;
     }
-    o->shapes[o->nshapes++] = v;
   } else if ((accept & CLI_MOPT_PASSES) && cli_flag_once(argc, argv, i, "--passes", &o->passes)) {
   } else if ((accept & CLI_MOPT_PASSES) && cli_flag_once(argc, argv, i, "--disable-pass", &o->disable)) {
   } else if ((accept & CLI_MOPT_DUMP) && cli_flag_once(argc, argv, i, "--dump-after", &o->dump)) {
@@ -178,6 +206,8 @@ kiln_context *cli_model_context(const cli_model_opts *o) {
   if (o->dump) kiln_context_set_ir_dump(ctx, o->dump, cli_dump_to_stderr, NULL);
   for (int k = 0; k < o->nshapes; k++)
     if (!cli_bind_shape(ctx, o->shapes[k])) exit(1); /* checked when parsed: only out of memory is left */
+  for (int k = 0; k < o->nmax; k++)
+    if (!cli_bound_shape(ctx, o->max_shapes[k])) exit(1);
   return ctx;
 }
 
@@ -201,16 +231,20 @@ static void release(held_diags *h, bool print) {
   h->n = 0;
 }
 
-kiln_status cli_load_model(kiln_context *ctx, const char *path, const cli_model_opts *o, int nspecs, char **specs,
-                           kiln_model **out) {
-  /* The --input specs naming an input that --input-shape does not bind. */
+/* Whether --input-shape or --max-shape gives the shape of the input that
+ * --input spec NAME=FILE names: its file's shape is then not bound. */
+static bool shape_given(const cli_model_opts *o, const char *spec) {
+  return names_same_input(o->shapes, o->nshapes, spec) || names_same_input(o->max_shapes, o->nmax, spec);
+}
+
+/* Loads the model, binding the shapes of --input files to the inputs no
+ * shape option names when it does not load without (see cli.h). */
+static kiln_status load_with_file_shapes(kiln_context *ctx, const char *path, const cli_model_opts *o, int nspecs,
+                                         char **specs, kiln_model **out) {
   int nfrom = 0;
   for (int s = 0; s < nspecs; s++) {
     const char *eq = strrchr(specs[s], '=');
-    bool bound = false;
-    for (int k = 0; eq && k < o->nshapes && !bound; k++)
-      bound = !strncmp(o->shapes[k], specs[s], (size_t)(eq - specs[s]) + 1);
-    nfrom += eq && eq != specs[s] && eq[1] && !bound;
+    nfrom += eq && eq != specs[s] && eq[1] && !shape_given(o, specs[s]);
   }
   if (!nfrom) return kiln_model_load_file(ctx, path, out);
   /* Most models have static shapes: try without binding anything, and
@@ -223,10 +257,7 @@ kiln_status cli_load_model(kiln_context *ctx, const char *path, const cli_model_
   if (st != KILN_ERR_SHAPE) return st;
   for (int s = 0; s < nspecs; s++) {
     const char *eq = strrchr(specs[s], '=');
-    bool bound = false;
-    for (int k = 0; eq && k < o->nshapes && !bound; k++)
-      bound = !strncmp(o->shapes[k], specs[s], (size_t)(eq - specs[s]) + 1);
-    if (!eq || eq == specs[s] || !eq[1] || bound) continue;
+    if (!eq || eq == specs[s] || !eq[1] || shape_given(o, specs[s])) continue;
     npy_array a;
     char err[1024], dims[256];
     if (!npy_read_header(eq + 1, NPY_UNTYPED2_AS_BF16, &a, err, sizeof err)) {
@@ -244,6 +275,51 @@ kiln_status cli_load_model(kiln_context *ctx, const char *path, const cli_model_
     free(name);
   }
   return kiln_model_load_file(ctx, path, out);
+}
+
+/* Makes a symbolic model static at the shapes of the --input files. An
+ * input without a file keeps the model's shape (its bounds); the missing
+ * file is reported when the inputs are read. */
+static kiln_status bind_file_shapes(kiln_model *m, int nspecs, char **specs) {
+  int n = kiln_model_num_inputs(m);
+  kiln_tensor_info *info = cli_model_inputs(m);
+  npy_array *hdr = calloc((size_t)n + 1, sizeof *hdr);
+  kiln_status st = KILN_OK;
+  if (!info || !hdr) st = KILN_ERR_OUT_OF_MEMORY;
+  for (int s = 0; s < nspecs && st == KILN_OK; s++) {
+    const char *eq = strrchr(specs[s], '=');
+    if (!eq || eq == specs[s] || !eq[1]) continue; /* malformed: reported when the inputs are read */
+    int idx = -1;
+    for (int i = 0; i < n; i++)
+      if (strlen(info[i].name) == (size_t)(eq - specs[s]) && !memcmp(info[i].name, specs[s], (size_t)(eq - specs[s])))
+        idx = i;
+    if (idx < 0) continue; /* an unknown input: the same */
+    char err[1024];
+    if (!npy_read_header(eq + 1, NPY_UNTYPED2_AS_BF16, &hdr[idx], err, sizeof err)) {
+      cli_error("input '%s': %s", info[idx].name, err);
+      printed_error = true;
+      st = KILN_ERR_IO;
+      break;
+    }
+    info[idx].rank = hdr[idx].rank;
+    info[idx].dims = hdr[idx].dims;
+  }
+  if (st == KILN_OK) st = kiln_model_bind_shapes(m, n, info);
+  free(hdr);
+  free(info);
+  return st;
+}
+
+kiln_status cli_load_model(kiln_context *ctx, const char *path, const cli_model_opts *o, int nspecs, char **specs,
+                           kiln_model **out) {
+  kiln_status st = load_with_file_shapes(ctx, path, o, nspecs, specs, out);
+  if (st != KILN_OK || !nspecs || !kiln_model_is_symbolic(*out)) return st;
+  st = bind_file_shapes(*out, nspecs, specs);
+  if (st != KILN_OK) {
+    kiln_model_destroy(*out);
+    *out = NULL;
+  }
+  return st;
 }
 
 bool cli_check_output_path(const char *cmd, const char *what, const char *path) {
@@ -318,23 +394,33 @@ bool cli_parse_dims(const char *s, int *rank, int64_t *dims) {
   }
 }
 
-bool cli_bind_shape(kiln_context *ctx, const char *spec) {
+/* cli_bind_shape and cli_bound_shape: one spec through `fn`. */
+static bool apply_shape(kiln_context *ctx, const char *spec, const char *flag,
+                        kiln_status (*fn)(kiln_context *, const char *, int, const int64_t *)) {
   const char *eq = strrchr(spec, '=');
   int rank;
   int64_t dims[KILN_MAX_RANK];
   if (!eq || eq == spec || !cli_parse_dims(eq + 1, &rank, dims)) {
-    cli_error("--input-shape needs NAME=DIMS, e.g. input=1x3x224x224 (got '%s')", spec);
+    cli_error("%s needs NAME=DIMS, e.g. input=1x3x224x224 (got '%s')", flag, spec);
     return false;
   }
   char *name = strndup(spec, (size_t)(eq - spec));
   if (!name) return false;
-  kiln_status s = kiln_context_bind_input_shape(ctx, name, rank, dims);
+  kiln_status s = fn(ctx, name, rank, dims);
   free(name);
   if (s != KILN_OK) {
-    cli_fail(ctx, "cannot bind the input shape");
+    cli_fail(ctx, "cannot apply the input shape");
     return false;
   }
   return true;
+}
+
+bool cli_bind_shape(kiln_context *ctx, const char *spec) {
+  return apply_shape(ctx, spec, "--input-shape", kiln_context_bind_input_shape);
+}
+
+bool cli_bound_shape(kiln_context *ctx, const char *spec) {
+  return apply_shape(ctx, spec, "--max-shape", kiln_context_bound_input_shape);
 }
 
 void cli_dims_str(int rank, const int64_t *dims, char *buf, size_t n) {

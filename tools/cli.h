@@ -65,7 +65,7 @@ void cli_dump_to_stderr(void *user, const char *pass, const char *text);
 /* Options that every command reading a model shares (one parser, so that
  * opt, compile, run, eval and import spell and check them alike). */
 enum {
-  CLI_MOPT_SHAPE = 1 << 0,   /* --input-shape NAME=DIMS (repeatable) */
+  CLI_MOPT_SHAPE = 1 << 0,   /* --input-shape NAME=DIMS, --max-shape NAME=DIMS (repeatable) */
   CLI_MOPT_PASSES = 1 << 1,  /* --passes=LIST, --disable-pass=LIST */
   CLI_MOPT_DUMP = 1 << 2,    /* --dump-after=LIST */
   CLI_MOPT_ELIDE = 1 << 3,   /* --elide-constants */
@@ -77,19 +77,24 @@ typedef struct cli_model_opts {
   bool remarks;
   int nshapes;
   const char *shapes[64]; /* the --input-shape specs, checked */
+  int nmax;
+  const char *max_shapes[64]; /* the --max-shape specs, checked */
   const char *first;      /* the first of these options given (for "does not apply" errors) */
 } cli_model_opts;
 /* If argv[*i] is one of the options in `accept`, records it in o (advancing
  * *i past a value) and returns 1; 0 if it is none of them; -1 after
  * reporting bad usage (malformed or repeated). */
 int cli_model_option(int argc, char **argv, int *i, unsigned accept, cli_model_opts *o);
-/* A context for a command with these options: remarks, IR dumps and the
- * --input-shape bindings applied. Exits on failure. */
+/* A context for a command with these options: remarks, IR dumps, the
+ * --input-shape bindings and --max-shape bounds applied. Exits on failure. */
 kiln_context *cli_model_context(const cli_model_opts *o);
 /* Loads the model at path (any kind: kiln_model_load_file detects it). An
- * input that --input-shape did not bind but that an --input NAME=FILE.npy
- * gives takes its shape from the file: when the model does not load
- * without, the shapes of those files are bound and it is loaded again.
+ * input that neither --input-shape nor --max-shape names but that an
+ * --input NAME=FILE.npy gives takes its shape from the file: when the
+ * model does not load without, the shapes of those files are bound and it
+ * is loaded again. A model with symbolic dimensions (--max-shape) is then
+ * made static at the shapes of the --input files (kiln_model_bind_shapes)
+ * when every input has one; with no --input it stays symbolic.
  * Diagnostics go to stderr. */
 kiln_status cli_load_model(kiln_context *ctx, const char *path, const cli_model_opts *o, int nspecs, char **specs,
                            kiln_model **out);
@@ -120,6 +125,9 @@ bool cli_parse_dims(const char *s, int *rank, int64_t *dims);
 /* Applies one --input-shape NAME=DIMS to ctx; prints an error and returns
  * false when malformed. */
 bool cli_bind_shape(kiln_context *ctx, const char *spec);
+/* Applies one --max-shape NAME=DIMS to ctx (kiln_context_bound_input_shape);
+ * prints an error and returns false when malformed. */
+bool cli_bound_shape(kiln_context *ctx, const char *spec);
 
 /* Inputs given as NAME=FILE.npy, matched to a model's inputs. */
 typedef struct cli_inputs {

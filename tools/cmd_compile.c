@@ -132,6 +132,12 @@ int cmd_compile(int argc, char **argv) {
     cli_fail(ctx, "cannot load the model");
     goto cleanup;
   }
+  if (kiln_model_is_symbolic(m)) {
+    /* Before the passes: nothing is written (the output paths were only checked). */
+    cli_error("compile: %s has symbolic dimensions; code generation for symbolic dimensions is not implemented yet "
+              "(issue 15); fix the shapes with --input-shape", model);
+    goto cleanup;
+  }
   double t1 = cli_now_ms();
   if (kiln_model_optimize(m, mo.passes, mo.disable) != KILN_OK) {
     cli_fail(ctx, "the pass pipeline failed");

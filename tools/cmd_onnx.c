@@ -55,6 +55,8 @@ int cmd_import(int argc, char **argv) {
     if (cli_flag_once(argc, argv, &i, "-o", &out)) continue;
     if (cli_flag_value(argc, argv, &i, "--input-shape", &v)) {
       if (!cli_bind_shape(ctx, v)) goto done;
+    } else if (cli_flag_value(argc, argv, &i, "--max-shape", &v)) {
+      if (!cli_bound_shape(ctx, v)) goto done;
     } else if (cli_flag_value(argc, argv, &i, "--input-value", &v)) {
       const char *eq = strrchr(v, '=');
       char err[1024];

@@ -404,6 +404,7 @@ int ox_check_declared(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const ir_shape
   }
   for (int i = 0; i < s->rank; i++) {
     const Onnx__TensorShapeProto__Dimension *dm = sp->dim[i];
+    if (s->sym[i]) continue; /* symbolic (--max-shape): dims[i] is only its bound */
     if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dm->dim_value != s->dims[i]) {
       diag_error(cx->d, "%s '%s' declares dimension %d as %lld, but %s is %s", what, vi->name, i,
                  (long long)dm->dim_value, against, ir_shape_str(s, buf, sizeof buf));

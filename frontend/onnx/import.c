@@ -16,6 +16,7 @@
 #include "frontend/onnx/ox.h"
 #include "ir/eval.h"
 #include "ir/namemap.h"
+#include "ir/symbolic.h"
 #include "kiln/kiln.h"
 
 /* Largest constant (in elements) folded automatically during import. */
@@ -85,8 +86,11 @@ static bool sync_const(ox_ctx *cx) {
   }
   for (uint32_t i = cx->nconst; i < n; i++) {
     const ir_inst *in = ir_get(cx->c, i);
+    /* A value of symbolic shape has no one content (its size is the
+     * binding's): never known at import time, even when built from
+     * constants (ConstantOfShape of a symbolic shape). */
     bool k = in->op != IR_OP_PARAMETER && in->op != IR_OP_CUSTOM_CALL && in->op != IR_OP_FUSION &&
-             in->shape.type != IR_TUPLE && in->op != IR_OP_GET_TUPLE_ELEMENT;
+             in->shape.type != IR_TUPLE && in->op != IR_OP_GET_TUPLE_ELEMENT && !ox_is_symbolic(&in->shape);
     for (uint32_t j = 0; k && j < in->nops; j++) k = cx->is_const[in->ops[j]];
     cx->is_const[i] = k;
     cx->const_data[i] = in->op == IR_OP_CONSTANT ? in->data : NULL;
@@ -163,10 +167,16 @@ const void *ox_const_data(ox_ctx *cx, const ox_node *n, ir_id v, const char *wha
      * (kiln test-onnx looks for "must be known at compile time".) */
     char inputs[512] = "";
     size_t len = 0;
+    bool dims = false; /* it reads symbolic dimensions (get_dimension_size) */
     uint8_t *seen = calloc(v + 1, 1);
     for (ir_id i = v + 1; seen && i-- > 0;) {
       const ir_inst *in = ir_get(cx->c, i);
       if (i != v && !seen[i]) continue;
+      /* A dimension's size is not the input's data: freezing would not help. */
+      if (in->op == IR_OP_GET_DIMENSION_SIZE) {
+        dims = true;
+        continue;
+      }
       for (uint32_t j = 0; j < in->nops; j++) seen[in->ops[j]] = 1;
       if (in->op == IR_OP_PARAMETER && in->io_name && len + 8 < sizeof inputs) {
         int k = snprintf(inputs + len, sizeof inputs - len, "%s'%s'", len ? ", " : "", in->io_name);
@@ -174,7 +184,10 @@ const void *ox_const_data(ox_ctx *cx, const ox_node *n, ir_id v, const char *wha
       }
     }
     free(seen);
-    if (len)
+    if (!len && dims)
+      ox_unsupported(cx, n, "%s must be known at compile time, but it is computed from symbolic dimensions, which this "
+                     "op does not take as dimension expressions; fix the shapes with --input-shape", what);
+    else if (len)
       ox_error(cx, n, "%s must be known at compile time, but it depends on graph input %s; freeze the input to a value "
                "(kiln import --input-value NAME=FILE.npy) or make it an initializer", what, inputs);
     else
@@ -201,10 +214,19 @@ static ir_id fold_output(ox_ctx *cx, ir_id v) {
 
 /* ---- graph inputs ---- */
 
-static const onnx_binding *find_binding(const onnx_options *o, const char *name) {
-  for (int i = 0; o && i < o->nbindings; i++)
-    if (!strcmp(o->bindings[i].name, name)) return &o->bindings[i];
+static const onnx_binding *find_in(const onnx_binding *list, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(list[i].name, name)) return &list[i];
   return NULL;
+}
+
+static const onnx_binding *find_binding(const onnx_options *o, const char *name) {
+  return o ? find_in(o->bindings, o->nbindings, name) : NULL;
+}
+
+/* The --max-shape bound of graph input `name`, or NULL. */
+static const onnx_binding *find_bound(const onnx_options *o, const char *name) {
+  return o ? find_in(o->bounds, o->nbounds, name) : NULL;
 }
 
 /* The tensor type of graph input vi, or NULL after reporting that it is
@@ -223,7 +245,72 @@ static const Onnx__TypeProto__Tensor *tensor_type(ox_ctx *cx, const Onnx__ValueI
   return vi->type->tensor_type;
 }
 
-static int input_shape(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_options *o, ir_shape *out) {
+/* The dim_param of dimension dm, or NULL when it has none (an unknown
+ * dimension, or a fixed one). */
+static const char *dim_param(const Onnx__TensorShapeProto__Dimension *dm) {
+  if (!dm || dm->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM || !dm->dim_param ||
+      !dm->dim_param[0])
+    return NULL;
+  return dm->dim_param;
+}
+
+/* The IR symbol that symbolic dimension i of graph input `input` becomes:
+ * its dim_param, else "<input>_<i>", as an identifier (any other character
+ * becomes '_', a leading digit gets a '_' in front). The same dim_param in
+ * several inputs gives the same symbol: one size known only at run time. */
+static void symbol_name(const char *input, int i, const Onnx__TensorShapeProto__Dimension *dm, char *buf, size_t n) {
+  char raw[160];
+  const char *param = dim_param(dm);
+  if (param) snprintf(raw, sizeof raw, "%s", param);
+  else snprintf(raw, sizeof raw, "%s_%d", input, i);
+  size_t k = 0;
+  if (raw[0] >= '0' && raw[0] <= '9') buf[k++] = '_';
+  for (const char *p = raw; *p && k + 1 < n; p++) {
+    char c = *p;
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    buf[k++] = ok ? c : '_';
+  }
+  buf[k] = 0;
+}
+
+/* Which graph input before number `upto` first declared symbol `sym`, for
+ * a message about two bounds of one symbol. */
+static const char *symbol_owner(const Onnx__GraphProto *g, size_t upto, const char *sym, int64_t *bound,
+                                const onnx_options *o) {
+  for (size_t k = 0; k < upto; k++) {
+    const Onnx__ValueInfoProto *vi = g->input[k];
+    const onnx_binding *bd = vi->name ? find_bound(o, vi->name) : NULL;
+    const Onnx__TensorShapeProto *sp = vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+                                               vi->type->tensor_type ? vi->type->tensor_type->shape : NULL;
+    if (!bd) continue;
+    for (int i = 0; i < bd->rank; i++) {
+      const Onnx__TensorShapeProto__Dimension *dm = sp && i < (int)sp->n_dim ? sp->dim[i] : NULL;
+      if (dm && dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) continue;
+      char nm[200];
+      symbol_name(vi->name, i, dm, nm, sizeof nm);
+      if (!strcmp(nm, sym)) {
+        *bound = bd->dims[i];
+        return vi->name;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* "NAME=AxBxC" with the fixed dimensions of the input and `sym` for each
+ * symbolic one: the flags the message about an unbound input suggests. */
+static void suggest_dims(const char *name, int rank, const int64_t *dims, const bool *symbolic, int64_t sym, char *buf,
+                         size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "%s=", name);
+  for (int i = 0; i < rank && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "x" : "", (long long)(symbolic[i] ? sym : dims[i]));
+}
+
+/* The shape of graph input number `idx` (vi): fixed dimensions as given,
+ * bound ones (--input-shape) fixed to the binding, and the symbolic ones
+ * (dim_param or unknown) made symbols bounded by --max-shape. */
+static int input_shape(ox_ctx *cx, const Onnx__GraphProto *g, size_t idx, const Onnx__ValueInfoProto *vi,
+                       const onnx_options *o, ir_shape *out) {
   const char *name = vi->name;
   const Onnx__TypeProto__Tensor *tt = tensor_type(cx, vi);
   if (!tt) return KILN_ERR_UNSUPPORTED;
@@ -233,22 +320,32 @@ static int input_shape(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_op
                tt->has_elem_type ? ox_onnx_type_name(tt->elem_type) : "(missing)");
     return KILN_ERR_UNSUPPORTED;
   }
-  const onnx_binding *b = find_binding(o, name);
+  const onnx_binding *b = find_binding(o, name), *bd = find_bound(o, name);
+  if (b && bd) {
+    diag_error(cx->d, "graph input '%s' has both a fixed shape (--input-shape) and a bound (--max-shape); give one", name);
+    return KILN_ERR_INVALID_ARGUMENT;
+  }
+  const onnx_binding *given = b ? b : bd;
   const Onnx__TensorShapeProto *sp = tt->shape;
-  if (!sp && !b) {
-    diag_error(cx->d, "graph input '%s' has no shape; give one with --input-shape %s=DIMS", name, name);
+  if (!sp && !given) {
+    diag_error(cx->d, "graph input '%s' has no shape; give one with --input-shape %s=DIMS, or bound it with "
+               "--max-shape %s=DIMS", name, name, name);
     return KILN_ERR_SHAPE;
   }
-  int rank = sp ? (int)sp->n_dim : b->rank;
+  int rank = sp ? (int)sp->n_dim : given->rank;
   if (rank > IR_MAX_RANK) {
     diag_error(cx->d, "graph input '%s': rank %d exceeds kiln's maximum of %d", name, rank, IR_MAX_RANK);
     return KILN_ERR_UNSUPPORTED;
   }
-  if (b && b->rank != rank) {
-    diag_error(cx->d, "graph input '%s' has rank %d, but the shape bound for it has rank %d", name, rank, b->rank);
+  if (given && given->rank != rank) {
+    diag_error(cx->d, "graph input '%s' has rank %d, but the shape %s for it has rank %d", name, rank,
+               b ? "bound (--input-shape)" : "bound (--max-shape)", given->rank);
     return KILN_ERR_SHAPE;
   }
   int64_t dims[IR_MAX_RANK];
+  ir_dexpr syms[IR_MAX_RANK] = {0};
+  bool symbolic[IR_MAX_RANK] = {0};
+  int nsym = 0;
   for (int i = 0; i < rank; i++) {
     const Onnx__TensorShapeProto__Dimension *dm = sp ? sp->dim[i] : NULL;
     bool fixed = dm && dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
@@ -256,24 +353,69 @@ static int input_shape(ox_ctx *cx, const Onnx__ValueInfoProto *vi, const onnx_op
       diag_error(cx->d, "graph input '%s': dimension %d is negative (%lld)", name, i, (long long)dm->dim_value);
       return KILN_ERR_PARSE;
     }
-    if (b) {
-      if (fixed && dm->dim_value != b->dims[i]) {
-        diag_error(cx->d, "graph input '%s': dimension %d is %lld in the model but bound to %lld", name, i,
-                   (long long)dm->dim_value, (long long)b->dims[i]);
+    if (fixed) {
+      if (given && dm->dim_value != given->dims[i]) {
+        diag_error(cx->d, "graph input '%s': dimension %d is %lld in the model but %s to %lld", name, i,
+                   (long long)dm->dim_value, b ? "bound" : "bounded (--max-shape)", (long long)given->dims[i]);
         return KILN_ERR_SHAPE;
       }
-      dims[i] = b->dims[i];
-    } else if (fixed) {
       dims[i] = dm->dim_value;
+    } else if (b) {
+      dims[i] = b->dims[i];
     } else {
-      const char *param = dm && dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dm->dim_param : NULL;
-      diag_error(cx->d, "graph input '%s': dimension %d%s%s%s is symbolic; bind it with --input-shape %s=DIMS", name, i,
-                 param ? " ('" : "", param ? param : "", param ? "')" : "", name);
-      return KILN_ERR_SHAPE;
+      symbolic[i] = true;
+      nsym++;
+      dims[i] = 1;
+      if (!bd) continue; /* reported below, with every symbolic dimension of the input */
+      char sym[200];
+      symbol_name(name, i, dm, sym, sizeof sym);
+      if (bd->dims[i] < 1) {
+        diag_error(cx->d, "graph input '%s': dimension %d ('%s') is symbolic; its bound must be at least 1 (--max-shape "
+                   "gives %lld)", name, i, sym, (long long)bd->dims[i]);
+        return KILN_ERR_SHAPE;
+      }
+      int k = ir_sym_find(cx->m, sym);
+      if (k >= 0 && ir_sym_bound(cx->m, k) != bd->dims[i]) {
+        int64_t other = ir_sym_bound(cx->m, k);
+        const char *owner = symbol_owner(g, idx, sym, &other, o);
+        diag_error(cx->d, "symbolic dimension '%s' has two bounds: %lld from graph input '%s' (dimension %d) and %lld "
+                   "from graph input '%s'; give it the same bound in both --max-shape options", sym,
+                   (long long)bd->dims[i], name, i, (long long)other, owner ? owner : "?");
+        return KILN_ERR_SHAPE;
+      }
+      syms[i] = ir_sym_declare(cx->m, sym, bd->dims[i]);
+      if (!syms[i]) return KILN_ERR_OUT_OF_MEMORY;
+      dims[i] = bd->dims[i];
     }
   }
+  if (nsym && !bd) {
+    /* Say exactly which flags fix it, with the model's fixed dimensions
+     * filled in. */
+    char which[400] = "", what[300] = "", maxs[300], fix[300];
+    size_t k = 0, w = 0;
+    int seen = 0;
+    for (int i = 0; i < rank; i++) {
+      if (!symbolic[i]) continue;
+      const Onnx__TensorShapeProto__Dimension *dm = sp ? sp->dim[i] : NULL;
+      const char *param = dim_param(dm);
+      const char *sep = seen == 0 ? "" : seen == nsym - 1 ? " and " : ", ";
+      if (k < sizeof which)
+        k += (size_t)snprintf(which + k, sizeof which - k, "%s%d%s%s%s", sep, i, param ? " ('" : "", param ? param : "",
+                              param ? "')" : "");
+      if (w < sizeof what) w += (size_t)snprintf(what + w, sizeof what - w, "%s%s", sep, param ? param : "size");
+      seen++;
+    }
+    suggest_dims(name, rank, dims, symbolic, 64, maxs, sizeof maxs);
+    suggest_dims(name, rank, dims, symbolic, 1, fix, sizeof fix);
+    diag_error(cx->d, "graph input '%s': dimension%s %s %s symbolic; bound %s with --max-shape %s (compile once, run "
+               "at any %s up to 64) or fix %s with --input-shape %s", name, nsym > 1 ? "s" : "", which,
+               nsym > 1 ? "are" : "is", nsym > 1 ? "them" : "it", maxs, what, nsym > 1 ? "them" : "it", fix);
+    return KILN_ERR_SHAPE;
+  }
   *out = ir_shape_make(ty, rank, dims);
-  /* The same limit as for initializers (tensor.c): 1 TiB. */
+  for (int i = 0; i < rank; i++)
+    if (syms[i] && !ir_shape_set_dim(cx->m, out, i, syms[i])) return KILN_ERR_OUT_OF_MEMORY;
+  /* The same limit as for initializers (tensor.c): 1 TiB, at the bounds. */
   int64_t bytes = ir_shape_bytes(out);
   if (bytes < 0 || bytes > ((int64_t)1 << 40)) {
     char buf[200];
@@ -519,6 +661,9 @@ static int output_check(ox_ctx *cx, const Onnx__ValueInfoProto *vi, ir_id v) {
   }
   for (int i = 0; i < s->rank; i++) {
     const Onnx__TensorShapeProto__Dimension *dm = sp->dim[i];
+    /* A symbolic dimension against a declared fixed one: exporters write
+     * the size they traced with, which need not hold at every binding. */
+    if (s->sym[i]) continue;
     if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dm->dim_value != s->dims[i]) {
       diag_error(cx->d, "graph output '%s': dimension %d is declared %lld but computes %s", vi->name, i,
                  (long long)dm->dim_value, ir_shape_str(s, buf, sizeof buf));
@@ -612,7 +757,7 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
       if (r != KILN_OK) FAIL_RC(r);
       continue;
     }
-    int r = input_shape(cx, vi, o, &s);
+    int r = input_shape(cx, g, i, vi, o, &s);
     if (r != KILN_OK) {
       /* Keep going: report every input that needs a shape. An input kiln
        * cannot take at all (a sequence) decides the status: binding the
@@ -637,6 +782,13 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
     ir_id v = vm_get(&values, o->bindings[i].name);
     if (v == IR_NONE || ir_get(cx->c, v)->op != IR_OP_PARAMETER) {
       diag_error(cx->d, "--input-shape names '%s', which is not an input of the model", o->bindings[i].name);
+      FAIL_RC(KILN_ERR_INVALID_ARGUMENT);
+    }
+  }
+  for (int i = 0; o && i < o->nbounds; i++) {
+    ir_id v = vm_get(&values, o->bounds[i].name);
+    if (v == IR_NONE || ir_get(cx->c, v)->op != IR_OP_PARAMETER) {
+      diag_error(cx->d, "--max-shape names '%s', which is not an input of the model", o->bounds[i].name);
       FAIL_RC(KILN_ERR_INVALID_ARGUMENT);
     }
   }

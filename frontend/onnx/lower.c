@@ -8,6 +8,7 @@
 
 #include "frontend/onnx/ox.h"
 #include "ir/literal.h"
+#include "ir/symbolic.h"
 
 bool ox_need_inputs(ox_ctx *cx, const ox_node *n, int count) {
   for (int i = 0; i < count; i++) {
@@ -76,24 +77,37 @@ ir_id ox_const_i64(ox_ctx *cx, int n, const int64_t *v) {
 
 ir_id ox_full_like(ox_ctx *cx, ir_id like, ir_type t, double v) {
   if (like == IR_NONE) return IR_NONE;
-  const ir_shape s_v = ox_shape(cx, like), *s = &s_v;
-  int64_t dims[IR_MAX_RANK];
-  int r = s->rank;
-  memcpy(dims, s->dims, sizeof dims);
+  const ir_shape s = ox_shape(cx, like);
   ir_id k = ox_scalar(cx, t, v);
-  return r ? ir_broadcast(&cx->b, k, r, dims, NULL) : k;
+  return s.rank ? ox_broadcast_shape(cx, k, &s, NULL) : k;
 }
 
 ir_id ox_reshape(ox_ctx *cx, ir_id x, int rank, const int64_t *dims) {
   if (x == IR_NONE) return IR_NONE;
   const ir_shape s_v = ox_shape(cx, x), *s = &s_v;
-  if (s->rank == rank && (rank == 0 || !memcmp(s->dims, dims, (size_t)rank * sizeof *dims))) return x;
+  /* Plain sizes describe a static shape: a symbolic x whose bounds happen
+   * to equal them is not that shape (the builder's reshape check refuses
+   * it by name; callers with symbolic shapes use ox_reshape_shape). */
+  if (s->rank == rank && ir_shape_is_static(s) && (rank == 0 || !memcmp(s->dims, dims, (size_t)rank * sizeof *dims)))
+    return x;
   return ir_reshape(&cx->b, x, rank, dims);
 }
 
 ir_id ox_slice_axis(ox_ctx *cx, ir_id x, int axis, int64_t start, int64_t limit, int64_t stride) {
   if (x == IR_NONE) return IR_NONE;
   const ir_shape s = ox_shape(cx, x);
+  if (ox_is_symbolic(&s)) {
+    /* The other dimensions stay whole, symbolic ones as their expressions. */
+    ir_dexpr st[IR_MAX_RANK], li[IR_MAX_RANK];
+    int64_t sd[IR_MAX_RANK];
+    for (int i = 0; i < s.rank; i++) {
+      st[i] = ir_dexpr_const(cx->m, i == axis ? start : 0);
+      li[i] = i == axis ? ir_dexpr_const(cx->m, limit) : ir_shape_dim(cx->m, &s, i);
+      sd[i] = i == axis ? stride : 1;
+      if (!st[i] || !li[i]) return IR_NONE;
+    }
+    return ox_slice_sym(cx, x, st, li, sd);
+  }
   int64_t st[IR_MAX_RANK], li[IR_MAX_RANK], sd[IR_MAX_RANK];
   for (int i = 0; i < s.rank; i++) {
     st[i] = 0;
@@ -111,49 +125,21 @@ ir_id ox_slice_axis(ox_ctx *cx, ir_id x, int axis, int64_t start, int64_t limit,
  * an explicit IR broadcast. */
 ir_id ox_broadcast_to(ox_ctx *cx, const ox_node *n, ir_id x, int rank, const int64_t *dims) {
   if (x == IR_NONE) return IR_NONE;
-  const ir_shape s_v = ox_shape(cx, x), *s = &s_v;
-  if (s->rank > rank) {
-    ox_error(cx, n, "cannot broadcast rank %d to rank %d", s->rank, rank);
+  if (rank < 0 || rank > IR_MAX_RANK) {
+    ox_error(cx, n, "cannot broadcast to rank %d", rank);
     return IR_NONE;
   }
-  if (s->rank == rank && (rank == 0 || !memcmp(s->dims, dims, (size_t)rank * sizeof *dims))) return x;
-  int off = rank - s->rank;
-  int64_t kept[IR_MAX_RANK], map[IR_MAX_RANK];
-  int k = 0;
-  for (int i = 0; i < s->rank; i++) {
-    int64_t want = dims[off + i];
-    if (s->dims[i] == want) {
-      kept[k] = want;
-      map[k++] = off + i;
-    } else if (s->dims[i] != 1) {
-      char b1[160];
-      ox_error(cx, n, "cannot broadcast %s: dimension %d is %lld, target is %lld", ir_shape_str(s, b1, sizeof b1), i,
-               (long long)s->dims[i], (long long)want);
-      return IR_NONE;
-    }
-  }
-  ir_id r = ox_reshape(cx, x, k, kept);
-  return ir_broadcast(&cx->b, r, rank, dims, map);
+  ir_shape t = ir_shape_make(IR_F32, rank, dims);
+  return ox_broadcast_to_shape(cx, n, x, &t);
 }
 
 bool ox_broadcast_pair(ox_ctx *cx, const ox_node *n, ir_id *a, ir_id *b) {
   if (*a == IR_NONE || *b == IR_NONE) return false;
-  const ir_shape sa_v = ox_shape(cx, *a), sb_v = ox_shape(cx, *b), *sa = &sa_v, *sb = &sb_v;
-  int rank = sa->rank > sb->rank ? sa->rank : sb->rank;
-  int64_t dims[IR_MAX_RANK];
-  for (int i = 0; i < rank; i++) {
-    int ia = i - (rank - sa->rank), ib = i - (rank - sb->rank);
-    int64_t da = ia >= 0 ? sa->dims[ia] : 1, db = ib >= 0 ? sb->dims[ib] : 1;
-    if (da != db && da != 1 && db != 1) {
-      char b1[160], b2[160];
-      return ox_error(cx, n, "shapes %s and %s do not broadcast (dimension %d: %lld vs %lld)",
-                      ir_shape_str(sa, b1, sizeof b1), ir_shape_str(sb, b2, sizeof b2), i, (long long)da, (long long)db);
-    }
-    dims[i] = da == 1 ? db : da;
-  }
-  *a = ox_broadcast_to(cx, n, *a, rank, dims);
-  *b = ox_broadcast_to(cx, n, *b, rank, dims);
-  return *a != IR_NONE && *b != IR_NONE;
+  ir_id v[2] = {*a, *b};
+  if (!ox_broadcast_all(cx, n, v, 2)) return false;
+  *a = v[0];
+  *b = v[1];
+  return true;
 }
 
 static bool same_type(ox_ctx *cx, const ox_node *n, ir_id a, ir_id b) {
@@ -189,11 +175,11 @@ ir_id ox_reduce(ox_ctx *cx, ir_id x, int n, const int64_t *dims, ir_combiner com
   for (int i = 0; i < n; i++) red[dims[i]] = true;
   for (int i = 0; i < s->rank; i++)
     if (red[i]) sorted[k++] = i;
-  int64_t kept[IR_MAX_RANK];
-  int rank = s->rank;
-  for (int i = 0; i < rank; i++) kept[i] = red[i] ? 1 : s->dims[i];
+  ir_shape kept = *s; /* the kept dimensions keep their expressions */
+  for (int i = 0; i < s->rank; i++)
+    if (red[i]) kept.dims[i] = 1, kept.sym[i] = 0;
   ir_id r = ir_reduce(&cx->b, x, k, sorted, comb);
-  return keepdims ? ox_reshape(cx, r, rank, kept) : r;
+  return keepdims ? ox_reshape_shape(cx, r, &kept) : r;
 }
 
 ir_id ox_unreduce(ox_ctx *cx, ir_id r, ir_id like, int n, const int64_t *dims) {
@@ -201,53 +187,76 @@ ir_id ox_unreduce(ox_ctx *cx, ir_id r, ir_id like, int n, const int64_t *dims) {
   const ir_shape s_v = ox_shape(cx, like), *s = &s_v;
   bool red[IR_MAX_RANK] = {false};
   for (int i = 0; i < n; i++) red[dims[i]] = true;
-  int64_t keep[IR_MAX_RANK], map[IR_MAX_RANK], all[IR_MAX_RANK];
+  int64_t map[IR_MAX_RANK];
+  ir_shape keep = *s;
   int k = 0, rank = s->rank;
   for (int i = 0; i < rank; i++) {
-    all[i] = s->dims[i];
     if (!red[i]) {
-      keep[k] = s->dims[i];
+      keep.dims[k] = s->dims[i];
+      keep.sym[k] = s->sym[i];
       map[k++] = i;
     }
   }
-  r = ox_reshape(cx, r, k, keep);
-  return ir_broadcast(&cx->b, r, rank, all, map);
+  keep.rank = k;
+  r = ox_reshape_shape(cx, r, &keep);
+  return ox_broadcast_shape(cx, r, s, map);
 }
 
 ir_id ox_broadcast_along(ox_ctx *cx, ir_id x, int rank, const int64_t *dims, int64_t dim) {
   if (x == IR_NONE) return IR_NONE;
-  const ir_shape xs = ox_shape(cx, x);
-  int64_t d1 = ir_shape_elements(&xs);
-  x = ox_reshape(cx, x, 1, &d1);
-  return ir_broadcast(&cx->b, x, rank, dims, &dim);
+  ir_shape t = ir_shape_make(IR_F32, rank, dims);
+  return ox_broadcast_along_shape(cx, x, &t, dim);
 }
 
 /* ---- elementwise and tensor-op helpers ---- */
 
+/* The common shape is built dimension by dimension with NumPy's rule, a
+ * symbolic dimension taking part as its expression: equal expressions
+ * agree, a static 1 stretches to anything. Any other pair (a symbol
+ * against a static size other than 1, two different expressions) would
+ * broadcast for some bindings only (a batch of 1 against 5) and fail for
+ * the others, which needs a run-time check kiln does not generate:
+ * refused, naming the dimension. */
 bool ox_broadcast_all(ox_ctx *cx, const ox_node *n, ir_id *ids, int k) {
   int rank = 0;
-  int64_t dims[IR_MAX_RANK];
   for (int j = 0; j < k; j++) {
     if (ids[j] == IR_NONE) return false;
     int r = ox_shape(cx, ids[j]).rank;
     if (r > rank) rank = r;
   }
-  for (int i = 0; i < rank; i++) dims[i] = 1;
+  ir_shape t = ir_shape_make(IR_F32, 0, NULL);
+  t.rank = rank;
+  for (int i = 0; i < rank; i++) t.dims[i] = 1, t.sym[i] = 0;
+  int from[IR_MAX_RANK] = {0}; /* the input that set dimension i of t */
   for (int j = 0; j < k; j++) {
     const ir_shape s_v = ox_shape(cx, ids[j]), *s = &s_v;
     for (int i = 0; i < s->rank; i++) {
-      int64_t *d = &dims[rank - s->rank + i], v = s->dims[i];
-      if (v == *d || v == 1) continue;
-      if (*d != 1) {
-        char b1[160];
-        return ox_error(cx, n, "input %d (%s) does not broadcast with the others: dimension %d is %lld, others have %lld",
-                        j, ir_shape_str(s, b1, sizeof b1), i, (long long)v, (long long)*d);
+      int ti = rank - s->rank + i;
+      int64_t v = s->dims[i], *d = &t.dims[ti];
+      uint32_t vs = s->sym[i], *ds = &t.sym[ti];
+      if ((v == *d && vs == *ds) || (v == 1 && !vs)) continue;
+      if (*d != 1 || *ds) {
+        char b1[160], b2[160], e1[96], e2[96];
+        const ir_shape other = ox_shape(cx, ids[from[ti]]);
+        ir_shape_str_m(cx->m, &other, b1, sizeof b1);
+        ir_shape_str_m(cx->m, s, b2, sizeof b2);
+        ox_dim_str(cx, &t, ti, e1, sizeof e1);
+        ox_dim_str(cx, s, i, e2, sizeof e2);
+        if (!vs && !*ds)
+          return ox_error(cx, n, "shapes %s and %s do not broadcast (dimension %d: %s vs %s)", b1, b2, ti, e1, e2);
+        return ox_unsupported(cx, n,
+                              "shapes %s and %s: dimension %d is %s vs %s, which broadcast only for some values of "
+                              "the symbolic dimension (that needs a run-time check kiln does not generate); fix it "
+                              "with --input-shape",
+                              b1, b2, ti, e1, e2);
       }
       *d = v;
+      *ds = vs;
+      from[ti] = j;
     }
   }
   for (int j = 0; j < k; j++) {
-    ids[j] = ox_broadcast_to(cx, n, ids[j], rank, dims);
+    ids[j] = ox_broadcast_to_shape(cx, n, ids[j], &t);
     if (ids[j] == IR_NONE) return false;
   }
   return true;
@@ -367,4 +376,138 @@ bool ox_check_size(ox_ctx *cx, const ox_node *n, ir_type t, int rank, const int6
 
 ir_id ox_convert(ox_ctx *cx, ir_id x, ir_type t) {
   return x == IR_NONE || ox_shape(cx, x).type == t ? x : ir_convert(&cx->b, x, t);
+}
+
+/* ---- symbolic shapes (H4) ----
+ *
+ * The builder's broadcast and reshape take plain sizes, which would make a
+ * symbolic dimension static at its bound (a wrong answer at every other
+ * binding); these build the same instructions with the whole target shape,
+ * expressions included, for ir_infer_shape to check. */
+
+/* broadcast or reshape of x to s's dimensions. */
+static ir_id build_shaped(ox_ctx *cx, ir_op op, ir_id x, const ir_shape *s, const int64_t *map) {
+  if (x == IR_NONE) return IR_NONE;
+  ir_inst p;
+  memset(&p, 0, sizeof p);
+  p.op = op;
+  p.nops = 1;
+  p.ops = &x;
+  p.shape = *s;
+  p.shape.type = IR_F32; /* the rules take the operand's type */
+  if (op == IR_OP_BROADCAST) {
+    int r = ox_shape(cx, x).rank;
+    p.ndims = (uint32_t)r;
+    for (int i = 0; i < r; i++) p.dims[i] = map[i];
+  }
+  return ir_build(&cx->b, &p);
+}
+
+ir_id ox_broadcast_shape(ox_ctx *cx, ir_id x, const ir_shape *s, const int64_t *map) {
+  return build_shaped(cx, IR_OP_BROADCAST, x, s, map);
+}
+
+ir_id ox_reshape_shape(ox_ctx *cx, ir_id x, const ir_shape *s) {
+  if (x == IR_NONE) return IR_NONE;
+  const ir_shape xs = ox_shape(cx, x);
+  if (xs.rank == s->rank && ir_shape_same_dims(&xs, s)) return x;
+  return build_shaped(cx, IR_OP_RESHAPE, x, s, NULL);
+}
+
+ir_id ox_broadcast_to_shape(ox_ctx *cx, const ox_node *n, ir_id x, const ir_shape *t) {
+  if (x == IR_NONE) return IR_NONE;
+  const ir_shape s_v = ox_shape(cx, x), *s = &s_v;
+  if (s->rank > t->rank) {
+    ox_error(cx, n, "cannot broadcast rank %d to rank %d", s->rank, t->rank);
+    return IR_NONE;
+  }
+  if (s->rank == t->rank && ir_shape_same_dims(s, t)) return x;
+  int off = t->rank - s->rank;
+  int64_t map[IR_MAX_RANK];
+  ir_shape kept = *s;
+  int k = 0;
+  for (int i = 0; i < s->rank; i++) {
+    if (s->dims[i] == t->dims[off + i] && s->sym[i] == t->sym[off + i]) {
+      kept.dims[k] = s->dims[i];
+      kept.sym[k] = s->sym[i];
+      map[k++] = off + i;
+    } else if (s->dims[i] != 1 || s->sym[i]) {
+      char b1[160], e1[96], e2[96];
+      ox_dim_str(cx, s, i, e1, sizeof e1);
+      ox_dim_str(cx, t, off + i, e2, sizeof e2);
+      ir_shape_str_m(cx->m, s, b1, sizeof b1);
+      if (s->sym[i] || t->sym[off + i])
+        ox_unsupported(cx, n, "cannot broadcast %s: dimension %d is %s, target is %s (symbolic dimensions broadcast only "
+                       "to themselves; fix the dimension with --input-shape)", b1, i, e1, e2);
+      else
+        ox_error(cx, n, "cannot broadcast %s: dimension %d is %s, target is %s", b1, i, e1, e2);
+      return IR_NONE;
+    }
+  }
+  kept.rank = k;
+  return ox_broadcast_shape(cx, ox_reshape_shape(cx, x, &kept), t, map);
+}
+
+ir_id ox_broadcast_along_shape(ox_ctx *cx, ir_id x, const ir_shape *t, int64_t dim) {
+  if (x == IR_NONE) return IR_NONE;
+  ir_shape xs = ox_shape(cx, x);
+  if (xs.rank != 1) {
+    int64_t d1 = ir_shape_elements(&xs);
+    x = ox_reshape(cx, x, 1, &d1);
+  }
+  return ox_broadcast_shape(cx, x, t, &dim);
+}
+
+ir_id ox_get_dim(ox_ctx *cx, ir_id x, int dim, ir_type t) {
+  if (x == IR_NONE) return IR_NONE;
+  const ir_shape s = ox_shape(cx, x);
+  if (!s.sym[dim]) return ox_scalar(cx, t, (double)s.dims[dim]);
+  ir_inst p;
+  memset(&p, 0, sizeof p);
+  p.op = IR_OP_GET_DIMENSION_SIZE;
+  p.nops = 1;
+  p.ops = &x;
+  p.index = dim;
+  return ox_convert(cx, ir_build(&cx->b, &p), t);
+}
+
+ir_id ox_count_dims(ox_ctx *cx, ir_id x, int n, const int64_t *dims, ir_type t) {
+  if (x == IR_NONE) return IR_NONE;
+  const ir_shape s = ox_shape(cx, x);
+  double fixed = 1;
+  ir_id r = IR_NONE;
+  for (int i = 0; i < n; i++) {
+    if (!s.sym[dims[i]]) {
+      fixed *= (double)s.dims[dims[i]];
+      continue;
+    }
+    ir_id d = ox_get_dim(cx, x, (int)dims[i], t);
+    r = r == IR_NONE ? d : ir_binary(&cx->b, IR_OP_MUL, r, d);
+  }
+  if (r == IR_NONE) return ox_scalar(cx, t, fixed);
+  return fixed == 1 ? r : ir_binary(&cx->b, IR_OP_MUL, r, ox_scalar(cx, t, fixed));
+}
+
+bool ox_is_symbolic(const ir_shape *s) {
+  for (int i = 0; i < s->rank; i++)
+    if (s->sym[i]) return true;
+  return false;
+}
+
+char *ox_dim_str(ox_ctx *cx, const ir_shape *s, int i, char *buf, size_t n) {
+  if (s->sym[i]) return ir_dexpr_str(cx->m, s->sym[i], buf, n);
+  snprintf(buf, n, "%lld", (long long)s->dims[i]);
+  return buf;
+}
+
+bool ox_refuse_symbolic(ox_ctx *cx, const ox_node *n, ir_id v, int first, int last, const char *what,
+                        const char *why) {
+  const ir_shape s = ox_shape(cx, v);
+  for (int i = first; i <= last && i < s.rank; i++) {
+    if (!s.sym[i]) continue;
+    char b[160], e[96];
+    return ox_unsupported(cx, n, "%s is %s: dimension %d (%s) is symbolic, and %s; fix it with --input-shape", what,
+                          ir_shape_str_m(cx->m, &s, b, sizeof b), i, ox_dim_str(cx, &s, i, e, sizeof e), why);
+  }
+  return true;
 }

@@ -22,6 +22,12 @@ typedef struct onnx_binding {
 typedef struct onnx_options {
   const onnx_binding *bindings;
   int nbindings;
+  /* Bounds of symbolic dimensions (--max-shape), by graph input: each
+   * dim_param or unknown dimension of the input becomes a symbol with
+   * values 1..dims[i]; a fixed dimension must equal dims[i]. An input may
+   * have a binding or a bound, not both. */
+  const onnx_binding *bounds;
+  int nbounds;
   /* Folder that external data files are read from (never outside it);
    * NULL refuses models with external data. */
   const char *base_dir;

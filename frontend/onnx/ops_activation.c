@@ -57,12 +57,10 @@ static bool lower_prelu(ox_ctx *cx, ox_node *n) {
   ir_shape sx_v = ox_shape(cx, x), ss_v = ox_shape(cx, slope);
   const ir_shape *sx = &sx_v, *ss = &ss_v;
   if (ss->type != sx->type) return ox_error(cx, n, "slope type %s differs from the input's %s", ir_type_name(ss->type), ir_type_name(sx->type));
-  if (n->opset < 7 && ss->rank == 1 && sx->rank >= 2 && ss->dims[0] == sx->dims[1] && ss->dims[0] != 1) {
-    int64_t dims[IR_MAX_RANK];
-    memcpy(dims, sx->dims, sizeof dims);
-    slope = ox_broadcast_along(cx, slope, sx->rank, dims, 1);
+  if (n->opset < 7 && ss->rank == 1 && sx->rank >= 2 && ss->dims[0] == sx->dims[1] && !sx->sym[1] && ss->dims[0] != 1) {
+    slope = ox_broadcast_along_shape(cx, slope, sx, 1);
   } else {
-    slope = ox_broadcast_to(cx, n, slope, sx->rank, sx->dims);
+    slope = ox_broadcast_to_shape(cx, n, slope, sx); /* x's symbolic dimensions too */
   }
   if (slope == IR_NONE) return false;
   ir_id neg = ir_compare(&cx->b, IR_CMP_LT, x, like(cx, x, 0));

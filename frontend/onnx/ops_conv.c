@@ -11,6 +11,12 @@
  * (lhs_dilate) with the kernel reversed and its feature dimensions swapped;
  * pools become reduce_window (whose padding contributes the combiner's
  * identity, as ONNX pooling ignores padding) or plain reductions.
+ *
+ * Symbolic dimensions (ir/symbolic.h): the batch and channel dimensions
+ * pass through the IR window rules; a symbolic spatial size works where
+ * the padding does not depend on it (explicit pads, VALID), and is refused
+ * where it does (auto_pad SAME, ceil_mode, ConvTranspose's output_shape,
+ * MaxPool's Indices, MaxUnpool), since those sizes are computed here.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -167,6 +173,17 @@ static bool nc_input(ox_ctx *cx, const ox_node *n, ir_id x, const char *what) {
   return true;
 }
 
+/* Refuses a symbolic spatial size of x where the window computed here
+ * from it (SAME padding, ceil_mode's last window) would hold only at the
+ * bound. */
+static bool static_window_input(ox_ctx *cx, const ox_node *n, ir_id x, const win_attrs *w) {
+  if (w->ap == PAD_SAME_UPPER || w->ap == PAD_SAME_LOWER)
+    return ox_refuse_symbolic(cx, n, x, 2, IR_MAX_RANK - 1, "input X",
+                              "auto_pad SAME pads by an amount that depends on the size");
+  if (w->ceil) return ox_refuse_symbolic(cx, n, x, 2, IR_MAX_RANK - 1, "input X", "ceil_mode=1 is not supported for it");
+  return true;
+}
+
 /* ---- Conv ---- */
 
 static bool check_conv(ox_ctx *cx, const ox_node *n) {
@@ -191,9 +208,7 @@ static ir_id add_bias(ox_ctx *cx, const ox_node *n, ir_id y, int bi, int64_t m) 
     ox_error(cx, n, "input B has type %s; X has %s", ir_type_name(bs.type), ir_type_name(ys.type));
     return IR_NONE;
   }
-  int64_t dims[IR_MAX_RANK];
-  memcpy(dims, ys.dims, sizeof dims);
-  return ir_binary(&cx->b, IR_OP_ADD, y, ox_broadcast_along(cx, bias, ys.rank, dims, 1));
+  return ir_binary(&cx->b, IR_OP_ADD, y, ox_broadcast_along_shape(cx, bias, &ys, 1));
 }
 
 static void nchw_dims(ir_conv_dims *cd, int ns) {
@@ -233,7 +248,8 @@ static ir_id conv_core(ox_ctx *cx, const ox_node *n, ir_id x, ir_id w, const cha
     return IR_NONE;
   }
   win_attrs wa;
-  if (!read_window(cx, n, ns, xs.dims + 2, ws.dims + 2, true, false, &wa)) return IR_NONE;
+  if (!read_window(cx, n, ns, xs.dims + 2, ws.dims + 2, true, false, &wa) || !static_window_input(cx, n, x, &wa))
+    return IR_NONE;
   ir_window win;
   memset(&win, 0, sizeof win);
   win.rank = ns;
@@ -263,7 +279,8 @@ static bool lower_conv(ox_ctx *cx, ox_node *n) {
  * inputs xz and wz. Subtracting first makes the zero padding mean "the
  * zero point". */
 static ir_id conv_integer(ox_ctx *cx, const ox_node *n, int wi, int xz, int wz) {
-  if (!ox_need_8bit(cx, n, n->in[0], "x") || !ox_need_8bit(cx, n, n->in[wi], "w") || !nc_input(cx, n, n->in[0], "x"))
+  if (!ox_need_8bit(cx, n, n->in[0], "x") || !ox_need_8bit(cx, n, n->in[wi], "w") || !nc_input(cx, n, n->in[0], "x") ||
+      !ox_refuse_symbolic(cx, n, n->in[0], 0, IR_MAX_RANK - 1, "input x", "the zero points are applied over static sizes"))
     return IR_NONE;
   ir_id x = ox_minus_zero_point(cx, n, n->in[0], xz, -1, "input x_zero_point");
   ir_id w = ox_minus_zero_point(cx, n, n->in[wi], wz, 0, "input w_zero_point");
@@ -340,6 +357,12 @@ static bool lower_convtranspose(ox_ctx *cx, ox_node *n) {
   if (no >= 0 && no != ns && no != ns + 2)
     return ox_error(cx, n, "attribute 'output_shape' has %d entries; %d (the spatial dimensions) are needed", no, ns);
   const int64_t *os = no == ns + 2 ? oshape + 2 : oshape;
+  if (no >= 0 && !ox_refuse_symbolic(cx, n, x, 2, IR_MAX_RANK - 1, "input X",
+                                     "attribute 'output_shape' pads by an amount that depends on the size"))
+    return false;
+  if ((wa.ap == PAD_SAME_UPPER || wa.ap == PAD_SAME_LOWER) &&
+      !ox_refuse_symbolic(cx, n, x, 2, IR_MAX_RANK - 1, "input X", "auto_pad SAME pads by an amount that depends on the size"))
+    return false;
   for (int i = 0; i < no; i++)
     if (oshape[i] < 0 || oshape[i] > WIN_MAX) return ox_error(cx, n, "attribute 'output_shape' entry %d is %lld", i, (long long)oshape[i]);
   for (int i = 0; i < ns; i++) {
@@ -529,7 +552,9 @@ static bool lower_maxpool(ox_ctx *cx, ox_node *n) {
   ir_shape xs = ox_shape(cx, x);
   if (ir_type_is_pred(xs.type)) return ox_error(cx, n, "input X has type pred; a numeric type is needed");
   win_attrs wa;
-  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, n->opset >= 10, n->opset >= 10, &wa)) return false;
+  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, n->opset >= 10, n->opset >= 10, &wa) ||
+      !static_window_input(cx, n, x, &wa))
+    return false;
   ir_window w;
   pool_window(&wa, &xs, &w, true);
   ir_id y = ir_reduce_window(&cx->b, x, &w, IR_COMB_MAX);
@@ -538,7 +563,8 @@ static bool lower_maxpool(ox_ctx *cx, ox_node *n) {
   if (n->nout > 1 && n->p->output[1][0]) {
     bool ok = true;
     int64_t so = ox_attr_int(cx, n, "storage_order", 0, &ok);
-    if (!ok) return false;
+    if (!ok || !ox_refuse_symbolic(cx, n, x, 0, IR_MAX_RANK - 1, "input X", "the Indices output is computed from static sizes"))
+      return false;
     ir_shape ys = ox_shape(cx, y);
     n->out[1] = maxpool_indices(cx, n, x, &wa, &ys, so);
     return n->out[1] != IR_NONE;
@@ -571,16 +597,18 @@ static bool lower_avgpool(ox_ctx *cx, ox_node *n) {
   if (!ok) return false;
   win_attrs wa;
   /* dilations from opset 19 */
-  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, n->opset >= 19, n->opset >= 10, &wa)) return false;
+  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, n->opset >= 19, n->opset >= 10, &wa) ||
+      !static_window_input(cx, n, x, &wa))
+    return false;
   ir_window w;
   pool_window(&wa, &xs, &w, true);
   ir_id sum = ir_reduce_window(&cx->b, x, &w, IR_COMB_ADD);
   if (sum == IR_NONE) return false;
   int rank = xs.rank;
-  int64_t pd[IR_MAX_RANK];
-  memcpy(pd, xs.dims, sizeof pd);
-  pd[0] = pd[1] = 1;
-  ir_id ones = ir_broadcast(&cx->b, ox_scalar(cx, t, 1.0), rank, pd, NULL);
+  ir_shape plane = xs; /* [1, 1, D...]: spatial sizes symbolic or not */
+  plane.dims[0] = plane.dims[1] = 1;
+  plane.sym[0] = plane.sym[1] = 0;
+  ir_id ones = ox_broadcast_shape(cx, ox_scalar(cx, t, 1.0), &plane, NULL);
   ir_window cw = w;
   cw.d[0] = cw.d[1] = (ir_window_dim){1, 1, 0, 0, 1, 1};
   if (cip) {
@@ -597,16 +625,17 @@ static bool lower_avgpool(ox_ctx *cx, ox_node *n) {
   ir_id count = ir_reduce_window(&cx->b, ones, &cw, IR_COMB_ADD);
   ir_shape ss = ox_shape(cx, sum);
   if (count == IR_NONE) return false;
-  int64_t sd[IR_MAX_RANK], map[IR_MAX_RANK];
-  memcpy(sd, ss.dims, sizeof sd);
-  int64_t cd[IR_MAX_RANK];
+  int64_t map[IR_MAX_RANK];
+  ir_shape cs = ss; /* the spatial dimensions of the result */
   int k = 0;
   for (int i = 2; i < rank; i++) {
-    cd[k] = sd[i];
+    cs.dims[k] = ss.dims[i];
+    cs.sym[k] = ss.sym[i];
     map[k++] = i;
   }
-  count = ox_reshape(cx, count, k, cd);
-  n->out[0] = ir_binary(&cx->b, IR_OP_DIV, sum, ir_broadcast(&cx->b, count, rank, sd, map));
+  cs.rank = k;
+  count = ox_reshape_shape(cx, count, &cs);
+  n->out[0] = ir_binary(&cx->b, IR_OP_DIV, sum, ox_broadcast_shape(cx, count, &ss, map));
   return n->out[0] != IR_NONE;
 }
 
@@ -649,7 +678,7 @@ static bool lower_lppool(ox_ctx *cx, ox_node *n) {
   /* ceil_mode and dilations from opset 18; the extra right padding of
    * ceil_mode adds zeros, which add nothing to the sum of |x|^p. */
   bool v18 = n->opset >= 18;
-  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, v18, v18, &wa)) return false;
+  if (!read_window(cx, n, xs.rank - 2, xs.dims + 2, NULL, v18, v18, &wa) || !static_window_input(cx, n, x, &wa)) return false;
   ir_window w;
   pool_window(&wa, &xs, &w, v18);
   n->out[0] = lp_post(cx, n, ir_reduce_window(&cx->b, lp_pre(cx, n, x, p), &w, IR_COMB_ADD), p);
@@ -664,11 +693,7 @@ static bool global_pool(ox_ctx *cx, ox_node *n, int kind) {
   ir_shape xs = ox_shape(cx, x);
   int rank = xs.rank;
   int64_t red[IR_MAX_RANK];
-  double count = 1;
-  for (int i = 2; i < rank; i++) {
-    red[i - 2] = i;
-    count *= (double)xs.dims[i];
-  }
+  for (int i = 2; i < rank; i++) red[i - 2] = i;
   ir_type t = xs.type;
   if (kind != 1 && !ir_type_is_float(t)) return ox_error(cx, n, "input X has type %s; a floating-point type is needed", ir_type_name(t));
   if (kind == 1) {
@@ -676,7 +701,8 @@ static bool global_pool(ox_ctx *cx, ox_node *n, int kind) {
     n->out[0] = ox_reduce(cx, x, rank - 2, red, IR_COMB_MAX, true);
   } else if (kind == 0) {
     ir_id s = ox_reduce(cx, x, rank - 2, red, IR_COMB_ADD, true);
-    n->out[0] = ox_binary(cx, n, IR_OP_DIV, s, ox_scalar(cx, t, count));
+    /* the count is a run-time value when a spatial size is symbolic */
+    n->out[0] = ox_binary(cx, n, IR_OP_DIV, s, ox_count_dims(cx, x, rank - 2, red, t));
   } else {
     int64_t p;
     if (!read_p(cx, n, &p)) return false;
@@ -699,6 +725,8 @@ static bool lower_maxunpool(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 2)) return false;
   ir_id x = n->in[0], idx = n->in[1];
   if (!nc_input(cx, n, x, "X")) return false;
+  if (!ox_refuse_symbolic(cx, n, x, 0, IR_MAX_RANK - 1, "input X", "the output is sized and indexed from static sizes"))
+    return false;
   ir_shape xs = ox_shape(cx, x), is = ox_shape(cx, idx);
   if (!ir_type_is_int(is.type) || is.rank != xs.rank)
     return ox_error(cx, n, "input I must be an integer tensor of X's shape");

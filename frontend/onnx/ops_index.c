@@ -11,6 +11,7 @@
  * fall outside, so nothing is ever read or written out of bounds.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,21 @@
 static bool done(ox_node *n, ir_id r) {
   n->out[0] = r;
   return r != IR_NONE;
+}
+
+/* Refuses (naming the input and its symbolic dimension) a node whose
+ * inputs have symbolic dimensions, for the lowerings below that build
+ * iotas, masks and index vectors from static sizes. */
+static bool static_inputs(ox_ctx *cx, const ox_node *n) {
+  for (int i = 0; i < n->nin; i++) {
+    if (n->in[i] == IR_NONE || ox_is_box(n->in[i])) continue;
+    char what[32];
+    snprintf(what, sizeof what, "input %d", i);
+    if (!ox_refuse_symbolic(cx, n, n->in[i], 0, IR_MAX_RANK - 1, what,
+                            "this op is lowered with static sizes only (symbolic shapes, issue 15)"))
+      return false;
+  }
+  return true;
 }
 
 static bool need_int_indices(ox_ctx *cx, const ox_node *n, ir_id idx) {
@@ -112,7 +128,18 @@ static bool lower_gather(ox_ctx *cx, ox_node *n) {
   int64_t out[IR_MAX_RANK];
   for (int i = 0; i < r - 1 + q; i++) out[i] = i < axis ? sx->dims[i] : i < axis + q ? si->dims[i - axis] : sx->dims[i - q + 1];
   if (!ox_check_size(cx, n, sx->type, r - 1 + q, out)) return false;
-  ir_id idx = wrap_negative(cx, n->in[1], 1, &sx->dims[axis]);
+  ir_id idx;
+  if (sx->sym[axis]) {
+    /* A negative index counts from the axis' run-time size. */
+    idx = ir_convert(&cx->b, n->in[1], IR_I64);
+    ir_shape is = ox_shape(cx, idx);
+    ir_id d = ox_get_dim(cx, n->in[0], (int)axis, IR_I64);
+    if (is.rank) d = ox_broadcast_shape(cx, d, &is, NULL);
+    ir_id neg = ir_compare(&cx->b, IR_CMP_LT, idx, ox_full_like(cx, idx, IR_I64, 0));
+    idx = ir_select(&cx->b, neg, ir_binary(&cx->b, IR_OP_ADD, idx, d), idx);
+  } else {
+    idx = wrap_negative(cx, n->in[1], 1, &sx->dims[axis]);
+  }
   ir_gather_dims g;
   memset(&g, 0, sizeof g);
   g.index_vector_dim = q;
@@ -120,7 +147,10 @@ static bool lower_gather(ox_ctx *cx, ox_node *n) {
   g.start_index_map[0] = axis;
   g.ncollapsed = 1;
   g.collapsed_slice_dims[0] = axis;
-  for (int i = 0; i < r; i++) g.slice_sizes[i] = i == axis ? 1 : sx->dims[i];
+  for (int i = 0; i < r; i++) {
+    g.slice_sizes[i] = i == axis ? 1 : sx->dims[i];
+    g.slice_sizes_sym[i] = i == axis ? 0 : sx->sym[i]; /* the whole of a symbolic dimension */
+  }
   for (int i = 0; i < r; i++)
     if (i != axis) g.offset_dims[g.noffset++] = i < axis ? i : i - 1 + q;
   return done(n, ir_gather(&cx->b, n->in[0], idx, &g));
@@ -134,6 +164,9 @@ static bool lower_gather_elements(ox_ctx *cx, ox_node *n) {
   if (!axis_inputs(cx, n, 2, &axis, &sx_v, &si_v)) return false;
   const ir_shape *sx = &sx_v, *si = &si_v;
   int r = sx->rank;
+  if (!ox_refuse_symbolic(cx, n, n->in[0], 0, IR_MAX_RANK - 1, "the data", "GatherElements is lowered with static sizes") ||
+      !ox_refuse_symbolic(cx, n, n->in[1], 0, IR_MAX_RANK - 1, "the indices", "GatherElements is lowered with static sizes"))
+    return false;
   if (si->rank != r) return ox_error(cx, n, "indices have rank %d, data rank %d; they must agree", si->rank, r);
   for (int i = 0; i < r; i++)
     if (i != axis && si->dims[i] > sx->dims[i])
@@ -152,6 +185,7 @@ static bool lower_gather_elements(ox_ctx *cx, ox_node *n) {
  * write_indices[b] + sequence_length <= L; entries a bad index would put
  * outside [0, L) are dropped (never written out of bounds). */
 static bool lower_tensor_scatter(ox_ctx *cx, ox_node *n) {
+  if (!static_inputs(cx, n)) return false;
   static const char *const modes[] = {"linear", "circular", NULL};
   bool ok = true;
   int64_t axis = ox_attr_int(cx, n, "axis", -2, &ok);
@@ -226,6 +260,9 @@ static bool lower_gather_nd(ox_ctx *cx, ox_node *n) {
   ir_shape sx_v = ox_shape(cx, n->in[0]), si_v = ox_shape(cx, n->in[1]);
   const ir_shape *sx = &sx_v, *si = &si_v;
   if (!ok) return false;
+  if (!ox_refuse_symbolic(cx, n, n->in[0], 0, IR_MAX_RANK - 1, "the data", "GatherND is lowered with static sizes") ||
+      !ox_refuse_symbolic(cx, n, n->in[1], 0, IR_MAX_RANK - 1, "the indices", "GatherND is lowered with static sizes"))
+    return false;
   int r = sx->rank, q = si->rank;
   if (q < 1 || r < 1) return ox_error(cx, n, "data and indices must have rank >= 1");
   if (b < 0 || b >= q || b >= r) return ox_error(cx, n, "batch_dims %lld must be less than both ranks", (long long)b);
@@ -271,6 +308,7 @@ static bool check_reduction(ox_ctx *cx, const ox_node *n) {
 
 /* ScatterElements: out = x; out[i, idx[i, j, k], k] (op)= upd[i, j, k]. */
 static bool lower_scatter_elements(ox_ctx *cx, ox_node *n) {
+  if (!static_inputs(cx, n)) return false;
   int64_t axis;
   ir_combiner comb;
   ir_shape sx_v, si_v;
@@ -295,6 +333,7 @@ static bool lower_scatter_elements(ox_ctx *cx, ox_node *n) {
 /* ScatterND: updates have dims idx.dims[:-1] + x.dims[k:]; each index
  * vector selects a slice x[i0, .., ik-1] that its update (op)= into. */
 static bool lower_scatter_nd(ox_ctx *cx, ox_node *n) {
+  if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 3) || !need_int_indices(cx, n, n->in[1])) return false;
   ir_combiner comb;
   if (!reduction(cx, n, &comb)) return false;
@@ -326,6 +365,7 @@ static bool lower_scatter_nd(ox_ctx *cx, ox_node *n) {
  * count from depth; others out of range give all off). Non-integer indices
  * and depth are truncated as the reference does. */
 static bool lower_one_hot(ox_ctx *cx, ox_node *n) {
+  if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 3)) return false;
   bool ok = true;
   int64_t axis = ox_attr_int(cx, n, "axis", -1, &ok);
@@ -375,6 +415,7 @@ static ir_id diagonal_mask(ox_ctx *cx, int rank, const int64_t *dims, ir_cmp dir
 /* Trilu: keeps the upper (col - row >= k) or lower (col - row <= k)
  * triangle of the last two dimensions, zeroing the rest. */
 static bool lower_trilu(ox_ctx *cx, ox_node *n) {
+  if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 1)) return false;
   bool ok = true;
   int64_t upper = ox_attr_int(cx, n, "upper", 1, &ok), k = 0;
@@ -390,6 +431,7 @@ static bool lower_trilu(ox_ctx *cx, ox_node *n) {
 }
 
 static bool lower_eye_like(ox_ctx *cx, ox_node *n) {
+  if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 1)) return false;
   bool ok = true;
   ir_shape s_v = ox_shape(cx, n->in[0]);
@@ -412,6 +454,18 @@ static bool lower_range(ox_ctx *cx, ox_node *n) {
   for (int i = 1; i < 3; i++)
     if (ox_shape(cx, n->in[i]).type != t) return ox_error(cx, n, "start, limit and delta must have the same type");
   if (t == IR_PRED) return ox_error(cx, n, "bool is not a valid type here");
+  /* start, limit or delta computed from symbolic dimensions (arange(seq)):
+   * the length is then a run-time value, a data-dependent shape. */
+  for (int i = 0; i < 3; i++) {
+    if (ox_is_const(cx, n->in[i]) || !ir_type_is_int(t)) continue;
+    const char *what = i == 0 ? "'start'" : i == 1 ? "'limit'" : "'delta'";
+    ir_dexpr e;
+    if (ox_const_dexprs(cx, n, n->in[i], &e, 1, what) != 1) return false;
+    char b[96];
+    return ox_unsupported(cx, n, "%s is %s, computed from symbolic dimensions, so the range's length would be known "
+                          "only at run time (a data-dependent shape, not supported yet: issue 15); fix the shapes with "
+                          "--input-shape", what, ir_dexpr_str(cx->m, e, b, sizeof b));
+  }
   int64_t len;
   if (ir_type_is_float(t)) {
     double v[3];
@@ -446,10 +500,17 @@ static bool lower_range(ox_ctx *cx, ox_node *n) {
 static bool lower_constant_of_shape(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
   int64_t dims[IR_MAX_RANK];
-  int k = ox_const_ints(cx, n, n->in[0], dims, IR_MAX_RANK, "the 'shape' input");
+  ir_dexpr want[IR_MAX_RANK];
+  int k = ox_const_dexprs(cx, n, n->in[0], want, IR_MAX_RANK, "the 'shape' input");
   if (k < 0) return false;
-  for (int i = 0; i < k; i++)
-    if (dims[i] < 0) return ox_error(cx, n, "shape entry %d is negative", i);
+  /* A shape computed from symbolic dimensions gives a symbolic result. */
+  bool symbolic = !ox_dexprs_all_const(cx, want, k, dims);
+  ir_shape t = ir_shape_make(IR_F32, k, NULL);
+  for (int i = 0; i < k; i++) {
+    if (ir_dexpr_lower(cx->m, want[i]) < 0) return ox_error(cx, n, "shape entry %d is or may be negative", i);
+    if (symbolic && !ox_set_dim(cx, n, &t, i, want[i], "the result shape")) return false;
+    if (symbolic) dims[i] = t.dims[i];
+  }
   if (!ox_check_size(cx, n, IR_F64, k, dims)) return false;
   const Onnx__AttributeProto *a = ox_attr(n, "value");
   ir_id v;
@@ -471,6 +532,11 @@ static bool lower_constant_of_shape(ox_ctx *cx, ox_node *n) {
   } else {
     v = ox_scalar(cx, IR_F32, 0);
   }
+  if (v == IR_NONE) return false;
+  if (symbolic) {
+    t.type = ox_shape(cx, v).type;
+    return done(n, ox_broadcast_shape(cx, v, &t, NULL));
+  }
   return done(n, ir_broadcast(&cx->b, v, k, dims, NULL));
 }
 
@@ -479,6 +545,7 @@ static bool lower_constant_of_shape(ox_ctx *cx, ox_node *n) {
  * axis drops the rest. The condition decides the result's size, so it must
  * be known at import time; the result is a gather of those positions. */
 static bool lower_compress(ox_ctx *cx, ox_node *n) {
+  if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 2)) return false;
   ir_id x = n->in[0];
   ir_shape s_v = ox_shape(cx, x);
@@ -521,6 +588,7 @@ static bool lower_compress(ox_ctx *cx, ox_node *n) {
  * batch) with time' = t < len ? len - 1 - t : t; the lengths may be known
  * only at run time. */
 static bool lower_reverse_sequence(ox_ctx *cx, ox_node *n) {
+  if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 2) || !need_int_indices(cx, n, n->in[1])) return false;
   bool ok = true;
   int64_t bax = ox_attr_int(cx, n, "batch_axis", 1, &ok), tax = ox_attr_int(cx, n, "time_axis", 0, &ok);
@@ -556,6 +624,7 @@ static bool lower_reverse_sequence(ox_ctx *cx, ox_node *n) {
  * elements. The count is data, so the input must be known at import time;
  * the result is a constant. */
 static bool lower_non_zero(ox_ctx *cx, ox_node *n) {
+  if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 1)) return false;
   ir_shape s = ox_shape(cx, n->in[0]);
   const void *data = ox_const_data(cx, n, n->in[0], "the input (NonZero's result size depends on its values)");

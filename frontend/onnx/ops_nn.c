@@ -17,7 +17,12 @@
 
 /* NumPy matmul: 1-D operands gain and then lose a dimension; batch
  * dimensions broadcast. A rank-2 right operand under a batched left one
- * becomes one big GEMM (contract the last dimension, no batch dims). */
+ * becomes one big GEMM (contract the last dimension, no batch dims).
+ * Shapes are handled whole (ir_shape), so that symbolic dimensions keep
+ * their expressions: a batch or row dimension may be symbolic; dimensions
+ * that must match (the inner ones, broadcast batch ones) must be the same
+ * expression, and a symbolic batch dimension against a static one other
+ * than 1 is refused (it would broadcast for some bindings only). */
 static ir_id matmul_core(ox_ctx *cx, const ox_node *n, ir_id a, ir_id b) {
   ir_shape sa = ox_shape(cx, a), sb = ox_shape(cx, b);
   if (sa.type != sb.type) {
@@ -28,29 +33,26 @@ static ir_id matmul_core(ox_ctx *cx, const ox_node *n, ir_id a, ir_id b) {
     ox_error(cx, n, "inputs must have rank >= 1");
     return IR_NONE;
   }
-  int ra = sa.rank, rb = sb.rank;
-  int64_t da[IR_MAX_RANK + 1], db[IR_MAX_RANK + 1];
-  memcpy(da, sa.dims, sizeof(int64_t) * (size_t)ra);
-  memcpy(db, sb.dims, sizeof(int64_t) * (size_t)rb);
-  bool vec_a = ra == 1, vec_b = rb == 1;
+  bool vec_a = sa.rank == 1, vec_b = sb.rank == 1;
   if (vec_a) {
-    da[1] = da[0];
-    da[0] = 1;
-    ra = 2;
-    a = ox_reshape(cx, a, ra, da);
+    sa.dims[1] = sa.dims[0], sa.sym[1] = sa.sym[0];
+    sa.dims[0] = 1, sa.sym[0] = 0;
+    sa.rank = 2;
+    a = ox_reshape_shape(cx, a, &sa);
   }
   if (vec_b) {
-    db[1] = 1;
-    rb = 2;
-    b = ox_reshape(cx, b, rb, db);
+    sb.dims[1] = 1, sb.sym[1] = 0;
+    sb.rank = 2;
+    b = ox_reshape_shape(cx, b, &sb);
   }
-  if (da[ra - 1] != db[rb - 2]) {
-    ox_error(cx, n, "inner dimensions differ: %lld vs %lld", (long long)da[ra - 1], (long long)db[rb - 2]);
+  int ra = sa.rank, rb = sb.rank;
+  if (sa.dims[ra - 1] != sb.dims[rb - 2] || sa.sym[ra - 1] != sb.sym[rb - 2]) {
+    char e1[96], e2[96];
+    ox_error(cx, n, "inner dimensions differ: %s vs %s", ox_dim_str(cx, &sa, ra - 1, e1, sizeof e1),
+             ox_dim_str(cx, &sb, rb - 2, e2, sizeof e2));
     return IR_NONE;
   }
   ir_id r;
-  int64_t out[IR_MAX_RANK + 1];
-  int ro;
   if (rb == 2) {
     ir_dot_dims d;
     memset(&d, 0, sizeof d);
@@ -58,31 +60,41 @@ static ir_id matmul_core(ox_ctx *cx, const ox_node *n, ir_id a, ir_id b) {
     d.lhs_contract[0] = ra - 1;
     d.rhs_contract[0] = 0;
     r = ir_dot(&cx->b, a, b, &d, IR_TUPLE);
-    ro = ra;
-    memcpy(out, da, sizeof(int64_t) * (size_t)ra);
-    out[ra - 1] = db[1];
   } else {
     /* Broadcast the batch dimensions of both to a common shape. */
     int nb = (ra > rb ? ra : rb) - 2;
-    int64_t batch[IR_MAX_RANK];
+    ir_shape ta = sa, tb = sb;
+    ta.rank = tb.rank = nb + 2;
     for (int i = 0; i < nb; i++) {
       int ia = i - (nb - (ra - 2)), ib = i - (nb - (rb - 2));
-      int64_t x = ia >= 0 ? da[ia] : 1, y = ib >= 0 ? db[ib] : 1;
-      if (x != y && x != 1 && y != 1) {
-        ox_error(cx, n, "batch dimensions do not broadcast (%lld vs %lld)", (long long)x, (long long)y);
+      int64_t x = ia >= 0 ? sa.dims[ia] : 1, y = ib >= 0 ? sb.dims[ib] : 1;
+      uint32_t xs = ia >= 0 ? sa.sym[ia] : 0, ys = ib >= 0 ? sb.sym[ib] : 0;
+      bool same = x == y && xs == ys;
+      if (!same && !(x == 1 && !xs) && !(y == 1 && !ys)) {
+        char e1[96], e2[96];
+        ir_shape one = ir_shape_make(IR_F32, 0, NULL);
+        one.rank = 1;
+        one.dims[0] = x, one.sym[0] = xs;
+        ox_dim_str(cx, &one, 0, e1, sizeof e1);
+        one.dims[0] = y, one.sym[0] = ys;
+        ox_dim_str(cx, &one, 0, e2, sizeof e2);
+        if (xs || ys)
+          ox_unsupported(cx, n, "batch dimensions %s and %s broadcast only for some values of the symbolic dimension; "
+                         "fix it with --input-shape", e1, e2);
+        else
+          ox_error(cx, n, "batch dimensions do not broadcast (%s vs %s)", e1, e2);
         return IR_NONE;
       }
-      batch[i] = x == 1 ? y : x;
+      bool take_y = x == 1 && !xs;
+      ta.dims[i] = tb.dims[i] = take_y ? y : x;
+      ta.sym[i] = tb.sym[i] = take_y ? ys : xs;
     }
-    int64_t ta[IR_MAX_RANK], tb[IR_MAX_RANK];
-    memcpy(ta, batch, sizeof(int64_t) * (size_t)nb);
-    memcpy(tb, batch, sizeof(int64_t) * (size_t)nb);
-    ta[nb] = da[ra - 2];
-    ta[nb + 1] = da[ra - 1];
-    tb[nb] = db[rb - 2];
-    tb[nb + 1] = db[rb - 1];
-    a = ox_broadcast_to(cx, n, a, nb + 2, ta);
-    b = ox_broadcast_to(cx, n, b, nb + 2, tb);
+    ta.dims[nb] = sa.dims[ra - 2], ta.sym[nb] = sa.sym[ra - 2];
+    ta.dims[nb + 1] = sa.dims[ra - 1], ta.sym[nb + 1] = sa.sym[ra - 1];
+    tb.dims[nb] = sb.dims[rb - 2], tb.sym[nb] = sb.sym[rb - 2];
+    tb.dims[nb + 1] = sb.dims[rb - 1], tb.sym[nb + 1] = sb.sym[rb - 1];
+    a = ox_broadcast_to_shape(cx, n, a, &ta);
+    b = ox_broadcast_to_shape(cx, n, b, &tb);
     ir_dot_dims d;
     memset(&d, 0, sizeof d);
     d.nbatch = nb;
@@ -91,20 +103,20 @@ static ir_id matmul_core(ox_ctx *cx, const ox_node *n, ir_id a, ir_id b) {
     d.lhs_contract[0] = nb + 1;
     d.rhs_contract[0] = nb;
     r = ir_dot(&cx->b, a, b, &d, IR_TUPLE);
-    ro = nb + 2;
-    memcpy(out, batch, sizeof(int64_t) * (size_t)nb);
-    out[nb] = ta[nb];
-    out[nb + 1] = tb[nb + 1];
   }
+  if (r == IR_NONE || !(vec_a || vec_b)) return r;
   /* Drop the dimensions added for 1-D operands. */
-  int64_t fin[IR_MAX_RANK];
+  const ir_shape rs = ox_shape(cx, r);
+  ir_shape fin = rs;
   int rf = 0;
-  for (int i = 0; i < ro; i++) {
-    if (vec_a && i == ro - 2) continue;
-    if (vec_b && i == ro - 1) continue;
-    fin[rf++] = out[i];
+  for (int i = 0; i < rs.rank; i++) {
+    if (vec_a && i == rs.rank - 2) continue;
+    if (vec_b && i == rs.rank - 1) continue;
+    fin.dims[rf] = rs.dims[i];
+    fin.sym[rf++] = rs.sym[i];
   }
-  return (vec_a || vec_b) ? ox_reshape(cx, r, rf, fin) : r;
+  fin.rank = rf;
+  return ox_reshape_shape(cx, r, &fin);
 }
 
 static bool lower_matmul(ox_ctx *cx, ox_node *n) {
@@ -168,11 +180,17 @@ static bool lower_gemm(ox_ctx *cx, ox_node *n) {
   ir_shape sa = ox_shape(cx, a), sb = ox_shape(cx, b);
   if (sa.rank != 2 || sb.rank != 2) return ox_error(cx, n, "inputs A and B must be matrices (rank %d and %d given)", sa.rank, sb.rank);
   if (sa.type != sb.type) return ox_error(cx, n, "input types differ: %s and %s", ir_type_name(sa.type), ir_type_name(sb.type));
-  int64_t m = sa.dims[ta ? 1 : 0], ka = sa.dims[ta ? 0 : 1];
-  int64_t kb = sb.dims[tb ? 1 : 0], nn = sb.dims[tb ? 0 : 1];
-  if (ka != kb)
-    return ox_error(cx, n, "inner dimensions differ: A%s has %lld columns, B%s has %lld rows", ta ? "^T" : "",
-                    (long long)ka, tb ? "^T" : "", (long long)kb);
+  int im = ta ? 1 : 0, ika = ta ? 0 : 1, ikb = tb ? 1 : 0, inn = tb ? 0 : 1;
+  if (sa.dims[ika] != sb.dims[ikb] || sa.sym[ika] != sb.sym[ikb]) {
+    char e1[96], e2[96];
+    return ox_error(cx, n, "inner dimensions differ: A%s has %s columns, B%s has %s rows", ta ? "^T" : "",
+                    ox_dim_str(cx, &sa, ika, e1, sizeof e1), tb ? "^T" : "", ox_dim_str(cx, &sb, ikb, e2, sizeof e2));
+  }
+  /* [M, N], either possibly symbolic */
+  ir_shape mn = sa;
+  mn.rank = 2;
+  mn.dims[0] = sa.dims[im], mn.sym[0] = sa.sym[im];
+  mn.dims[1] = sb.dims[inn], mn.sym[1] = sb.sym[inn];
   ir_dot_dims d;
   memset(&d, 0, sizeof d);
   d.ncontract = 1;
@@ -185,8 +203,7 @@ static bool lower_gemm(ox_ctx *cx, ox_node *n) {
     ir_type tc = ox_shape(cx, c).type;
     if (tc != t) return ox_error(cx, n, "input C is %s, A is %s", ir_type_name(tc), ir_type_name(t));
     if (beta != 1.0) c = ox_binary(cx, n, IR_OP_MUL, c, ox_scalar(cx, t, beta));
-    int64_t mn[2] = {m, nn};
-    c = ox_broadcast_to(cx, n, c, 2, mn);
+    c = ox_broadcast_to_shape(cx, n, c, &mn);
     if (c == IR_NONE) return false;
     y = ir_binary(&cx->b, IR_OP_ADD, y, c);
   }
@@ -245,6 +262,8 @@ static bool lower_batchnorm(ox_ctx *cx, ox_node *n) {
   double eps = ox_attr_float(cx, n, "epsilon", 1e-5f, &ok);
   ir_id x = n->in[0];
   if (!ok || !float_input(cx, n, x, 2)) return false;
+  if (!ox_refuse_symbolic(cx, n, x, 1, 1, "input X", "the per-channel parameters need a static channel count"))
+    return false;
   ir_shape s = ox_shape(cx, x);
   ir_type t = s.type;
   int64_t ch = s.dims[1];
@@ -253,11 +272,8 @@ static bool lower_batchnorm(ox_ctx *cx, ox_node *n) {
   if (scale == IR_NONE || bias == IR_NONE || mean == IR_NONE || var == IR_NONE) return false;
   ir_id a = ir_binary(&cx->b, IR_OP_MUL, scale, ir_unary(&cx->b, IR_OP_RSQRT, ox_binary(cx, n, IR_OP_ADD, var, ox_scalar(cx, t, eps))));
   ir_id b = ir_binary(&cx->b, IR_OP_SUB, bias, ir_binary(&cx->b, IR_OP_MUL, mean, a));
-  int64_t dims[IR_MAX_RANK];
-  memcpy(dims, s.dims, sizeof dims);
-  int rank = s.rank;
-  ir_id y = ir_binary(&cx->b, IR_OP_MUL, x, ox_broadcast_along(cx, a, rank, dims, 1));
-  n->out[0] = ir_binary(&cx->b, IR_OP_ADD, y, ox_broadcast_along(cx, b, rank, dims, 1));
+  ir_id y = ir_binary(&cx->b, IR_OP_MUL, x, ox_broadcast_along_shape(cx, a, &s, 1));
+  n->out[0] = ir_binary(&cx->b, IR_OP_ADD, y, ox_broadcast_along_shape(cx, b, &s, 1));
   return n->out[0] != IR_NONE;
 }
 
@@ -267,13 +283,13 @@ static bool lower_batchnorm(ox_ctx *cx, ox_node *n) {
  * the reduced dimensions). */
 static ir_id moments(ox_ctx *cx, const ox_node *n, ir_id x, int nd, const int64_t *dims, ir_id *mean, ir_id *var) {
   ir_shape s = ox_shape(cx, x);
-  double count = 1;
-  for (int i = 0; i < nd; i++) count *= (double)s.dims[dims[i]];
+  /* a run-time value when a reduced dimension is symbolic */
+  ir_id count = ox_count_dims(cx, x, nd, dims, s.type);
   ir_id sum = ox_reduce(cx, x, nd, dims, IR_COMB_ADD, false);
-  *mean = ox_binary(cx, n, IR_OP_DIV, sum, ox_scalar(cx, s.type, count));
+  *mean = ox_binary(cx, n, IR_OP_DIV, sum, count);
   ir_id dev = ir_binary(&cx->b, IR_OP_SUB, x, ox_unreduce(cx, *mean, x, nd, dims));
   ir_id sq = ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, dev, dev), nd, dims, IR_COMB_ADD, false);
-  *var = ox_binary(cx, n, IR_OP_DIV, sq, ox_scalar(cx, s.type, count));
+  *var = ox_binary(cx, n, IR_OP_DIV, sq, count);
   return dev;
 }
 
@@ -284,7 +300,9 @@ static bool lower_instancenorm(ox_ctx *cx, ox_node *n) {
   bool ok = true;
   double eps = ox_attr_float(cx, n, "epsilon", 1e-5f, &ok);
   ir_id x = n->in[0];
-  if (!ok || !float_input(cx, n, x, 3)) return false;
+  if (!ok || !float_input(cx, n, x, 3) ||
+      !ox_refuse_symbolic(cx, n, x, 1, 1, "input X", "the per-channel parameters need a static channel count"))
+    return false;
   ir_shape s = ox_shape(cx, x);
   ir_type t = s.type;
   int rank = s.rank;
@@ -297,9 +315,11 @@ static bool lower_instancenorm(ox_ctx *cx, ox_node *n) {
   ir_id dev = moments(cx, n, x, rank - 2, red, &mean, &var);
   ir_id inv = ir_unary(&cx->b, IR_OP_RSQRT, ox_binary(cx, n, IR_OP_ADD, var, ox_scalar(cx, t, eps)));
   /* [N, C] times the per-channel scale. */
-  ir_id f = ir_binary(&cx->b, IR_OP_MUL, inv, ox_broadcast_along(cx, scale, 2, xd, 1));
+  ir_shape nc = s;
+  nc.rank = 2;
+  ir_id f = ir_binary(&cx->b, IR_OP_MUL, inv, ox_broadcast_along_shape(cx, scale, &nc, 1));
   ir_id y = ir_binary(&cx->b, IR_OP_MUL, dev, ox_unreduce(cx, f, x, rank - 2, red));
-  n->out[0] = ir_binary(&cx->b, IR_OP_ADD, y, ox_broadcast_along(cx, bias, rank, xd, 1));
+  n->out[0] = ir_binary(&cx->b, IR_OP_ADD, y, ox_broadcast_along_shape(cx, bias, &s, 1));
   return n->out[0] != IR_NONE;
 }
 
@@ -346,14 +366,14 @@ static bool lower_layernorm(ox_ctx *cx, ox_node *n) {
   ir_id inv = ir_unary(&cx->b, IR_OP_RSQRT, ox_binary(cx, n, IR_OP_ADD, var, ox_scalar(cx, ts, eps)));
   ir_id y = ir_binary(&cx->b, IR_OP_MUL, dev, ox_unreduce(cx, inv, xs, nd, red));
   if (ts != t) y = ir_convert(&cx->b, y, t);
-  y = ox_binary(cx, n, IR_OP_MUL, y, ox_broadcast_to(cx, n, n->in[1], rank, xd));
-  if (n->nin > 2 && n->in[2] != IR_NONE) y = ox_binary(cx, n, IR_OP_ADD, y, ox_broadcast_to(cx, n, n->in[2], rank, xd));
+  y = ox_binary(cx, n, IR_OP_MUL, y, ox_broadcast_to_shape(cx, n, n->in[1], &s));
+  if (n->nin > 2 && n->in[2] != IR_NONE) y = ox_binary(cx, n, IR_OP_ADD, y, ox_broadcast_to_shape(cx, n, n->in[2], &s));
   n->out[0] = y;
   /* Mean and InvStdDev keep the reduced dimensions as size 1. */
-  int64_t kept[IR_MAX_RANK];
-  for (int i = 0; i < rank; i++) kept[i] = i < axis ? xd[i] : 1;
-  if (n->nout > 1) n->out[1] = ox_reshape(cx, mean, rank, kept);
-  if (n->nout > 2) n->out[2] = ox_reshape(cx, inv, rank, kept);
+  ir_shape kept = s;
+  for (int i = (int)axis; i < rank; i++) kept.dims[i] = 1, kept.sym[i] = 0;
+  if (n->nout > 1) n->out[1] = ox_reshape_shape(cx, mean, &kept);
+  if (n->nout > 2) n->out[2] = ox_reshape_shape(cx, inv, &kept);
   return y != IR_NONE;
 }
 
@@ -402,14 +422,12 @@ static bool lower_mvn(ox_ctx *cx, ox_node *n) {
     axes[0] = 0, axes[1] = 2, axes[2] = 3;
   }
   bool seen[IR_MAX_RANK] = {false};
-  double count = 1;
   for (int i = 0; i < na; i++) {
     if (!ox_axis(cx, n, axes[i], s.rank, false, &red[i])) return false;
     if (seen[red[i]]) return ox_error(cx, n, "axis %lld is listed twice", (long long)red[i]);
     seen[red[i]] = true;
-    count *= (double)s.dims[red[i]];
   }
-  ir_id k = ox_scalar(cx, s.type, count);
+  ir_id k = ox_count_dims(cx, x, na, red, s.type);
   ir_id mean = ox_binary(cx, n, IR_OP_DIV, ox_reduce(cx, x, na, red, IR_COMB_ADD, false), k);
   ir_id msq = ox_binary(cx, n, IR_OP_DIV, ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, x, x), na, red, IR_COMB_ADD, false), k);
   ir_id var = ir_binary(&cx->b, IR_OP_SUB, msq, ir_binary(&cx->b, IR_OP_MUL, mean, mean));

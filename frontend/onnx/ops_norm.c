@@ -7,6 +7,11 @@
  * the interpreter, the passes and the CPU code generator handle them with
  * no op-specific support. Det 22 and LpNormalization 22 only add
  * bfloat16, which these lowerings handle like any float type.
+ *
+ * Symbolic dimensions (ir/symbolic.h): LpNormalization and
+ * RMSNormalization take them anywhere (RMSNormalization's mean divides by
+ * the run-time count); GroupNormalization a symbolic batch only; Det none
+ * (ops_sequence.c refuses it symbolic inputs).
  */
 #include <string.h>
 
@@ -69,6 +74,8 @@ static bool lower_groupnorm(ox_ctx *cx, ox_node *n) {
   ir_type t = s.type, ts = v21 ? stash_type(cx, n, &ok) : t;
   if (!ok) return false;
   if (s.rank < 2) return ox_error(cx, n, "X has rank %d; GroupNormalization needs (N, C, ...)", s.rank);
+  if (!ox_refuse_symbolic(cx, n, x, 1, IR_MAX_RANK - 1, "X", "the groups are formed over static channel and spatial sizes"))
+    return false;
   int64_t c = s.dims[1];
   if (g < 1) return ox_error(cx, n, "attribute num_groups must be given and >= 1 (got %lld)", (long long)g);
   if (c % g) return ox_error(cx, n, "num_groups=%lld does not divide the %lld channels", (long long)g, (long long)c);
@@ -77,15 +84,19 @@ static bool lower_groupnorm(ox_ctx *cx, ox_node *n) {
   int64_t per = c / g; /* elements of one group of one instance */
   for (int i = 2; i < s.rank; i++)
     if (!ox_dim_mul(cx, n, per, s.dims[i], &per)) return false;
-  int64_t gd[3] = {s.dims[0], g, per}, red = 2;
-  ir_id xg = ox_reshape(cx, ox_convert(cx, x, ts), 3, gd);
+  int64_t red = 2;
+  ir_shape gd = s; /* (N, G, per), N possibly symbolic */
+  gd.rank = 3;
+  gd.dims[1] = g, gd.sym[1] = 0;
+  gd.dims[2] = per, gd.sym[2] = 0;
+  ir_id xg = ox_reshape_shape(cx, ox_convert(cx, x, ts), &gd);
   ir_id k = ox_scalar(cx, ts, (double)per);
   ir_id mean = ox_binary(cx, n, IR_OP_DIV, ox_reduce(cx, xg, 1, &red, IR_COMB_ADD, false), k);
   ir_id dev = ir_binary(&cx->b, IR_OP_SUB, xg, ox_unreduce(cx, mean, xg, 1, &red));
   ir_id var = ox_binary(cx, n, IR_OP_DIV, ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, dev, dev), 1, &red, IR_COMB_ADD, false), k);
   ir_id sd = ir_unary(&cx->b, IR_OP_SQRT, ox_binary(cx, n, IR_OP_ADD, var, ox_scalar(cx, ts, eps)));
   ir_id y = ir_binary(&cx->b, IR_OP_DIV, dev, ox_unreduce(cx, sd, xg, 1, &red));
-  y = ox_convert(cx, ox_reshape(cx, y, s.rank, s.dims), t);
+  y = ox_convert(cx, ox_reshape_shape(cx, y, &s), t);
   ir_id sc = n->in[1], b = n->in[2];
   if (!v21) {
     /* One value a group: repeat each C/G times along the channels. */
@@ -93,10 +104,8 @@ static bool lower_groupnorm(ox_ctx *cx, ox_node *n) {
     sc = ox_reshape(cx, ir_broadcast(&cx->b, sc, 2, rep, &map0), 1, &c);
     b = ox_reshape(cx, ir_broadcast(&cx->b, b, 2, rep, &map0), 1, &c);
   }
-  int64_t xd[IR_MAX_RANK];
-  memcpy(xd, s.dims, sizeof xd);
-  y = ir_binary(&cx->b, IR_OP_MUL, y, ox_broadcast_along(cx, sc, s.rank, xd, 1));
-  n->out[0] = ir_binary(&cx->b, IR_OP_ADD, y, ox_broadcast_along(cx, b, s.rank, xd, 1));
+  y = ir_binary(&cx->b, IR_OP_MUL, y, ox_broadcast_along_shape(cx, sc, &s, 1));
+  n->out[0] = ir_binary(&cx->b, IR_OP_ADD, y, ox_broadcast_along_shape(cx, b, &s, 1));
   return n->out[0] != IR_NONE;
 }
 
@@ -113,19 +122,17 @@ static bool lower_rmsnorm(ox_ctx *cx, ox_node *n) {
   if (!ok || !ox_need_float(cx, n, x, "X") || !ox_need_float(cx, n, sc, "scale")) return false;
   ir_shape s = ox_shape(cx, x), ss = ox_shape(cx, sc);
   if (!ox_axis(cx, n, axis, s.rank, false, &axis)) return false;
-  int64_t red[IR_MAX_RANK], count = 1;
+  int64_t red[IR_MAX_RANK];
   int nd = 0;
-  for (int64_t i = axis; i < s.rank; i++) {
-    red[nd++] = i;
-    count *= s.dims[i];
-  }
+  for (int64_t i = axis; i < s.rank; i++) red[nd++] = i;
   if (ss.rank > nd) return ox_error(cx, n, "scale has rank %d; the normalised shape has rank %d", ss.rank, nd);
   ir_id xs = ox_convert(cx, x, ts);
   ir_id ms = ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, xs, xs), nd, red, IR_COMB_ADD, false);
-  ms = ox_binary(cx, n, IR_OP_DIV, ms, ox_scalar(cx, ts, (double)count));
+  /* a run-time count when a normalised dimension is symbolic */
+  ms = ox_binary(cx, n, IR_OP_DIV, ms, ox_count_dims(cx, x, nd, red, ts));
   ir_id rms = ir_unary(&cx->b, IR_OP_SQRT, ox_binary(cx, n, IR_OP_ADD, ms, ox_scalar(cx, ts, eps)));
   ir_id y = ox_convert(cx, ox_convert(cx, ir_binary(&cx->b, IR_OP_DIV, xs, ox_unreduce(cx, rms, xs, nd, red)), s.type), ss.type);
-  n->out[0] = ir_binary(&cx->b, IR_OP_MUL, y, ox_broadcast_to(cx, n, sc, s.rank, s.dims));
+  n->out[0] = ir_binary(&cx->b, IR_OP_MUL, y, ox_broadcast_to_shape(cx, n, sc, &s));
   return n->out[0] != IR_NONE;
 }
 

@@ -8,10 +8,16 @@
  * Reductions are built without kept dimensions and reshaped at the end,
  * so a later pass sees plain reduce ops; values are broadcast back along
  * the reduced axes with ox_unreduce.
+ *
+ * Symbolic dimensions (ir/symbolic.h) keep their expressions through the
+ * shapes built here; a mean over a symbolic axis divides by the run-time
+ * size (get_dimension_size). A scan or TopK along a symbolic axis would
+ * need a window or a k sized by it and is refused.
  */
 #include <string.h>
 
 #include "frontend/onnx/ox.h"
+#include "ir/symbolic.h"
 
 /* ---- Reduce* ---- */
 
@@ -86,14 +92,9 @@ static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
     n->out[0] = x;
     return true;
   }
-  int rank = s.rank;
-  int64_t kept[IR_MAX_RANK];
-  double count = 1;
-  memcpy(kept, s.dims, sizeof kept);
-  for (int i = 0; i < nax; i++) {
-    count *= (double)s.dims[axes[i]];
-    kept[axes[i]] = 1;
-  }
+  ir_shape kept = s;
+  for (int i = 0; i < nax; i++) kept.dims[axes[i]] = 1, kept.sym[axes[i]] = 0;
+  ir_id x0 = x;
   /* The float-only forms of integer inputs are computed in f64. */
   bool via_f64 = !ir_type_is_float(t) && (kind == R_L2 || kind == R_LOGSUM || kind == R_LOGSUMEXP);
   if (via_f64) x = ir_convert(&cx->b, x, IR_F64);
@@ -104,7 +105,8 @@ static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
     case R_SUM: r = ox_reduce(cx, x, nax, axes, IR_COMB_ADD, false); break;
     case R_MEAN:
       r = ox_reduce(cx, x, nax, axes, IR_COMB_ADD, false);
-      r = ox_binary(cx, n, IR_OP_DIV, r, ox_scalar(cx, ct, count));
+      /* a run-time count when a reduced axis is symbolic */
+      r = ox_binary(cx, n, IR_OP_DIV, r, ox_count_dims(cx, x0, nax, axes, ct));
       break;
     case R_MAX: r = ox_reduce(cx, x, nax, axes, IR_COMB_MAX, false); break;
     case R_MIN: r = ox_reduce(cx, x, nax, axes, IR_COMB_MIN, false); break;
@@ -128,7 +130,7 @@ static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
     default: r = ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, x, x), nax, axes, IR_COMB_ADD, false); break;
   }
   if (via_f64 || is_bool) r = ir_convert(&cx->b, r, t);
-  n->out[0] = keep ? ox_reshape(cx, r, rank, kept) : r;
+  n->out[0] = keep ? ox_reshape_shape(cx, r, &kept) : r;
   return n->out[0] != IR_NONE;
 }
 
@@ -152,7 +154,10 @@ static bool lower_reduce_sumsquare(ox_ctx *cx, ox_node *n) { return reduce_commo
  * picks the first (or last). */
 static ir_id arg_extreme(ox_ctx *cx, ir_id x, int64_t axis, bool is_max, bool last) {
   ir_shape s = ox_shape(cx, x);
-  ir_shape is = ir_shape_make(IR_I64, s.rank, s.dims);
+  ir_shape is = s;
+  is.type = IR_I64;
+  /* The sentinel of "first" loses to every position; a symbolic length's
+   * bound does too. */
   int64_t len = s.dims[axis];
   ir_id ext = ox_reduce(cx, x, 1, &axis, is_max ? IR_COMB_MAX : IR_COMB_MIN, false);
   ir_id hit = ir_compare(&cx->b, IR_CMP_EQ, x, ox_unreduce(cx, ext, x, 1, &axis));
@@ -174,12 +179,10 @@ static bool arg_common(ox_ctx *cx, ox_node *n, bool is_max) {
   int64_t last = n->opset >= 12 ? ox_attr_int(cx, n, "select_last_index", 0, &ok) : 0;
   if (!ok || !ox_axis(cx, n, axis, s.rank, false, &axis)) return false;
   if (s.dims[axis] == 0) return ox_error(cx, n, "the reduced axis %lld is empty", (long long)axis);
-  int64_t kept[IR_MAX_RANK];
-  int rank = s.rank;
-  memcpy(kept, s.dims, sizeof kept);
-  kept[axis] = 1;
+  ir_shape kept = s;
+  kept.dims[axis] = 1, kept.sym[axis] = 0;
   ir_id r = arg_extreme(cx, x, axis, is_max, last != 0);
-  n->out[0] = keep ? ox_reshape(cx, r, rank, kept) : r;
+  n->out[0] = keep ? ox_reshape_shape(cx, r, &kept) : r;
   return n->out[0] != IR_NONE;
 }
 
@@ -205,20 +208,27 @@ static bool softmax_common(ox_ctx *cx, ox_node *n, softmax_kind kind) {
   bool legacy = n->opset < 13;
   int64_t axis = ox_attr_int(cx, n, "axis", legacy ? 1 : -1, &ok);
   if (!ok || !ox_axis(cx, n, axis, s.rank, false, &axis)) return false;
-  int rank = s.rank;
-  int64_t orig[IR_MAX_RANK];
-  memcpy(orig, s.dims, sizeof orig);
   if (legacy) {
-    int64_t two[2] = {1, 1};
-    for (int i = 0; i < rank; i++) two[i < axis ? 0 : 1] *= orig[i];
-    x = ox_reshape(cx, x, 2, two);
+    /* [prod(dims < axis), prod(dims >= axis)], as expressions */
+    ir_dexpr two[2] = {ir_dexpr_const(cx->m, 1), ir_dexpr_const(cx->m, 1)};
+    for (int i = 0; i < s.rank; i++) {
+      int k = i < axis ? 0 : 1;
+      ir_dexpr d = ir_shape_dim(cx->m, &s, i);
+      two[k] = two[k] && d ? ir_dexpr_mul(cx->m, two[k], d) : 0;
+    }
+    ir_shape s2 = ir_shape_make(s.type, 0, NULL);
+    s2.rank = 2;
+    if (!two[0] || !two[1] || !ir_shape_set_dim(cx->m, &s2, 0, two[0]) || !ir_shape_set_dim(cx->m, &s2, 1, two[1]))
+      return ox_error(cx, n, "the input's size is too large an expression to coerce to 2-D");
+    x = ox_reshape_shape(cx, x, &s2);
     axis = 1;
   }
   ir_id y;
   if (kind == SM_HARD) {
     ir_id first = arg_extreme(cx, x, axis, true, false);
     ir_shape xs = ox_shape(cx, x);
-    ir_id io = ir_iota(&cx->b, ir_shape_make(IR_I64, xs.rank, xs.dims), axis);
+    xs.type = IR_I64;
+    ir_id io = ir_iota(&cx->b, xs, axis);
     y = ir_convert(&cx->b, ir_compare(&cx->b, IR_CMP_EQ, io, ox_unreduce(cx, first, x, 1, &axis)), t);
   } else {
     ir_id m = ox_reduce(cx, x, 1, &axis, IR_COMB_MAX, false);
@@ -228,7 +238,7 @@ static bool softmax_common(ox_ctx *cx, ox_node *n, softmax_kind kind) {
     if (kind == SM_SOFT) y = ir_binary(&cx->b, IR_OP_DIV, e, sum);
     else y = ir_binary(&cx->b, IR_OP_SUB, d, ir_unary(&cx->b, IR_OP_LOG, sum));
   }
-  n->out[0] = legacy ? ox_reshape(cx, y, rank, orig) : y;
+  n->out[0] = legacy ? ox_reshape_shape(cx, y, &s) : y;
   return n->out[0] != IR_NONE;
 }
 
@@ -258,7 +268,9 @@ static bool cumulative(ox_ctx *cx, ox_node *n, ir_combiner comb) {
   int got = ox_const_ints(cx, n, n->in[1], &axis, 1, "the 'axis' input");
   if (got < 0) return false;
   if (got != 1) return ox_error(cx, n, "the 'axis' input must hold one value");
-  if (!ox_axis(cx, n, axis, s.rank, false, &axis)) return false;
+  if (!ox_axis(cx, n, axis, s.rank, false, &axis) ||
+      !ox_refuse_symbolic(cx, n, x, (int)axis, (int)axis, "input x", "the scan's window spans the whole axis"))
+    return false;
   int64_t len = s.dims[axis];
   if (len == 0) {
     n->out[0] = x;
@@ -308,11 +320,20 @@ static bool lower_topk(ox_ctx *cx, ox_node *n) {
     if (!ok) return false;
   }
   if (!ox_axis(cx, n, axis, s.rank, false, &axis)) return false;
+  /* A symbolic axis: k must fit its smallest size (its upper bound is in
+   * dims, which the check below reads). */
+  if (s.sym[axis] && k > ir_dexpr_lower(cx->m, s.sym[axis])) {
+    char b[160], e[96];
+    return ox_unsupported(cx, n, "K=%lld may exceed the size %s of axis %lld of X (%s), which is symbolic; fix it with "
+                          "--input-shape", (long long)k, ox_dim_str(cx, &s, (int)axis, e, sizeof e), (long long)axis,
+                          ir_shape_str_m(cx->m, &s, b, sizeof b));
+  }
   if (k < 0 || k > s.dims[axis])
     return ox_error(cx, n, "K=%lld is outside [0, %lld] (the size of axis %lld)", (long long)k, (long long)s.dims[axis],
                     (long long)axis);
-  int rank = s.rank;
-  ir_id ops[2] = {x, ir_iota(&cx->b, ir_shape_make(IR_I64, rank, s.dims), axis)};
+  ir_shape is = s;
+  is.type = IR_I64;
+  ir_id ops[2] = {x, ir_iota(&cx->b, is, axis)};
   ir_id sorted = ir_sort(&cx->b, 2, ops, axis, largest != 0);
   n->out[0] = ox_slice_axis(cx, ir_get_tuple_element(&cx->b, sorted, 0), (int)axis, 0, k, 1);
   if (n->nout > 1) n->out[1] = ox_slice_axis(cx, ir_get_tuple_element(&cx->b, sorted, 1), (int)axis, 0, k, 1);

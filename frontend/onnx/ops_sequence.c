@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "frontend/onnx/ox.h"
+#include "ir/symbolic.h"
 
 /* A sequence or optional value. Boxes never change once made: an op that
  * "modifies" a sequence makes a new box. */
@@ -87,7 +88,44 @@ static bool takes_boxes(const ox_op *op) {
   return !strcmp(op->op_type, "Identity");
 }
 
+/* Whether op is in table t (ended by {0}). */
+static bool in_table(const ox_op *op, const ox_op *t) {
+  for (; t->op_type; t++)
+    if (t == op) return true;
+  return false;
+}
+
+/* Whether op's lowering keeps symbolic dimensions (ir/symbolic.h) right,
+ * or refuses them itself: the tables whose every lowering was reviewed for
+ * them (ops_tensor.c and ops_index.c handle theirs), and single ops of
+ * the others. Any other op given a symbolic input is refused in
+ * ox_lower_node: a lowering that reads dims alone would take a symbolic
+ * size for its bound, a wrong answer at every other binding. */
+static bool symbolic_ok(const ox_op *op) {
+  static const char *const reviewed[] = {"MatMul", "Gemm", "BatchNormalization", "InstanceNormalization",
+                                         "LayerNormalization", "LRN", "MeanVarianceNormalization", "Identity",
+                                         "Dropout", "Constant", "LpNormalization", "RMSNormalization",
+                                         "GroupNormalization", NULL};
+  if (in_table(op, ox_ops_elementwise) || in_table(op, ox_ops_activation) || in_table(op, ox_ops_pointwise) ||
+      in_table(op, ox_ops_conv) || in_table(op, ox_ops_reduce) || in_table(op, ox_ops_tensor) ||
+      in_table(op, ox_ops_index))
+    return true;
+  for (int i = 0; reviewed[i]; i++)
+    if (!strcmp(op->op_type, reviewed[i])) return true;
+  return false;
+}
+
 bool ox_lower_node(ox_ctx *cx, const ox_op *op, ox_node *n) {
+  if (!symbolic_ok(op)) {
+    for (int i = 0; i < n->nin; i++) {
+      if (n->in[i] == IR_NONE || ox_is_box(n->in[i])) continue;
+      const ir_shape s = ox_shape(cx, n->in[i]);
+      if (!ox_is_symbolic(&s)) continue;
+      char b[160];
+      return ox_unsupported(cx, n, "input %d ('%s') is %s: this op's lowering does not handle symbolic dimensions "
+                            "yet; fix them with --input-shape", i, n->p->input[i], ir_shape_str_m(cx->m, &s, b, sizeof b));
+    }
+  }
   if (!takes_boxes(op)) {
     for (int i = 0; i < n->nin; i++) {
       if (!ox_is_box(n->in[i])) continue;

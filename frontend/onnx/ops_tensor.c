@@ -36,6 +36,55 @@ static bool done(ox_node *n, ir_id r) {
   return r != IR_NONE;
 }
 
+/* Reshape with a symbolic input or a target computed from symbolic
+ * dimensions (Shape -> Gather -> Concat): the same rules on expressions.
+ * The -1 entry is the total divided by the others, which must divide for
+ * every binding (checked by multiplying back). */
+static bool reshape_symbolic(ox_ctx *cx, ox_node *n, const ir_dexpr *want, int r, bool allowzero) {
+  ir_module *m = cx->m;
+  const ir_shape s = ox_shape(cx, n->in[0]);
+  ir_dexpr dims[IR_MAX_RANK], known = ir_dexpr_const(m, 1);
+  int infer = -1;
+  char b1[160], b2[96], b3[96];
+  for (int i = 0; i < r && known; i++) {
+    int64_t v;
+    dims[i] = want[i];
+    bool k = ir_dexpr_is_const(m, want[i], &v);
+    if (k && v == 0 && !allowzero) {
+      if (i >= s.rank) return ox_error(cx, n, "shape entry %d is 0 (copy) but the input has rank %d", i, s.rank);
+      dims[i] = ir_shape_dim(m, &s, i);
+      if (!dims[i]) return ox_error(cx, n, "out of memory building a dimension expression");
+    } else if (k && v == -1) {
+      if (infer >= 0) return ox_error(cx, n, "the shape has more than one -1");
+      infer = i;
+      continue;
+    } else if (k && v < 0) {
+      return ox_error(cx, n, "shape entry %d is %lld", i, (long long)v);
+    } else if (!k && ir_dexpr_lower(m, want[i]) < 0) {
+      return ox_unsupported(cx, n, "shape entry %d is %s, which may be negative", i, ir_dexpr_str(m, want[i], b2, sizeof b2));
+    }
+    known = ir_dexpr_mul(m, known, dims[i]);
+  }
+  ir_dexpr total = ir_shape_elements_dexpr(m, &s);
+  if (!known || !total) return ox_error(cx, n, "the shape's element count overflows");
+  if (infer >= 0) {
+    dims[infer] = ox_dexpr_div_exact(cx, total, known);
+    if (!dims[infer])
+      return ox_unsupported(cx, n, "cannot infer the -1 dimension of the reshape of %s: %s elements divided by %s is no "
+                            "dimension expression for every binding; fix the shapes with --input-shape",
+                            ir_shape_str_m(m, &s, b1, sizeof b1), ir_dexpr_str(m, total, b2, sizeof b2),
+                            ir_dexpr_str(m, known, b3, sizeof b3));
+  } else if (known != total) {
+    return ox_unsupported(cx, n, "cannot reshape %s (%s elements) to %s elements: the counts differ for some binding of "
+                          "the symbolic dimensions", ir_shape_str_m(m, &s, b1, sizeof b1),
+                          ir_dexpr_str(m, total, b2, sizeof b2), ir_dexpr_str(m, known, b3, sizeof b3));
+  }
+  ir_shape t = ir_shape_make(s.type, r, NULL);
+  for (int i = 0; i < r; i++)
+    if (!ox_set_dim(cx, n, &t, i, dims[i], "the reshape's result")) return false;
+  return done(n, ox_reshape_shape(cx, n->in[0], &t));
+}
+
 /* Reshape (opset 5+: shape as an input; 0 copies a dimension unless
  * allowzero, -1 is inferred). */
 static bool lower_reshape(ox_ctx *cx, ox_node *n) {
@@ -43,10 +92,12 @@ static bool lower_reshape(ox_ctx *cx, ox_node *n) {
   bool ok = true;
   int64_t allowzero = n->opset >= 14 ? ox_attr_int(cx, n, "allowzero", 0, &ok) : 0;
   int64_t dims[IR_MAX_RANK];
-  int r = ox_const_ints(cx, n, n->in[1], dims, IR_MAX_RANK, "the 'shape' input");
+  ir_dexpr want[IR_MAX_RANK];
+  int r = ox_const_dexprs(cx, n, n->in[1], want, IR_MAX_RANK, "the 'shape' input");
   if (r < 0 || !ok) return false;
   ir_shape s_v = ox_shape(cx, n->in[0]);
   const ir_shape *s = &s_v;
+  if (ox_is_symbolic(s) || !ox_dexprs_all_const(cx, want, r, dims)) return reshape_symbolic(cx, n, want, r, allowzero != 0);
   int infer = -1;
   int64_t known = 1;
   for (int i = 0; i < r; i++) {
@@ -99,12 +150,39 @@ static bool lower_shape(ox_ctx *cx, ox_node *n) {
   }
   int64_t dims[IR_MAX_RANK];
   memcpy(dims, s->dims, sizeof dims);
-  return done(n, ox_const_i64(cx, (int)(end - start), dims + start));
+  bool symbolic = false;
+  for (int64_t i = start; i < end; i++) symbolic = symbolic || s->sym[i];
+  if (!symbolic) return done(n, ox_const_i64(cx, (int)(end - start), dims + start));
+  /* Symbolic dimensions are run-time values (get_dimension_size), which
+   * ox_const_dexprs reads back as expressions where a shape needs them;
+   * runs of static ones stay constants. */
+  ir_id parts[IR_MAX_RANK];
+  int np = 0;
+  for (int64_t i = start; i < end;) {
+    int64_t one = 1;
+    if (s->sym[i]) {
+      parts[np++] = ox_reshape(cx, ox_get_dim(cx, n->in[0], (int)i, IR_I64), 1, &one);
+      i++;
+      continue;
+    }
+    int64_t j = i;
+    while (j < end && !s->sym[j]) j++;
+    parts[np++] = ox_const_i64(cx, (int)(j - i), dims + i);
+    i = j;
+  }
+  for (int i = 0; i < np; i++)
+    if (parts[i] == IR_NONE) return false;
+  return done(n, np == 1 ? parts[0] : ir_concatenate(&cx->b, np, parts, 0));
 }
 
 static bool lower_size(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
   const ir_shape xs = ox_shape(cx, n->in[0]);
+  if (ox_is_symbolic(&xs)) {
+    int64_t all[IR_MAX_RANK];
+    for (int i = 0; i < xs.rank; i++) all[i] = i;
+    return done(n, ox_count_dims(cx, n->in[0], xs.rank, all, IR_I64));
+  }
   return done(n, ir_constant_i(&cx->b, IR_I64, ir_shape_elements(&xs)));
 }
 
@@ -119,6 +197,13 @@ static bool lower_flatten(ox_ctx *cx, ox_node *n) {
   /* axis is in [-r, r]; a negative one counts from r (not r + 1). */
   if (axis < -s->rank || axis > s->rank) return ox_error(cx, n, "axis %lld is out of range for rank %d", (long long)axis, s->rank);
   if (axis < 0) axis += s->rank;
+  if (ox_is_symbolic(s)) {
+    ir_shape t = ir_shape_make(s->type, 2, NULL);
+    if (!ox_set_dim(cx, n, &t, 0, ox_dims_product(cx, s, 0, (int)axis), "the flattened shape") ||
+        !ox_set_dim(cx, n, &t, 1, ox_dims_product(cx, s, (int)axis, s->rank), "the flattened shape"))
+      return false;
+    return done(n, ox_reshape_shape(cx, n->in[0], &t));
+  }
   int64_t d[2] = {1, 1};
   for (int i = 0; i < s->rank; i++)
     if (!ox_dim_mul(cx, n, d[i >= axis], s->dims[i], &d[i >= axis])) return false;
@@ -136,14 +221,27 @@ static bool lower_squeeze(ox_ctx *cx, ox_node *n) {
   for (int i = 0; i < k; i++) {
     int64_t a;
     if (!ox_axis(cx, n, axes[i], s->rank, false, &a)) return false;
+    if (s->sym[a]) {
+      char b[96];
+      return ox_unsupported(cx, n, "cannot squeeze dimension %lld: it is symbolic (%s), 1 only for some bindings; fix it "
+                            "with --input-shape", (long long)a, ir_dexpr_str(cx->m, s->sym[a], b, sizeof b));
+    }
     if (s->dims[a] != 1) return ox_error(cx, n, "cannot squeeze dimension %lld of size %lld", (long long)a, (long long)s->dims[a]);
     drop[a] = true;
   }
-  int64_t dims[IR_MAX_RANK];
+  /* Without axes, only static size-1 dimensions go: a symbolic one is 1
+   * for some bindings only (ONNX Runtime would drop it then). */
+  ir_shape t = *s;
   int r = 0;
   for (int i = 0; i < s->rank; i++)
-    if (!(k < 0 ? s->dims[i] == 1 : drop[i])) dims[r++] = s->dims[i];
-  return done(n, ox_reshape(cx, n->in[0], r, dims));
+    if (!(k < 0 ? s->dims[i] == 1 && !s->sym[i] : drop[i])) {
+      t.dims[r] = s->dims[i];
+      t.sym[r++] = s->sym[i];
+    }
+  t.rank = (uint8_t)r;
+  if (!ox_is_symbolic(s)) return done(n, ox_reshape(cx, n->in[0], r, t.dims));
+  ir_shape_set_default_layout(&t);
+  return done(n, ox_reshape_shape(cx, n->in[0], &t));
 }
 
 static bool lower_unsqueeze(ox_ctx *cx, ox_node *n) {
@@ -163,9 +261,13 @@ static bool lower_unsqueeze(ox_ctx *cx, ox_node *n) {
     if (ins[a]) return ox_error(cx, n, "axis %lld is repeated", (long long)axes[i]);
     ins[a] = true;
   }
-  int64_t dims[IR_MAX_RANK];
-  for (int i = 0, j = 0; i < rank; i++) dims[i] = ins[i] ? 1 : s->dims[j++];
-  return done(n, ox_reshape(cx, n->in[0], rank, dims));
+  ir_shape t = ir_shape_make(s->type, rank, NULL);
+  for (int i = 0, j = 0; i < rank; i++) {
+    t.dims[i] = ins[i] ? 1 : s->dims[j];
+    t.sym[i] = ins[i] ? 0 : s->sym[j++];
+  }
+  if (!ox_is_symbolic(s)) return done(n, ox_reshape(cx, n->in[0], rank, t.dims));
+  return done(n, ox_reshape_shape(cx, n->in[0], &t));
 }
 
 static bool lower_transpose(ox_ctx *cx, ox_node *n) {
@@ -207,9 +309,15 @@ static bool lower_concat(ox_ctx *cx, ox_node *n) {
     ir_shape t_v = ox_shape(cx, xs[i]);
     const ir_shape *t = &t_v;
     bool fits = t->type == s->type && t->rank == s->rank;
-    for (int d = 0; fits && d < s->rank; d++) fits = d == axis || t->dims[d] == s->dims[d];
+    for (int d = 0; fits && d < s->rank; d++) fits = d == axis || (t->dims[d] == s->dims[d] && t->sym[d] == s->sym[d]);
     if (!fits) {
       char b1[160], b2[160];
+      bool sym = false;
+      for (int d = 0; d < s->rank && d < t->rank; d++) sym = sym || (d != axis && (t->sym[d] || s->sym[d]));
+      if (sym)
+        return ox_unsupported(cx, n, "input %d (%s) does not fit input 0 (%s) along axis %lld: their symbolic "
+                              "dimensions differ (equal only for some bindings)", i, ir_shape_str_m(cx->m, t, b1, sizeof b1),
+                              ir_shape_str_m(cx->m, s, b2, sizeof b2), (long long)axis);
       return ox_error(cx, n, "input %d (%s) does not fit input 0 (%s) along axis %lld", i, ir_shape_str(t, b1, sizeof b1),
                       ir_shape_str(s, b2, sizeof b2), (long long)axis);
     }
@@ -240,6 +348,8 @@ static bool lower_split(ox_ctx *cx, ox_node *n) {
     k = ox_const_ints(cx, n, n->in[1], sizes, OX_MAX_IO, "the 'split' input");
     if (k < 0) return false;
   }
+  if (!ox_refuse_symbolic(cx, n, n->in[0], (int)axis, (int)axis, "the input", "Split needs the size of the split axis"))
+    return false;
   int64_t d = s->dims[axis];
   if (n->nout < 1) return ox_error(cx, n, "needs at least one output");
   if (n->opset >= 18 && ox_attr(n, "num_outputs")) {
@@ -267,63 +377,107 @@ static bool lower_split(ox_ctx *cx, ox_node *n) {
   return true;
 }
 
+/* Reads Slice's starts or ends (attribute before opset 10, input `input`
+ * from then on) as expressions. Returns the count, -1 when absent, -2
+ * after an error. */
+static int slice_bounds(ox_ctx *cx, const ox_node *n, const char *name, int input, ir_dexpr *out) {
+  if (n->opset < 10) {
+    int64_t v[IR_MAX_RANK];
+    int k = attr_or_input(cx, n, 10, name, input, v, IR_MAX_RANK);
+    for (int i = 0; i < k; i++)
+      if (!(out[i] = ir_dexpr_const(cx->m, v[i]))) return -2;
+    return k;
+  }
+  if (input >= n->nin || n->in[input] == IR_NONE) return -1;
+  char what[64];
+  snprintf(what, sizeof what, "the '%s' input", name);
+  int k = ox_const_dexprs(cx, n, n->in[input], out, IR_MAX_RANK, what);
+  return k < 0 ? -2 : k;
+}
+
 /* Slice: starts/ends/axes as attributes before opset 10, inputs (with
  * steps) after. Bounds follow the ONNX clamping rules: negative values
  * count from the end; for a positive step start and end are clamped to
  * [0, dim], for a negative step start to [0, dim-1] and end to [-1, dim-1].
- * Negative steps become a reverse plus a positive-step slice. */
+ * Negative steps become a reverse plus a positive-step slice. With
+ * symbolic dimensions or bounds computed from them, the same rules on
+ * expressions (positive steps only), refused where the clamping is not
+ * one expression for every binding. */
 static bool lower_slice(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
   ir_id x = n->in[0];
   ir_shape s_v = ox_shape(cx, x);
   const ir_shape *s = &s_v;
+  ir_module *m = cx->m;
   int r = s->rank;
-  int64_t starts[IR_MAX_RANK], ends[IR_MAX_RANK], axes[IR_MAX_RANK], steps[IR_MAX_RANK];
-  int ns = attr_or_input(cx, n, 10, "starts", 1, starts, IR_MAX_RANK);
-  int ne = attr_or_input(cx, n, 10, "ends", 2, ends, IR_MAX_RANK);
+  int64_t axes[IR_MAX_RANK], steps[IR_MAX_RANK];
+  ir_dexpr starts[IR_MAX_RANK], ends[IR_MAX_RANK];
+  int ns = slice_bounds(cx, n, "starts", 1, starts);
+  int ne = slice_bounds(cx, n, "ends", 2, ends);
   int na = attr_or_input(cx, n, 10, "axes", 3, axes, IR_MAX_RANK);
   int nst = n->opset >= 10 ? attr_or_input(cx, n, 10, "steps", 4, steps, IR_MAX_RANK) : -1;
   if (ns == -2 || ne == -2 || na == -2 || nst == -2) return false;
   if (ns < 0 || ne < 0) return ox_error(cx, n, "needs starts and ends");
   if (ns != ne || (na >= 0 && na != ns) || (nst >= 0 && nst != ns))
     return ox_error(cx, n, "starts, ends, axes and steps must have the same length");
-  int64_t st[IR_MAX_RANK], li[IR_MAX_RANK], sd[IR_MAX_RANK], rev[IR_MAX_RANK];
+  ir_dexpr st[IR_MAX_RANK], li[IR_MAX_RANK];
+  int64_t sd[IR_MAX_RANK], rev[IR_MAX_RANK];
   bool seen[IR_MAX_RANK] = {false};
   int nrev = 0;
   for (int i = 0; i < r; i++) {
-    st[i] = 0;
-    li[i] = s->dims[i];
+    st[i] = ir_dexpr_const(m, 0);
+    li[i] = ir_shape_dim(m, s, i);
     sd[i] = 1;
+    if (!st[i] || !li[i]) return ox_error(cx, n, "out of memory building a dimension expression");
   }
   for (int i = 0; i < ns; i++) {
     int64_t a = na >= 0 ? axes[i] : i;
     if (!ox_axis(cx, n, a, r, false, &a)) return false;
     if (seen[a]) return ox_error(cx, n, "axis %lld is repeated", (long long)a);
     seen[a] = true;
-    int64_t d = s->dims[a], b = starts[i], e = ends[i], k = nst >= 0 ? steps[i] : 1;
+    int64_t k = nst >= 0 ? steps[i] : 1, b, e;
     if (k == 0) return ox_error(cx, n, "step %d is 0", i);
+    if (s->sym[a] || !ir_dexpr_is_const(m, starts[i], &b) || !ir_dexpr_is_const(m, ends[i], &e)) {
+      char b1[96], b2[96], b3[96];
+      if (k < 0)
+        return ox_unsupported(cx, n, "a negative step along dimension %lld (%s) with a symbolic size or bounds is not "
+                              "supported; fix the shapes with --input-shape", (long long)a, ox_dim_str(cx, s, (int)a, b1, sizeof b1));
+      ir_dexpr bb = ox_slice_index(cx, starts[i], li[a]), ee = ox_slice_index(cx, ends[i], li[a]);
+      int c = bb && ee ? ox_dexpr_decide(cx, IR_CMP_GE, ee, bb) : -1;
+      if (c < 0)
+        return ox_unsupported(cx, n, "slice [%s, %s) of dimension %lld (%s): clamping it to the dimension is not one "
+                              "expression for every binding of the symbolic dimensions; fix the shapes with --input-shape",
+                              ir_dexpr_str(m, starts[i], b1, sizeof b1), ir_dexpr_str(m, ends[i], b2, sizeof b2),
+                              (long long)a, ox_dim_str(cx, s, (int)a, b3, sizeof b3));
+      st[a] = bb;
+      li[a] = c ? ee : bb;
+      sd[a] = k;
+      continue;
+    }
+    int64_t d = s->dims[a];
     if (b < 0) b = b < -d ? 0 : b + d; /* also avoids overflow for INT64_MIN */
     if (e < 0) e = e < -d ? -1 : e + d;
     if (k > 0) {
       b = b < 0 ? 0 : b > d ? d : b;
       e = e < 0 ? 0 : e > d ? d : e;
-      st[a] = b;
-      li[a] = e < b ? b : e;
+      st[a] = ir_dexpr_const(m, b);
+      li[a] = ir_dexpr_const(m, e < b ? b : e);
       sd[a] = k;
     } else {
       /* After reversing, index j reads d-1-j. */
       b = b > d - 1 ? d - 1 : b;
       e = e > d - 1 ? d - 1 : e;
       if (d == 0 || b <= e) {
-        st[a] = li[a] = 0;
+        st[a] = li[a] = ir_dexpr_const(m, 0);
       } else {
-        st[a] = d - 1 - b;
-        li[a] = d - 1 - e;
+        st[a] = ir_dexpr_const(m, d - 1 - b);
+        li[a] = ir_dexpr_const(m, d - 1 - e);
         if (k == INT64_MIN) k = -d; /* -k would overflow; one element */
         sd[a] = -k;
         rev[nrev++] = a;
       }
     }
+    if (!st[a] || !li[a]) return ox_error(cx, n, "out of memory building a dimension expression");
   }
   if (nrev) {
     /* Sorted reverse dims (the IR does not require it, but print stably). */
@@ -336,29 +490,62 @@ static bool lower_slice(ox_ctx *cx, ox_node *n) {
     x = ir_reverse(&cx->b, x, nrev, rev);
   }
   bool whole = true;
-  for (int i = 0; i < r; i++) whole = whole && st[i] == 0 && li[i] == s->dims[i] && sd[i] == 1;
-  return done(n, whole ? x : ir_slice(&cx->b, x, st, li, sd));
+  for (int i = 0; i < r; i++) whole = whole && st[i] == ir_dexpr_const(m, 0) && li[i] == ir_shape_dim(m, s, i) && sd[i] == 1;
+  if (whole) return done(n, x);
+  bool symbolic = ox_is_symbolic(s);
+  int64_t sti[IR_MAX_RANK], lii[IR_MAX_RANK];
+  for (int i = 0; i < r && !symbolic; i++)
+    symbolic = !ir_dexpr_is_const(m, st[i], &sti[i]) || !ir_dexpr_is_const(m, li[i], &lii[i]);
+  return done(n, symbolic ? ox_slice_sym(cx, x, st, li, sd) : ir_slice(&cx->b, x, sti, lii, sd));
 }
 
-/* Expand: bidirectional NumPy broadcasting of x and the shape input. */
+/* Expand: bidirectional NumPy broadcasting of x and the shape input
+ * (whose entries may be expressions of symbolic dimensions: a symbolic
+ * dimension broadcasts only to itself, or from a static 1). */
 static bool lower_expand(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 2)) return false;
+  ir_module *m = cx->m;
   int64_t shape[IR_MAX_RANK], dims[IR_MAX_RANK];
-  int k = ox_const_ints(cx, n, n->in[1], shape, IR_MAX_RANK, "the 'shape' input");
+  ir_dexpr want[IR_MAX_RANK];
+  int k = ox_const_dexprs(cx, n, n->in[1], want, IR_MAX_RANK, "the 'shape' input");
   if (k < 0) return false;
   ir_shape s_v = ox_shape(cx, n->in[0]);
   const ir_shape *s = &s_v;
   int rank = k > s->rank ? k : s->rank;
+  if (!ox_is_symbolic(s) && ox_dexprs_all_const(cx, want, k, shape)) {
+    for (int i = 0; i < rank; i++) {
+      int ix = i - (rank - s->rank), is = i - (rank - k);
+      int64_t a = ix >= 0 ? s->dims[ix] : 1, b = is >= 0 ? shape[is] : 1;
+      if (b < 0) return ox_error(cx, n, "shape entry %d is negative", is);
+      if (a != b && a != 1 && b != 1)
+        return ox_error(cx, n, "dimension %d: %lld does not broadcast to %lld", i, (long long)a, (long long)b);
+      dims[i] = a == 1 ? b : a;
+    }
+    if (!ox_check_size(cx, n, s->type, rank, dims)) return false;
+    return done(n, ox_broadcast_to(cx, n, n->in[0], rank, dims));
+  }
+  ir_shape t = ir_shape_make(s->type, rank, NULL);
+  ir_dexpr one = ir_dexpr_const(m, 1);
   for (int i = 0; i < rank; i++) {
     int ix = i - (rank - s->rank), is = i - (rank - k);
-    int64_t a = ix >= 0 ? s->dims[ix] : 1, b = is >= 0 ? shape[is] : 1;
-    if (b < 0) return ox_error(cx, n, "shape entry %d is negative", is);
-    if (a != b && a != 1 && b != 1)
-      return ox_error(cx, n, "dimension %d: %lld does not broadcast to %lld", i, (long long)a, (long long)b);
-    dims[i] = a == 1 ? b : a;
+    ir_dexpr a = ix >= 0 ? ir_shape_dim(m, s, ix) : one, b = is >= 0 ? want[is] : one;
+    char b1[96], b2[96];
+    if (!a || !b) return ox_error(cx, n, "out of memory building a dimension expression");
+    if (ir_dexpr_lower(m, b) < 0)
+      return ox_error(cx, n, "shape entry %d (%s) is or may be negative", is, ir_dexpr_str(m, b, b1, sizeof b1));
+    ir_dexpr d = a == b || b == one ? a : a == one ? b : 0;
+    if (!d) {
+      int64_t av, bv;
+      if (ir_dexpr_is_const(m, a, &av) && ir_dexpr_is_const(m, b, &bv))
+        return ox_error(cx, n, "dimension %d: %lld does not broadcast to %lld", i, (long long)av, (long long)bv);
+      return ox_unsupported(cx, n, "dimension %d: %s broadcasts to %s only for some bindings of the symbolic dimensions; "
+                            "fix the shapes with --input-shape", i, ir_dexpr_str(m, a, b1, sizeof b1),
+                            ir_dexpr_str(m, b, b2, sizeof b2));
+    }
+    if (!ox_set_dim(cx, n, &t, i, d, "the expanded shape")) return false;
   }
-  if (!ox_check_size(cx, n, s->type, rank, dims)) return false;
-  return done(n, ox_broadcast_to(cx, n, n->in[0], rank, dims));
+  if (!ox_check_size(cx, n, s->type, rank, t.dims)) return false;
+  return done(n, ox_broadcast_to_shape(cx, n, n->in[0], &t));
 }
 
 /* Tile: per axis with repeat r > 1, broadcast to [.., r, d, ..] and merge
@@ -369,8 +556,12 @@ static bool lower_tile(ox_ctx *cx, ox_node *n) {
   int64_t reps[IR_MAX_RANK];
   ir_shape s_v = ox_shape(cx, x);
   const ir_shape *s = &s_v;
-  int k = ox_const_ints(cx, n, n->in[1], reps, IR_MAX_RANK, "the 'repeats' input");
+  ir_dexpr rep_e[IR_MAX_RANK];
+  int k = ox_const_dexprs(cx, n, n->in[1], rep_e, IR_MAX_RANK, "the 'repeats' input");
   if (k < 0) return false;
+  if (!ox_dexprs_all_const(cx, rep_e, k, reps))
+    return ox_unsupported(cx, n, "the 'repeats' input is computed from symbolic dimensions; tiling a symbolic number of "
+                          "times is not supported (fix the shapes with --input-shape)");
   if (k != s->rank) return ox_error(cx, n, "'repeats' has %d entries for an input of rank %d", k, s->rank);
   int r = s->rank;
   for (int a = 0; a < r; a++) {
@@ -380,19 +571,26 @@ static bool lower_tile(ox_ctx *cx, ox_node *n) {
     int64_t dims[IR_MAX_RANK];
     memcpy(dims, s->dims, sizeof dims);
     if (r < IR_MAX_RANK) {
-      int64_t big[IR_MAX_RANK], map[IR_MAX_RANK];
+      /* Symbolic dimensions keep their expressions (sym[] with dims[]). */
+      ir_shape big = ir_shape_make(s->type, r + 1, NULL), res = *s;
+      int64_t map[IR_MAX_RANK];
       for (int i = 0, j = 0; i <= r; i++) {
         if (i == a) {
-          big[i] = reps[a];
+          big.dims[i] = reps[a];
           continue;
         }
-        big[i] = dims[j];
+        big.dims[i] = dims[j];
+        big.sym[i] = s->sym[j];
         map[j++] = i;
       }
-      ir_id b = ir_broadcast(&cx->b, x, r + 1, big, map);
+      ir_id b = ox_broadcast_shape(cx, x, &big, map);
       if (!ox_dim_mul(cx, n, dims[a], reps[a], &dims[a]) || !ox_check_size(cx, n, s->type, r, dims)) return false;
-      x = ox_reshape(cx, b, r, dims);
+      ir_dexpr da = ir_shape_dim(cx->m, s, a);
+      if (!ox_set_dim(cx, n, &res, a, da ? ir_dexpr_mul_const(cx->m, da, reps[a]) : 0, "the tiled shape")) return false;
+      x = ox_reshape_shape(cx, b, &res);
     } else {
+      if (!ox_refuse_symbolic(cx, n, x, 0, r - 1, "the input", "tiling a tensor of kiln's maximum rank needs static sizes"))
+        return false;
       ir_id copies[OX_MAX_IO];
       if (reps[a] == 0 || reps[a] > OX_MAX_IO) {
         if (reps[a]) return ox_unsupported(cx, n, "tiling a rank-%d tensor %lld times is not supported", r, (long long)reps[a]);
@@ -420,7 +618,8 @@ static ir_id pad_side(ox_ctx *cx, const ox_node *n, ir_id x, int a, int64_t widt
   }
   ir_id edge = before ? ox_slice_axis(cx, x, a, 0, 1, 1) : ox_slice_axis(cx, x, a, d - 1, d, 1);
   s.dims[a] = width;
-  return ox_broadcast_to(cx, n, edge, s.rank, s.dims);
+  s.sym[a] = 0; /* the other dimensions keep their expressions */
+  return ox_broadcast_to_shape(cx, n, edge, &s);
 }
 
 /* The `width` elements that wrap padding adds along axis a of x (d > 0
@@ -495,6 +694,15 @@ static bool lower_pad(ox_ctx *cx, ox_node *n) {
     k = 2 * r;
   }
   if (k != 2 * r) return ox_error(cx, n, "'pads' has %d entries; an input of rank %d needs %d", k, r, 2 * r);
+  /* A symbolic dimension may be padded with a constant (its size grows by
+   * the pads), but not cropped or mirrored: that needs its run-time size. */
+  for (int i = 0; i < r; i++)
+    if (s->sym[i] && (pads[i] || pads[r + i]) && (pads[i] < 0 || pads[r + i] < 0 || strcmp(mode, "constant"))) {
+      char b[96];
+      return ox_unsupported(cx, n, "%s dimension %d, which is symbolic (%s), is not supported; fix it with --input-shape",
+                            pads[i] < 0 || pads[r + i] < 0 ? "cropping (negative pads)" : "reflect, edge or wrap padding of",
+                            i, ox_dim_str(cx, s, i, b, sizeof b));
+    }
   /* The result dims, checked before anything is built (pads are data: any
    * int64). */
   int64_t out[IR_MAX_RANK];
@@ -590,6 +798,8 @@ static bool lower_depth_to_space(ox_ctx *cx, ox_node *n) {
   ir_shape s_v = ox_shape(cx, n->in[0]);
   const ir_shape *s = &s_v;
   if (s->rank != 4) return ox_error(cx, n, "the input must have rank 4");
+  if (!ox_refuse_symbolic(cx, n, n->in[0], 0, 3, "the input", "DepthToSpace is lowered with static sizes"))
+    return false;
   int64_t bb, Hb, Wb;
   if (b <= 0 || !ox_dim_mul(cx, n, b, b, &bb) || !ox_dim_mul(cx, n, s->dims[2], b, &Hb) ||
       !ox_dim_mul(cx, n, s->dims[3], b, &Wb))
@@ -616,6 +826,8 @@ static bool lower_space_to_depth(ox_ctx *cx, ox_node *n) {
   ir_shape s_v = ox_shape(cx, n->in[0]);
   const ir_shape *s = &s_v;
   if (s->rank != 4) return ox_error(cx, n, "the input must have rank 4");
+  if (!ox_refuse_symbolic(cx, n, n->in[0], 0, 3, "the input", "SpaceToDepth is lowered with static sizes"))
+    return false;
   if (b <= 0 || s->dims[2] % b || s->dims[3] % b) return ox_error(cx, n, "blocksize %lld does not divide the spatial dimensions", (long long)b);
   int64_t N = s->dims[0], C = s->dims[1], H = s->dims[2] / b, W = s->dims[3] / b, Cbb;
   if (!ox_dim_mul(cx, n, C, b, &Cbb) || !ox_dim_mul(cx, n, Cbb, b, &Cbb)) return false;

@@ -20,6 +20,7 @@
 #include "frontend/onnx/onnx.h"
 #include "frontend/onnx/onnx.pb-c.h"
 #include "ir/builder.h"
+#include "ir/symbolic.h"
 
 #define OX_MIN_OPSET 7
 /* The newest released ai.onnx opset (26, ONNX 1.21; ONNX 1.22's opset 27
@@ -385,5 +386,69 @@ bool ox_dim_mul(ox_ctx *cx, const ox_node *n, int64_t a, int64_t b, int64_t *out
 /* Refuses (reporting) a result shape whose size overflows or exceeds the
  * 1 TiB kiln accepts for any tensor. */
 bool ox_check_size(ox_ctx *cx, const ox_node *n, ir_type t, int rank, const int64_t *dims);
+
+/* symbolic shapes (H4): helpers of lower.c that keep symbolic dimensions
+ * (ir/symbolic.h): a shape's sym[] travels with its dims[]. */
+/* IR broadcast of x to s's dimensions, expressions included; operand
+ * dimension i becomes result dimension map[i] (NULL for a scalar x). */
+ir_id ox_broadcast_shape(ox_ctx *cx, ir_id x, const ir_shape *s, const int64_t *map);
+/* IR reshape of x to s's dimensions (x itself when they are x's). */
+ir_id ox_reshape_shape(ox_ctx *cx, ir_id x, const ir_shape *s);
+/* NumPy broadcasting of x to the dimensions of t (ox_broadcast_to with
+ * expressions): a symbolic dimension goes only to itself. */
+ir_id ox_broadcast_to_shape(ox_ctx *cx, const ox_node *n, ir_id x, const ir_shape *t);
+/* ox_broadcast_along to t's dimensions. */
+ir_id ox_broadcast_along_shape(ox_ctx *cx, ir_id x, const ir_shape *t, int64_t dim);
+/* The size of dimension `dim` of x as a scalar of type t: a constant when
+ * static, else get_dimension_size converted to t (a run-time value). */
+ir_id ox_get_dim(ox_ctx *cx, ir_id x, int dim, ir_type t);
+/* The product of x's dimensions dims[0..n) as a scalar of type t (the
+ * element count a mean divides by), run-time values for symbolic ones. */
+ir_id ox_count_dims(ox_ctx *cx, ir_id x, int n, const int64_t *dims, ir_type t);
+/* Whether any dimension of s is symbolic. */
+bool ox_is_symbolic(const ir_shape *s);
+/* Dimension i of s as text: its expression or its size. Returns buf. */
+char *ox_dim_str(ox_ctx *cx, const ir_shape *s, int i, char *buf, size_t n);
+/* Refuses (ox_unsupported, false) when one of dimensions first..last of v
+ * is symbolic: "<what> is f32[b,3,..]: dimension 0 (b) is symbolic, and
+ * <why>; fix it with --input-shape". True when they are all static. */
+bool ox_refuse_symbolic(ox_ctx *cx, const ox_node *n, ir_id v, int first, int last, const char *what,
+                        const char *why);
+
+/* symbolic shapes (H3): import-time symbolic evaluation of shape
+ * subgraphs (symshape.c) and the symbolic forms of the tensor ops' shape
+ * arithmetic. */
+/* Like ox_const_ints, each element as a dimension expression: v may be
+ * computed from symbolic dimensions (Shape of a symbolic tensor, then
+ * Gather, Concat, Cast, arithmetic, ...). When v is known at import time,
+ * exactly what ox_const_ints gives (as constant expressions). Returns the
+ * count, or -1 after reporting (the usual "must be known at compile time"
+ * when v depends on input data; otherwise naming the step that has no
+ * dimension expression for every binding). */
+int ox_const_dexprs(ox_ctx *cx, const ox_node *n, ir_id v, ir_dexpr *out, int max, const char *what);
+/* Whether e[0..k) are all constants; their values in vals. */
+bool ox_dexprs_all_const(ox_ctx *cx, const ir_dexpr *e, int k, int64_t *vals);
+/* Sets dimension i of s to expression e (static when e is a constant);
+ * false after reporting (naming node n and `what`) when e is 0 (an
+ * overflow), may be negative or is unbounded. */
+bool ox_set_dim(ox_ctx *cx, const ox_node *n, ir_shape *s, int i, ir_dexpr e, const char *what);
+/* IR slice of x with starts and limits as expressions (symbolic ones go
+ * into the attribute's start_sym/limit_sym); stride NULL: all 1. */
+ir_id ox_slice_sym(ox_ctx *cx, ir_id x, const ir_dexpr *start, const ir_dexpr *limit, const int64_t *stride);
+/* The product of dimensions from..to-1 of s as an expression (1 when
+ * empty); 0 on overflow. */
+ir_dexpr ox_dims_product(ox_ctx *cx, const ir_shape *s, int from, int to);
+/* The expression q with q * b == a for every binding (a Reshape's -1),
+ * or 0 when kiln finds none (b constant: an exact division; otherwise q a
+ * constant times a product of symbols). */
+ir_dexpr ox_dexpr_div_exact(ox_ctx *cx, ir_dexpr a, ir_dexpr b);
+/* The comparison `a dir b` when the symbols' ranges decide it for every
+ * binding: 1 (true), 0 (false); -1 when it differs between bindings. */
+int ox_dexpr_decide(ox_ctx *cx, ir_cmp dir, ir_dexpr a, ir_dexpr b);
+/* A Slice start or end i (positive step) on a dimension of size d: a
+ * negative constant counts from the end, then clamped to [0, d]. 0 when
+ * that is not one expression for every binding (a symbolic index that may
+ * be negative, a clamp the ranges do not decide). */
+ir_dexpr ox_slice_index(ox_ctx *cx, ir_dexpr i, ir_dexpr d);
 
 #endif

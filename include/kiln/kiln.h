@@ -98,6 +98,15 @@ KILN_API void kiln_context_set_diagnostics(kiln_context *ctx, kiln_diag_fn fn, v
  * loaded afterwards (ONNX `dim_param`s, e.g. batch). Replaces an earlier
  * binding of the same name. */
 KILN_API kiln_status kiln_context_bind_input_shape(kiln_context *ctx, const char *input, int rank, const int64_t *dims);
+/* Bounds the symbolic dimensions of a model input, by input name, for
+ * models loaded afterwards: each symbolic dimension (an ONNX `dim_param` or
+ * unknown dimension) of the input becomes a symbol whose values range over
+ * 1..dims[i] (the dimension at its position); a static dimension must equal
+ * dims[i]. The model is compiled once and runs at any shape within the
+ * bounds (kiln_model_bind_shapes). Replaces an earlier bound of the same
+ * name; an input may not be both bound here and bound to a fixed shape by
+ * kiln_context_bind_input_shape. */
+KILN_API kiln_status kiln_context_bound_input_shape(kiln_context *ctx, const char *input, int rank, const int64_t *dims);
 
 /* ---- models ------------------------------------------------------------ */
 
@@ -128,6 +137,20 @@ KILN_API kiln_status kiln_model_output(const kiln_model *m, int i, kiln_tensor_i
 /* Index of the input or output with this name, or -1. */
 KILN_API int kiln_model_find_input(const kiln_model *m, const char *name);
 KILN_API int kiln_model_find_output(const kiln_model *m, const char *name);
+/* Symbolic dimensions (an ONNX model loaded with
+ * kiln_context_bound_input_shape): the infos above give each symbolic
+ * dimension as its bound. Whether m has any symbolic dimension (1) or none
+ * (0). */
+KILN_API int kiln_model_is_symbolic(const kiln_model *m);
+/* Makes m static at the actual input shapes: actual[i] (only rank and dims
+ * read) for input i, n = kiln_model_num_inputs(m) of them. Every symbol
+ * takes the value of the input dimension that is it, which must lie within
+ * its bound and agree across inputs; every other dimension must match.
+ * Then m is as if loaded with those shapes fixed (the symbols are gone).
+ * KILN_ERR_SHAPE, naming the input, dimension and symbol, when the shapes
+ * do not fit; m is unchanged then. A static model accepts exactly its own
+ * shapes. */
+KILN_API kiln_status kiln_model_bind_shapes(kiln_model *m, int n, const kiln_tensor_info *actual);
 
 enum {
   KILN_PRINT_ELIDE_CONSTANTS = 1 << 0, /* print constants over 16 elements as {...} */

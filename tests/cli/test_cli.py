@@ -93,8 +93,8 @@ def report(name, why, args=None, o="", e=""):
 x34 = npy("x34.npy", "<f4", (3, 4), f32(*range(12)))
 
 # ---- 1. --input-shape wherever a model is read ----
-check("opt: a symbolic input without a shape says to use --input-shape", ["opt", SYM], 1,
-      err=["--input-shape x=DIMS", "sym.onnx"])
+check("opt: a symbolic input without a shape says to use --max-shape or --input-shape", ["opt", SYM], 1,
+      err=["--max-shape x=64x4", "--input-shape x=1x4", "sym.onnx"])
 check("opt accepts --input-shape", ["opt", SYM, "--input-shape", "x=2x4"], 0, out=["f32[2,4]"])
 check("import accepts --input-shape", ["import", SYM, "--input-shape=x=5x4"], 0, out=["f32[5,4]"])
 check("compile --emit=ir accepts --input-shape", ["compile", SYM, "--input-shape", "x=6x4", "--emit=ir"], 0,

@@ -187,6 +187,21 @@ def export(name, outdir):
     write_io(d, in_names, [a.numpy() for a in args], out_names, [r.numpy() for r in refs])
 
 
+def export_dynamic(model, args, path, opset, dynamic_axes):
+    """Exports model (in eval mode) traced on args to path with the given
+    dynamic_axes ({'input_0': {0: 'batch'}, ...}: those dimensions become
+    ONNX dim_params); inputs are named input_N and outputs output_N, as
+    export() names them. Returns (input names, output names)."""
+    with torch.no_grad():
+        ref = model(*args)
+    nout = len(ref) if isinstance(ref, (tuple, list)) else 1
+    in_names = ['input_%d' % i for i in range(len(args))]
+    out_names = ['output_%d' % i for i in range(nout)]
+    torch.onnx.export(model, tuple(args), path, opset_version=opset, input_names=in_names, output_names=out_names,
+                      dynamic_axes=dynamic_axes, do_constant_folding=True)
+    return in_names, out_names
+
+
 # The single-op cases, in the order `model_test.py --ops` runs them.
 OPS = list(op_cases.CASES) + list(op_cases.BUILT)
 

@@ -79,6 +79,16 @@ static void test_division(void **state) {
     int64_t num = sv + 6 - 7, want = (num >= 0 ? num / 2 : -((-num + 1) / 2)) + 1;
     assert_int_equal(got, want);
   }
+  /* Nested divisions are one: floor(floor(s/2)/2) == floor(s/4), and
+   * floor((floor(s/3)+1)/2) == floor((s+3)/6), checked by value too. */
+  assert_int_equal(ir_dexpr_floordiv(m, ir_dexpr_floordiv(m, s, 2), 2), ir_dexpr_floordiv(m, s, 4));
+  ir_dexpr n2 = ir_dexpr_floordiv(m, ir_dexpr_add_const(m, ir_dexpr_floordiv(m, s, 3), 1), 2);
+  assert_int_equal(n2, ir_dexpr_floordiv(m, ir_dexpr_add_const(m, s, 3), 6));
+  for (int64_t sv = 1; sv <= 100; sv++) {
+    int64_t got;
+    assert_true(ir_dexpr_eval(m, n2, &sv, &got));
+    assert_int_equal(got, (sv / 3 + 1) / 2);
+  }
   assert_int_equal(ir_dexpr_floordiv(m, s, 0), 0);
   assert_int_equal(ir_dexpr_floordiv(m, s, 1), s);
   ir_module_destroy(m);

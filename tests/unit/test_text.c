@@ -12,6 +12,8 @@
  */
 #include "tests/unit/unit.h"
 
+#include "ir/symbolic.h"
+
 static const char *kir_dir = ".";
 
 /* Parses text (expected to succeed), prints it and returns the malloc'd
@@ -433,6 +435,348 @@ static void test_builder_round_trip(void **state) {
   fixture_free(f);
 }
 
+/* ---- symbolic dimensions (docs/ir.md, "Symbolic dimensions") ---- */
+
+/* Every expression form the printer writes, in canonical text: sums,
+ * products, a negative term after the constant, floor divisions of a
+ * symbol and of a sum, a coefficient after a division, a product of two
+ * divisions (the second in parentheses), a division of a sum (nested
+ * divisions are canonicalised to one, see test_symbolic_canonical). "(s-3)/2+1"
+ * is written "(s+1)/2-1" (the canonical form keeps remainders in [0, 2)).
+ * Divisions print by divisor ("(s+1)/2" before "s/4"). */
+static const char sym_text[] =
+    "module m\n"
+    "symbol b <= 8\n"
+    "symbol s <= 64\n"
+    "\n"
+    "ENTRY %main {\n"
+    "  %p0 = f32[b,s,768]{2,1,0} parameter(0)\n"
+    "  %p1 = f32[b*s,768]{1,0} parameter(1)\n"
+    "  %p2 = f32[2*s+1]{0} parameter(2)\n"
+    "  %p3 = f32[s-1]{0} parameter(3)\n"
+    "  %p4 = f32[s/4*b]{0} parameter(4)\n"
+    "  %p5 = f32[(s+1)/2*(s/4)]{0} parameter(5)\n"
+    "  %p6 = f32[(s+1)/2-1]{0} parameter(6)\n"
+    "  %p7 = f32[s/4*3*b,(s+2)/6,(b*s+1)/2,70-s]{0,1,2,3} parameter(7)\n"
+    "  %p8 = f32[b*s+8-b,b+s-2]{1,0} parameter(8)\n"
+    "  ROOT %t = () tuple()\n"
+    "}\n";
+
+static ir_module *parse_ok(const char *text) {
+  msgs d;
+  msgs_init(&d);
+  ir_module *m = ir_parse_module(text, strlen(text), "t.kir", &d.sink);
+  if (!m) {
+    print_error("parse failed:\n%s\n", d.text);
+    fail();
+  }
+  return m;
+}
+
+static void test_symbolic_round_trip(void **state) {
+  (void)state;
+  assert_round_trips(sym_text);
+  /* parse . print . parse . print gives the same text again. */
+  char *p1 = reprint(sym_text);
+  char *p2 = reprint(p1);
+  assert_string_equal(p2, sym_text);
+  free(p1);
+  free(p2);
+  /* The order of terms and factors does not depend on the order in which
+   * the text (or whoever built the module) made the divisions: s/3 is met
+   * first here, but a parse of the printed text meets s/2 first. */
+  static const char mixed[] = "module m\nsymbol s <= 64\n\nENTRY %e {\n"
+                              "  %x = f32[s/3+s/2*(s/5),s/3+s/2,s/4*((s+1)/2)]{2,1,0} parameter(0)\n"
+                              "  ROOT %t = () tuple()\n}\n";
+  static const char mixed_printed[] = "module m\nsymbol s <= 64\n\nENTRY %e {\n"
+                                      "  %x = f32[s/2*(s/5)+s/3,s/2+s/3,(s+1)/2*(s/4)]{2,1,0} parameter(0)\n"
+                                      "  ROOT %t = () tuple()\n}\n";
+  assert_reprints_as(mixed, mixed_printed);
+  assert_round_trips(mixed_printed);
+  /* An expression longer than the printer's first buffer (256 bytes). */
+  char big[2048];
+  int k = snprintf(big, sizeof big, "module m\n");
+  for (int i = 0; i < 10; i++)
+    k += snprintf(big + k, sizeof big - (size_t)k, "symbol a_long_symbol_name_for_a_long_dimension_%d <= 4\n", i);
+  k += snprintf(big + k, sizeof big - (size_t)k, "\nENTRY %%e {\n  %%x = f32[");
+  for (int i = 0; i < 10; i++)
+    k += snprintf(big + k, sizeof big - (size_t)k, "%sa_long_symbol_name_for_a_long_dimension_%d", i ? "+" : "", i);
+  snprintf(big + k, sizeof big - (size_t)k, "]{0} parameter(0)\n  ROOT %%t = () tuple()\n}\n");
+  assert_true(strlen(big) > 600);
+  assert_round_trips(big);
+  /* Symbols and their bounds are read into the module in order. */
+  ir_module *m = parse_ok(sym_text);
+  assert_int_equal(ir_sym_count(m), 2);
+  assert_string_equal(ir_sym_name(m, 0), "b");
+  assert_int_equal(ir_sym_bound(m, 0), 8);
+  assert_string_equal(ir_sym_name(m, 1), "s");
+  assert_int_equal(ir_sym_bound(m, 1), 64);
+  ir_module_destroy(m);
+}
+
+/* Each dimension read from text is the expression the API builds for the
+ * same formula (so the same id: ids are canonical), holds the bound worked
+ * out by hand, and evaluates as the formula does at b=3, s=10 and b=1, s=7
+ * (values by hand, floor division). */
+static void test_symbolic_values(void **state) {
+  (void)state;
+  ir_module *m = parse_ok(sym_text);
+  const ir_comp *c = ir_module_entry(m);
+  int kb = ir_sym_find(m, "b"), ks = ir_sym_find(m, "s");
+  assert_true(kb == 0 && ks == 1);
+  ir_dexpr b = ir_sym_expr(m, kb), s = ir_sym_expr(m, ks);
+  const ir_shape *sh[9];
+  for (int i = 0; i < 9; i++) sh[i] = &c->insts[ir_comp_param(c, (uint32_t)i)].shape;
+  ir_dexpr s4 = ir_dexpr_floordiv(m, s, 4);
+  ir_dexpr s1_2 = ir_dexpr_floordiv(m, ir_dexpr_add_const(m, s, 1), 2);
+  static const struct {
+    int param, dim;
+    int64_t bound, at_3_10, at_1_7;
+  } want[] = {
+      {0, 0, 8, 3, 1},      {0, 1, 64, 10, 7},    {0, 2, 768, 768, 768}, {1, 0, 512, 30, 7},
+      {2, 0, 129, 21, 15},  {3, 0, 63, 9, 6},     {4, 0, 128, 6, 1},     {5, 0, 512, 10, 4},
+      {6, 0, 31, 4, 3},     {7, 0, 384, 18, 3},   {7, 1, 11, 2, 1},      {7, 2, 256, 15, 4},
+      {7, 3, 69, 60, 63},   {8, 1, 70, 11, 6},
+  };
+  ir_dexpr built[] = {
+      b,
+      s,
+      0, /* static */
+      ir_dexpr_mul(m, b, s),
+      ir_dexpr_add_const(m, ir_dexpr_mul_const(m, s, 2), 1),
+      ir_dexpr_add_const(m, s, -1),
+      ir_dexpr_mul(m, s4, b),
+      ir_dexpr_mul(m, s4, s1_2),
+      ir_dexpr_add_const(m, ir_dexpr_floordiv(m, ir_dexpr_add_const(m, s, -3), 2), 1), /* (s-3)/2+1 */
+      ir_dexpr_mul(m, ir_dexpr_mul_const(m, s4, 3), b),
+      ir_dexpr_floordiv(m, ir_dexpr_add_const(m, ir_dexpr_floordiv(m, s, 2), 1), 3),
+      ir_dexpr_floordiv(m, ir_dexpr_add_const(m, ir_dexpr_mul(m, b, s), 1), 2),
+      ir_dexpr_sub(m, ir_dexpr_const(m, 70), s),
+      ir_dexpr_add_const(m, ir_dexpr_add(m, b, s), -2),
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    const ir_shape *x = sh[want[i].param];
+    int d = want[i].dim;
+    assert_int_equal(x->dims[d], want[i].bound);
+    assert_int_equal(x->sym[d], built[i]);
+    int64_t v;
+    ir_dexpr e = ir_shape_dim(m, x, d);
+    assert_true(ir_dexpr_eval(m, e, (const int64_t[]){3, 10}, &v));
+    assert_int_equal(v, want[i].at_3_10);
+    assert_true(ir_dexpr_eval(m, e, (const int64_t[]){1, 7}, &v));
+    assert_int_equal(v, want[i].at_1_7);
+  }
+  /* b*s+8-b: 35 at b=3, s=10 (its bound is the range's enclosure). */
+  int64_t v;
+  assert_true(ir_dexpr_eval(m, sh[8]->sym[0], (const int64_t[]){3, 10}, &v));
+  assert_int_equal(v, 35);
+  ir_module_destroy(m);
+
+  /* Static text never creates expressions: the table stays empty. */
+  m = parse_ok("module m\n\nENTRY %e {\n  %x = f32[2,3]{1,0} parameter(0)\n"
+               "  %y = f32[1,3]{1,0} slice(%x), slice={[1:2], [0:3]}\n  ROOT %t = () tuple()\n}\n");
+  assert_int_equal(ir_dexpr_count(m), 0);
+  assert_int_equal(ir_sym_count(m), 0);
+  ir_module_destroy(m);
+}
+
+/* Text that is not canonical prints as the canonical form; a dimension
+ * whose expression is a constant is static. */
+static void test_symbolic_canonical(void **state) {
+  (void)state;
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"s*b", "b*s"},
+      {"s+s", "2*s"},
+      {"s*2", "2*s"},
+      {"(s+1)*2", "2*s+2"},
+      {" b * s ", "b*s"},
+      {"4*s/4", "s"},
+      {"s/1", "s"},
+      {"-s+70", "70-s"},
+      {"-2*(s-70)", "140-2*s"},
+      {"70-(s+2)", "68-s"},
+      {"b-b+3", "3"},
+      {"s/2*2-2*(s/2)+5", "5"},
+      {"(s-3)/2+1", "(s+1)/2-1"},
+      {"(s+1)/2*(s/4)", "(s+1)/2*(s/4)"},
+      {"s/4*((s+1)/2)", "(s+1)/2*(s/4)"},
+      {"b*s/4", "(b*s)/4"},
+      {"s/2/2", "s/4"},          /* floor(floor(s/2)/2) == floor(s/4): nested divisions become one */
+      {"(s/2+1)/3", "(s+2)/6"},  /* floor((floor(s/2)+1)/3) == floor((s+2)/6) */
+      {"-(s/2)+s+40", "s+40-s/2"},
+      {"-(s/2)+s", "s-s/2"}, /* never negative, though its range alone says -31 */
+      {"2*(s/2)", "s/2*2"},
+      {"s // a comment\n", "s"},
+      {"+7", "7"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char in[512], want[512];
+    snprintf(in, sizeof in,
+             "module m\nsymbol b <= 8\nsymbol s <= 64\n\nENTRY %%e {\n  %%x = f32[%s]{0} parameter(0)\n"
+             "  ROOT %%t = () tuple()\n}\n",
+             cases[i].in);
+    snprintf(want, sizeof want,
+             "module m\nsymbol b <= 8\nsymbol s <= 64\n\nENTRY %%e {\n  %%x = f32[%s]{0} parameter(0)\n"
+             "  ROOT %%t = () tuple()\n}\n",
+             cases[i].out);
+    assert_reprints_as(in, want);
+  }
+  /* A constant expression gives a static dimension. */
+  ir_module *m = parse_ok("module m\nsymbol b <= 8\nENTRY %e { %x = f32[b-b+3] parameter(0) ROOT %t = () tuple() }");
+  const ir_shape *x = &ir_module_entry(m)->insts[0].shape;
+  assert_int_equal(x->dims[0], 3);
+  assert_int_equal(x->sym[0], 0);
+  ir_module_destroy(m);
+}
+
+/* Symbolic slice starts and limits and gather slice sizes print as
+ * expressions; static ones as before. */
+static void test_symbolic_attributes(void **state) {
+  (void)state;
+  static const char text[] =
+      "module m\n"
+      "symbol b <= 4\n"
+      "symbol s <= 16\n"
+      "\n"
+      "ENTRY %main outputs={\"output0\", \"output1\", \"output2\"} {\n"
+      "  %x = f32[b,s+2]{1,0} parameter(0)\n"
+      "  %i = i32[3,1]{1,0} parameter(1)\n"
+      "  %sl = f32[b,s]{1,0} slice(%x), slice={[0:b], [1:s+1]}\n"
+      "  %st = f32[1,(s+1)/2]{1,0} slice(%x), slice={[b-1:b], [0:s:2]}\n"
+      "  %g = f32[3,b]{1,0} gather(%x, %i), offset_dims={1}, collapsed_slice_dims={1}, start_index_map={1}, "
+      "index_vector_dim=1, slice_sizes={b,1}\n"
+      "  ROOT %t = (f32[b,s]{1,0}, f32[1,(s+1)/2]{1,0}, f32[3,b]{1,0}) tuple(%sl, %st, %g)\n"
+      "}\n";
+  assert_round_trips(text);
+  ir_module *m = parse_ok(text);
+  const ir_comp *c = ir_module_entry(m);
+  ir_dexpr b = ir_sym_expr(m, 0), s = ir_sym_expr(m, 1);
+  const ir_slice_attr *a = c->insts[2].a.slice;
+  assert_int_equal(a->start_sym[0], 0);
+  assert_int_equal(a->start[0], 0);
+  assert_int_equal(a->limit_sym[0], b);
+  assert_int_equal(a->limit[0], 4);
+  assert_int_equal(a->start_sym[1], 0);
+  assert_int_equal(a->start[1], 1);
+  assert_int_equal(a->limit_sym[1], ir_dexpr_add_const(m, s, 1));
+  assert_int_equal(a->limit[1], 17);
+  a = c->insts[3].a.slice;
+  assert_int_equal(a->start_sym[0], ir_dexpr_add_const(m, b, -1));
+  assert_int_equal(a->start[0], 3);
+  assert_int_equal(a->stride[1], 2);
+  const ir_gather_dims *g = c->insts[4].a.gather;
+  assert_int_equal(g->slice_sizes_sym[0], b);
+  assert_int_equal(g->slice_sizes[0], 4);
+  assert_int_equal(g->slice_sizes_sym[1], 0);
+  assert_int_equal(g->slice_sizes[1], 1);
+  ir_module_destroy(m);
+}
+
+/* A module built through the API prints as hand-written text that reads
+ * back to the same text. */
+static void test_symbolic_builder(void **state) {
+  (void)state;
+  fixture *f = fixture_new();
+  ir_module *m = f->m;
+  ir_dexpr b = ir_sym_declare(m, "batch", 16), s = ir_sym_declare(m, "seq", 128);
+  assert_true(b && s);
+  ir_shape x = ir_shape_make(IR_F32, 2, (int64_t[]){1, 768});
+  assert_true(ir_shape_set_dim(m, &x, 0, ir_dexpr_mul(m, b, s)));
+  ir_shape y = ir_shape_make(IR_F32, 1, (int64_t[]){1});
+  assert_true(ir_shape_set_dim(m, &y, 0, ir_dexpr_add_const(m, ir_dexpr_floordiv(m, ir_dexpr_add_const(m, s, -3), 2), 1)));
+  ir_id p0 = ir_parameter(&f->b, 0, x, "x");
+  ir_id p1 = ir_parameter(&f->b, 1, y, "y");
+  ir_id t = ir_tuple(&f->b, 2, (ir_id[]){p0, p1});
+  assert_true(ir_set_root(&f->b, t, 2, (const char *const[]){"a", "b"}));
+  char *p = ir_print_module(m, NULL);
+  assert_string_equal(p, "module t\n"
+                         "symbol batch <= 16\n"
+                         "symbol seq <= 128\n"
+                         "\n"
+                         "ENTRY %main outputs={\"a\", \"b\"} {\n"
+                         "  %parameter.0 = f32[batch*seq,768]{1,0} parameter(0), io_name=\"x\"\n"
+                         "  %parameter.1 = f32[(seq+1)/2-1]{0} parameter(1), io_name=\"y\"\n"
+                         "  ROOT %tuple.2 = (f32[batch*seq,768]{1,0}, f32[(seq+1)/2-1]{0}) tuple(%parameter.0, "
+                         "%parameter.1)\n"
+                         "}\n");
+  char *q = reprint(p);
+  assert_string_equal(q, p);
+  free(p);
+  free(q);
+  fixture_free(f);
+}
+
+/* What the parser refuses, with the position of the offending token. */
+static void test_symbolic_errors(void **state) {
+  (void)state;
+  static const struct {
+    const char *syms, *shape, *msg;
+  } bad[] = {
+      {"", "f32[q]", "t.kir:2:21: error: unknown symbol 'q'"},
+      {"symbol b <= 4", "f32[b,bb]", "t.kir:2:23: error: unknown symbol 'bb'"},
+      {"symbol b <= 0", "f32[b]", "t.kir:1:22: error: symbol b has bound 0; a bound must be at least 1"},
+      {"symbol b <= -3", "f32[b]", "symbol b has bound -3"},
+      {"symbol 9b <= 4", "f32[2]", "t.kir:1:17: error: bad symbol name '9b'"},
+      {"symbol b.c <= 4", "f32[2]", "bad symbol name 'b.c'"},
+      {"symbol b 4", "f32[2]", "t.kir:1:19: error: expected '<=' and the symbol's bound, found '4'"},
+      {"symbol b <=", "f32[2]", "expected the symbol's bound (an integer >= 1), found 'ENTRY'"},
+      {"symbol b <= 4 symbol b <= 4", "f32[b]", "t.kir:1:31: error: symbol b is declared twice"},
+      {"symbol s <= 8", "f32[s-2]", "t.kir:2:21: error: dimension s-2 may be negative (lower bound -1 within the symbols' bounds)"},
+      {"symbol s <= 8", "f32[2,8-2*s]", "dimension 8-2*s may be negative (lower bound -8"},
+      {"symbol s <= 8", "f32[s/0]", "t.kir:2:23: error: division by zero in a dimension expression"},
+      {"symbol s <= 8", "f32[s/s]", "t.kir:2:23: error: expected a positive integer after '/' (floor division by a constant), found 's'"},
+      {"symbol s <= 8", "f32[s/-2]", "expected a positive integer after '/' (floor division by a constant), found '-2'"},
+      {"symbol s <= 8", "f32[s/]", "expected a positive integer after '/' (floor division by a constant), found ']'"},
+      {"symbol s <= 8", "f32[s*]", "expected a dimension size, found ']'"},
+      {"symbol s <= 8", "f32[(s+1]", "expected ')', found ']'"},
+      {"symbol s <= 8", "f32[s s]", "expected ']', found 's'"},
+      {"symbol b <= 8", "f32[b*b*b*b*b]", "t.kir:2:21: error: dimension expression is too large"},
+      {"symbol b <= 8", "f32[9223372036854775807*b*2]", "dimension expression is too large"},
+      {"", "f32[9223372036854775807+1]", "dimension expression is too large"},
+      {"", "f32[99999999999999999999*2]", "t.kir:2:21: error: integer out of range"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[256];
+    snprintf(text, sizeof text, "module m %s\nENTRY %%e { %%x = %s parameter(0) ROOT %%t = () tuple() }", bad[i].syms,
+             bad[i].shape);
+    assert_contains(parse_error(text), bad[i].msg);
+  }
+  /* Nesting is bounded (a fuzzer's "((((...": no deep recursion). */
+  char deep[400];
+  int k = snprintf(deep, sizeof deep, "module m symbol s <= 8 ENTRY %%e { %%x = f32[");
+  for (int i = 0; i < 70; i++) deep[k++] = '(';
+  snprintf(deep + k, sizeof deep - (size_t)k, "s");
+  assert_contains(parse_error(deep), "dimension expression nested more than 64 deep");
+  /* Symbols come before the first computation. */
+  assert_contains(parse_error("module m\n%f {\n  ROOT %p = f32[] parameter(0)\n}\nsymbol b <= 4\n"
+                              "ENTRY %e { ROOT %t = () tuple() }"),
+                  "t.kir:5:1: error: symbols must be declared before the first computation");
+  /* A wrong declared shape is reported with the symbolic result. */
+  assert_contains(parse_error("module m symbol s <= 8 symbol b <= 8 ENTRY %e { %x = f32[s] parameter(0)\n"
+                              "  %y = f32[b] neg(%x) ROOT %t = () tuple() }"),
+                  "t.kir:2:3: error: declared shape does not match neg of its operands, which gives f32[s]{0}");
+  /* Constants have static shapes (their literal has one size). */
+  assert_contains(parse_error("module m symbol s <= 2 ENTRY %e { %c = f32[s] constant({1, 2}) ROOT %t = () tuple() }"),
+                  "a constant's shape must be static, found f32[s]{0}");
+  /* Symbolic slice bounds and gather slice sizes must be nonnegative. */
+  assert_contains(parse_error("module m symbol s <= 8 ENTRY %e { %x = f32[s] parameter(0)\n"
+                              "  %y = f32[2] slice(%x), slice={[s-2:s]} ROOT %t = () tuple() }"),
+                  "t.kir:2:34: error: slice start s-2 may be negative");
+  assert_contains(parse_error("module m symbol s <= 8 ENTRY %e { %x = f32[s] parameter(0)\n"
+                              "  %y = f32[2] slice(%x), slice={[0:s-2]} ROOT %t = () tuple() }"),
+                  "slice limit s-2 may be negative");
+  assert_contains(parse_error("module m symbol s <= 8 ENTRY %e { %x = f32[s,4] parameter(0) %i = i32[3,1] parameter(1)\n"
+                              "  %g = f32[3,4] gather(%x, %i), offset_dims={1}, collapsed_slice_dims={0}, "
+                              "start_index_map={0}, index_vector_dim=1, slice_sizes={1-s,4} ROOT %t = () tuple() }"),
+                  "slice size 1-s may be negative");
+  /* Sizes that stay static refuse symbols as before. */
+  assert_contains(parse_error("module m symbol s <= 8 ENTRY %e { %x = f32[8] parameter(0) %i = i32[] constant(0)\n"
+                              "  %y = f32[2] dynamic_slice(%x, %i), dynamic_slice_sizes={s} ROOT %t = () tuple() }"),
+                  "t.kir:2:59: error: expected an integer, found 's'");
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) kir_dir = argv[1];
   const struct CMUnitTest tests[] = {
@@ -441,6 +785,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_integers),     cmocka_unit_test(test_strings),        cmocka_unit_test(test_layouts),
       cmocka_unit_test(test_elided_constants), cmocka_unit_test(test_message_format),
       cmocka_unit_test(test_builder_round_trip),
+      cmocka_unit_test(test_symbolic_round_trip), cmocka_unit_test(test_symbolic_values),
+      cmocka_unit_test(test_symbolic_canonical), cmocka_unit_test(test_symbolic_attributes),
+      cmocka_unit_test(test_symbolic_builder), cmocka_unit_test(test_symbolic_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

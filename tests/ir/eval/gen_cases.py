@@ -1214,6 +1214,33 @@ ENTRY %main outputs={"axpy", "neg"} {
     case("custom_call", kir, [x, y], [z.astype(F32), n.astype(F32)])
 
 
+def case_dimension_size():
+    # get_dimension_size reads the logical dimension, whatever the layout:
+    # x is column-major here. The sizes are the shapes written below.
+    r = rng(95)
+    x = dyadic(r, (3, 5)).astype(F32)
+    y = np.arange(24, dtype=np.int32).reshape(2, 1, 4, 3)
+    scaled = rnd(x.astype(F64) * 5.0, "f32")
+    kir = """
+module dimension_size
+
+ENTRY %main outputs={"n0", "n1", "n2", "scaled"} {
+  %x = f32[3,5]{0,1} parameter(0)
+  %y = i32[2,1,4,3] parameter(1)
+  %n0 = i64[] get_dimension_size(%x), index=0
+  %n1 = i64[] get_dimension_size(%x), index=1
+  %n2 = i64[] get_dimension_size(%y), index=2
+  %c = f32[] convert(%n1)
+  %cb = f32[3,5] broadcast(%c), dimensions={}
+  %scaled = f32[3,5] mul(%x, %cb)
+  ROOT %t = (i64[], i64[], i64[], f32[3,5]) tuple(%n0, %n1, %n2, %scaled)
+}
+"""
+    case("dimension_size", kir, [x, y],
+         [np.array(3, np.int64), np.array(5, np.int64), np.array(4, np.int64), scaled.astype(F32)],
+         layouts={("in", 0): [0, 1]})
+
+
 def case_layouts():
     r = rng(101)
     a = dyadic(r, (2, 3)).astype(F32)  # declared {0,1}: column-major in memory
@@ -1357,6 +1384,7 @@ def main():
     case_sort()
     case_fusion()
     case_custom_call()
+    case_dimension_size()
     case_layouts()
     case_f16_block()
     case_control_flow()
