@@ -354,7 +354,7 @@ ir_dexpr ir_dexpr_mul(ir_module *m, ir_dexpr a, ir_dexpr b) {
   r.n = 0;
   for (int i = 0; i < x.n; i++)
     for (int j = 0; j < y.n; j++) {
-      term t;
+      term t = {0};
       if (x.t[i].n + y.t[j].n > IR_DEXPR_MAX_ATOMS) return 0;
       if (__builtin_mul_overflow(x.t[i].coeff, y.t[j].coeff, &t.coeff)) return 0;
       t.n = (uint8_t)(x.t[i].n + y.t[j].n);
@@ -402,12 +402,13 @@ ir_dexpr ir_dexpr_floordiv(ir_module *m, ir_dexpr a, int64_t c) {
    * y, k and d, c >= 1: nested divisions become one, so that s/2/2 and s/4
    * are the same expression. */
   int fi = -1, ki = -1;
+  bool other = false; /* a term that is neither the constant nor the one floor */
   for (int i = 0; i < r.n; i++) {
     if (r.t[i].n == 0) ki = i;
     else if (r.t[i].n == 1 && r.t[i].coeff == 1 && m->syms->atoms[r.t[i].a[0]].sym < 0 && fi < 0) fi = i;
-    else fi = -2;
+    else other = true;
   }
-  if (fi >= 0 && r.n <= 2) {
+  if (!other && fi >= 0) {
     atom in = m->syms->atoms[r.t[fi].a[0]];
     int64_t dc, kd;
     if (!__builtin_mul_overflow(in.div, c, &dc) && !__builtin_mul_overflow(ki >= 0 ? r.t[ki].coeff : 0, in.div, &kd)) {
@@ -512,7 +513,7 @@ bool ir_dexpr_nonneg(ir_module *m, ir_dexpr e) {
     /* Copied: interning below may move the expression and atom tables
      * (each expression's terms stay where they are). */
     term t = m->syms->ex[e - 1].t[i];
-    const atom x = m->syms->atoms[t.a[0]];
+    const atom x = t.n ? m->syms->atoms[t.a[0]] : (atom){.sym = 0};
     ir_dexpr part;
     if (t.n == 1 && x.sym < 0) {
       int64_t f;
@@ -665,7 +666,8 @@ static void put_div(const ir_module *m, const atom *x, bool first, out *o) {
 }
 
 static void put_term(const ir_module *m, const term *t, bool negate, out *o) {
-  int64_t c = negate ? -t->coeff : t->coeff;
+  /* The magnitude as unsigned: -INT64_MIN does not fit in int64_t. */
+  uint64_t c = negate ? 0u - (uint64_t)t->coeff : (uint64_t)t->coeff;
   bool any = false;
   /* Floor-division atoms first, then the coefficient, then symbols. */
   for (int j = 0; j < t->n; j++) {
@@ -676,7 +678,8 @@ static void put_term(const ir_module *m, const term *t, bool negate, out *o) {
     any = true;
   }
   if (c != 1 || t->n == 0) {
-    put(o, any ? "*%lld" : "%lld", (long long)c);
+    if (negate || t->coeff >= 0) put(o, any ? "*%llu" : "%llu", (unsigned long long)c);
+    else put(o, any ? "*%lld" : "%lld", (long long)t->coeff);
     any = true;
   }
   for (int j = 0; j < t->n; j++) {

@@ -94,7 +94,9 @@ kiln_context *cli_model_context(const cli_model_opts *o);
  * model does not load without, the shapes of those files are bound and it
  * is loaded again. A model with symbolic dimensions (--max-shape) is then
  * made static at the shapes of the --input files (kiln_model_bind_shapes)
- * when every input has one; with no --input it stays symbolic.
+ * when any --input is given (an input without a file takes its bounds, and
+ * the missing file is reported when inputs are read); with no --input it
+ * stays symbolic.
  * Diagnostics go to stderr. */
 kiln_status cli_load_model(kiln_context *ctx, const char *path, const cli_model_opts *o, int nspecs, char **specs,
                            kiln_model **out);

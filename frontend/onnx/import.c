@@ -378,9 +378,10 @@ static int input_shape(ox_ctx *cx, const Onnx__GraphProto *g, size_t idx, const 
       if (k >= 0 && ir_sym_bound(cx->m, k) != bd->dims[i]) {
         int64_t other = ir_sym_bound(cx->m, k);
         const char *owner = symbol_owner(g, idx, sym, &other, o);
+        /* No earlier input declared it: an earlier dimension of this one did. */
         diag_error(cx->d, "symbolic dimension '%s' has two bounds: %lld from graph input '%s' (dimension %d) and %lld "
-                   "from graph input '%s'; give it the same bound in both --max-shape options", sym,
-                   (long long)bd->dims[i], name, i, (long long)other, owner ? owner : "?");
+                   "from graph input '%s'; give it the same bound in every --max-shape entry", sym,
+                   (long long)bd->dims[i], name, i, (long long)other, owner ? owner : name);
         return KILN_ERR_SHAPE;
       }
       syms[i] = ir_sym_declare(cx->m, sym, bd->dims[i]);
@@ -414,7 +415,10 @@ static int input_shape(ox_ctx *cx, const Onnx__GraphProto *g, size_t idx, const 
   }
   *out = ir_shape_make(ty, rank, dims);
   for (int i = 0; i < rank; i++)
-    if (syms[i] && !ir_shape_set_dim(cx->m, out, i, syms[i])) return KILN_ERR_OUT_OF_MEMORY;
+    if (syms[i] && !ir_shape_set_dim(cx->m, out, i, syms[i])) {
+      diag_error(cx->d, "graph input '%s': the bound %lld of dimension %d is too large", name, (long long)dims[i], i);
+      return KILN_ERR_SHAPE;
+    }
   /* The same limit as for initializers (tensor.c): 1 TiB, at the bounds. */
   int64_t bytes = ir_shape_bytes(out);
   if (bytes < 0 || bytes > ((int64_t)1 << 40)) {

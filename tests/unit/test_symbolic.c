@@ -94,6 +94,46 @@ static void test_division(void **state) {
   ir_module_destroy(m);
 }
 
+static int64_t fdiv(int64_t a, int64_t c) { return a >= 0 ? a / c : -((-a + c - 1) / c); }
+
+/* floor(e / c) and ceil(e / c) agree with integer arithmetic at every
+ * binding, for multi-term expressions mixing symbols, constants and floor
+ * divisions (so that each canonicalisation rule of ir_dexpr_floordiv is
+ * taken), and their ranges enclose every value. */
+static void test_division_by_value(void **state) {
+  (void)state;
+  ir_module *m = ir_module_create("t");
+  ir_dexpr s = ir_sym_declare(m, "s", 20), t = ir_sym_declare(m, "t", 20);
+  ir_dexpr e[8];
+  e[0] = ir_dexpr_add(m, s, ir_dexpr_floordiv(m, t, 2));                              /* s + t/2 */
+  e[1] = ir_dexpr_add_const(m, ir_dexpr_sub(m, ir_dexpr_mul_const(m, s, 3), t), 5);   /* 3s - t + 5 */
+  e[2] = ir_dexpr_add_const(m, ir_dexpr_mul(m, s, t), -2);                             /* s*t - 2 */
+  e[3] = ir_dexpr_add(m, ir_dexpr_floordiv(m, ir_dexpr_add_const(m, s, 1), 3), t);     /* (s+1)/3 + t */
+  e[4] = ir_dexpr_add_const(m, ir_dexpr_floordiv(m, s, 3), 1);                         /* s/3 + 1 */
+  e[5] = ir_dexpr_sub(m, s, ir_dexpr_mul_const(m, ir_dexpr_floordiv(m, s, 2), 2));     /* s - 2*(s/2) */
+  e[6] = ir_dexpr_add_const(m, ir_dexpr_mul_const(m, ir_dexpr_floordiv(m, t, 4), 3), -7); /* 3*(t/4) - 7 */
+  e[7] = ir_dexpr_add(m, ir_dexpr_floordiv(m, s, 2), ir_dexpr_floordiv(m, t, 3));      /* s/2 + t/3 */
+  for (int i = 0; i < 8; i++) {
+    assert_true(e[i] != 0);
+    for (int64_t c = 2; c <= 5; c++) {
+      ir_dexpr f = ir_dexpr_floordiv(m, e[i], c), g = ir_dexpr_ceildiv(m, e[i], c);
+      assert_true(f && g);
+      int64_t lo = ir_dexpr_lower(m, f), hi = ir_dexpr_upper(m, f);
+      for (int64_t sv = 1; sv <= 20; sv++)
+        for (int64_t tv = 1; tv <= 20; tv++) {
+          int64_t b[2] = {sv, tv}, ev, fv, gv;
+          assert_true(ir_dexpr_eval(m, e[i], b, &ev));
+          assert_true(ir_dexpr_eval(m, f, b, &fv));
+          assert_true(ir_dexpr_eval(m, g, b, &gv));
+          assert_int_equal(fv, fdiv(ev, c));
+          assert_int_equal(gv, -fdiv(-ev, c));
+          assert_true(fv >= lo && fv <= hi);
+        }
+    }
+  }
+  ir_module_destroy(m);
+}
+
 static void test_ranges_and_text(void **state) {
   (void)state;
   ir_module *m = ir_module_create("t");
@@ -158,6 +198,7 @@ static void test_shapes(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_symbols),         cmocka_unit_test(test_canonical), cmocka_unit_test(test_division),
+      cmocka_unit_test(test_division_by_value),
       cmocka_unit_test(test_ranges_and_text), cmocka_unit_test(test_shapes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
