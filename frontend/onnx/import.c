@@ -408,8 +408,8 @@ static int input_shape(ox_ctx *cx, const Onnx__GraphProto *g, size_t idx, const 
     }
     suggest_dims(name, rank, dims, symbolic, 64, maxs, sizeof maxs);
     suggest_dims(name, rank, dims, symbolic, 1, fix, sizeof fix);
-    diag_error(cx->d, "graph input '%s': dimension%s %s %s symbolic; bound %s with --max-shape %s (compile once, run "
-               "at any %s up to 64) or fix %s with --input-shape %s", name, nsym > 1 ? "s" : "", which,
+    diag_error(cx->d, "graph input '%s': dimension%s %s %s symbolic; bound %s with --max-shape %s (any %s up "
+               "to 64) or fix %s with --input-shape %s", name, nsym > 1 ? "s" : "", which,
                nsym > 1 ? "are" : "is", nsym > 1 ? "them" : "it", maxs, what, nsym > 1 ? "them" : "it", fix);
     return KILN_ERR_SHAPE;
   }
