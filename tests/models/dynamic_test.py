@@ -47,13 +47,7 @@ class DynEncoder(export_models.TinyEncoder):
         super().__init__(seq=MAX_SEQ)
 
     def forward(self, ids):
-        x = self.tok(ids) + self.pos[:, :ids.shape[1]]
-        for b in self.blocks:
-            h = b['ln1'](x)
-            a, _ = b['attn'](h, h, h, need_weights=False)
-            x = x + a
-            x = x + b['fc2'](b['act'](b['fc1'](b['ln2'](x))))
-        return self.head(self.ln(x))
+        return self.encode(self.tok(ids) + self.pos[:, :ids.shape[1]])
 
 
 def vision_case(name):

@@ -71,7 +71,10 @@ class TinyEncoder(nn.Module):
         self.head = nn.Linear(d_model, vocab)
 
     def forward(self, ids):
-        x = self.tok(ids) + self.pos
+        return self.encode(self.tok(ids) + self.pos)
+
+    def encode(self, x):
+        """The blocks and the head, from the embedded tokens."""
         for b in self.blocks:
             h = b['ln1'](x)
             a, _ = b['attn'](h, h, h, need_weights=False)
