@@ -66,6 +66,16 @@ struct kiln_executable {
   const int32_t **kernel_layouts;       /* the same, their minor_to_major */
   kiln_trace_fn trace_fn;
   void *trace_user;
+  /* Symbolic dimensions (api/executable.c): each input's and output's
+   * dimensions (KILN_MAX_RANK slots per tensor, inputs first) read from
+   * the description, expressions compiled to postfix in expr_ops, and each
+   * tensor's shape text (the description's, or made here for a static
+   * tensor or an older artifact). */
+  int nsyms;
+  struct api_dim *dims;
+  struct api_expr_op *expr_ops;
+  const char **shape_text;
+  char **shape_text_own; /* the texts made here (NULL where the description's is used) */
 };
 
 /* Reads the kernel table of exe->desc (instrumented code) into exe's

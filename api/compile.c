@@ -87,19 +87,18 @@ static const char *base_name(const char *path) {
  * A NULL *name becomes one derived from the module's name, in namebuf. */
 static kiln_status lower(kiln_model *m, const char **name, char *namebuf, size_t nn, bool jit, cg_output **out) {
   kiln_context *ctx = m->ctx;
-  /* Kernels with run-time extents are not written yet: a symbolic model
-   * is made static first (kiln_model_bind_shapes), or refused here rather
-   * than compiled at its bounds, which would silently run only those. */
-  if (ir_module_is_symbolic(m->m))
-    return api_fail(ctx, KILN_ERR_UNSUPPORTED, "code generation for symbolic dimensions is not implemented yet "
-                    "(issue 15); fix the shapes with --input-shape (kiln_context_bind_input_shape)");
   if (!*name) {
     derive_name(m->m->name, namebuf, nn);
     *name = namebuf;
   }
+  bool unsupported = false;
   cg_options o = {*name, ctx->triple, ctx->cpu, ctx->features, ctx->opt_level, NULL, jit, ctx->remarks,
-                  (ctx->instrument & KILN_INSTRUMENT_KERNELS) != 0, ctx->debug_perturb};
+                  (ctx->instrument & KILN_INSTRUMENT_KERNELS) != 0, ctx->debug_perturb, &unsupported};
   *out = cg_lower(m->m, &o, &ctx->sink);
+  /* A symbolic model beyond what code generation takes so far: the caller
+   * may bind its shapes and compile a static copy (kiln run does). */
+  if (!*out && unsupported)
+    return api_fail(ctx, KILN_ERR_UNSUPPORTED, "code generation does not support this symbolic model yet");
   if (!*out) return api_fail(ctx, KILN_ERR_COMPILE, "code generation failed");
   if (!cg_optimize(*out, &ctx->sink)) {
     cg_output_destroy(*out);
@@ -132,7 +131,7 @@ kiln_status kiln_model_emit(kiln_model *m, const char *name, kiln_emit_kind kind
     ok = *data != NULL;
     if (!ok) api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");
   } else if (kind == KILN_EMIT_HEADER) {
-    cg_options o = {name, NULL, NULL, NULL, 0, NULL, false, false, (ctx->instrument & KILN_INSTRUMENT_KERNELS) != 0, NULL};
+    cg_options o = {name, NULL, NULL, NULL, 0, NULL, false, false, (ctx->instrument & KILN_INSTRUMENT_KERNELS) != 0, NULL, NULL};
     *data = cg_header_text(m->m, &o, cg_output_workspace_size(out));
     ok = *data != NULL;
     if (ok) *len = strlen(*data);
@@ -164,7 +163,7 @@ kiln_status kiln_model_compile(kiln_model *m, const char *name, const char *so_p
   bool ok = cg_emit(out, false, &obj, &len, &ctx->sink);
   if (ok && header_path) {
     cg_options o = {name, NULL, NULL, NULL, 0, base_name(m->m->name), false, false,
-                    (ctx->instrument & KILN_INSTRUMENT_KERNELS) != 0, NULL};
+                    (ctx->instrument & KILN_INSTRUMENT_KERNELS) != 0, NULL, NULL};
     header = cg_header_text(m->m, &o, cg_output_workspace_size(out));
     ok = header != NULL;
     if (!ok) api_fail(ctx, KILN_ERR_OUT_OF_MEMORY, "out of memory");

@@ -46,6 +46,10 @@ typedef struct cg_options {
    * 1 to the first element of its first output. NULL: none; a name no
    * launch has is a compile error. */
   const char *perturb;
+  /* Set (when not NULL) if the module was refused for needing what code
+   * generation for symbolic dimensions does not support yet (the caller
+   * may bind the shapes and compile a static copy instead). */
+  bool *unsupported;
 } cg_options;
 
 typedef struct cg_output cg_output;

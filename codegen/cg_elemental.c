@@ -99,12 +99,13 @@ static LLVMValueRef reshape(cg_kernel *k, const ir_inst *in, const cg_index *ix)
   const ir_shape *x = shape_of(k, in->ops[0]);
   LLVMValueRef lin;
   if (ix->linear && ix->lin.rank == in->shape.rank && ir_shape_has_default_layout(&ix->lin) &&
-      memcmp(ix->lin.dims, in->shape.dims, sizeof(int64_t) * in->shape.rank) == 0)
+      memcmp(ix->lin.dims, in->shape.dims, sizeof(int64_t) * in->shape.rank) == 0 &&
+      memcmp(ix->lin.sym, in->shape.sym, sizeof(uint32_t) * in->shape.rank) == 0)
     lin = ix->linear;
-  else lin = cg_rowmajor(c, in->shape.dims, ix);
+  else lin = cg_rowmajor_shape(c, &in->shape, ix);
   cg_index o;
   derived(k, &o, x->rank);
-  cg_delinearize(c, lin, x->rank, x->dims, &o);
+  cg_delinearize_shape(c, lin, x, &o);
   o.linear = lin;
   o.lin = *x;
   ir_shape_set_default_layout(&o.lin);
@@ -131,9 +132,33 @@ static LLVMValueRef dynamic_update_slice(cg_kernel *k, const ir_inst *in, const 
   return LLVMBuildSelect(b, inside, vu, vx, "");
 }
 
+/* A concatenation along a dimension some operand has symbolic: the
+ * operands' ends are sums of run-time sizes. */
+static LLVMValueRef concatenate_symbolic(cg_kernel *k, const ir_inst *in, const cg_index *ix) {
+  cg_ctx *c = k->c;
+  int dim = (int)in->dims[0];
+  LLVMValueRef v = NULL, begin = cg_i64(c, 0);
+  for (uint32_t j = 0; j < in->nops; j++) {
+    const ir_shape *s = shape_of(k, in->ops[j]);
+    if (!s->sym[dim] && s->dims[dim] == 0) continue;
+    LLVMValueRef size = cg_dim(c, s, dim), end = LLVMBuildNSWAdd(c->b, begin, size, "");
+    cg_index o = *ix;
+    o.uid = ++k->next_uid;
+    o.linear = NULL;
+    o.d[dim] = cg_clamp_i64(c, LLVMBuildSub(c->b, ix->d[dim], begin, ""), cg_i64(c, 0),
+                            LLVMBuildSub(c->b, size, cg_i64(c, 1), ""));
+    LLVMValueRef vj = cg_elem(k, in->ops[j], &o);
+    /* Operand j from `begin` on: later operands override earlier ones. */
+    v = v ? LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, ix->d[dim], begin, ""), vj, v, "") : vj;
+    begin = end;
+  }
+  return v ? v : LLVMGetUndef(cg_vtype(c, in->shape.type));
+}
+
 static LLVMValueRef concatenate(cg_kernel *k, const ir_inst *in, const cg_index *ix) {
   cg_ctx *c = k->c;
   int dim = (int)in->dims[0];
+  if (in->shape.sym[dim]) return concatenate_symbolic(k, in, ix);
   int64_t off[64 + 1];
   LLVMValueRef v = NULL;
   int64_t start = 0;
@@ -178,9 +203,14 @@ static LLVMValueRef pad(cg_kernel *k, const ir_inst *in, const cg_index *ix) {
   LLVMValueRef valid = LLVMConstInt(c->t_i1, 1, 0);
   for (int i = 0; i < x->rank; i++) {
     int64_t step = p->interior[i] + 1, span = (x->dims[i] - 1) * step + 1;
+    /* A symbolic dimension's span, (dim - 1) * step + 1, at run time. */
+    LLVMValueRef spanv = cg_i64(c, span);
+    if (x->sym[i])
+      spanv = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, LLVMBuildSub(b, cg_dim(c, x, i), cg_i64(c, 1), ""), cg_i64(c, step), ""),
+                              cg_i64(c, 1), "");
     LLVMValueRef t = LLVMBuildSub(b, ix->d[i], cg_i64(c, p->lo[i]), "");
-    LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntULT, t, cg_i64(c, span), ""); /* 0 <= t < span */
-    LLVMValueRef tc = cg_clamp_i64(c, t, cg_i64(c, 0), cg_i64(c, span - 1));
+    LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntULT, t, spanv, ""); /* 0 <= t < span */
+    LLVMValueRef tc = cg_clamp_i64(c, t, cg_i64(c, 0), LLVMBuildSub(b, spanv, cg_i64(c, 1), ""));
     if (step > 1) {
       LLVMValueRef r = LLVMBuildURem(b, tc, cg_i64(c, step), "");
       ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntEQ, r, cg_i64(c, 0), ""), "");
@@ -222,7 +252,9 @@ static LLVMValueRef gather(cg_kernel *k, const ir_inst *in, const cg_index *ix) 
   derived(k, &o, x->rank);
   int oi = 0;
   for (int d = 0; d < x->rank; d++) {
-    LLVMValueRef s = cg_clamp_i64(c, start[d], cg_i64(c, 0), cg_i64(c, x->dims[d] - g->slice_sizes[d]));
+    LLVMValueRef hi = x->sym[d] ? LLVMBuildSub(c->b, cg_dim(c, x, d), cg_i64(c, g->slice_sizes[d]), "")
+                                : cg_i64(c, x->dims[d] - g->slice_sizes[d]);
+    LLVMValueRef s = cg_clamp_i64(c, start[d], cg_i64(c, 0), hi);
     bool collapsed = false;
     for (int j = 0; j < g->ncollapsed; j++)
       if (g->collapsed_slice_dims[j] == d) collapsed = true;
@@ -260,7 +292,7 @@ static LLVMValueRef reduce(cg_kernel *k, const ir_inst *in, const cg_index *ix) 
   for (int kk = x->rank - 1; kk >= 0; kk--) {
     int d = x->minor_to_major[kk];
     if (!red[d]) continue;
-    o.d[d] = cg_loop_open(c, &loops[nl++], cg_i64(c, 0), cg_i64(c, x->dims[d]), "red");
+    o.d[d] = cg_loop_open(c, &loops[nl++], cg_i64(c, 0), cg_dim(c, x, d), "red");
   }
   LLVMValueRef v = cg_elem(k, in->ops[0], &o);
   LLVMValueRef cur = LLVMBuildLoad2(c->b, vt, acc, "");
@@ -371,7 +403,7 @@ static LLVMValueRef dot(cg_kernel *k, const ir_inst *in, const cg_index *ix) {
   uint32_t mark = cg_memo_mark(k);
   cg_loop loops[IR_MAX_RANK];
   for (int i = 0; i < dd->ncontract; i++) {
-    LLVMValueRef iv = cg_loop_open(c, &loops[i], cg_i64(c, 0), cg_i64(c, x->dims[dd->lhs_contract[i]]), "k");
+    LLVMValueRef iv = cg_loop_open(c, &loops[i], cg_i64(c, 0), cg_dim(c, x, (int)dd->lhs_contract[i]), "k");
     xi.d[dd->lhs_contract[i]] = iv;
     yi.d[dd->rhs_contract[i]] = iv;
   }
@@ -501,8 +533,8 @@ static LLVMValueRef generate(cg_kernel *k, ir_id id, const cg_index *ix) {
       if (ir_type_is_float(t)) return cg_round(c, t, LLVMBuildUIToFP(b, v, cg_vtype(c, t), ""));
       return cg_convert(c, IR_I64, t, v);
     }
-    case IR_FAM_GET_DIMENSION_SIZE: /* static: code generation refuses symbolic modules (cg_target.c) */
-      return cg_i64(c, shape_of(k, in->ops[0])->dims[in->index]);
+    case IR_FAM_GET_DIMENSION_SIZE: /* a symbolic dimension: its value in the binding */
+      return cg_dim(c, shape_of(k, in->ops[0]), (int)in->index);
     case IR_FAM_UNARY: return cg_unary(c, in->op, shape_of(k, in->ops[0])->type, cg_elem(k, in->ops[0], ix));
     case IR_FAM_BINARY: {
       double e;
@@ -548,7 +580,8 @@ static LLVMValueRef generate(cg_kernel *k, ir_id id, const cg_index *ix) {
       for (int i = 0; i < in->shape.rank; i++) {
         LLVMValueRef v = ix->d[i];
         if (s->stride[i] != 1) v = LLVMBuildNSWMul(b, v, cg_i64(c, s->stride[i]), "");
-        if (s->start[i] != 0) v = LLVMBuildNSWAdd(b, v, cg_i64(c, s->start[i]), "");
+        if (s->start_sym[i]) v = LLVMBuildNSWAdd(b, v, cg_dexpr_value(c, s->start_sym[i]), "");
+        else if (s->start[i] != 0) v = LLVMBuildNSWAdd(b, v, cg_i64(c, s->start[i]), "");
         o.d[i] = v;
       }
       return cg_elem(k, in->ops[0], &o);
@@ -558,7 +591,9 @@ static LLVMValueRef generate(cg_kernel *k, ir_id id, const cg_index *ix) {
       cg_index o;
       derived(k, &o, x->rank);
       for (int i = 0; i < x->rank; i++) {
-        LLVMValueRef s = cg_clamp_i64(c, scalar_i64(k, in->ops[1 + i]), cg_i64(c, 0), cg_i64(c, x->dims[i] - in->dims[i]));
+        LLVMValueRef hi = x->sym[i] ? LLVMBuildSub(b, cg_dim(c, x, i), cg_i64(c, in->dims[i]), "")
+                                    : cg_i64(c, x->dims[i] - in->dims[i]);
+        LLVMValueRef s = cg_clamp_i64(c, scalar_i64(k, in->ops[1 + i]), cg_i64(c, 0), hi);
         o.d[i] = LLVMBuildNSWAdd(b, s, ix->d[i], "");
       }
       return cg_elem(k, in->ops[0], &o);
@@ -572,7 +607,7 @@ static LLVMValueRef generate(cg_kernel *k, ir_id id, const cg_index *ix) {
       o.linear = NULL;
       for (uint32_t i = 0; i < in->ndims; i++) {
         int d = (int)in->dims[i];
-        o.d[d] = LLVMBuildSub(b, cg_i64(c, in->shape.dims[d] - 1), ix->d[d], "");
+        o.d[d] = LLVMBuildSub(b, LLVMBuildSub(b, cg_dim(c, &in->shape, d), cg_i64(c, 1), ""), ix->d[d], "");
       }
       return cg_elem(k, in->ops[0], &o);
     }

@@ -2,8 +2,15 @@
  * The C header written beside an artifact: declarations of its exported
  * functions, with its inputs and outputs (names, element types, shapes,
  * sizes, layouts when not row-major) documented in comments. Self-contained
- * (only <stddef.h>); names from the model are escaped so that no byte of
- * them can end the comment or the string they sit in.
+ * (only <stddef.h> and <stdint.h>); names from the model are escaped so
+ * that no byte of them can end the comment or the string they sit in.
+ *
+ * For a module with symbolic dimensions the shapes are written with the
+ * symbols ("f32[batch,3,224,224], batch in [1, 64]"), sizes are those at
+ * the bounds, and each symbol's bound and each tensor's size at the bounds
+ * get a #define, so a host program can size its buffers for any call of
+ * kiln_NAME_run_shaped. A static module's header is what it always was,
+ * plus the run_shaped declaration.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,6 +18,7 @@
 
 #include "codegen/cg.h"
 #include "ir/strbuf.h"
+#include "ir/symbolic.h"
 
 static void put_name(strbuf *sb, const char *s) {
   sb_putc(sb, '"');
@@ -23,16 +31,46 @@ static void put_name(strbuf *sb, const char *s) {
   sb_putc(sb, '"');
 }
 
-static void put_tensor(strbuf *sb, int i, const char *name, const ir_shape *s) {
-  char shape[256];
-  ir_shape_str(s, shape, sizeof shape);
+static void put_tensor(strbuf *sb, const ir_module *m, int i, const char *name, const ir_shape *s) {
+  char shape[512];
+  ir_shape_str_m(m, s, shape, sizeof shape);
   if (ir_shape_has_default_layout(s)) {
     char *brace = strchr(shape, '{'); /* row-major needs no layout */
     if (brace) *brace = 0;
   }
   sb_printf(sb, " *   [%d] ", i);
   put_name(sb, name);
-  sb_printf(sb, ": %s, %lld bytes\n", shape, (long long)ir_shape_bytes(s));
+  sb_printf(sb, ": %s", shape);
+  if (ir_shape_is_static(s)) {
+    sb_printf(sb, ", %lld bytes\n", (long long)ir_shape_bytes(s));
+    return;
+  }
+  /* The range of each symbol the shape uses, in declaration order. */
+  for (int k = 0; k < ir_sym_count(m); k++) {
+    bool uses = false;
+    for (int d = 0; d < s->rank && !uses; d++) uses = s->sym[d] && ir_dexpr_uses(m, s->sym[d], k);
+    if (uses) sb_printf(sb, ", %s in [1, %lld]", ir_sym_name(m, k), (long long)ir_sym_bound(m, k));
+  }
+  sb_printf(sb, "; at most %lld bytes\n", (long long)ir_shape_bytes(s));
+}
+
+/* The macro name part of symbol k: its name in upper case (symbol names
+ * are C identifiers), with "_<k>" added when an earlier symbol gives the
+ * same letters ("batch" and "Batch"). */
+static void sym_macro(const ir_module *m, int k, char *buf, size_t n) {
+  size_t j = 0;
+  for (const char *p = ir_sym_name(m, k); *p && j + 12 < n; p++) buf[j++] = (char)toupper((unsigned char)*p);
+  buf[j] = 0;
+  for (int e = 0; e < k; e++) {
+    char other[96];
+    size_t l = 0;
+    for (const char *p = ir_sym_name(m, e); *p && l + 1 < sizeof other; p++) other[l++] = (char)toupper((unsigned char)*p);
+    other[l] = 0;
+    if (!strcmp(other, buf)) {
+      snprintf(buf + j, n - j, "_%d", k);
+      return;
+    }
+  }
 }
 
 char *cg_header_text(const ir_module *m, const cg_options *o, size_t workspace_size) {
@@ -61,13 +99,31 @@ char *cg_header_text(const ir_module *m, const cg_options *o, size_t workspace_s
             " * set feature the code needs (checked before any kernel runs; the\n"
             " * description's missing_features names them).\n *\n",
             n);
+  bool symbolic = ir_module_is_symbolic(m);
+  int nsyms = symbolic ? ir_sym_count(m) : 0;
+  if (symbolic) {
+    sb_printf(&sb,
+              " * Symbolic dimensions: the artifact runs at any value of each symbol\n"
+              " * within its range. Call kiln_%s_run_shaped(inputs, input_dims, outputs,\n"
+              " * output_dims, workspace) with input_dims[i] pointing to input i's actual\n"
+              " * dimensions: a dimension that is a symbol alone gives its value, every\n"
+              " * other one must agree; otherwise it returns 6 (KILN_ARTIFACT_ERR_SHAPE)\n"
+              " * before anything runs. Arrays are dense at the actual dimensions; each\n"
+              " * output's are stored into output_dims[i] (may be NULL). Buffers of the\n"
+              " * sizes below (those at the bounds) fit every call; kiln_%s_run runs at\n"
+              " * the bounds. Symbols (%d):",
+              n, n, nsyms);
+    for (int k = 0; k < nsyms; k++)
+      sb_printf(&sb, "%s %s in [1, %lld]", k ? "," : "", ir_sym_name(m, k), (long long)ir_sym_bound(m, k));
+    sb_puts(&sb, ".\n *\n");
+  }
   sb_printf(&sb, " * Inputs (%u):\n", nin);
   for (uint32_t i = 0; i < nin; i++) {
     const ir_inst *p = &e->insts[ir_comp_param(e, i)];
-    put_tensor(&sb, (int)i, p->io_name ? p->io_name : p->name, &p->shape);
+    put_tensor(&sb, m, (int)i, p->io_name ? p->io_name : p->name, &p->shape);
   }
   sb_printf(&sb, " * Outputs (%u):\n", nout);
-  for (uint32_t i = 0; i < nout; i++) put_tensor(&sb, (int)i, e->output_names[i], &root->tuple[i]);
+  for (uint32_t i = 0; i < nout; i++) put_tensor(&sb, m, (int)i, e->output_names[i], &root->tuple[i]);
   sb_printf(&sb,
             " *\n"
             " * Workspace: %zu bytes aligned to 64 (KILN_%s_WORKSPACE_SIZE), owned by\n"
@@ -80,10 +136,25 @@ char *cg_header_text(const ir_module *m, const cg_options *o, size_t workspace_s
             " * (the default).\n"
             " */\n",
             workspace_size, upper, n);
-  sb_printf(&sb, "#ifndef KILN_%s_H\n#define KILN_%s_H\n\n#include <stddef.h>\n\n", upper, upper);
+  sb_printf(&sb, "#ifndef KILN_%s_H\n#define KILN_%s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", upper, upper);
   sb_puts(&sb, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
   sb_printf(&sb, "#define KILN_%s_NUM_INPUTS %u\n#define KILN_%s_NUM_OUTPUTS %u\n#define KILN_%s_WORKSPACE_SIZE %zu\n\n",
             upper, nin, upper, nout, upper, workspace_size);
+  if (symbolic) {
+    sb_puts(&sb, "/* Each symbol's bound (its values are 1..bound), and each input's and\n"
+                 " * output's size in bytes at the bounds: buffers that fit every call. */\n");
+    for (int k = 0; k < nsyms; k++) {
+      char sm[96];
+      sym_macro(m, k, sm, sizeof sm);
+      sb_printf(&sb, "#define KILN_%s_BOUND_%s %lld\n", upper, sm, (long long)ir_sym_bound(m, k));
+    }
+    for (uint32_t i = 0; i < nin; i++)
+      sb_printf(&sb, "#define KILN_%s_INPUT%u_MAX_BYTES %lld\n", upper, i,
+                (long long)ir_shape_bytes(&e->insts[ir_comp_param(e, i)].shape));
+    for (uint32_t i = 0; i < nout; i++)
+      sb_printf(&sb, "#define KILN_%s_OUTPUT%u_MAX_BYTES %lld\n", upper, i, (long long)ir_shape_bytes(&root->tuple[i]));
+    sb_puts(&sb, "\n");
+  }
   sb_printf(&sb,
             "int kiln_%s_run(const void *const *inputs, void *const *outputs, void *workspace);\n"
             "size_t kiln_%s_workspace_size(void);\n"
@@ -91,8 +162,15 @@ char *cg_header_text(const ir_module *m, const cg_options *o, size_t workspace_s
             "int kiln_%s_num_threads(void);\n"
             "/* The artifact's description (struct in kiln/artifact.h). */\n"
             "struct kiln_artifact_desc;\n"
-            "const struct kiln_artifact_desc *kiln_%s_info(void);\n\n",
-            n, n, n, n, n);
+            "const struct kiln_artifact_desc *kiln_%s_info(void);\n"
+            "/* Runs at the inputs' actual dimensions (input_dims[i]: input i's, rank\n"
+            " * entries) and stores the outputs' into output_dims[i] (may be NULL); see\n"
+            " * \"Symbolic dimensions\" in kiln/artifact.h. Returns 6\n"
+            " * (KILN_ARTIFACT_ERR_SHAPE) before anything runs when they do not fit%s. */\n"
+            "int kiln_%s_run_shaped(const void *const *inputs, const int64_t *const *input_dims, void *const *outputs,\n"
+            "%*sint64_t *const *output_dims, void *workspace);\n\n",
+            n, n, n, n, n, symbolic ? "" : " (this\n * artifact is static: they must be its own)", n,
+            (int)(strlen(n) + 21), "");
   if (o->instrument)
     sb_printf(&sb,
               "/* Instrumented (kiln compile --instrument): sets the hook called around each\n"

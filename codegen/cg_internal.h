@@ -36,6 +36,7 @@
 
 #include "codegen/cg.h"
 #include "ir/strbuf.h"
+#include "ir/symbolic.h"
 
 
 typedef struct cg_kfn cg_kfn;
@@ -86,6 +87,13 @@ typedef struct cg_ctx {
   cg_const_ref *consts;
   uint32_t nconsts, capconsts;
   uint32_t nfn;                /* counter for generated function names */
+  /* Symbolic dimensions (ir/symbolic.h; docs/codegen.md, "Symbolic
+   * dimensions"): `symbolic` when the module has any; then every kernel
+   * body, units function and run function takes the binding, a pointer to
+   * i64[nsyms] (symbol k's value at index k), and `bind` is that parameter
+   * of the function being built (NULL elsewhere and in static modules). */
+  bool symbolic;
+  LLVMValueRef bind;
 } cg_ctx;
 
 /* A logical multi-index (see the top of this file). */
@@ -146,19 +154,22 @@ typedef struct cg_kdesc {
   const ir_inst *inst;          /* the entry instruction being launched (for messages) */
   uint32_t in_place;            /* bit i: input i is output 0's buffer (the buffer plan's
                                    in-place reuse): read through output 0's pointer */
+  bool symbolic;                /* the module is symbolic: the body takes the binding */
 } cg_kdesc;
 
 /* One parallel loop of a launch. */
 typedef struct cg_phase {
   LLVMValueRef task; /* void(ptr args, i64 begin, i64 end) */
-  int64_t n;         /* iterations of the parallel loop */
+  int64_t n;         /* iterations of the parallel loop (at the bounds when `units` is set) */
+  LLVMValueRef units; /* symbolic modules: i64(ptr bind), the iterations at run time (<= n); NULL: n */
   double cost;       /* rough operations per iteration */
   bool serial;       /* must run as one call task(args, 0, n) */
 } cg_phase;
 
 /* What the entry function needs to launch a kernel: its phases, run in
  * order with one argument array
- *   args = { out0.., in0.., scratch }
+ *   args = { out0.., in0.., scratch }           (static modules)
+ *   args = { out0.., in0.., scratch, bind }     (symbolic modules)
  * scratch: workspace bytes the kernel needs during the launch (NULL if 0).
  * Weights a GEMM reads packed are inputs like any other: the layout pass
  * stored them in the kernel's panels (their own globals). */
@@ -181,8 +192,10 @@ typedef struct cg_launch {
 
 /* Parameter positions of a kernel body (see cg_kernel.c). */
 static inline unsigned cg_arg_scratch(const cg_kdesc *d) { return d->nout + d->nin; }
-static inline unsigned cg_arg_lo(const cg_kdesc *d) { return d->nout + d->nin + 1; }
-static inline unsigned cg_arg_hi(const cg_kdesc *d) { return d->nout + d->nin + 2; }
+/* The binding (symbolic modules only). */
+static inline unsigned cg_arg_bind(const cg_kdesc *d) { return d->nout + d->nin + 1; }
+static inline unsigned cg_arg_lo(const cg_kdesc *d) { return d->nout + d->nin + 1 + d->symbolic; }
+static inline unsigned cg_arg_hi(const cg_kdesc *d) { return d->nout + d->nin + 2 + d->symbolic; }
 
 /* A generated kernel, shared by every launch with the same key (the key
  * may hold constant bytes, NULs included: compare with keylen). */
@@ -195,6 +208,9 @@ struct cg_kfn {
 /* ---- cg_util.c ------------------------------------------------------- */
 
 bool cg_fail(cg_ctx *c, const char *fmt, ...) DIAG_PRINTF(2, 3);
+/* cg_fail for a module that needs what code generation for symbolic
+ * dimensions does not support yet (cg_options.unsupported). */
+bool cg_fail_unsupported(cg_ctx *c, const char *fmt, ...) DIAG_PRINTF(2, 3);
 LLVMTypeRef cg_mtype(cg_ctx *c, ir_type t);
 LLVMTypeRef cg_vtype(cg_ctx *c, ir_type t);
 LLVMValueRef cg_i64(cg_ctx *c, int64_t v);
@@ -219,6 +235,9 @@ LLVMValueRef cg_offset(cg_ctx *c, const ir_shape *s, const cg_index *ix);
 LLVMValueRef cg_rowmajor(cg_ctx *c, const int64_t *dims, const cg_index *ix);
 /* Splits a row-major linear index over dims into ix->d. */
 void cg_delinearize(cg_ctx *c, LLVMValueRef linear, int rank, const int64_t *dims, cg_index *ix);
+/* The same over the dimensions of s, symbolic ones from the binding. */
+LLVMValueRef cg_rowmajor_shape(cg_ctx *c, const ir_shape *s, const cg_index *ix);
+void cg_delinearize_shape(cg_ctx *c, LLVMValueRef linear, const ir_shape *s, cg_index *ix);
 /* A new index of `rank` dimensions (entries to be filled in) with a fresh
  * identity for the memo. */
 void cg_index_init(cg_kernel *k, cg_index *ix, int rank);
@@ -277,6 +296,37 @@ LLVMValueRef cg_const_bytes(cg_ctx *c, const void *data, size_t bytes, const cha
 LLVMValueRef cg_to_i64(cg_ctx *c, ir_type t, LLVMValueRef v);
 /* A vector of n copies of the scalar v. */
 LLVMValueRef cg_splat(cg_ctx *c, LLVMValueRef v, unsigned n);
+
+/* ---- symbolic dimensions (values: cg_util.c; the rest: cg_symbolic.c) -- */
+
+/* The i64 value of expression e at the builder, read from c->bind. */
+LLVMValueRef cg_dexpr_value(cg_ctx *c, ir_dexpr e);
+/* Dimension i of s: a constant when static, else its expression's value. */
+LLVMValueRef cg_dim(cg_ctx *c, const ir_shape *s, int i);
+/* Whether s has symbolic dimensions only at its outermost physical
+ * dimension (minor_to_major[rank-1]); *e: that dimension's expression, or
+ * 0 when s is static. */
+bool cg_symbolic_outer(const ir_shape *s, ir_dexpr *e);
+/* A units function i64(ptr bind) (cg_phase.units): cg_units_begin makes
+ * it and moves the builder into it with c->bind its parameter;
+ * cg_units_end returns `value` from it and restores both. */
+typedef struct cg_units_save {
+  LLVMBasicBlockRef block;
+  LLVMValueRef bind, fn;
+} cg_units_save;
+void cg_units_begin(cg_ctx *c, cg_units_save *save);
+LLVMValueRef cg_units_end(cg_ctx *c, cg_units_save *save, LLVMValueRef value);
+/* The units function for a phase of n iterations at the bounds whose
+ * iterations are `outer` (an expression, bound ub) equal slices laid
+ * end to end: n / ub · outer at run time. NULL when outer is 0. */
+LLVMValueRef cg_units_scaled(cg_ctx *c, int64_t n, ir_dexpr outer);
+/* Checks that the kernel d can run with symbolic dimensions as loops over
+ * leading dimensions: every shape it touches has symbolic dimensions only
+ * at its outermost physical dimension, and no instruction of it reads such
+ * a dimension's extent (reductions, concatenations, padding, reversal...
+ * along it). *outer: the first symbolic expression met, its outputs'
+ * first (0: the kernel is static). False, reported, otherwise. */
+bool cg_symbolic_kernel_ok(cg_ctx *c, const cg_kdesc *d, ir_dexpr *outer);
 
 /* ---- cg_scalar.c: the semantics of docs/ir.md, one element at a time ---- */
 

@@ -5,12 +5,13 @@
  * Each kernel is a pair of functions:
  *
  *   body(ptr noalias out0.., ptr noalias readonly in0.., ptr scratch,
- *        i64 lo, i64 hi)
+ *        [ptr noalias readonly bind,] i64 lo, i64 hi)
  *        internal, alwaysinline: the loop nest over iterations [lo, hi);
  *        noalias lets LLVM vectorise without runtime alias checks; an
  *        input the buffer plan has output 0 overwrite (cg_kdesc's
  *        in_place, part of the key) is read through output 0's pointer,
- *        never its own, so noalias stays true.
+ *        never its own, so noalias stays true. bind, in symbolic
+ *        modules only: the binding of the symbols (cg_internal.h).
  *   a launcher the backend wraps around it (CPU: task(ptr args, i64 lo,
  *        i64 hi) in cpu/cg_loop.c, called by the run function or the
  *        thread pool one chunk [lo, hi) at a time).
@@ -55,10 +56,12 @@ bool cg_kernel_begin(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, LLVMValueRef fn
     k->buf[d->in_ids[i]] = LLVMGetParam(fn, shared ? 0 : d->nout + i);
     k->bshape[d->in_ids[i]] = d->in_shapes[i];
   }
+  if (d->symbolic) c->bind = LLVMGetParam(fn, cg_arg_bind(d));
   return true;
 }
 
 void cg_kernel_end(cg_kernel *k) {
+  if (k->c) k->c->bind = NULL;
   free(k->buf);
   free(k->bshape);
   free(k->memo);
@@ -95,7 +98,11 @@ void cg_epilogue_store(cg_kernel *k, const cg_kdesc *d, cg_index *ix, LLVMValueR
 
 static void key_shape(strbuf *sb, const ir_shape *s) {
   sb_printf(sb, "%s[", ir_type_name(s->type));
-  for (int i = 0; i < s->rank; i++) sb_printf(sb, "%s%lld", i ? "," : "", (long long)s->dims[i]);
+  for (int i = 0; i < s->rank; i++) {
+    sb_printf(sb, "%s%lld", i ? "," : "", (long long)s->dims[i]);
+    /* Expression ids are canonical within the module. */
+    if (s->sym[i]) sb_printf(sb, "~%u", (unsigned)s->sym[i]);
+  }
   sb_puts(sb, "]{");
   for (int i = 0; i < s->rank; i++) sb_printf(sb, "%s%d", i ? "," : "", s->minor_to_major[i]);
   if (s->panel) sb_printf(sb, ":P(%d,%d)", s->panel_dim, (int)s->panel);
@@ -255,7 +262,7 @@ LLVMValueRef cg_kernel_body(cg_ctx *c, const cg_kdesc *d) {
     /* An input written in place by output 0 is passed too but never
      * accessed through its own pointer (cg_kernel_begin reads it through
      * output 0's), so noalias holds for every parameter. */
-    bool input = i >= d->nout && i < d->nout + d->nin;
+    bool input = (i >= d->nout && i < d->nout + d->nin) || (d->symbolic && i == cg_arg_bind(d));
     LLVMAddAttributeAtIndex(fn, i + 1, LLVMCreateEnumAttribute(c->llc, noalias, 0));
     LLVMAddAttributeAtIndex(fn, i + 1, LLVMCreateEnumAttribute(c->llc, nocap, 0));
     if (input) LLVMAddAttributeAtIndex(fn, i + 1, LLVMCreateEnumAttribute(c->llc, ro, 0));

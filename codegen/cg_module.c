@@ -262,6 +262,7 @@ static bool plan_launch(cg_ctx *c, plan *p, ir_id id) {
   cg_kdesc d;
   memset(&d, 0, sizeof d);
   d.inst = in;
+  d.symbolic = c->symbolic;
   uint32_t nout = nvalues(in);
   ir_shape *outs = malloc(sizeof(ir_shape) * nout);
   ir_id *ins = malloc(sizeof(ir_id) * (in->nops + 1));
@@ -341,6 +342,7 @@ typedef struct klist {
 
 typedef struct entry_state {
   LLVMValueRef fn, ws, *in, *out;
+  LLVMValueRef bind; /* symbolic modules: the binding (the run function's 4th parameter) */
   LLVMBasicBlockRef ret;
   LLVMValueRef status_phi;
   /* Instrumented: the trace globals (CG_TRACE_*) and an array for the
@@ -404,6 +406,7 @@ static void emit_launch(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVMValue
     pv[n++] = slot_ptr(c, p, st, slot_of(p, in->ops[k], 0));
   }
   pv[n++] = l->scratch > 0 ? slot_ptr(c, p, st, p->scratch_slot[id]) : LLVMConstNull(c->t_ptr);
+  if (c->symbolic) pv[n++] = st->bind;
   for (uint32_t k = 0; k < n; k++) {
     LLVMValueRef idx = cg_i64(c, k);
     LLVMBuildStore(c->b, pv[k], LLVMBuildGEP2(c->b, c->t_ptr, args, &idx, 1, ""));
@@ -587,6 +590,9 @@ static bool compile_callee(cg_ctx *c, uint32_t ci, int level, LLVMValueRef *fn, 
 /* Plans a conditional or while: its callees' functions and its scratch. */
 static bool plan_control_flow(cg_ctx *c, plan *p, ir_id id, int level) {
   const ir_inst *in = &p->e->insts[id];
+  if (c->symbolic)
+    return cg_fail_unsupported(c, "%%%s (%s): code generation for symbolic dimensions does not support control flow yet; bind "
+                   "the shapes with --input-shape to compile this model", in->name, ir_op_name(in->op));
   /* The callees read and write plain row-major buffers. */
   for (uint32_t k = 0; k < in->nops; k++)
     if (!ir_shape_has_default_layout(&p->e->insts[in->ops[k]].shape))
@@ -688,6 +694,15 @@ static void emit_control_flow(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLV
   free(cur);
 }
 
+/* The bytes of a dense array of shape s at the builder: at the binding
+ * (c->bind) when s is symbolic. */
+static LLVMValueRef shape_bytes(cg_ctx *c, const ir_shape *s) {
+  if (ir_shape_is_static(s)) return cg_i64(c, ir_shape_bytes(s));
+  LLVMValueRef v = cg_i64(c, (int64_t)ir_type_size(s->type));
+  for (int i = 0; i < s->rank; i++) v = LLVMBuildNSWMul(c->b, v, cg_dim(c, s, i), "");
+  return v;
+}
+
 /* The run function of level `level`: the backend makes it (exported as
  * kiln_NAME_run, or internal behind a check that picks a level). Level 0
  * records the kernels in kl. `fixed`: the function to build instead (a
@@ -695,8 +710,8 @@ static void emit_control_flow(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLV
 static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, int level, klist *kl,
                               LLVMValueRef fixed) {
   const ir_comp *e = p->e;
-  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
-  LLVMTypeRef run_ty = LLVMFunctionType(c->t_i32, pt, 3, 0);
+  LLVMTypeRef pt[4] = {c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr};
+  LLVMTypeRef run_ty = LLVMFunctionType(c->t_i32, pt, c->symbolic ? 4 : 3, 0);
   LLVMValueRef fn = fixed ? fixed : c->backend->new_run(c, run_ty, level);
   if (!fn) return NULL;
   entry_state st;
@@ -716,6 +731,7 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, i
   st.status_phi = LLVMBuildPhi(c->b, c->t_i32, "status");
   LLVMPositionBuilderAtEnd(c->b, entry);
   LLVMValueRef inputs = LLVMGetParam(fn, 0), outputs = LLVMGetParam(fn, 1), ws = LLVMGetParam(fn, 2);
+  if (c->symbolic) st.bind = c->bind = LLVMGetParam(fn, 3);
   /* The workspace this call allocated itself (NULL if none); an alloca so
    * every exit can free it (mem2reg turns it into phis). */
   LLVMValueRef owned = cg_alloca(c, fn, c->t_ptr, "owned");
@@ -800,7 +816,7 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, i
     if (p->slots[s].kind == S_OUTPUT && p->slots[s].index == j) continue;
     int64_t bytes = ir_shape_bytes(&root->tuple[j]);
     if (bytes == 0) continue;
-    LLVMBuildMemCpy(c->b, st.out[j], 1, slot_ptr(c, p, &st, s), 1, cg_i64(c, bytes));
+    LLVMBuildMemCpy(c->b, st.out[j], 1, slot_ptr(c, p, &st, s), 1, shape_bytes(c, &root->tuple[j]));
   }
   LLVMValueRef zero = cg_i32(c, 0);
   LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
@@ -813,8 +829,168 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, i
     cg_call_extern(c, "free", c->t_void, &o, 1);
   }
   LLVMBuildRet(c->b, st.status_phi);
+  c->bind = NULL;
   free(st.in);
   free(st.out);
+  return fn;
+}
+
+/* ---- exported entry points with shapes -------------------------------------- */
+
+/* How run_shaped finds symbol k's value: input `in`, dimension `dim` is
+ * that symbol alone (the first such dimension). */
+typedef struct sym_src {
+  int32_t in, dim;
+} sym_src;
+
+/* Where each symbol is bound from; false (reported) when one appears
+ * alone in no input dimension (the shapes of the inputs could not
+ * determine it). */
+static bool symbol_sources(cg_ctx *c, const ir_comp *e, uint32_t nin, sym_src *src) {
+  int n = ir_sym_count(c->m);
+  for (int k = 0; k < n; k++) src[k] = (sym_src){-1, -1};
+  for (uint32_t i = 0; i < nin; i++) {
+    const ir_shape *s = &e->insts[ir_comp_param(e, i)].shape;
+    for (int j = 0; j < s->rank; j++) {
+      int k = s->sym[j] ? ir_dexpr_as_sym(c->m, s->sym[j]) : -1;
+      if (k >= 0 && src[k].in < 0) src[k] = (sym_src){(int32_t)i, j};
+    }
+  }
+  for (int k = 0; k < n; k++)
+    if (src[k].in < 0)
+      return cg_fail_unsupported(c, "symbol %s is no input's dimension on its own, so the inputs' shapes cannot bind it",
+                     ir_sym_name(c->m, k));
+  return true;
+}
+
+/* The binding at the bounds (what kiln_NAME_run runs a symbolic module at). */
+static LLVMValueRef bounds_global(cg_ctx *c) {
+  int n = ir_sym_count(c->m);
+  LLVMValueRef *v = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
+  if (!v) {
+    cg_fail(c, "out of memory");
+    return LLVMConstNull(c->t_ptr);
+  }
+  for (int k = 0; k < n; k++) v[k] = cg_i64(c, ir_sym_bound(c->m, k));
+  LLVMValueRef g = cg_private_const(c, LLVMConstArray2(c->t_i64, v, (uint64_t)n), "kiln.bounds");
+  free(v);
+  return g;
+}
+
+/* kiln_NAME_run of a symbolic module: sel(in, out, ws, bounds). */
+static LLVMValueRef export_run_at_bounds(cg_ctx *c, LLVMValueRef sel) {
+  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
+  LLVMValueRef fn = cg_exported_fn(c, "run", LLVMFunctionType(c->t_i32, pt, 3, 0), true);
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, fn, "entry"));
+  LLVMValueRef a[4] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), bounds_global(c)};
+  LLVMBuildRet(c->b, LLVMBuildCall2(c->b, LLVMGlobalGetValueType(sel), sel, a, 4, ""));
+  return fn;
+}
+
+/* At the builder in fn: returns `status` from fn when cond holds. */
+static void return_if(cg_ctx *c, LLVMValueRef fn, LLVMValueRef cond, int status) {
+  LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(c->llc, fn, "refuse");
+  LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(c->llc, fn, "ok");
+  LLVMBuildCondBr(c->b, cond, bad, ok);
+  LLVMPositionBuilderAtEnd(c->b, bad);
+  LLVMBuildRet(c->b, cg_i32(c, status));
+  LLVMPositionBuilderAtEnd(c->b, ok);
+}
+
+static LLVMValueRef load_at(cg_ctx *c, LLVMTypeRef t, LLVMValueRef base, int64_t i) {
+  LLVMValueRef idx = cg_i64(c, i);
+  return LLVMBuildLoad2(c->b, t, LLVMBuildGEP2(c->b, t, base, &idx, 1, ""), "");
+}
+
+/* kiln_NAME_run_shaped(inputs, input_dims, outputs, output_dims, ws)
+ * (include/kiln/artifact.h, "Symbolic dimensions"): derives the binding
+ * from the inputs' dimensions, checking every one (the generated twin of
+ * ir_binding_from_params), runs, and writes the outputs' dimensions.
+ * `run` is i32(in, out, ws, bind) for a symbolic module (the backend's
+ * selector), the exported i32(in, out, ws) of a static one. */
+static LLVMValueRef export_run_shaped(cg_ctx *c, const ir_comp *e, LLVMValueRef run, uint32_t nin, uint32_t nout,
+                                      const sym_src *src) {
+  LLVMTypeRef pt[5] = {c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr};
+  LLVMValueRef fn = cg_exported_fn(c, "run_shaped", LLVMFunctionType(c->t_i32, pt, 5, 0), true);
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, fn, "entry"));
+  LLVMValueRef inputs = LLVMGetParam(fn, 0), in_dims = LLVMGetParam(fn, 1), outputs = LLVMGetParam(fn, 2),
+               out_dims = LLVMGetParam(fn, 3), ws = LLVMGetParam(fn, 4);
+  int nsyms = c->symbolic ? ir_sym_count(c->m) : 0;
+  LLVMValueRef bind = nsyms ? cg_alloca(c, fn, LLVMArrayType2(c->t_i64, (uint64_t)nsyms), "bind") : NULL;
+  LLVMValueRef saved_bind = c->bind;
+  c->bind = bind;
+  if (nin) return_if(c, fn, LLVMBuildIsNull(c->b, in_dims, ""), KILN_ARTIFACT_ERR_ARGUMENT);
+  LLVMValueRef *dimp = calloc(nin + 1, sizeof *dimp);
+  if (!dimp) {
+    c->bind = saved_bind;
+    cg_fail(c, "out of memory");
+    return fn;
+  }
+  /* First the symbols, from the dimensions that are one alone, each in
+   * [1, bound]; then every dimension against what the binding makes of it. */
+  for (uint32_t i = 0; i < nin; i++) {
+    const ir_shape *s = &e->insts[ir_comp_param(e, i)].shape;
+    if (!s->rank) continue;
+    dimp[i] = load_at(c, c->t_ptr, in_dims, i);
+    return_if(c, fn, LLVMBuildIsNull(c->b, dimp[i], ""), KILN_ARTIFACT_ERR_ARGUMENT);
+  }
+  for (int k = 0; k < nsyms; k++) {
+    LLVMValueRef v = load_at(c, c->t_i64, dimp[src[k].in], src[k].dim);
+    LLVMValueRef low = LLVMBuildICmp(c->b, LLVMIntSLT, v, cg_i64(c, 1), "");
+    LLVMValueRef high = LLVMBuildICmp(c->b, LLVMIntSGT, v, cg_i64(c, ir_sym_bound(c->m, k)), "");
+    return_if(c, fn, LLVMBuildOr(c->b, low, high, ""), KILN_ARTIFACT_ERR_SHAPE);
+    LLVMValueRef idx = cg_i64(c, k);
+    LLVMBuildStore(c->b, v, LLVMBuildGEP2(c->b, c->t_i64, bind, &idx, 1, ""));
+  }
+  for (uint32_t i = 0; i < nin && !c->failed; i++) {
+    const ir_shape *s = &e->insts[ir_comp_param(e, i)].shape;
+    for (int j = 0; j < s->rank; j++) {
+      LLVMValueRef v = load_at(c, c->t_i64, dimp[i], j);
+      return_if(c, fn, LLVMBuildICmp(c->b, LLVMIntNE, v, cg_dim(c, s, j), ""), KILN_ARTIFACT_ERR_SHAPE);
+    }
+  }
+  free(dimp);
+  LLVMValueRef st;
+  if (c->symbolic) {
+    LLVMValueRef a[4] = {inputs, outputs, ws, bind ? bind : LLVMConstNull(c->t_ptr)};
+    st = LLVMBuildCall2(c->b, LLVMGlobalGetValueType(run), run, a, 4, "status");
+  } else {
+    LLVMValueRef a[3] = {inputs, outputs, ws};
+    st = LLVMBuildCall2(c->b, LLVMGlobalGetValueType(run), run, a, 3, "status");
+  }
+  LLVMBasicBlockRef failed = LLVMAppendBasicBlockInContext(c->llc, fn, "failed");
+  LLVMBasicBlockRef ran = LLVMAppendBasicBlockInContext(c->llc, fn, "ran");
+  LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntNE, st, cg_i32(c, 0), ""), failed, ran);
+  LLVMPositionBuilderAtEnd(c->b, failed);
+  LLVMBuildRet(c->b, st);
+  LLVMPositionBuilderAtEnd(c->b, ran);
+  /* The outputs' dimensions, where asked for. */
+  if (nout) {
+    LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(c->llc, fn, "dims");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->llc, fn, "done");
+    LLVMBuildCondBr(c->b, LLVMBuildIsNull(c->b, out_dims, ""), done, write);
+    LLVMPositionBuilderAtEnd(c->b, write);
+    const ir_inst *root = &e->insts[e->root];
+    for (uint32_t i = 0; i < nout; i++) {
+      const ir_shape *s = &root->tuple[i];
+      if (!s->rank) continue;
+      LLVMValueRef p = load_at(c, c->t_ptr, out_dims, i);
+      LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(c->llc, fn, "put");
+      LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(c->llc, fn, "next");
+      LLVMBuildCondBr(c->b, LLVMBuildIsNull(c->b, p, ""), next, put);
+      LLVMPositionBuilderAtEnd(c->b, put);
+      for (int j = 0; j < s->rank; j++) {
+        LLVMValueRef idx = cg_i64(c, j);
+        LLVMBuildStore(c->b, cg_dim(c, s, j), LLVMBuildGEP2(c->b, c->t_i64, p, &idx, 1, ""));
+      }
+      LLVMBuildBr(c->b, next);
+      LLVMPositionBuilderAtEnd(c->b, next);
+    }
+    LLVMBuildBr(c->b, done);
+    LLVMPositionBuilderAtEnd(c->b, done);
+  }
+  LLVMBuildRet(c->b, cg_i32(c, 0));
+  c->bind = saved_bind;
   return fn;
 }
 
@@ -926,8 +1102,41 @@ static LLVMValueRef set_trace_fn(cg_ctx *c) {
   return fn;
 }
 
-static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef run, uint32_t nin, uint32_t nout,
-                           const klist *kl) {
+/* Per tensor: which symbol each dimension is (KILN_ARTIFACT_DIM_*), and
+ * the shape as text; arrays of one entry per tensor of `shapes`. */
+static void symbolic_tables(cg_ctx *c, const ir_shape *const *shapes, uint32_t n, const char *what, LLVMValueRef *dimsyms,
+                            LLVMValueRef *texts) {
+  LLVMValueRef *ds = calloc(n + 1, sizeof *ds), *tx = calloc(n + 1, sizeof *tx);
+  if (!ds || !tx) {
+    free(ds);
+    free(tx);
+    cg_fail(c, "out of memory");
+    *dimsyms = *texts = LLVMConstNull(c->t_ptr);
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    const ir_shape *s = shapes[i];
+    LLVMValueRef v[IR_MAX_RANK];
+    for (int j = 0; j < s->rank; j++) {
+      int k = s->sym[j] ? ir_dexpr_as_sym(c->m, s->sym[j]) : -1;
+      v[j] = cg_i32(c, !s->sym[j] ? KILN_ARTIFACT_DIM_STATIC : k >= 0 ? k : KILN_ARTIFACT_DIM_EXPR);
+    }
+    char name[48], text[1024];
+    snprintf(name, sizeof name, "kiln.%s.dim_symbols", what);
+    ds[i] = s->rank ? cg_private_const(c, LLVMConstArray2(c->t_i32, v, (uint64_t)s->rank), name) : LLVMConstNull(c->t_ptr);
+    tx[i] = cg_cstring(c, ir_shape_str_m(c->m, s, text, sizeof text));
+  }
+  char name[48];
+  snprintf(name, sizeof name, "kiln.%s.dim_symbols_table", what);
+  *dimsyms = n ? cg_private_const(c, LLVMConstArray2(c->t_ptr, ds, n), name) : LLVMConstNull(c->t_ptr);
+  snprintf(name, sizeof name, "kiln.%s.shapes", what);
+  *texts = n ? cg_private_const(c, LLVMConstArray2(c->t_ptr, tx, n), name) : LLVMConstNull(c->t_ptr);
+  free(ds);
+  free(tx);
+}
+
+static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef run, LLVMValueRef run_shaped,
+                           uint32_t nin, uint32_t nout, const klist *kl) {
   LLVMTypeRef tf[6] = {c->t_ptr, c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_i64};
   LLVMTypeRef tt = LLVMStructCreateNamed(c->llc, "kiln.tensor");
   LLVMStructSetBody(tt, tf, 6, 0);
@@ -959,14 +1168,46 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
   bool instr = c->o->instrument;
   LLVMValueRef kernels = instr ? kernel_table(c, e, tt, kl) : LLVMConstNull(c->t_ptr);
   if (c->failed) return;
-  LLVMTypeRef df[21] = {c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32,
-                        c->t_i32, c->t_ptr, c->t_ptr, c->t_i64, c->t_i64, c->t_ptr, c->t_ptr,
-                        c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32, c->t_ptr, c->t_ptr};
+  /* Symbols and the shapes of the inputs and outputs. */
+  int nsyms = ir_sym_count(c->m);
+  if (!c->symbolic) nsyms = 0;
+  LLVMValueRef *sn = calloc((size_t)nsyms + 1, sizeof *sn), *sb = calloc((size_t)nsyms + 1, sizeof *sb);
+  const ir_shape **ish = calloc(nin + 1, sizeof *ish), **osh = calloc(nout + 1, sizeof *osh);
+  if (!sn || !sb || !ish || !osh) {
+    free(sn);
+    free(sb);
+    free(ish);
+    free(osh);
+    cg_fail(c, "out of memory");
+    return;
+  }
+  for (int k = 0; k < nsyms; k++) {
+    sn[k] = cg_cstring(c, ir_sym_name(c->m, k));
+    sb[k] = cg_i64(c, ir_sym_bound(c->m, k));
+  }
+  for (uint32_t i = 0; i < nin; i++) ish[i] = &e->insts[ir_comp_param(e, i)].shape;
+  for (uint32_t i = 0; i < nout; i++) osh[i] = &root->tuple[i];
+  LLVMValueRef in_ds, in_tx, out_ds, out_tx;
+  symbolic_tables(c, ish, nin, "inputs", &in_ds, &in_tx);
+  symbolic_tables(c, osh, nout, "outputs", &out_ds, &out_tx);
+  LLVMValueRef names = nsyms ? cg_private_const(c, LLVMConstArray2(c->t_ptr, sn, (uint64_t)nsyms), "kiln.symbols")
+                             : LLVMConstNull(c->t_ptr);
+  LLVMValueRef bounds = nsyms ? cg_private_const(c, LLVMConstArray2(c->t_i64, sb, (uint64_t)nsyms), "kiln.symbol_bounds")
+                              : LLVMConstNull(c->t_ptr);
+  free(sn);
+  free(sb);
+  free(ish);
+  free(osh);
+  if (c->failed) return;
+  LLVMTypeRef df[29] = {c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32, c->t_i32,
+                        c->t_ptr, c->t_ptr, c->t_i64, c->t_i64, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr,
+                        c->t_ptr, c->t_ptr, c->t_i32, c->t_ptr, c->t_ptr, c->t_i32, c->t_ptr, c->t_ptr,
+                        c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr};
   LLVMTypeRef dt = LLVMStructCreateNamed(c->llc, "kiln.desc");
-  LLVMStructSetBody(dt, df, 21, 0);
+  LLVMStructSetBody(dt, df, 29, 0);
   char producer[64];
   snprintf(producer, sizeof producer, "kiln %s", KILN_VERSION);
-  LLVMValueRef dv[21] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
+  LLVMValueRef dv[29] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
                          cg_i32(c, (int32_t)LLVMABISizeOfType(c->td, dt)),
                          cg_cstring(c, c->o->name),
                          cg_cstring(c, producer),
@@ -986,8 +1227,16 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
                          af.selected_cpu ? af.selected_cpu : LLVMConstNull(c->t_ptr),
                          cg_i32(c, instr ? (int32_t)kl->n : 0),
                          kernels,
-                         instr ? set_trace_fn(c) : LLVMConstNull(c->t_ptr)};
-  LLVMValueRef desc = cg_private_const(c, LLVMConstNamedStruct(dt, dv, 21), "kiln.desc");
+                         instr ? set_trace_fn(c) : LLVMConstNull(c->t_ptr),
+                         cg_i32(c, nsyms),
+                         names,
+                         bounds,
+                         in_ds,
+                         out_ds,
+                         in_tx,
+                         out_tx,
+                         run_shaped};
+  LLVMValueRef desc = cg_private_const(c, LLVMConstNamedStruct(dt, dv, 29), "kiln.desc");
 
   LLVMTypeRef info_ty = LLVMFunctionType(c->t_ptr, NULL, 0, 0);
   LLVMValueRef named = cg_exported_fn(c, "info", info_ty, true);
@@ -1066,17 +1315,32 @@ bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
   const ir_inst *root = &e->insts[e->root];
   if (root->op != IR_OP_TUPLE) return cg_fail(c, "the entry computation's root must be a tuple");
   uint32_t nin = ir_comp_num_params(e), nout = root->nops;
+  c->symbolic = ir_module_is_symbolic(c->m);
+  sym_src *src = calloc((size_t)ir_sym_count(c->m) + 1, sizeof *src);
+  if (!src) return cg_fail(c, "out of memory");
+  if (c->symbolic && !symbol_sources(c, e, nin, src)) {
+    free(src);
+    return false;
+  }
   /* Every op the code generator cannot lower is reported at once. */
   int bad = 0;
   for (ir_id id = 0; id < e->ninsts; id++) {
     const ir_inst *in = &e->insts[id];
+    if (c->symbolic && in->op == IR_OP_CUSTOM_CALL) {
+      cg_fail_unsupported(c, "%%%s: code generation for symbolic dimensions does not support custom_call yet; bind the shapes "
+              "with --input-shape to compile this model", in->name);
+      bad++;
+    }
     if (in->op == IR_OP_CUSTOM_CALL && !valid_symbol(in->target)) {
       cg_fail(c, "%%%s: custom_call target \"%s\" cannot be a symbol name (letters, digits, '_', '.', '$')",
               in->name, in->target);
       bad++;
     }
   }
-  if (bad) return false;
+  if (bad) {
+    free(src);
+    return false;
+  }
 
   /* One set of kernels and one run function per level (one level unless
    * portable), each generated with its own target attributes, vector width
@@ -1086,12 +1350,14 @@ bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
   memset(&kl, 0, sizeof kl);
   kl.ids = calloc(e->ninsts + 1, sizeof *kl.ids);
   kl.kinds = calloc(e->ninsts + 1, sizeof *kl.kinds);
-  if (!kl.ids || !kl.kinds) {
+  if (!kl.ids || !kl.kinds || c->nlevels < 1 || c->nlevels > 3) {
     free(kl.ids);
     free(kl.kinds);
+    free(src);
+    if (c->nlevels < 1 || c->nlevels > 3)
+      return cg_fail(c, "internal: the backend asked for %d levels (1 to 3)", c->nlevels);
     return cg_fail(c, "out of memory");
   }
-  if (c->nlevels < 1 || c->nlevels > 3) return cg_fail(c, "internal: the backend asked for %d levels (1 to 3)", c->nlevels);
   int64_t ws = 0;
   bool ok = true;
   for (int l = 0; ok && l < c->nlevels; l++) {
@@ -1104,15 +1370,24 @@ bool cg_build_module(cg_ctx *c, size_t *workspace_size) {
   }
   c->backend->set_level(c, 0);
   if (ok && c->o->perturb && !kl.perturbed) ok = perturb_unknown(c, e, &kl);
-  LLVMValueRef run = NULL;
+  LLVMValueRef run = NULL, shaped = NULL;
   if (ok) {
     run = c->backend->export_run(c, impl);
     ok = run != NULL;
   }
   if (ok) {
-    build_metadata(c, e, ws, run, nin, nout, &kl);
+    /* Symbolic: the backend's run takes the binding; kiln_NAME_run runs at
+     * the bounds, kiln_NAME_run_shaped at the inputs' dimensions. */
+    LLVMValueRef inner = run;
+    if (c->symbolic) run = export_run_at_bounds(c, inner);
+    shaped = export_run_shaped(c, e, inner, nin, nout, src);
     ok = !c->failed;
   }
+  if (ok) {
+    build_metadata(c, e, ws, run, shaped, nin, nout, &kl);
+    ok = !c->failed;
+  }
+  free(src);
   free(kl.ids);
   free(kl.kinds);
   *workspace_size = (size_t)ws;

@@ -183,13 +183,6 @@ cg_output *cg_lower(const ir_module *m, const cg_options *o, diag *d) {
     diag_error(d, "invalid artifact name '%s': %s", o->name ? o->name : "", why);
     return NULL;
   }
-  /* Kernels with run-time extents are not built yet (docs/codegen.md,
-   * "Symbolic dimensions"): bind the module first (ir_module_bind). */
-  if (ir_module_is_symbolic(m)) {
-    diag_error(d, "code generation for symbolic dimensions is not implemented yet; fix the input shapes "
-                  "(--input-shape) or run with inputs so the module is bound to their shapes");
-    return NULL;
-  }
   cg_output *out = calloc(1, sizeof *out);
   if (!out) {
     diag_error(d, "out of memory");

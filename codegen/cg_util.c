@@ -22,6 +22,16 @@ bool cg_fail(cg_ctx *c, const char *fmt, ...) {
   return false;
 }
 
+bool cg_fail_unsupported(cg_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_emitv(c->d, DIAG_ERROR, fmt, ap);
+  va_end(ap);
+  c->failed = true;
+  if (c->o && c->o->unsupported) *c->o->unsupported = true;
+  return false;
+}
+
 LLVMTypeRef cg_mtype(cg_ctx *c, ir_type t) {
   switch (t) {
     case IR_PRED: case IR_I8: case IR_U8: return c->t_i8;
@@ -153,8 +163,93 @@ int64_t cg_phys_strides(const ir_shape *s, int64_t *strides) {
   return pst;
 }
 
+/* ---- symbolic dimensions: values from the binding (cg_symbolic.c) ---- */
+
+static LLVMValueRef floor_div(cg_ctx *c, LLVMValueRef a, int64_t b); /* below */
+
+static LLVMValueRef dexpr_value(cg_ctx *c, ir_dexpr e, int depth) {
+  ir_dexpr_term t[IR_DEXPR_MAX_TERMS];
+  int n = ir_dexpr_terms(c->m, e, t);
+  if (n < 0 || depth > 8 || !c->bind) {
+    cg_fail(c, "internal error: symbolic dimension expression %u cannot be evaluated here", (unsigned)e);
+    return cg_i64(c, 0);
+  }
+  LLVMValueRef sum = NULL;
+  for (int i = 0; i < n; i++) {
+    LLVMValueRef v = NULL;
+    for (int j = 0; j < t[i].n; j++) {
+      const ir_dexpr_atom *a = &t[i].a[j];
+      LLVMValueRef x;
+      if (a->sym >= 0) {
+        LLVMValueRef idx = cg_i64(c, a->sym);
+        x = LLVMBuildLoad2(c->b, c->t_i64, LLVMBuildGEP2(c->b, c->t_i64, c->bind, &idx, 1, ""), "");
+      } else {
+        x = floor_div(c, dexpr_value(c, a->arg, depth + 1), a->div);
+      }
+      v = v ? LLVMBuildNSWMul(c->b, v, x, "") : x;
+    }
+    if (!v) v = cg_i64(c, t[i].coeff);
+    else if (t[i].coeff != 1) v = LLVMBuildNSWMul(c->b, v, cg_i64(c, t[i].coeff), "");
+    sum = sum ? LLVMBuildNSWAdd(c->b, sum, v, "") : v;
+  }
+  return sum ? sum : cg_i64(c, 0);
+}
+
+LLVMValueRef cg_dexpr_value(cg_ctx *c, ir_dexpr e) {
+  int64_t v;
+  if (ir_dexpr_is_const(c->m, e, &v)) return cg_i64(c, v);
+  return dexpr_value(c, e, 0);
+}
+
+LLVMValueRef cg_dim(cg_ctx *c, const ir_shape *s, int i) {
+  return s->sym[i] ? cg_dexpr_value(c, s->sym[i]) : cg_i64(c, s->dims[i]);
+}
+
+/* A product of dimensions: the static ones multiplied at compile time, the
+ * symbolic ones (cg_dim, from the binding) at the builder. */
+typedef struct dimprod {
+  int64_t k;
+  LLVMValueRef v; /* NULL: just k */
+} dimprod;
+
+static LLVMValueRef dimprod_value(cg_ctx *c, const dimprod *p) {
+  if (!p->v) return cg_i64(c, p->k);
+  return p->k == 1 ? p->v : LLVMBuildNSWMul(c->b, p->v, cg_i64(c, p->k), "");
+}
+
+static void dimprod_mul(cg_ctx *c, dimprod *p, const ir_shape *s, int i) {
+  if (!s->sym[i]) {
+    p->k *= s->dims[i];
+    return;
+  }
+  LLVMValueRef d = cg_dim(c, s, i);
+  p->v = p->v ? LLVMBuildNSWMul(c->b, p->v, d, "") : d;
+}
+
+/* ix times strides over the dimensions in `order` (minor first). */
+static LLVMValueRef strided(cg_ctx *c, const ir_shape *s, const int *order, const cg_index *ix) {
+  dimprod st = {1, NULL};
+  LLVMValueRef off = NULL;
+  for (int q = 0; q < s->rank; q++) {
+    int i = order[q];
+    if (s->sym[i] || s->dims[i] != 1) {
+      LLVMValueRef t = st.k == 1 && !st.v ? ix->d[i] : LLVMBuildNSWMul(c->b, ix->d[i], dimprod_value(c, &st), "");
+      off = off ? LLVMBuildNSWAdd(c->b, off, t, "") : t;
+    }
+    dimprod_mul(c, &st, s, i);
+  }
+  return off ? off : cg_i64(c, 0);
+}
+
 LLVMValueRef cg_offset(cg_ctx *c, const ir_shape *s, const cg_index *ix) {
   if (ix->linear && ir_shape_same_layout(&ix->lin, s)) return ix->linear;
+  /* Symbolic: strides from the binding (no panel layouts: the layout pass
+   * packs only constants, which are static). */
+  if (!ir_shape_is_static(s)) {
+    int order[IR_MAX_RANK];
+    for (int i = 0; i < s->rank; i++) order[i] = s->minor_to_major[i];
+    return strided(c, s, order, ix);
+  }
   int64_t st[IR_MAX_RANK];
   int64_t pst = cg_phys_strides(s, st);
   LLVMValueRef off = NULL;
@@ -185,6 +280,39 @@ LLVMValueRef cg_rowmajor(cg_ctx *c, const int64_t *dims, const cg_index *ix) {
     st *= dims[i];
   }
   return off ? off : cg_i64(c, 0);
+}
+
+LLVMValueRef cg_rowmajor_shape(cg_ctx *c, const ir_shape *s, const cg_index *ix) {
+  if (ir_shape_is_static(s)) return cg_rowmajor(c, s->dims, ix);
+  int order[IR_MAX_RANK];
+  for (int i = 0; i < s->rank; i++) order[i] = s->rank - 1 - i;
+  return strided(c, s, order, ix);
+}
+
+void cg_delinearize_shape(cg_ctx *c, LLVMValueRef linear, const ir_shape *s, cg_index *ix) {
+  if (ir_shape_is_static(s)) {
+    cg_delinearize(c, linear, s->rank, s->dims, ix);
+    return;
+  }
+  ix->rank = s->rank;
+  LLVMValueRef rest = linear;
+  for (int i = s->rank - 1; i >= 0; i--) {
+    if (!s->sym[i] && s->dims[i] == 1) {
+      ix->d[i] = cg_i64(c, 0);
+      continue;
+    }
+    bool outermost = true;
+    for (int j = 0; j < i; j++)
+      if (s->sym[j] || s->dims[j] != 1) outermost = false;
+    if (outermost) {
+      ix->d[i] = rest;
+      for (int j = 0; j < i; j++) ix->d[j] = cg_i64(c, 0);
+      return;
+    }
+    LLVMValueRef d = cg_dim(c, s, i);
+    ix->d[i] = LLVMBuildURem(c->b, rest, d, "");
+    rest = LLVMBuildUDiv(c->b, rest, d, "");
+  }
 }
 
 void cg_delinearize(cg_ctx *c, LLVMValueRef linear, int rank, const int64_t *dims, cg_index *ix) {

@@ -554,6 +554,20 @@ bool ir_dexpr_eval(const ir_module *m, ir_dexpr e, const int64_t *binding, int64
   return true;
 }
 
+int ir_dexpr_terms(const ir_module *m, ir_dexpr e, ir_dexpr_term *t) {
+  if (!m->syms || e == 0 || e > m->syms->nex) return -1;
+  const stored *s = &m->syms->ex[e - 1];
+  for (uint32_t i = 0; i < s->n; i++) {
+    t[i].coeff = s->t[i].coeff;
+    t[i].n = s->t[i].n;
+    for (int j = 0; j < s->t[i].n; j++) {
+      const atom *x = &m->syms->atoms[s->t[i].a[j]];
+      t[i].a[j] = (ir_dexpr_atom){x->sym, x->arg, x->div};
+    }
+  }
+  return (int)s->n;
+}
+
 bool ir_dexpr_uses(const ir_module *m, ir_dexpr e, int k) {
   if (!m->syms || e == 0 || e > m->syms->nex) return false;
   const stored *s = &m->syms->ex[e - 1];

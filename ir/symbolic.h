@@ -78,6 +78,22 @@ bool ir_dexpr_eval(const ir_module *m, ir_dexpr e, const int64_t *binding, int64
 /* Writes e as text ("b*s", "2*s+1", "(s+1)/2-1"; "/" is floor division)
  * into buf; returns buf. */
 char *ir_dexpr_str(const ir_module *m, ir_dexpr e, char *buf, size_t n);
+/* The structure of e, for code that evaluates it elsewhere (code
+ * generation): a sum of terms, each coeff times a product of atoms, an atom
+ * being symbol `sym` (>= 0) or floor(arg / div) (sym == -1). Returns the
+ * number of terms written to t (at most IR_DEXPR_MAX_TERMS; 0 for the
+ * constant 0), or -1 when e is not an expression of m. */
+typedef struct ir_dexpr_atom {
+  int sym;
+  ir_dexpr arg;
+  int64_t div;
+} ir_dexpr_atom;
+typedef struct ir_dexpr_term {
+  int64_t coeff;
+  int n;
+  ir_dexpr_atom a[IR_DEXPR_MAX_ATOMS];
+} ir_dexpr_term;
+int ir_dexpr_terms(const ir_module *m, ir_dexpr e, ir_dexpr_term *t);
 /* Whether e mentions symbol k. */
 bool ir_dexpr_uses(const ir_module *m, ir_dexpr e, int k);
 /* Number of expressions interned so far (ids are 1..count). */

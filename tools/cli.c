@@ -449,7 +449,11 @@ kiln_tensor_info *cli_model_outputs(const kiln_model *m) {
   return t;
 }
 
-bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char **specs, cli_inputs *out) {
+/* cli_load_inputs and cli_load_inputs_shaped: with `text` (each input's
+ * shape as text, symbols and their ranges) only the element type is
+ * checked, the dimensions being the executable's to check. */
+static bool load_inputs(int ninfo, const kiln_tensor_info *info, const char *const *text, int nspecs, char **specs,
+                        cli_inputs *out) {
   memset(out, 0, sizeof *out);
   out->n = ninfo;
   out->arrays = calloc((size_t)ninfo + 1, sizeof *out->arrays);
@@ -494,11 +498,11 @@ bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char *
     }
     bool same = a->rank == info[idx].rank;
     for (int d = 0; same && d < a->rank; d++) same = a->dims[d] == info[idx].dims[d];
-    if (a->dtype != info[idx].dtype || !same) {
+    if (a->dtype != info[idx].dtype || (!same && !text)) {
       char want[256], got[256];
       cli_shape_str(info[idx].dtype, info[idx].rank, info[idx].dims, want, sizeof want);
       cli_shape_str(a->dtype, a->rank, a->dims, got, sizeof got);
-      cli_error("input '%s': the model takes %s, %s holds %s", info[idx].name, want, eq + 1, got);
+      cli_error("input '%s': the model takes %s, %s holds %s", info[idx].name, text ? text[idx] : want, eq + 1, got);
       ok = false;
       break;
     }
@@ -508,7 +512,8 @@ bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char *
     if (!out->ptrs[i]) {
       char want[256];
       cli_shape_str(info[i].dtype, info[i].rank, info[i].dims, want, sizeof want);
-      cli_error("no value for input '%s' (%s): pass --input %s=FILE.npy", info[i].name, want, info[i].name);
+      cli_error("no value for input '%s' (%s): pass --input %s=FILE.npy", info[i].name, text ? text[i] : want,
+                info[i].name);
       ok = false;
       usage = true;
     }
@@ -516,6 +521,15 @@ bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char *
   if (!ok) cli_free_inputs(out);
   out->usage_error = usage;
   return ok;
+}
+
+bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char **specs, cli_inputs *out) {
+  return load_inputs(ninfo, info, NULL, nspecs, specs, out);
+}
+
+bool cli_load_inputs_shaped(int ninfo, const kiln_tensor_info *info, const char *const *text, int nspecs, char **specs,
+                            cli_inputs *out) {
+  return load_inputs(ninfo, info, text, nspecs, specs, out);
 }
 
 void cli_free_inputs(cli_inputs *in) {
@@ -723,6 +737,40 @@ oom:
   return false;
 }
 
+/* Whether the identifier `name` occurs in text as a whole word. */
+static bool has_word(const char *text, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = strstr(text, name); p; p = strstr(p + 1, name)) {
+    bool before = p > text && ((p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= 'A' && p[-1] <= 'Z') ||
+                               (p[-1] >= '0' && p[-1] <= '9') || p[-1] == '_');
+    char c = p[n];
+    bool after = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!before && !after) return true;
+  }
+  return false;
+}
+
+char *cli_shape_with_ranges(const kiln_executable *exe, const char *shape) {
+  if (!shape) return NULL;
+  size_t cap = strlen(shape) + 1, k = 0;
+  int ns = kiln_executable_num_symbols(exe);
+  for (int i = 0; i < ns; i++) {
+    const char *name;
+    kiln_executable_symbol(exe, i, &name, NULL);
+    cap += strlen(name) + 40;
+  }
+  char *t = malloc(cap);
+  if (!t) return NULL;
+  k += (size_t)snprintf(t, cap, "%s", shape);
+  for (int i = 0; i < ns && k < cap; i++) {
+    const char *name;
+    int64_t bound;
+    kiln_executable_symbol(exe, i, &name, &bound);
+    if (has_word(shape, name)) k += (size_t)snprintf(t + k, cap - k, ", %s in [1, %lld]", name, (long long)bound);
+  }
+  return t;
+}
+
 double cli_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -738,19 +786,69 @@ bool cli_is_artifact(const char *path) {
   return n == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
 }
 
-kiln_status cli_jit_model(kiln_context *ctx, const char *path, const cli_model_opts *mo, int nspecs, char **specs,
-                          bool timing, kiln_executable **out) {
-  double t0 = cli_now_ms();
-  kiln_model *m = NULL;
-  kiln_status s = cli_load_model(ctx, path, mo, nspecs, specs, &m);
-  double t1 = cli_now_ms();
-  if (s == KILN_OK) s = kiln_model_optimize(m, mo->passes, mo->disable);
+/* The passes and the JIT on a loaded model (t0: when loading began, t1:
+ * when it ended, for --time). */
+static kiln_status optimize_and_jit(kiln_model *m, const cli_model_opts *mo, bool timing, double t0, double t1,
+                                    kiln_executable **out) {
+  kiln_status s = kiln_model_optimize(m, mo->passes, mo->disable);
   double t2 = cli_now_ms();
   if (s == KILN_OK) s = kiln_model_jit(m, out);
   double t3 = cli_now_ms();
   if (s == KILN_OK && timing)
     fprintf(stderr, "kiln: load %.1f ms, passes %.1f ms, JIT compilation %.1f ms, total %.1f ms\n", t1 - t0, t2 - t1,
             t3 - t2, t3 - t0);
+  return s;
+}
+
+kiln_status cli_jit_model(kiln_context *ctx, const char *path, const cli_model_opts *mo, int nspecs, char **specs,
+                          bool timing, kiln_executable **out) {
+  double t0 = cli_now_ms();
+  kiln_model *m = NULL;
+  kiln_status s = cli_load_model(ctx, path, mo, nspecs, specs, &m);
+  double t1 = cli_now_ms();
+  if (s == KILN_OK) s = optimize_and_jit(m, mo, timing, t0, t1, out);
   kiln_model_destroy(m);
   return s;
+}
+
+/* Errors held back while the symbolic model is compiled; everything else
+ * goes to stderr at once (remarks can be many). */
+static void hold_errors(void *user, kiln_diag_level level, const char *msg) {
+  if (level == KILN_DIAG_ERROR) hold(user, level, msg);
+  else to_stderr(show_remarks ? (void *)1 : NULL, level, msg);
+}
+
+kiln_status cli_jit_model_shaped(kiln_context *ctx, const char *path, const cli_model_opts *mo, int nspecs,
+                                 char **specs, bool timing, bool verbose, kiln_executable **out) {
+  double t0 = cli_now_ms();
+  kiln_model *m = NULL;
+  kiln_status s = load_with_file_shapes(ctx, path, mo, nspecs, specs, &m);
+  double t1 = cli_now_ms();
+  if (s != KILN_OK) return s;
+  if (!kiln_model_is_symbolic(m)) {
+    s = optimize_and_jit(m, mo, timing, t0, t1, out);
+    kiln_model_destroy(m);
+    return s;
+  }
+  held_diags h = {0};
+  kiln_context_set_diagnostics(ctx, hold_errors, &h);
+  s = optimize_and_jit(m, mo, timing, t0, t1, out);
+  kiln_context_set_diagnostics(ctx, to_stderr, show_remarks ? (void *)1 : NULL);
+  kiln_model_destroy(m);
+  /* KILN_ERR_UNSUPPORTED: code generation refused the symbolic model as
+   * beyond what it takes so far (cg_options.unsupported), rather than
+   * failing; a static copy at the inputs' shapes may still compile. */
+  bool refused = s == KILN_ERR_UNSUPPORTED;
+  if (verbose && refused)
+    for (int k = 0; k < h.n; k++)
+      fprintf(stderr, "kiln: note: not compiled with symbolic dimensions (%s); compiling it bound to the --input "
+              "shapes instead\n", h.msg[k]);
+  release(&h, !refused);
+  if (!refused) {
+    if (verbose && s == KILN_OK)
+      fprintf(stderr, "kiln: note: compiled once with symbolic dimensions; running at the --input shapes\n");
+    return s;
+  }
+  /* Per shape, as before code generation took symbolic dimensions. */
+  return cli_jit_model(ctx, path, mo, nspecs, specs, timing, out);
 }

@@ -26,6 +26,7 @@ int cmd_test_onnx(int argc, char **argv); /* cmd_onnx.c */
 int cmd_onnx_ops(int argc, char **argv);  /* cmd_onnx_ops.c */
 int cmd_compile(int argc, char **argv);   /* cmd_compile.c */
 int cmd_run(int argc, char **argv);       /* cmd_compile.c */
+int cmd_info(int argc, char **argv);      /* cmd_compile.c */
 int cmd_profile(int argc, char **argv);   /* cmd_profile.c */
 int cmd_verify(int argc, char **argv);    /* cmd_verify.c */
 
@@ -144,6 +145,11 @@ typedef struct cli_inputs {
  * dtype is read as bfloat16 for a bfloat16 input (tools/npy.h). Prints
  * errors; returns false. */
 bool cli_load_inputs(int ninfo, const kiln_tensor_info *info, int nspecs, char **specs, cli_inputs *out);
+/* The same for an executable with symbolic dimensions: only element types
+ * are checked (the executable checks the dimensions when it runs); text[i]
+ * is input i's shape as messages show it ("f32[batch,16], batch in [1, 8]"). */
+bool cli_load_inputs_shaped(int ninfo, const kiln_tensor_info *info, const char *const *text, int nspecs, char **specs,
+                            cli_inputs *out);
 void cli_free_inputs(cli_inputs *in);
 /* Every input filled with pseudo-random values from `seed` (the same seed
  * gives the same values on every machine): floating types uniform in
@@ -169,6 +175,11 @@ kiln_tensor_info *cli_model_inputs(const kiln_model *m);
 kiln_tensor_info *cli_model_outputs(const kiln_model *m);
 void cli_free_outputs(cli_outputs *o);
 
+/* A shape text of exe ("f32[batch,16]") followed by the range of each
+ * symbol it names ("f32[batch,16], batch in [1, 8]"), malloc'd; NULL when
+ * shape is NULL or out of memory. */
+char *cli_shape_with_ranges(const kiln_executable *exe, const char *shape);
+
 /* A monotonic clock in milliseconds. */
 double cli_now_ms(void);
 /* Whether path is an ELF file (a compiled artifact) rather than a model. */
@@ -178,5 +189,13 @@ bool cli_is_artifact(const char *path);
  * context's options; `timing` prints the phases' times to stderr. */
 kiln_status cli_jit_model(kiln_context *ctx, const char *path, const cli_model_opts *mo, int nspecs, char **specs,
                           bool timing, kiln_executable **out);
+/* For kiln run: like cli_jit_model, except that a model with symbolic
+ * dimensions (--max-shape) is compiled once as it is, to run at the
+ * --input files' shapes (kiln_executable_run_shaped); only when code
+ * generation refuses its symbolic dimensions as not supported yet is it
+ * made static at those shapes and compiled again (cli_jit_model), silently
+ * unless `verbose`, which says on stderr which happened. */
+kiln_status cli_jit_model_shaped(kiln_context *ctx, const char *path, const cli_model_opts *mo, int nspecs,
+                                 char **specs, bool timing, bool verbose, kiln_executable **out);
 
 #endif

@@ -1,10 +1,11 @@
-/* `kiln compile` (model → shared object + header, or one stage of it) and
+/* `kiln compile` (model → shared object + header, or one stage of it),
  * `kiln run` (load an artifact, or JIT a model, run it on .npy inputs,
- * time it). */
+ * time it) and `kiln info` (what an artifact holds). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kiln/artifact.h"
 #include "tools/cli.h"
 
 /* "out/model.so" → "out/model.h"; anything else gets ".h" appended. */
@@ -132,12 +133,6 @@ int cmd_compile(int argc, char **argv) {
     cli_fail(ctx, "cannot load the model");
     goto cleanup;
   }
-  if (kiln_model_is_symbolic(m)) {
-    /* Before the passes: nothing is written (the output paths were only checked). */
-    cli_error("compile: %s has symbolic dimensions; code generation for symbolic dimensions is not implemented yet "
-              "(issue 15); fix the shapes with --input-shape", model);
-    goto cleanup;
-  }
   double t1 = cli_now_ms();
   if (kiln_model_optimize(m, mo.passes, mo.disable) != KILN_OK) {
     cli_fail(ctx, "the pass pipeline failed");
@@ -216,7 +211,7 @@ int cmd_run(int argc, char **argv) {
   char **specs = calloc((size_t)argc + 1, sizeof *specs);
   int nspecs = 0;
   long long limit = 16, threads = 0, repeat = 0, opt = 3;
-  bool timing = false, perf_map = false, instrument = false;
+  bool timing = false, perf_map = false, instrument = false, verbose = false;
   /* The first option given that only the JIT uses (refused for a .so). */
   const char *jit_only = NULL, *opt_flag = NULL;
   cli_model_opts mo = {0};
@@ -248,6 +243,8 @@ int cmd_run(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--instrument")) {
       instrument = true;
       if (!jit_only) jit_only = argv[i];
+    } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+      verbose = true;
     } else if (cli_flag_once(argc, argv, &i, "--debug-perturb", &perturb)) {
       if (!jit_only) jit_only = "--debug-perturb";
     } else if (argv[i][0] == '-' && argv[i][1] == 'O' && argv[i][2] >= '0' && argv[i][2] <= '3' && !argv[i][3]) {
@@ -270,11 +267,14 @@ int cmd_run(int argc, char **argv) {
   ctx = cli_model_context(&mo);
   rc = 1;
   kiln_executable *a = NULL;
-  kiln_tensor_info *ins = NULL, *outs = NULL;
+  kiln_tensor_info *ins = NULL, *outs = NULL, *shapes = NULL;
   cli_inputs in = {0};
   cli_outputs out = {0};
   void *ws = NULL;
   double *times = NULL;
+  char **texts = NULL;
+  int64_t **odims = NULL;
+  int ni = 0;
   if (artifact) {
     if (kiln_executable_open(ctx, path, &a) != KILN_OK) {
       cli_fail(ctx, "cannot load the artifact");
@@ -284,21 +284,45 @@ int cmd_run(int argc, char **argv) {
              (perf_map && kiln_context_set_perf_map(ctx, 1) != KILN_OK) ||
              kiln_context_set_instrument(ctx, instrument ? KILN_INSTRUMENT_KERNELS : 0) != KILN_OK ||
              kiln_context_set_debug_perturb(ctx, perturb) != KILN_OK ||
-             cli_jit_model(ctx, path, &mo, nspecs, specs, timing, &a) != KILN_OK) {
+             cli_jit_model_shaped(ctx, path, &mo, nspecs, specs, timing, verbose, &a) != KILN_OK) {
     cli_fail(ctx, "JIT compilation failed");
     goto cleanup;
   }
-  int ni = kiln_executable_num_inputs(a), no = kiln_executable_num_outputs(a);
+  ni = kiln_executable_num_inputs(a);
+  int no = kiln_executable_num_outputs(a);
+  /* Symbolic dimensions: the inputs may have any shape within the bounds;
+   * the outputs are allocated at the bounds and cut to the dimensions the
+   * run reports. */
+  bool shaped = kiln_executable_num_symbols(a) > 0;
   ins = calloc((size_t)ni + 1, sizeof *ins);
   outs = calloc((size_t)no + 1, sizeof *outs);
   if (!ins || !outs) goto cleanup;
   for (int i = 0; i < ni; i++) kiln_executable_input(a, i, &ins[i]);
   for (int i = 0; i < no; i++) kiln_executable_output(a, i, &outs[i]);
-  if (!cli_load_inputs(ni, ins, nspecs, specs, &in)) {
+  if (shaped) {
+    texts = calloc((size_t)ni + 1, sizeof *texts);
+    if (!texts) goto cleanup;
+    for (int i = 0; i < ni; i++)
+      if (!(texts[i] = cli_shape_with_ranges(a, kiln_executable_input_shape(a, i)))) goto cleanup;
+  }
+  if (!(shaped ? cli_load_inputs_shaped(ni, ins, (const char *const *)texts, nspecs, specs, &in)
+               : cli_load_inputs(ni, ins, nspecs, specs, &in))) {
     if (in.usage_error) rc = 2;
     goto cleanup;
   }
   if (!cli_alloc_outputs(no, outs, &out)) goto cleanup;
+  if (shaped) {
+    shapes = calloc((size_t)ni + 1, sizeof *shapes);
+    odims = calloc((size_t)no + 1, sizeof *odims);
+    if (!shapes || !odims) goto cleanup;
+    for (int i = 0; i < ni; i++) {
+      shapes[i] = ins[i];
+      shapes[i].rank = in.arrays[i].rank;
+      shapes[i].dims = in.arrays[i].dims;
+    }
+    /* The arrays' own dims: the run writes each output's actual dimensions there. */
+    for (int i = 0; i < no; i++) odims[i] = out.arrays[i].dims;
+  }
   if (threads_s) kiln_executable_set_num_threads(a, (int)threads);
   size_t wsz = kiln_executable_workspace_size(a);
   if (wsz) {
@@ -308,17 +332,29 @@ int cmd_run(int argc, char **argv) {
       goto cleanup;
     }
   }
-  kiln_status s = kiln_executable_run(a, in.ptrs, out.ptrs, ws);
+  kiln_status s = shaped ? kiln_executable_run_shaped(a, in.ptrs, shapes, out.ptrs, odims, ws, ctx)
+                         : kiln_executable_run(a, in.ptrs, out.ptrs, ws);
   if (s != KILN_OK) {
-    cli_error("%s: the run failed: %s", path, kiln_status_name(s));
+    if (shaped) cli_fail(ctx, "the run failed");
+    else cli_error("%s: the run failed: %s", path, kiln_status_name(s));
     goto cleanup;
   }
+  if (shaped)
+    for (int i = 0; i < no; i++) {
+      /* Dense at the actual dimensions: the first elements of the buffer. */
+      npy_array *o = &out.arrays[i];
+      size_t n = kiln_dtype_size(o->dtype);
+      for (int d = 0; d < o->rank; d++) n *= (size_t)o->dims[d];
+      o->nbytes = n;
+      outs[i].dims = o->dims;
+    }
   if (repeat) {
     times = malloc(sizeof(double) * (size_t)repeat);
     if (!times) goto cleanup;
     for (long long r = 0; r < repeat; r++) {
       double t = cli_now_ms();
-      kiln_executable_run(a, in.ptrs, out.ptrs, ws);
+      if (shaped) kiln_executable_run_shaped(a, in.ptrs, shapes, out.ptrs, odims, ws, NULL);
+      else kiln_executable_run(a, in.ptrs, out.ptrs, ws);
       times[r] = cli_now_ms() - t;
     }
     qsort(times, (size_t)repeat, sizeof *times, cmp_double);
@@ -334,6 +370,10 @@ int cmd_run(int argc, char **argv) {
   cli_print_outputs(outs, &out, (int)limit);
   rc = 0;
 cleanup:
+  for (int i = 0; texts && i < ni; i++) free(texts[i]);
+  free(texts);
+  free(shapes);
+  free(odims);
   free(times);
   free(ws);
   cli_free_inputs(&in);
@@ -343,6 +383,74 @@ cleanup:
   kiln_executable_destroy(a);
 done:
   free(specs);
+  kiln_context_destroy(ctx);
+  return rc;
+}
+
+/* One input or output of `kiln info`: name, shape with the symbols' ranges, bytes at the bounds. */
+static bool info_tensor(const kiln_executable *a, const kiln_tensor_info *t, const char *shape) {
+  char *text = cli_shape_with_ranges(a, shape);
+  if (!text) return false;
+  size_t bytes = kiln_dtype_size(t->dtype);
+  for (int d = 0; d < t->rank; d++) bytes *= (size_t)t->dims[d];
+  printf("  %s: %s, %s%zu bytes\n", t->name, text, kiln_executable_num_symbols(a) ? "at most " : "", bytes);
+  free(text);
+  return true;
+}
+
+int cmd_info(int argc, char **argv) {
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++)
+    if (!cli_positional("info", "artifact", argv[i], &path)) return 2;
+  if (!cli_need_positional("info", "artifact", path)) return 2;
+  if (!cli_is_artifact(path)) {
+    cli_error("info: %s is not a compiled artifact (an ELF shared object made by kiln compile)", path);
+    return 1;
+  }
+  kiln_context *ctx = cli_context(false);
+  kiln_executable *a = NULL;
+  int rc = 1;
+  if (kiln_executable_open(ctx, path, &a) != KILN_OK) {
+    cli_fail(ctx, "cannot load the artifact");
+    goto done;
+  }
+  const kiln_artifact_desc *d = kiln_executable_description(a);
+  printf("artifact %s: kiln_%s_run, made by %s for %s, CPU %s", path, d->name, d->producer ? d->producer : "?",
+         d->target_triple ? d->target_triple : "?", d->target_cpu ? d->target_cpu : "?");
+  bool has_cpu = d->size >= offsetof(kiln_artifact_desc, selected_cpu) + sizeof d->selected_cpu;
+  const char *sel = has_cpu && d->selected_cpu ? d->selected_cpu() : NULL;
+  if (sel && strcmp(sel, d->target_cpu ? d->target_cpu : "")) printf(" (running %s here)", sel);
+  printf("\n");
+  int ns = kiln_executable_num_symbols(a);
+  if (ns) {
+    printf("symbols (%d):", ns);
+    for (int k = 0; k < ns; k++) {
+      const char *name;
+      int64_t bound;
+      kiln_executable_symbol(a, k, &name, &bound);
+      printf("%s %s in [1, %lld]", k ? "," : "", name, (long long)bound);
+    }
+    printf("; kiln_%s_run_shaped runs at any binding within the bounds\n", d->name);
+  }
+  int ni = kiln_executable_num_inputs(a), no = kiln_executable_num_outputs(a);
+  printf("inputs (%d):\n", ni);
+  for (int i = 0; i < ni; i++) {
+    kiln_tensor_info t;
+    kiln_executable_input(a, i, &t);
+    if (!info_tensor(a, &t, kiln_executable_input_shape(a, i))) goto done;
+  }
+  printf("outputs (%d):\n", no);
+  for (int i = 0; i < no; i++) {
+    kiln_tensor_info t;
+    kiln_executable_output(a, i, &t);
+    if (!info_tensor(a, &t, kiln_executable_output_shape(a, i))) goto done;
+  }
+  printf("workspace: %zu bytes\n", kiln_executable_workspace_size(a));
+  int nk = kiln_executable_num_kernels(a);
+  if (nk) printf("kernels: %d (instrumented: kiln profile reads them)\n", nk);
+  rc = 0;
+done:
+  kiln_executable_destroy(a);
   kiln_context_destroy(ctx);
   return rc;
 }

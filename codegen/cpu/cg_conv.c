@@ -21,6 +21,12 @@
  * Applies to f32 convolutions without input dilation whose output is in
  * its default layout with NCHW-like dim_labels (batch, feature, spatial in
  * order).
+ *
+ * Symbolic modules: the image dimension may be symbolic (the batch;
+ * cg_symbolic_kernel_ok refuses a symbolic spatial dimension, naming it).
+ * Rows are laid out image-outermost, so at run time only their count
+ * changes: images · (rows per image). The input is read through the
+ * elemental emitter, which takes its extents from the binding.
  */
 #include <string.h>
 
@@ -48,6 +54,12 @@ bool cg_conv_rows_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_pha
   if (!cg_epilogue_hero(d, &hero))
     return cg_fail(c, "out of memory planning a convolution kernel (or an internal error: not a convolution)");
   const ir_inst *in = &d->comp->insts[hero];
+  ir_dexpr outer = 0;
+  if (d->symbolic && !cg_symbolic_kernel_ok(c, d, &outer)) return false;
+  /* The batch is the only dimension of the result that may be symbolic
+   * (cg_symbolic_kernel_ok refuses a symbolic spatial dimension; features
+   * are static in the IR), outermost in its default layout. */
+  ir_dexpr images = in->shape.sym[0];
   const ir_conv_dims *cd = in->conv;
   const ir_window *w = in->a.window;
   const ir_shape *xs = &d->comp->insts[in->ops[0]].shape, *ks = &d->comp->insts[in->ops[1]].shape;
@@ -154,5 +166,6 @@ bool cg_conv_rows_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_pha
   out->n = rows;
   out->cost = (double)(cin_g * taps * ow) * 2 + (double)ow * (hero != d->root ? 4 : 1);
   out->serial = false;
+  if (images) out->units = cg_units_scaled(c, rows, images);
   return !c->failed;
 }

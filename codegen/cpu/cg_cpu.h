@@ -119,4 +119,12 @@ bool cg_cpu_jit_prepare(cg_ctx *c);
 
 extern const cg_backend cg_cpu_backend;
 
+/* ---- cg_dyngemm.c: dot with run-time M, N and K (symbolic modules) -------- */
+
+/* Whether d (symbolic) is an f32 dot, or an epilogue over one, that the
+ * run-time GEMM takes (any extent symbolic; the packed GEMM is asked
+ * first); cg_dyngemm_kernel emits its body. */
+bool cg_dyngemm_applies(cg_ctx *c, const cg_kdesc *d);
+bool cg_dyngemm_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out);
+
 #endif

@@ -27,6 +27,11 @@
  * Applies to f32 depthwise convolutions with NCHW dim_labels, two spatial
  * dimensions, no input dilation, at most 64 taps, whose input and weights
  * are buffers of the kernel in their default layouts.
+ *
+ * Symbolic modules: the image dimension may be symbolic (the batch, the
+ * outermost dimension of input and output; cg_symbolic_kernel_ok refuses a
+ * symbolic spatial dimension). Units are planes image-outermost, so at run
+ * time only their count changes: images · channels.
  */
 #include <string.h>
 
@@ -259,6 +264,12 @@ static void emit_flat(cg_ctx *c, const dw *pp, unsigned vw, LLVMValueRef xplane,
 bool cg_conv_dw_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *out) {
   dw p;
   if (!plan(d, &p)) return cg_fail(c, "internal: not a depthwise convolution");
+  ir_dexpr outer = 0;
+  if (d->symbolic && !cg_symbolic_kernel_ok(c, d, &outer)) return false;
+  /* The batch is the only dimension of input and output that may be
+   * symbolic (cg_symbolic_kernel_ok; channels and kernel sizes are static
+   * in the IR), and it is outermost in both (default layouts). */
+  ir_dexpr images = d->comp->insts[p.hero].shape.sym[0];
   LLVMBuilderRef b = c->b;
   unsigned vw = (unsigned)cg_target_vw(c);
   bool rowwise = p.ow >= (int64_t)vw;
@@ -302,5 +313,6 @@ bool cg_conv_dw_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase
   out->n = p.n * p.ch;
   out->cost = (double)lanes * (double)T * 2 + (p.hero != d->root ? (double)P * 4 : 0);
   out->serial = false;
+  if (images) out->units = cg_units_scaled(c, out->n, images);
   return !c->failed;
 }

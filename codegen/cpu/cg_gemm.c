@@ -40,6 +40,26 @@
  * Applies to f32 operands and results with the result in its default
  * layout (and, for convolution, NCHW-like dim_labels for the output);
  * everything else stays with the elemental loops.
+ *
+ * Symbolic modules (docs/codegen.md, "Symbolic dimensions"): a product
+ * may have one leading symbolic dimension (symbolic_plan), either
+ *   - the batch: a convolution's images, or a dot's first batch dimension.
+ *     Every phase's units are laid out batch-outermost, so at run time
+ *     only their count changes (cg_units_scaled);
+ *   - M, the rows of a dot without batch dimensions (lhs's outermost free
+ *     dimension, a transformer's b·s tokens, a classifier's b images): A
+ *     is packed for ceil(M/aw) panels at run time, the last one zero-filled
+ *     past M; the tile phase's units put row blocks outermost so the units
+ *     past the last panel are a suffix the units function leaves out; and
+ *     the last row panel, when M is not a multiple of its rows, runs a
+ *     tile that stores only the rows below M (a run-time row count, a
+ *     branch per row; the transposed tile, convolutions only, never has a
+ *     symbolic M). Rows at or past M are never read from lhs nor written
+ *     to C.
+ * N, K, the spatial and feature sizes stay static: a product with any of
+ * them symbolic is declined here (the loop kernel then decides, and
+ * cg_symbolic_kernel_ok refuses what it cannot run, naming it). A static
+ * product generates exactly the code it does in a static module.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -68,6 +88,10 @@ typedef struct gemm {
   int bld;                    /* floats per packed B row: bw rounded up to VW */
   int64_t mp, np, mrem, nrem; /* panels; rows/columns of the last ones (0: full) */
   ir_gemm_im2col im2col;      /* how the vector im2col may read B (ir_gemm_im2col_of) */
+  /* The leading symbolic dimension (symbolic_plan), when there is one: */
+  ir_dexpr outer;             /* its expression; 0: a static product */
+  int64_t obound;             /* its bound (the size all of dm was computed at) */
+  bool msym;                  /* it is M's outermost factor: M = value · (M / obound) at run time */
 } gemm;
 
 /* The current level's description (cpu_backend.c fills it from the
@@ -233,6 +257,44 @@ static bool packed_layout(const cg_kdesc *d, const gemm *g, ir_id op, const ir_i
   return true;
 }
 
+/* The logical index of s's symbolic dimension (the first), or -1. */
+static int sym_dim(const ir_shape *s) {
+  for (int i = 0; i < s->rank; i++)
+    if (s->sym[i]) return i;
+  return -1;
+}
+
+/* Whether the product (dims in g->dm, operands x and y) is static or has
+ * one of the leading symbolic dimensions this kernel takes (see the top of
+ * the file); sets g->outer, g->obound and g->msym. False: declined. Every
+ * shape involved has its symbolic dimension, if any, as its outermost
+ * physical one (cg_symbolic_outer), so addresses are the static ones. */
+static bool symbolic_plan(gemm *g, const ir_shape *x, const ir_shape *y) {
+  const ir_shape *r = &g->in->shape;
+  ir_dexpr ex, ey, er;
+  if (!cg_symbolic_outer(x, &ex) || !cg_symbolic_outer(y, &ey) || !cg_symbolic_outer(r, &er)) return false;
+  if (!ex && !ey && !er) return true;
+  int sx = sym_dim(x), sy = sym_dim(y), sr = sym_dim(r);
+  if (!er || ex != er) return false;
+  if (g->dm.conv) {
+    /* The images: input batch and result batch, the kernel static. */
+    const ir_conv_dims *cd = g->in->conv;
+    if (ey || sx != cd->in_batch || sr != cd->out_batch) return false;
+    g->obound = x->dims[sx];
+  } else if (g->dm.nb > 0) {
+    /* The first batch dimension of both operands and the result. */
+    if (ey != er || sx != g->dm.bdim_l[0] || sy != g->dm.bdim_r[0] || sr != 0) return false;
+    g->obound = g->dm.bsz[0];
+  } else {
+    /* M: lhs's first free dimension, the result's first; rhs static. */
+    if (ey || g->dm.nlf < 1 || sx != g->dm.lf[0] || sr != 0) return false;
+    g->obound = g->dm.lfsz[0];
+    g->msym = true;
+  }
+  g->outer = er;
+  return g->obound > 0;
+}
+
 static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
   memset(g, 0, sizeof *g);
   ir_id hid;
@@ -248,6 +310,7 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
    * convolutions with few output features per group (depthwise: one) are
    * left to the row kernel (cg_conv.c), which reads them in place. */
   if (ir_gemm_dims_of(in, x, y, &g->dm)) return false;
+  if (!symbolic_plan(g, x, y)) return false;
   g->aop = in->ops[g->dm.a];
   g->bop = in->ops[g->dm.b];
   if (g->dm.batch == 0) return false; /* nothing to compute */
@@ -256,9 +319,11 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
   g->im2col = ir_gemm_im2col_of(in, x, &g->dm, g->vw);
   unsigned xin;
   bool rowvec = g->im2col.rowvec && flat_im2col(d, g, &xin);
-  /* Small products are not worth packing (the tile rule says which). */
+  /* Small products are not worth packing (the tile rule says which). The
+   * transposed tile (convolutions only, where it pays) is never one with
+   * a symbolic M (dots only): its vectors would run along M. */
   ir_gemm_tiling tl;
-  if (!ir_gemm_tile(&c->target, g->dm.M, g->dm.N, g->dm.K, g->dm.conv, !rowvec, &tl)) return false;
+  if (!ir_gemm_tile(&c->target, g->dm.M, g->dm.N, g->dm.K, g->dm.conv, !rowvec && !g->msym, &tl)) return false;
   g->a_cst = constant_source(c, d, g->aop);
   g->b_cst = constant_source(c, d, g->bop);
   /* Weights stored packed by the layout pass carry the tile it chose: A's
@@ -268,7 +333,7 @@ static bool plan(cg_ctx *c, const cg_kdesc *d, gemm *g) {
   if (!c->target.prepack_weights) g->a_cst = g->b_cst = NULL;
   int nr = tl.vw * tl.nv;
   if (g->a_cst && g->a_cst->shape.panel && g->a_cst->shape.panel != tl.aw) {
-    if (g->a_cst->shape.panel == nr && g->dm.conv && !rowvec) tl.swap = true, tl.aw = nr, tl.bw = tl.swap_bw;
+    if (g->a_cst->shape.panel == nr && g->dm.conv && !rowvec && !g->msym) tl.swap = true, tl.aw = nr, tl.bw = tl.swap_bw;
     else if (g->a_cst->shape.panel == tl.mr) tl.swap = false, tl.aw = tl.mr, tl.bw = nr;
     tl.bld = (int)ceil_div(tl.bw, tl.vw) * tl.vw;
   }
@@ -389,13 +454,17 @@ static LLVMValueRef b_value(cg_kernel *k, const gemm *g, LLVMValueRef b, LLVMVal
  *           columns (NR); row i of the tile is stored contiguously.
  *   swap:   the vectors are A's rows (the packed A panel), the broadcasts
  *           bc columns of B; accumulator (i, v) is a piece of column i of
- *           C, stored with a scatter at stride N (once per tile). */
-static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc, int nvec, int lanes) {
+ *           C, stored with a scatter at stride N (once per tile).
+ * rt_rows (a symbolic M's last row panel; normal tiles only, see plan): a
+ * fourth parameter, i64 rows, the rows of C (1..aw) the tile stores: the
+ * whole panel is computed (A's packed panel is zero past M) and a branch
+ * before each row past the first skips the stores from row `rows` on. */
+static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc, int nvec, int lanes, bool rt_rows) {
   LLVMBuilderRef b = c->b;
-  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
+  LLVMTypeRef pt[4] = {c->t_ptr, c->t_ptr, c->t_ptr, c->t_i64};
   char prefix[96]; /* named after the layer, for profiles */
   snprintf(prefix, sizeof prefix, "kiln.tile.%.80s", d->inst && d->inst->name ? d->inst->name : "anon");
-  LLVMValueRef fn = cg_add_function(c, prefix, LLVMFunctionType(c->t_void, pt, 3, 0), true);
+  LLVMValueRef fn = cg_add_function(c, prefix, LLVMFunctionType(c->t_void, pt, rt_rows ? 4 : 3, 0), true);
   for (unsigned i = 1; i <= 3; i++)
     LLVMAddAttributeAtIndex(fn, i, LLVMCreateEnumAttribute(c->llc, LLVMGetEnumAttributeKindForName("noalias", 7), 0));
   LLVMValueRef A = LLVMGetParam(fn, 0), B = LLVMGetParam(fn, 1), C = LLVMGetParam(fn, 2);
@@ -463,7 +532,15 @@ static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc,
     lane_rows = LLVMConstVector(e, (unsigned)g->vw);
     all = LLVMConstVector(t, (unsigned)g->vw);
   }
-  for (int i = 0; i < bc; i++)
+  /* A run-time row count: stop storing at row `rows`. */
+  LLVMValueRef rows = rt_rows ? LLVMGetParam(fn, 3) : NULL;
+  LLVMBasicBlockRef done = rt_rows ? LLVMAppendBasicBlockInContext(c->llc, fn, "stored") : NULL;
+  for (int i = 0; i < bc; i++) {
+    if (done && i > 0) {
+      LLVMBasicBlockRef row = LLVMAppendBasicBlockInContext(c->llc, fn, "row");
+      LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, cg_i64(c, i), rows, ""), row, done);
+      LLVMPositionBuilderAtEnd(b, row);
+    }
     for (int v = 0; v < nvec; v++) {
       LLVMValueRef val = LLVMBuildLoad2(b, vt, acc[i][v], "");
       LLVMValueRef m = mask && v == nvec - 1 ? mask : NULL;
@@ -486,6 +563,11 @@ static LLVMValueRef tile_fn(cg_ctx *c, const gemm *g, const cg_kdesc *d, int bc,
         LLVMSetAlignment(st, 4);
       }
     }
+  }
+  if (done) {
+    LLVMBuildBr(b, done);
+    LLVMPositionBuilderAtEnd(b, done);
+  }
   LLVMBuildRetVoid(b);
   return fn;
 }
@@ -501,13 +583,29 @@ static void store_f32(cg_ctx *c, LLVMValueRef base, LLVMValueRef off, LLVMValueR
   LLVMSetAlignment(st, 4);
 }
 
-/* Packs A into [abatch][mp][K][MR] at `dst`; units: (ab, panel). */
+/* A symbolic M's value at run time (g->msym; c->bind set). */
+static LLVMValueRef m_value(cg_ctx *c, const gemm *g) {
+  LLVMValueRef v = cg_dexpr_value(c, g->outer);
+  int64_t f = g->dm.M / g->obound;
+  return f == 1 ? v : LLVMBuildNSWMul(c->b, v, cg_i64(c, f), "m");
+}
+
+/* ceil(v / by) of a positive i64 value. */
+static LLVMValueRef ceil_div_value(cg_ctx *c, LLVMValueRef v, int64_t by) {
+  return by == 1 ? v : LLVMBuildUDiv(c->b, LLVMBuildNSWAdd(c->b, v, cg_i64(c, by - 1), ""), cg_i64(c, by), "");
+}
+
+/* Packs A into [abatch][mp][K][MR] at `dst`; units: (ab, panel). With a
+ * symbolic M only the ceil(M/aw) panels that hold rows run, the last
+ * zero-filled past M, and lhs is read below M alone. */
 static bool pack_a(cg_ctx *c, const cg_kdesc *d, const gemm *g, int64_t off, cg_phase *ph) {
   LLVMValueRef body = cg_kernel_body(c, d);
   cg_kernel k;
   if (!body || !cg_kernel_begin(c, &k, d, body)) return false;
   LLVMBuilderRef b = c->b;
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, body, "entry"));
+  LLVMValueRef mrows = g->msym ? m_value(c, g) : cg_i64(c, g->dm.M);
+  LLVMValueRef mlast = g->msym ? LLVMBuildNSWSub(b, mrows, cg_i64(c, 1), "") : cg_i64(c, g->dm.M - 1);
   LLVMValueRef dst = LLVMBuildGEP2(b, c->t_i8, LLVMGetParam(body, cg_arg_scratch(d)), (LLVMValueRef[]){cg_i64(c, off)}, 1, "");
   cg_loop lu, li, lk;
   LLVMValueRef u = cg_loop_open(c, &lu, LLVMGetParam(body, cg_arg_lo(d)), LLVMGetParam(body, cg_arg_hi(d)), "unit");
@@ -517,8 +615,8 @@ static bool pack_a(cg_ctx *c, const cg_kdesc *d, const gemm *g, int64_t off, cg_
   LLVMValueRef kk = cg_loop_open(c, &lk, cg_i64(c, 0), cg_i64(c, g->dm.K), "k");
   LLVMValueRef i = cg_loop_open(c, &li, cg_i64(c, 0), cg_i64(c, g->aw), "i");
   LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, p, cg_i64(c, g->aw), ""), i, "");
-  LLVMValueRef valid = LLVMBuildICmp(b, LLVMIntSLT, m, cg_i64(c, g->dm.M), "");
-  LLVMValueRef mc = cg_clamp_i64(c, m, cg_i64(c, 0), cg_i64(c, g->dm.M - 1));
+  LLVMValueRef valid = LLVMBuildICmp(b, LLVMIntSLT, m, mrows, "");
+  LLVMValueRef mc = cg_clamp_i64(c, m, cg_i64(c, 0), mlast);
   uint32_t mark = cg_memo_mark(&k);
   LLVMValueRef v = LLVMBuildSelect(b, valid, a_value(&k, g, ab, mc, kk), LLVMConstReal(c->t_f32, 0.0), "");
   store_f32(c, dst, LLVMBuildNSWAdd(b, base, LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, kk, cg_i64(c, g->aw), ""), i, ""), ""), v);
@@ -531,6 +629,16 @@ static bool pack_a(cg_ctx *c, const cg_kdesc *d, const gemm *g, int64_t off, cg_
   ph->task = cg_kernel_task(c, d, body);
   ph->n = g->dm.abatch * g->mp;
   ph->cost = (double)(g->dm.K * g->aw) * 2;
+  if (g->msym) {
+    /* No batch: the panels holding rows. */
+    cg_units_save save;
+    cg_units_begin(c, &save);
+    ph->units = cg_units_end(c, &save, ceil_div_value(c, m_value(c, g), g->aw));
+  } else if (g->outer && !g->dm.conv) {
+    /* A dot's batch is A's: (ab, panel) units batch-outermost. A
+     * convolution's A (its kernel) is static. */
+    ph->units = cg_units_scaled(c, ph->n, g->outer);
+  }
   return ph->task != NULL && !c->failed;
 }
 
@@ -856,17 +964,19 @@ static void epilogue_cols(cg_ctx *c, cg_kernel *k, const cg_kdesc *d, const gemm
  * the output buffer, overwrites it. Everything in the epilogue is
  * elementwise at the product's index (cg_epilogue_hero), so the column
  * loop is a plain vectorizable loop: bias loads are invariant per row (a
- * convolution) or contiguous (a dot), a residual is a contiguous load. */
+ * convolution) or contiguous (a dot), a residual is a contiguous load.
+ * rows: the tile's rows at run time (a symbolic M), or NULL. */
 static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValueRef body, LLVMValueRef bt,
-                          LLVMValueRef im, LLVMValueRef jn, LLVMValueRef lastm, LLVMValueRef lastn) {
+                          LLVMValueRef im, LLVMValueRef jn, LLVMValueRef lastm, LLVMValueRef lastn, LLVMValueRef rows) {
   LLVMBuilderRef b = c->b;
   cg_kernel k;
   if (!cg_kernel_begin(c, &k, d, body)) return false;
   cg_epilogue_begin(&k, d, g->hero);
   const ir_shape *hs = &d->out_shapes[0];
-  LLVMValueRef rows = !g->mrem ? cg_i64(c, g->aw)
-                      : g->mp == 1 ? cg_i64(c, g->mrem)
-                                   : LLVMBuildSelect(b, lastm, cg_i64(c, g->mrem), cg_i64(c, g->aw), "");
+  if (!rows)
+    rows = !g->mrem ? cg_i64(c, g->aw)
+           : g->mp == 1 ? cg_i64(c, g->mrem)
+                        : LLVMBuildSelect(b, lastm, cg_i64(c, g->mrem), cg_i64(c, g->aw), "");
   cg_loop lr;
   LLVMValueRef r = cg_loop_open(c, &lr, cg_i64(c, 0), rows, "er");
   LLVMValueRef m = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, im, cg_i64(c, g->aw), ""), r, "");
@@ -910,16 +1020,63 @@ static bool tile_epilogue(cg_ctx *c, const cg_kdesc *d, const gemm *g, LLVMValue
   return !c->failed;
 }
 
+/* A symbolic M's tile call: the full tile (tiles[0][..]), or where the
+ * row panel is cut (lastm) the run-time row tile (tiles[1][..]) with the
+ * row count; either picks the cut column panel's tile by lastn. */
+static void sym_tile_call(cg_ctx *c, LLVMValueRef tiles[2][2], LLVMValueRef lastm, LLVMValueRef lastn, LLVMValueRef rows,
+                          LLVMValueRef ap, LLVMValueRef bp, LLVMValueRef cp) {
+  LLVMBuilderRef b = c->b;
+  LLVMTypeRef pt[4] = {c->t_ptr, c->t_ptr, c->t_ptr, c->t_i64};
+  LLVMValueRef args[4] = {ap, bp, cp, rows}, sel[2];
+  for (int rm = 0; rm < 2; rm++)
+    sel[rm] = tiles[rm][0] && tiles[rm][1] ? LLVMBuildSelect(b, lastn, tiles[rm][1], tiles[rm][0], "")
+              : tiles[rm][0]               ? tiles[rm][0]
+                                           : tiles[rm][1];
+  if (sel[0] && sel[1]) {
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
+    LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(c->llc, fn, "fullrows");
+    LLVMBasicBlockRef cut = LLVMAppendBasicBlockInContext(c->llc, fn, "cutrows");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->llc, fn, "tiled");
+    LLVMBuildCondBr(b, lastm, cut, full);
+    LLVMPositionBuilderAtEnd(b, full);
+    LLVMBuildCall2(b, LLVMFunctionType(c->t_void, pt, 3, 0), sel[0], args, 3, "");
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, cut);
+    LLVMBuildCall2(b, LLVMFunctionType(c->t_void, pt, 4, 0), sel[1], args, 4, "");
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, join);
+  } else if (sel[0]) {
+    LLVMBuildCall2(b, LLVMFunctionType(c->t_void, pt, 3, 0), sel[0], args, 3, ""); /* M a multiple of aw */
+  } else {
+    LLVMBuildCall2(b, LLVMFunctionType(c->t_void, pt, 4, 0), sel[1], args, 4, ""); /* M below aw */
+  }
+}
+
 bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   gemm g;
   if (!plan(c, d, &g)) return cg_fail(c, "out of memory planning a GEMM kernel (or an internal error: not a GEMM)");
   LLVMBuilderRef b = c->b;
+  /* Symbolic modules: what the kernel computes around the product (fused
+   * producers of A and B, the epilogue) must be code that runs at run-time
+   * extents (cg_symbolic_kernel_ok reports what is not), and the first
+   * symbolic dimension it sees, output 0's, is the product's. */
+  ir_dexpr outer = 0;
+  if (d->symbolic && !cg_symbolic_kernel_ok(c, d, &outer)) return false;
+  if (g.outer && outer != g.outer)
+    return cg_fail(c, "%%%s: internal error: the symbolic dimension of a GEMM kernel is not its product's",
+                   d->inst && d->inst->name ? d->inst->name : "?");
+  char symtext[96] = "";
+  if (g.outer) {
+    char e[64];
+    snprintf(symtext, sizeof symtext, ", %s %s at run time", g.msym ? "M from" : "batch from",
+             ir_dexpr_str(c->m, g.outer, e, sizeof e));
+  }
   if (c->o->remarks)
-    diag_emit(c->d, DIAG_REMARK, "codegen: %%%s: GEMM %" PRId64 "x%" PRId64 "x%" PRId64 " (batch %" PRId64 "), %s tile %dx%d%s%s%s",
+    diag_emit(c->d, DIAG_REMARK, "codegen: %%%s: GEMM %" PRId64 "x%" PRId64 "x%" PRId64 " (batch %" PRId64 "), %s tile %dx%d%s%s%s%s",
               d->inst && d->inst->name ? d->inst->name : "?", g.dm.M, g.dm.N, g.dm.K, g.dm.batch,
               g.swap ? "transposed" : "normal", g.aw, g.bw,
               g.swap ? " (vectors along M, B broadcast)" : "", g.a_const ? ", A read packed from its constant" : "",
-              g.b_const ? ", B read packed from its constant" : "");
+              g.b_const ? ", B read packed from its constant" : "", symtext);
   int64_t a_bytes = g.dm.abatch * g.mp * g.dm.K * g.aw * 4, b_bytes = g.dm.batch * g.np * g.dm.K * g.bld * 4;
   int64_t a_off = 0, b_off = g.a_const ? 0 : align64(a_bytes);
   /* B packed at run time is packed panel by panel inside the tile phase,
@@ -932,23 +1089,35 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
 
   /* The tiles needed: full and cut row panels x full and cut column
    * panels. The vectors run along the columns (normal) or the rows (swap);
-   * a cut panel on that side has fewer vectors, the last one masked. */
+   * a cut panel on that side has fewer vectors, the last one masked. A
+   * symbolic M's cut row panel (when M need not be a multiple of aw) is
+   * one tile with the row count as a parameter (tile_fn's rt_rows). */
+  bool symm = g.msym, mcut = symm && (g.dm.M / g.obound) % g.aw != 0;
   LLVMValueRef tiles[2][2] = {{NULL, NULL}, {NULL, NULL}};
   for (int rm = 0; rm < 2; rm++)
     for (int cn = 0; cn < 2; cn++) {
-      if (rm && !g.mrem) continue;
+      if (rm && !(symm ? mcut : g.mrem != 0)) continue;
       if (!rm && g.dm.M < g.aw) continue;
       if (cn && !g.nrem) continue;
       if (!cn && g.dm.N < g.bw) continue;
+      bool rt = symm && rm; /* never swapped (plan) */
       bool vcut = g.swap ? rm : cn;
       int64_t vrem = g.swap ? g.mrem : g.nrem;
-      int bc = g.swap ? (cn ? (int)g.nrem : g.bw) : (rm ? (int)g.mrem : g.aw);
-      tiles[rm][cn] = tile_fn(c, &g, d, bc, vcut ? (int)ceil_div(vrem, g.vw) : g.nv, vcut ? (int)(vrem % g.vw) : 0);
+      int bc = g.swap ? (cn ? (int)g.nrem : g.bw) : (rm && !rt ? (int)g.mrem : g.aw);
+      tiles[rm][cn] = tile_fn(c, &g, d, bc, vcut ? (int)ceil_div(vrem, g.vw) : g.nv, vcut ? (int)(vrem % g.vw) : 0, rt);
     }
 
   LLVMValueRef body = cg_kernel_body(c, d);
   if (!body) return false;
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, body, "entry"));
+  /* A symbolic M: its rows and row panels at run time. */
+  LLVMValueRef mrt = NULL, mprt = NULL;
+  if (symm) {
+    c->bind = LLVMGetParam(body, cg_arg_bind(d));
+    mrt = m_value(c, &g);
+    c->bind = NULL;
+    mprt = ceil_div_value(c, mrt, g.aw);
+  }
   LLVMValueRef scratch = LLVMGetParam(body, cg_arg_scratch(d));
   LLVMValueRef abase = g.a_const ? LLVMGetParam(body, d->nout + g.a_pin) : scratch;
   LLVMValueRef bbase = g.b_const     ? LLVMGetParam(body, d->nout + g.b_pin)
@@ -981,7 +1150,18 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
     cg_kernel_end(&pk);
     LLVMBuildBr(b, run);
     LLVMPositionBuilderAtEnd(b, run);
-    im = cg_loop_open(c, &lm, cg_i64(c, 0), cg_i64(c, g.mp), "rowpanel");
+    im = cg_loop_open(c, &lm, cg_i64(c, 0), symm ? mprt : cg_i64(c, g.mp), "rowpanel");
+  } else if (symm) {
+    /* A symbolic M: row blocks outermost, so the units of the row panels
+     * past M are a suffix (the units function leaves it out); inside a
+     * block the same order as below. */
+    LLVMValueRef rb = LLVMBuildUDiv(b, r, cg_i64(c, nbj * blk), ""), rr = LLVMBuildURem(b, r, cg_i64(c, nbj * blk), "");
+    LLVMValueRef cb = LLVMBuildUDiv(b, rr, cg_i64(c, blk), ""), wi = LLVMBuildURem(b, rr, cg_i64(c, blk), "");
+    jn = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, cb, cg_i64(c, nbs), ""), LLVMBuildUDiv(b, wi, cg_i64(c, mbs), ""), "");
+    im = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, rb, cg_i64(c, mbs), ""), LLVMBuildURem(b, wi, cg_i64(c, mbs), ""), "");
+    LLVMBuildCondBr(b, LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSLT, jn, cg_i64(c, g.np), ""),
+                                    LLVMBuildICmp(b, LLVMIntSLT, im, mprt, ""), ""), run, skip);
+    LLVMPositionBuilderAtEnd(b, run);
   } else {
     LLVMValueRef bk = LLVMBuildUDiv(b, r, cg_i64(c, blk), ""), wi = LLVMBuildURem(b, r, cg_i64(c, blk), "");
     jn = LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, LLVMBuildUDiv(b, bk, cg_i64(c, nbi), ""), cg_i64(c, nbs), ""),
@@ -1005,24 +1185,36 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
                          cg_i64(c, g.dm.N), ""),
       LLVMBuildNSWMul(b, jn, cg_i64(c, g.bw), ""), "");
   LLVMValueRef cp = gep_f32(c, LLVMGetParam(body, 0), coff);
-  LLVMValueRef lastm = g.mrem ? LLVMBuildICmp(b, LLVMIntEQ, im, cg_i64(c, g.mp - 1), "") : LLVMConstInt(c->t_i1, 0, 0);
+  LLVMValueRef lastm, rows = NULL;
+  if (symm) {
+    /* The row panel is cut when it reaches past M: rows M - im·aw. */
+    LLVMValueRef first = LLVMBuildNSWMul(b, im, cg_i64(c, g.aw), "");
+    rows = cg_min_i64(c, LLVMBuildNSWSub(b, mrt, first, ""), cg_i64(c, g.aw));
+    lastm = mcut ? LLVMBuildICmp(b, LLVMIntSLT, rows, cg_i64(c, g.aw), "") : LLVMConstInt(c->t_i1, 0, 0);
+  } else {
+    lastm = g.mrem ? LLVMBuildICmp(b, LLVMIntEQ, im, cg_i64(c, g.mp - 1), "") : LLVMConstInt(c->t_i1, 0, 0);
+  }
   LLVMValueRef lastn = g.nrem ? LLVMBuildICmp(b, LLVMIntEQ, jn, cg_i64(c, g.np - 1), "") : LLVMConstInt(c->t_i1, 0, 0);
-  /* Dispatch on (last row panel, last column panel). */
-  LLVMValueRef fnsel = NULL;
-  for (int rm = 0; rm < 2; rm++)
-    for (int cn = 0; cn < 2; cn++) {
-      if (!tiles[rm][cn]) continue;
-      if (!fnsel) {
-        fnsel = tiles[rm][cn];
-        continue;
+  if (symm) {
+    sym_tile_call(c, tiles, lastm, lastn, rows, ap, bp, cp);
+  } else {
+    /* Dispatch on (last row panel, last column panel). */
+    LLVMValueRef fnsel = NULL;
+    for (int rm = 0; rm < 2; rm++)
+      for (int cn = 0; cn < 2; cn++) {
+        if (!tiles[rm][cn]) continue;
+        if (!fnsel) {
+          fnsel = tiles[rm][cn];
+          continue;
+        }
+        LLVMValueRef cond = LLVMBuildAnd(b, rm ? lastm : LLVMBuildNot(b, lastm, ""), cn ? lastn : LLVMBuildNot(b, lastn, ""), "");
+        fnsel = LLVMBuildSelect(b, cond, tiles[rm][cn], fnsel, "");
       }
-      LLVMValueRef cond = LLVMBuildAnd(b, rm ? lastm : LLVMBuildNot(b, lastm, ""), cn ? lastn : LLVMBuildNot(b, lastn, ""), "");
-      fnsel = LLVMBuildSelect(b, cond, tiles[rm][cn], fnsel, "");
-    }
-  LLVMValueRef args[3] = {ap, bp, cp};
-  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
-  LLVMBuildCall2(b, LLVMFunctionType(c->t_void, pt, 3, 0), fnsel, args, 3, "");
-  if (g.epi && !tile_epilogue(c, d, &g, body, bt, im, jn, lastm, lastn)) return false;
+    LLVMValueRef args[3] = {ap, bp, cp};
+    LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
+    LLVMBuildCall2(b, LLVMFunctionType(c->t_void, pt, 3, 0), fnsel, args, 3, "");
+  }
+  if (g.epi && !tile_epilogue(c, d, &g, body, bt, im, jn, lastm, lastn, rows)) return false;
   if (merged) cg_loop_close(c, &lm);
   LLVMBuildBr(b, skip);
   LLVMMoveBasicBlockAfter(skip, LLVMGetInsertBlock(b));
@@ -1035,5 +1227,15 @@ bool cg_gemm_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   ph->cost = (double)g.aw * (double)g.bw * (double)g.dm.K * 2 * (double)(g.mp * g.np) / (double)per +
              (merged ? (double)(g.dm.K * g.bld) * 2 : 0);
   ph->serial = false;
+  if (symm && !merged) {
+    /* No batch; the row blocks that hold rows. */
+    cg_units_save save;
+    cg_units_begin(c, &save);
+    LLVMValueRef blocks = ceil_div_value(c, ceil_div_value(c, m_value(c, &g), g.aw), mbs);
+    ph->units = cg_units_end(c, &save, LLVMBuildNSWMul(b, blocks, cg_i64(c, nbj * blk), ""));
+  } else if (g.outer && !symm) {
+    /* Units batch-outermost (a convolution's image·groups + group). */
+    ph->units = cg_units_scaled(c, ph->n, g.outer);
+  }
   return ph->task != NULL && !c->failed;
 }

@@ -25,7 +25,12 @@
 
 /* One loop nest over [lo, hi) ∩ [base, base + rows * nb) of the units of
  * iteration shape s, storing the outputs res[0..n) (all of dims s).
- * Returns its number of units, rows * nb. */
+ * Returns its number of units, rows * nb (at the bounds).
+ *
+ * A symbolic s keeps the nest of its bounds: the rows that exist at the
+ * binding come first (the row index is decomposed by the actual
+ * dimensions), so only the first rows · nb units run (`active`); the
+ * blocks of a symbolic minor-most dimension are cut at its value. */
 static int64_t loop_nest(cg_kernel *k, const cg_kdesc *d, LLVMValueRef body, const ir_shape *s, int64_t base,
                          const ir_id *res, const uint32_t *outi, uint32_t n, LLVMValueRef lo, LLVMValueRef hi) {
   cg_ctx *c = k->c;
@@ -36,14 +41,21 @@ static int64_t loop_nest(cg_kernel *k, const cg_kdesc *d, LLVMValueRef body, con
   int inner_dim = rank ? s->minor_to_major[0] : -1;
   int64_t inner = rank ? s->dims[inner_dim] : 1, rows = elems / inner;
   int64_t blk = inner <= BLOCK ? inner : BLOCK, nb = (inner + blk - 1) / blk, units = rows * nb;
-  LLVMValueRef glo = cg_clamp_i64(c, LLVMBuildSub(b, lo, cg_i64(c, base), ""), cg_i64(c, 0), cg_i64(c, units));
-  LLVMValueRef ghi = cg_clamp_i64(c, LLVMBuildSub(b, hi, cg_i64(c, base), ""), cg_i64(c, 0), cg_i64(c, units));
+  bool sym = !ir_shape_is_static(s);
+  LLVMValueRef innerv = rank ? cg_dim(c, s, inner_dim) : cg_i64(c, 1);
+  LLVMValueRef active = cg_i64(c, units);
+  if (sym) {
+    active = cg_i64(c, nb);
+    for (int q = 1; q < rank; q++) active = LLVMBuildNSWMul(b, active, cg_dim(c, s, s->minor_to_major[q]), "");
+  }
+  LLVMValueRef glo = cg_clamp_i64(c, LLVMBuildSub(b, lo, cg_i64(c, base), ""), cg_i64(c, 0), active);
+  LLVMValueRef ghi = cg_clamp_i64(c, LLVMBuildSub(b, hi, cg_i64(c, base), ""), cg_i64(c, 0), active);
   cg_loop lu, lj;
   LLVMValueRef u = cg_loop_open(c, &lu, glo, ghi, "unit");
   LLVMValueRef row = nb == 1 ? u : LLVMBuildUDiv(b, u, cg_i64(c, nb), "");
   LLVMValueRef j0 = nb == 1 ? cg_i64(c, 0) : LLVMBuildNSWMul(b, LLVMBuildURem(b, u, cg_i64(c, nb), ""), cg_i64(c, blk), "");
-  LLVMValueRef j1 = nb == 1 ? cg_i64(c, inner) : LLVMBuildNSWAdd(b, j0, cg_i64(c, blk), "");
-  if (nb > 1 && inner % blk != 0) j1 = cg_clamp_i64(c, j1, cg_i64(c, 0), cg_i64(c, inner));
+  LLVMValueRef j1 = nb == 1 ? innerv : LLVMBuildNSWAdd(b, j0, cg_i64(c, blk), "");
+  if (nb > 1 && (inner % blk != 0 || s->sym[inner_dim])) j1 = cg_min_i64(c, j1, innerv);
   /* Outer dimensions of the row, from the minor end. */
   LLVMValueRef outer[IR_MAX_RANK] = {0};
   LLVMValueRef rest = row;
@@ -51,15 +63,16 @@ static int64_t loop_nest(cg_kernel *k, const cg_kdesc *d, LLVMValueRef body, con
     int dm = s->minor_to_major[kk];
     bool last = true;
     for (int q = kk + 1; q < rank; q++)
-      if (s->dims[s->minor_to_major[q]] != 1) last = false;
-    if (s->dims[dm] == 1) outer[dm] = cg_i64(c, 0);
+      if (s->dims[s->minor_to_major[q]] != 1 || s->sym[s->minor_to_major[q]]) last = false;
+    if (s->dims[dm] == 1 && !s->sym[dm]) outer[dm] = cg_i64(c, 0);
     else if (last) outer[dm] = rest;
     else {
-      outer[dm] = LLVMBuildURem(b, rest, cg_i64(c, s->dims[dm]), "");
-      rest = LLVMBuildUDiv(b, rest, cg_i64(c, s->dims[dm]), "");
+      LLVMValueRef dv = cg_dim(c, s, dm);
+      outer[dm] = LLVMBuildURem(b, rest, dv, "");
+      rest = LLVMBuildUDiv(b, rest, dv, "");
     }
   }
-  LLVMValueRef rbase = LLVMBuildNSWMul(b, row, cg_i64(c, inner), "");
+  LLVMValueRef rbase = LLVMBuildNSWMul(b, row, innerv, "");
   LLVMValueRef j = cg_loop_open(c, &lj, j0, j1, "j");
   uint32_t mark = cg_memo_mark(k);
   cg_index ix;
@@ -100,6 +113,8 @@ bool cg_loop_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *o
     if (!cg_is_elemental(d->comp->insts[res[i]].op))
       ok = cg_fail(c, "%%%s: %s cannot be an output of a loop fusion", d->inst->name,
                    ir_op_name(d->comp->insts[res[i]].op));
+  ir_dexpr outer = 0;
+  if (ok && d->symbolic) ok = cg_symbolic_kernel_ok(c, d, &outer);
   cg_kernel k;
   if (ok) ok = cg_kernel_begin(c, &k, d, body);
   if (!ok) {
@@ -121,7 +136,7 @@ bool cg_loop_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *o
     for (uint32_t q = i; q < nres && n < 64; q++) {
       const ir_shape *t = &d->out_shapes[q];
       bool same = !done[q] && t->rank == s->rank;
-      for (int r = 0; same && r < s->rank; r++) same = t->dims[r] == s->dims[r];
+      for (int r = 0; same && r < s->rank; r++) same = t->dims[r] == s->dims[r] && t->sym[r] == s->sym[r];
       if (!same) continue;
       done[q] = true;
       gres[n] = res[q];
@@ -143,6 +158,24 @@ bool cg_loop_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *o
   out->n = base;
   out->cost = cost;
   out->serial = false;
+  /* One nest over a symbolic shape: the units that run are a prefix,
+   * counted at run time (the nest's `active`). Several nests keep the
+   * count at the bounds (each skips what lies past the binding). */
+  if (outer && !c->failed) {
+    bool one = true;
+    for (uint32_t i = 1; i < nres; i++) one = one && ir_shape_same_dims(&d->out_shapes[i], &d->out_shapes[0]);
+    const ir_shape *s0 = &d->out_shapes[0];
+    if (one && s0->rank && !ir_shape_is_static(s0)) {
+      int64_t inner = s0->dims[s0->minor_to_major[0]];
+      int64_t nb = (inner + BLOCK - 1) / BLOCK;
+      if (nb < 1) nb = 1;
+      cg_units_save save;
+      cg_units_begin(c, &save);
+      LLVMValueRef v = cg_i64(c, nb);
+      for (int q = 1; q < s0->rank; q++) v = LLVMBuildNSWMul(b, v, cg_dim(c, s0, s0->minor_to_major[q]), "");
+      out->units = cg_units_end(c, &save, v);
+    }
+  }
   return !c->failed;
 }
 

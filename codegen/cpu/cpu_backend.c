@@ -145,6 +145,19 @@ static const char *loop_kind(const cg_ctx *c, const cg_kdesc *d) {
   return "loop";
 }
 
+/* False (reported) when a shape of d is symbolic. */
+static bool static_kernel(cg_ctx *c, const cg_kdesc *d) {
+  const ir_shape *s = NULL;
+  for (uint32_t i = 0; i < d->nout; i++)
+    if (!ir_shape_is_static(&d->out_shapes[i])) s = &d->out_shapes[i];
+  for (uint32_t i = 0; i < d->nin; i++)
+    if (!ir_shape_is_static(d->in_shapes[i])) s = d->in_shapes[i];
+  if (!s) return true;
+  return cg_fail_unsupported(c, "%%%s (%s): code generation for symbolic dimensions does not support this kernel yet; bind the "
+                 "shapes with --input-shape to compile this model",
+                 d->inst ? d->inst->name : "?", ir_op_name(d->comp->insts[d->root].op));
+}
+
 static bool cpu_emit_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
   unsigned gemm_tag = 0;
   bool gemm = cg_gemm_applies(c, d, &gemm_tag);
@@ -178,9 +191,12 @@ static bool cpu_emit_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
     LLVMValueRef body = cg_kernel_body(c, d);
     ok = body != NULL;
     out->nphase = 1;
+    /* Sorts and scatters read every extent (cg_symbolic.c). */
+    if (ok && d->symbolic && (rop == IR_OP_SORT || rop == IR_OP_SCATTER)) ok = static_kernel(c, d);
     if (ok) {
       if (rop == IR_OP_SORT) out->kind = "sort", ok = cg_sort_kernel(c, d, body, &out->ph[0], &out->scratch);
       else if (rop == IR_OP_SCATTER) out->kind = "scatter", ok = cg_scatter_kernel(c, d, body, &out->ph[0]);
+      else if (d->symbolic && cg_dyngemm_applies(c, d)) out->kind = "gemm", ok = cg_dyngemm_kernel(c, d, body, &out->ph[0]);
       else if (cg_conv_dw_applies(c, d)) out->kind = "dwconv", ok = cg_conv_dw_kernel(c, d, body, &out->ph[0]);
       else if (cg_conv_rows_applies(d)) out->kind = "conv", ok = cg_conv_rows_kernel(c, d, body, &out->ph[0]);
       else out->kind = loop_kind(c, d), ok = cg_loop_kernel(c, d, body, &out->ph[0]);
@@ -204,15 +220,20 @@ static void cpu_emit_launch(cg_ctx *c, const cg_launch *l, LLVMValueRef args) {
   for (uint32_t q = 0; q < l->nphase; q++) {
     const cg_phase *ph = &l->ph[q];
     if (ph->n <= 0) continue;
+    /* The iterations: a constant, or (symbolic modules) the phase's units
+     * function of the binding. */
+    LLVMValueRef n = cg_i64(c, ph->n);
+    if (ph->units) n = LLVMBuildCall2(c->b, LLVMGlobalGetValueType(ph->units), ph->units, &c->bind, 1, "units");
     /* Parallel only when there is enough work to amortise waking threads:
-     * ~64k operations in all and >= ~16k per chunk. */
+     * ~64k operations in all and >= ~16k per chunk (at the bounds; the
+     * pool runs a loop too short for two chunks on the calling thread). */
     double total = ph->cost * (double)ph->n;
     if (!ph->serial && ph->n > 1 && total >= 65536.0) {
       int64_t grain = (int64_t)(16384.0 / (ph->cost > 1 ? ph->cost : 1)) + 1;
-      LLVMValueRef a[4] = {ph->task, args, cg_i64(c, ph->n), cg_i64(c, grain)};
+      LLVMValueRef a[4] = {ph->task, args, n, cg_i64(c, grain)};
       LLVMBuildCall2(c->b, s->t_pfor, s->fn_pfor, a, 4, "");
     } else {
-      LLVMValueRef a[3] = {args, cg_i64(c, 0), cg_i64(c, ph->n)};
+      LLVMValueRef a[3] = {args, cg_i64(c, 0), n};
       LLVMBuildCall2(c->b, s->t_task, ph->task, a, 3, "");
     }
   }
@@ -225,9 +246,11 @@ static void cpu_emit_launch(cg_ctx *c, const cg_launch *l, LLVMValueRef args) {
  * one after the check (cpu_export_run). */
 static LLVMValueRef cpu_new_run(cg_ctx *c, LLVMTypeRef ty, int level) {
   const cg_cpu_state *s = cg_cpu(c);
-  if (!s->fn_cpu_host) return cg_exported_fn(c, "run", ty, false);
+  /* A symbolic module's run function takes the binding: the shared core
+   * exports the wrappers (cg_module.c). */
+  if (!s->fn_cpu_host && !c->symbolic) return cg_exported_fn(c, "run", ty, false);
   char name[64];
-  snprintf(name, sizeof name, "kiln.run.%s", s->levels[level].cpu);
+  snprintf(name, sizeof name, "kiln.run.%s", s->fn_cpu_host ? s->levels[level].cpu : "impl");
   LLVMValueRef fn = LLVMAddFunction(c->mod, name, ty);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   cg_fn_attrs(c, fn);
@@ -258,16 +281,27 @@ static void select_level(cg_ctx *c, LLVMValueRef fn, LLVMBasicBlockRef *on_level
  * built for more than the x86-64 baseline. */
 static LLVMValueRef cpu_export_run(cg_ctx *c, LLVMValueRef *impl) {
   if (!cg_cpu(c)->fn_cpu_host) return impl[0];
-  LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
-  LLVMTypeRef ty = LLVMFunctionType(c->t_i32, pt, 3, 0);
-  LLVMValueRef fn = cg_exported_fn(c, "run", ty, true);
+  /* Symbolic modules: i32(in, out, ws, bind), internal, wrapped by the
+   * shared core's exported run and run_shaped. */
+  unsigned np = c->symbolic ? 4 : 3;
+  LLVMTypeRef pt[4] = {c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr};
+  LLVMTypeRef ty = LLVMFunctionType(c->t_i32, pt, np, 0);
+  LLVMValueRef fn;
+  if (c->symbolic) {
+    fn = LLVMAddFunction(c->mod, "kiln.run.select", ty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    cg_fn_attrs_baseline(c, fn);
+  } else {
+    fn = cg_exported_fn(c, "run", ty, true);
+  }
   LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->llc, fn, "entry");
   LLVMBasicBlockRef on[3], none = LLVMAppendBasicBlockInContext(c->llc, fn, "cpu_lacks_features");
-  LLVMValueRef args[3] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2)};
+  LLVMValueRef args[4];
+  for (unsigned i = 0; i < np; i++) args[i] = LLVMGetParam(fn, i);
   for (int l = 0; l < c->nlevels; l++) {
     on[l] = LLVMAppendBasicBlockInContext(c->llc, fn, "level");
     LLVMPositionBuilderAtEnd(c->b, on[l]);
-    LLVMBuildRet(c->b, LLVMBuildCall2(c->b, ty, impl[l], args, 3, ""));
+    LLVMBuildRet(c->b, LLVMBuildCall2(c->b, ty, impl[l], args, np, ""));
   }
   LLVMPositionBuilderAtEnd(c->b, none);
   LLVMBuildRet(c->b, cg_i32(c, KILN_ARTIFACT_ERR_CPU));

@@ -17,6 +17,7 @@
  *   size_t kiln_NAME_missing_features(char *buf, size_t cap);   -- x86-64 only, see below
  *   const char *kiln_NAME_selected_cpu(void);                    -- x86-64 only, see below
  *   void   kiln_NAME_set_trace(kiln_artifact_trace_fn, void *);  -- instrumented only, see below
+ *   int    kiln_NAME_run_shaped(...);                            -- see "Symbolic dimensions" below
  *
  * `kiln_artifact_info` has the same name in every artifact: it is meant for
  * dlopen (each handle has its own). A program that links several artifacts
@@ -75,6 +76,28 @@
  * set, run one call at a time. NULL removes it. An artifact made without
  * instrumentation has num_kernels 0 and set_trace NULL, and pays nothing.
  *
+ * Symbolic dimensions: an artifact compiled from a model with symbolic
+ * dimensions (`kiln compile --max-shape`) runs at any binding of its
+ * symbols within their bounds. `dims` and `size_bytes` of a tensor then
+ * describe it at the bounds; `input_dim_symbols` says which dimensions are
+ * symbolic. Call
+ *
+ *   int kiln_NAME_run_shaped(const void *const *inputs, const int64_t *const *input_dims,
+ *                            void *const *outputs, int64_t *const *output_dims, void *workspace);
+ *
+ * with input_dims[i] pointing to input i's actual dimensions (rank
+ * entries; the arrays are dense and row-major at those dimensions).
+ * Every dimension that is a symbol alone binds that symbol; the value must
+ * lie in [1, bound], and every other dimension must equal what the
+ * binding makes of it; otherwise run_shaped returns
+ * KILN_ARTIFACT_ERR_SHAPE before anything runs. Each output is written
+ * densely at its actual dimensions, which run_shaped stores into
+ * output_dims[i] (rank entries; output_dims or an entry may be NULL);
+ * an output buffer of the tensor's size_bytes (its bound) always has room.
+ * The workspace is workspace_size bytes whatever the binding. Every
+ * artifact exports run_shaped (a static one checks that the dimensions
+ * are its own); `run` runs a symbolic artifact at the bounds.
+ *
  * Versioning: `abi_version` changes when a field changes meaning or
  * position; new fields are only ever appended, and `size` says how many
  * bytes of the struct this artifact provides. A reader checks
@@ -101,6 +124,7 @@ enum {
   KILN_ARTIFACT_ERR_ALIGNMENT = 3,   /* workspace not aligned to workspace_align */
   KILN_ARTIFACT_ERR_CUSTOM_CALL = 4, /* an external kernel (custom_call) returned non-zero */
   KILN_ARTIFACT_ERR_CPU = 5,         /* this CPU lacks features the code needs (missing_features names them); nothing ran */
+  KILN_ARTIFACT_ERR_SHAPE = 6,       /* run_shaped: an input's dimensions are out of bound or inconsistent; nothing ran */
 };
 
 /* Element types: the same numbering as kiln_dtype in kiln/kiln.h. */
@@ -172,7 +196,25 @@ typedef struct kiln_artifact_desc {
   uint32_t num_kernels;                 /* 0: not instrumented */
   const kiln_artifact_kernel *kernels;  /* num_kernels entries, in launch order */
   void (*set_trace)(kiln_artifact_trace_fn fn, void *user); /* NULL: not instrumented */
+  /* Appended later within ABI version 1 (see "Symbolic dimensions" above): read only when `size`
+   * covers them. */
+  uint32_t num_symbols;                      /* 0: every dimension is static */
+  const char *const *symbol_names;           /* num_symbols: the model's names ("batch") */
+  const int64_t *symbol_bounds;              /* num_symbols: each symbol's value lies in [1, bound] */
+  const int32_t *const *input_dim_symbols;   /* num_inputs arrays of rank entries: KILN_ARTIFACT_DIM_* or a symbol */
+  const int32_t *const *output_dim_symbols;  /* num_outputs arrays, the same */
+  const char *const *input_shapes;           /* num_inputs: the shape as text, "f32[batch,3,224,224]" */
+  const char *const *output_shapes;          /* num_outputs: the same, "f32[batch,1000]" */
+  int (*run_shaped)(const void *const *inputs, const int64_t *const *input_dims, void *const *outputs,
+                    int64_t *const *output_dims, void *workspace);
 } kiln_artifact_desc;
+
+/* input_dim_symbols / output_dim_symbols entries: a symbol's index (>= 0)
+ * for a dimension that is that symbol alone, else one of these. */
+enum {
+  KILN_ARTIFACT_DIM_STATIC = -1, /* dims[i] is the size */
+  KILN_ARTIFACT_DIM_EXPR = -2,   /* an expression of symbols (the shape text says which); dims[i] is its bound */
+};
 
 /* The symbol every artifact exports (see above). */
 #define KILN_ARTIFACT_INFO_SYMBOL "kiln_artifact_info"

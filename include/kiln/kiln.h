@@ -329,6 +329,67 @@ KILN_API int kiln_executable_num_threads(const kiln_executable *exe);
 KILN_API kiln_status kiln_executable_run(kiln_executable *exe, const void *const *inputs, void *const *outputs,
                                          void *workspace);
 
+/* ---- executables with symbolic dimensions (api/executable.c) ------------ */
+
+/*
+ * An executable compiled from a model with symbolic dimensions
+ * (kiln_context_bound_input_shape; `kiln compile --max-shape`) runs at any
+ * shapes within the bounds, each symbol taking a value from 1 to its bound.
+ * kiln_executable_input/output give such a dimension as its bound (the
+ * size of the largest array it can be), and kiln_executable_run runs at
+ * the bounds; kiln_executable_run_shaped runs at the actual shapes. The
+ * functions below also work on static executables (no symbols; every
+ * dimension KILN_DIM_STATIC; run_shaped takes exactly their own shapes).
+ */
+
+/* The number of symbols (0: every dimension is static). */
+KILN_API int kiln_executable_num_symbols(const kiln_executable *exe);
+/* Symbol k (0 <= k < num_symbols): its name as in the model ("batch") and
+ * its bound. Either out-pointer may be NULL. The name is owned by the
+ * executable, valid until it is destroyed. */
+KILN_API kiln_status kiln_executable_symbol(const kiln_executable *exe, int k, const char **name, int64_t *bound);
+
+/* What a dimension of an input or output is: a symbol's index (>= 0) when
+ * it is that symbol alone, else one of these. */
+enum {
+  KILN_DIM_STATIC = -1, /* a fixed size (the dims entry) */
+  KILN_DIM_EXPR = -2,   /* an expression of symbols, e.g. batch*49 (the shape text shows it); dims holds its bound */
+  KILN_DIM_NONE = -3,   /* no such input, output or dimension */
+};
+KILN_API int kiln_executable_input_dim_symbol(const kiln_executable *exe, int i, int dim);
+KILN_API int kiln_executable_output_dim_symbol(const kiln_executable *exe, int i, int dim);
+/* Input or output i's shape as text, symbolic dimensions written by name
+ * or as expressions: "f32[batch,3,224,224]", "f32[batch*49,512]". Owned by
+ * the executable, valid until it is destroyed; NULL for a bad index. */
+KILN_API const char *kiln_executable_input_shape(const kiln_executable *exe, int i);
+KILN_API const char *kiln_executable_output_shape(const kiln_executable *exe, int i);
+
+/* Runs at the actual input shapes: input_shapes[i] (only rank and dims
+ * read) describes input i, a dense array in its layout at those
+ * dimensions. The shapes give the symbols' values: each dimension that is
+ * a symbol alone binds it (1 to its bound, the same value wherever it
+ * appears), and every other dimension must equal what the binding makes of
+ * it. Shapes that do not fit return KILN_ERR_SHAPE (malformed ones
+ * KILN_ERR_INVALID_ARGUMENT) before anything runs, with a message naming
+ * the input, the dimension and the symbol or bound. Each output is written
+ * densely at its actual dimensions, which the call stores into
+ * output_dims[i] (room for the output's rank; output_dims or an entry may
+ * be NULL); an output buffer sized from kiln_executable_output (the bounds)
+ * always has room. Inputs, outputs and workspace as for
+ * kiln_executable_run, with the same concurrency rule.
+ * `errors`: the context that gets the message of a failure (its last error
+ * and diagnostics callback), or NULL for none. A context is used by one
+ * thread at a time: concurrent runs pass different contexts or NULL. */
+KILN_API kiln_status kiln_executable_run_shaped(kiln_executable *exe, const void *const *inputs,
+                                                const kiln_tensor_info *input_shapes, void *const *outputs,
+                                                int64_t *const *output_dims, void *workspace, kiln_context *errors);
+/* The outputs' actual dimensions at these input shapes, without running
+ * (to size output buffers exactly): checks the shapes as
+ * kiln_executable_run_shaped does and stores output i's dimensions into
+ * output_dims[i] (a NULL entry is skipped). `errors` as above. */
+KILN_API kiln_status kiln_executable_output_dims(const kiln_executable *exe, const kiln_tensor_info *input_shapes,
+                                                 int64_t *const *output_dims, kiln_context *errors);
+
 /* ---- instrumentation: profiles and verification (api/instrument.c) ------ */
 
 /* What kiln_context_set_instrument compiles in. */

@@ -123,7 +123,7 @@ static void test_gpu_stub(void **state) {
   sink_init(&s);
   ir_module *m = ir_parse_module(TINY, strlen(TINY), "tiny.kir", &s.d);
   assert_non_null(m);
-  cg_options o = {"tiny", "nvptx64-nvidia-cuda", NULL, NULL, 2, NULL, false, false, false, NULL};
+  cg_options o = {"tiny", "nvptx64-nvidia-cuda", NULL, NULL, 2, NULL, false, false, false, NULL, NULL};
   cg_output *out = cg_lower(m, &o, &s.d);
   assert_null(out);
   assert_int_equal(s.errors, 1);
@@ -137,7 +137,7 @@ static void test_cpu_has_no_images(void **state) {
   sink_init(&s);
   ir_module *m = ir_parse_module(TINY, strlen(TINY), "tiny.kir", &s.d);
   assert_non_null(m);
-  cg_options o = {"tiny", NULL, NULL, NULL, 2, NULL, false, false, false, NULL};
+  cg_options o = {"tiny", NULL, NULL, NULL, 2, NULL, false, false, false, NULL, NULL};
   cg_output *out = cg_lower(m, &o, &s.d);
   assert_non_null(out);
   assert_int_equal(cg_output_num_images(out), 0);

@@ -13,13 +13,22 @@ the reference on random (seeded) inputs, and
 
   kiln run model.onnx --max-shape input_0=BOUND --input input_0=FILE
 
-(the default, compiled engine: the symbolic module is bound to the input's
-shape, then compiled) must match it with a relative L2 error of at most
-1e-4. One shape also runs in the reference interpreter (`kiln eval`, same
-flags). The test fails when kiln refuses the model, exits non-zero, or
-writes an output of the wrong shape or value. Exits 77 (skipped) without
+(the default, compiled engine) must match it with a relative L2 error of
+at most 1e-4. One shape also runs in the reference interpreter (`kiln
+eval`, same flags). Then the model is compiled ONCE,
+
+  kiln compile model.onnx --max-shape input_0=BOUND -o model.so
+
+and the shared object is called at every shape through
+kiln_dyn_run_shaped (include/kiln/artifact.h), which must match PyTorch
+the same way, write the actual output dimensions, and leave the output
+buffer past them untouched; and once more with the input and output of
+exactly their actual size placed before an inaccessible page (an access
+past them would kill the test). The test fails when kiln refuses the model,
+exits non-zero, or writes an output of the wrong shape or value. Exits 77 (skipped) without
 torch (or torchvision, for the CNNs).
 """
+import ctypes
 import os
 import subprocess
 import sys
@@ -27,8 +36,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'symbolic'))
 import export_models  # noqa: E402  (exits 77 when torch is missing)
 from modelio import compare  # noqa: E402
+import guard  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -141,8 +152,74 @@ def main(argv):
         good, res = compare(got, ref, TOL)
         failed += not good
         print('%s %s output_0 %s; kiln %s %.1f s' % ('ok  ' if good else 'FAIL', what, res, cmd, secs))
-    print('%d of %d shape(s) of %s passed' % (len(runs) - failed, len(runs), name))
+    # Compiled once, run at every shape.
+    so = os.path.join(work, 'model.so')
+    t0 = time.time()
+    p = subprocess.run([kiln, 'compile', path, '--max-shape', 'input_0=' + case['bound'], '-o', so, '--name', 'dyn'],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    secs = time.time() - t0
+    nshaped = len(case['shapes'])
+    if p.returncode != 0:
+        failed += nshaped
+        print('FAIL %-12s kiln compile --max-shape exited %d after %.1f s:\n%s' % (name, p.returncode, secs,
+                                                                              p.stderr.strip()))
+    else:
+        print('ok   %-12s kiln compile --max-shape %s: one .so in %.1f s' % (name, case['bound'], secs))
+        failed += run_shaped_all(so, case, model, gen, name)
+    total = len(runs) + nshaped
+    print('%d of %d check(s) of %s passed' % (total - failed, total, name))
     return 1 if failed else 0
+
+
+def run_shaped_all(so, case, model, gen, name):
+    """Calls kiln_dyn_run_shaped of the compiled-once artifact at every shape
+    of the case; returns the number of failures."""
+    lib = ctypes.CDLL(so)
+    fn = lib.kiln_dyn_run_shaped
+    fn.restype = ctypes.c_int
+    bound = [int(d) for d in case['bound'].split('x')]
+    failed = 0
+    for shape in case['shapes']:
+        x = case['input'](gen, shape)
+        with torch.no_grad():
+            ref = model(x).numpy()
+        xin = np.ascontiguousarray(x.numpy())
+        xdims = np.array(xin.shape, dtype=np.int64)
+        # Room for the output at the bounds: its dims are the input's bound
+        # dims followed by the model's static ones.
+        room = int(np.prod(bound)) * int(np.prod(ref.shape[len(shape):]))
+        out = np.full(room, np.nan, dtype=np.float32)
+        odims = np.zeros(ref.ndim, dtype=np.int64)
+        P = lambda arrs: (ctypes.c_void_p * len(arrs))(*[a.ctypes.data for a in arrs])
+        t0 = time.time()
+        st = fn(P([xin]), P([xdims]), P([out]), P([odims]), None)
+        secs = time.time() - t0
+        tag = 'x'.join(str(d) for d in shape)
+        what = '%-12s .so  %-12s' % (name, tag)
+        if st != 0:
+            failed += 1
+            print('FAIL %s run_shaped returned %d' % (what, st))
+            continue
+        if list(odims) != list(ref.shape):
+            failed += 1
+            print('FAIL %s output dims %s, PyTorch gives %s' % (what, list(odims), list(ref.shape)))
+            continue
+        got = out[:ref.size].reshape(ref.shape)
+        good, res = compare(got, ref, TOL)
+        if not np.isnan(out[ref.size:]).all():
+            good, res = False, res + '; wrote past the actual output'
+        # Again with the input and the output each exactly its actual size,
+        # just before an inaccessible page: a read or write past them kills
+        # the test.
+        gx = guard.guarded(xin.shape, xin.dtype, xin)
+        gy = guard.guarded(ref.shape)
+        st = fn(P([gx]), P([xdims]), P([gy]), None, None)
+        if st != 0 or not np.array_equal(gy, got):
+            good, res = False, res + '; exact-size buffers gave status %d and %s output' % (
+                st, 'the same' if st == 0 and np.array_equal(gy, got) else 'another')
+        failed += not good
+        print('%s %s output_0 %s; run_shaped %.3f s' % ('ok  ' if good else 'FAIL', what, res, secs))
+    return failed
 
 
 if __name__ == '__main__':
