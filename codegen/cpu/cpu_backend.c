@@ -231,7 +231,26 @@ static void cpu_emit_launch(cg_ctx *c, const cg_launch *l, LLVMValueRef args) {
     if (!ph->serial && ph->n > 1 && total >= 65536.0) {
       int64_t grain = (int64_t)(16384.0 / (ph->cost > 1 ? ph->cost : 1)) + 1;
       LLVMValueRef a[4] = {ph->task, args, n, cg_i64(c, grain)};
-      LLVMBuildCall2(c->b, s->t_pfor, s->fn_pfor, a, 4, "");
+      if (ph->units) {
+        /* The same rule at run time: a binding that leaves too little work
+         * calls the task directly instead of waking the pool. */
+        int64_t enough = (int64_t)(65536.0 / (ph->cost > 1 ? ph->cost : 1)) + 1;
+        LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(c->b));
+        LLVMBasicBlockRef par = LLVMAppendBasicBlockInContext(c->llc, fn, "parallel");
+        LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(c->llc, fn, "serial");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->llc, fn, "launched");
+        LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, n, cg_i64(c, enough), ""), par, one);
+        LLVMPositionBuilderAtEnd(c->b, par);
+        LLVMBuildCall2(c->b, s->t_pfor, s->fn_pfor, a, 4, "");
+        LLVMBuildBr(c->b, done);
+        LLVMPositionBuilderAtEnd(c->b, one);
+        LLVMValueRef t[3] = {args, cg_i64(c, 0), n};
+        LLVMBuildCall2(c->b, s->t_task, ph->task, t, 3, "");
+        LLVMBuildBr(c->b, done);
+        LLVMPositionBuilderAtEnd(c->b, done);
+      } else {
+        LLVMBuildCall2(c->b, s->t_pfor, s->fn_pfor, a, 4, "");
+      }
     } else {
       LLVMValueRef a[3] = {args, cg_i64(c, 0), n};
       LLVMBuildCall2(c->b, s->t_task, ph->task, a, 3, "");
