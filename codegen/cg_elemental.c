@@ -132,6 +132,37 @@ static LLVMValueRef dynamic_update_slice(cg_kernel *k, const ir_inst *in, const 
   return LLVMBuildSelect(b, inside, vu, vx, "");
 }
 
+/* cg_elem(op, o) computed only where cond holds, else zero: an operand
+ * that may be empty at run time (a size like s-1) must not be read at all,
+ * not even speculatively. Values memoised inside do not outlive the
+ * branch. */
+static LLVMValueRef guarded_elem(cg_kernel *k, ir_id op, const cg_index *o, LLVMValueRef cond) {
+  cg_ctx *c = k->c;
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+  LLVMValueRef fn = LLVMGetBasicBlockParent(pre);
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->llc, fn, "nonempty");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->llc, fn, "read");
+  LLVMBuildCondBr(c->b, cond, then, join);
+  LLVMPositionBuilderAtEnd(c->b, then);
+  uint32_t mark = cg_memo_mark(k);
+  LLVMValueRef v = cg_elem(k, op, o);
+  cg_memo_reset(k, mark);
+  LLVMBasicBlockRef then_end = LLVMGetInsertBlock(c->b);
+  LLVMBuildBr(c->b, join);
+  LLVMPositionBuilderAtEnd(c->b, join);
+  LLVMValueRef phi = LLVMBuildPhi(c->b, LLVMTypeOf(v), "");
+  LLVMValueRef zero = LLVMConstNull(LLVMTypeOf(v));
+  LLVMAddIncoming(phi, &zero, &pre, 1);
+  LLVMAddIncoming(phi, &v, &then_end, 1);
+  return phi;
+}
+
+/* Whether a dimension of s may be 0 at run time (a symbolic one only:
+ * static empty operands are skipped where they are met). */
+static bool may_be_empty(const cg_kernel *k, const ir_shape *s, int d) {
+  return s->sym[d] && ir_dexpr_lower(k->c->m, s->sym[d]) <= 0;
+}
+
 /* A concatenation along a dimension some operand has symbolic: the
  * operands' ends are sums of run-time sizes. */
 static LLVMValueRef concatenate_symbolic(cg_kernel *k, const ir_inst *in, const cg_index *ix) {
@@ -147,7 +178,14 @@ static LLVMValueRef concatenate_symbolic(cg_kernel *k, const ir_inst *in, const 
     o.linear = NULL;
     o.d[dim] = cg_clamp_i64(c, LLVMBuildSub(c->b, ix->d[dim], begin, ""), cg_i64(c, 0),
                             LLVMBuildSub(c->b, size, cg_i64(c, 1), ""));
-    LLVMValueRef vj = cg_elem(k, in->ops[j], &o);
+    LLVMValueRef vj;
+    if (may_be_empty(k, s, dim)) {
+      LLVMValueRef inside = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, ix->d[dim], begin, ""),
+                                         LLVMBuildICmp(c->b, LLVMIntSLT, ix->d[dim], end, ""), "");
+      vj = guarded_elem(k, in->ops[j], &o, inside);
+    } else {
+      vj = cg_elem(k, in->ops[j], &o);
+    }
     /* Operand j from `begin` on: later operands override earlier ones. */
     v = v ? LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, ix->d[dim], begin, ""), vj, v, "") : vj;
     begin = end;
@@ -158,7 +196,10 @@ static LLVMValueRef concatenate_symbolic(cg_kernel *k, const ir_inst *in, const 
 static LLVMValueRef concatenate(cg_kernel *k, const ir_inst *in, const cg_index *ix) {
   cg_ctx *c = k->c;
   int dim = (int)in->dims[0];
-  if (in->shape.sym[dim]) return concatenate_symbolic(k, in, ix);
+  /* Any operand of symbolic size along dim (the result may still be
+   * static: (8-s) + s). */
+  for (uint32_t j = 0; j < in->nops; j++)
+    if (shape_of(k, in->ops[j])->sym[dim]) return concatenate_symbolic(k, in, ix);
   int64_t off[64 + 1];
   LLVMValueRef v = NULL;
   int64_t start = 0;
@@ -220,7 +261,9 @@ static LLVMValueRef pad(cg_kernel *k, const ir_inst *in, const cg_index *ix) {
     }
     valid = LLVMBuildAnd(b, valid, ok, "");
   }
-  LLVMValueRef vx = cg_elem(k, in->ops[0], &o);
+  bool empty = false;
+  for (int i = 0; i < x->rank; i++) empty = empty || may_be_empty(k, x, i);
+  LLVMValueRef vx = empty ? guarded_elem(k, in->ops[0], &o, valid) : cg_elem(k, in->ops[0], &o);
   return LLVMBuildSelect(b, valid, vx, pv, "");
 }
 

@@ -320,12 +320,13 @@ LLVMValueRef cg_units_end(cg_ctx *c, cg_units_save *save, LLVMValueRef value);
  * iterations are `outer` (an expression, bound ub) equal slices laid
  * end to end: n / ub · outer at run time. NULL when outer is 0. */
 LLVMValueRef cg_units_scaled(cg_ctx *c, int64_t n, ir_dexpr outer);
-/* Checks that the kernel d can run with symbolic dimensions as loops over
- * leading dimensions: every shape it touches has symbolic dimensions only
- * at its outermost physical dimension, and no instruction of it reads such
- * a dimension's extent (reductions, concatenations, padding, reversal...
- * along it). *outer: the first symbolic expression met, its outputs'
- * first (0: the kernel is static). False, reported, otherwise. */
+/* Checks that the loop kernel d can run at any binding: its index
+ * arithmetic reads symbolic extents from the binding (cg_dim), so every op
+ * whose elemental form does that is accepted; what does not yet (a window
+ * along a symbolic dimension, a symbolic gather slice size,
+ * dynamic_update_slice, sort, scatter, panel layouts) is refused by name
+ * (cg_fail_unsupported). *outer: the first symbolic expression met, its
+ * outputs' first (0: the kernel is static). */
 bool cg_symbolic_kernel_ok(cg_ctx *c, const cg_kdesc *d, ir_dexpr *outer);
 
 /* ---- cg_scalar.c: the semantics of docs/ir.md, one element at a time ---- */

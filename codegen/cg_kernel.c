@@ -124,6 +124,10 @@ static void key_attrs(strbuf *sb, const ir_inst *in, int rank_hint) {
       key_ints(sb, "b", in->a.slice->start, rank_hint);
       key_ints(sb, "l", in->a.slice->limit, rank_hint);
       key_ints(sb, "t", in->a.slice->stride, rank_hint);
+      /* Symbolic starts and limits (start/limit hold their bounds). */
+      for (int i = 0; i < rank_hint && i < IR_MAX_RANK; i++)
+        if (in->a.slice->start_sym[i] || in->a.slice->limit_sym[i])
+          sb_printf(sb, " s%d=%u:%u", i, (unsigned)in->a.slice->start_sym[i], (unsigned)in->a.slice->limit_sym[i]);
       break;
     case IR_FAM_PAD:
       key_ints(sb, "lo", in->a.pad->lo, rank_hint);
@@ -161,6 +165,8 @@ static void key_attrs(strbuf *sb, const ir_inst *in, int rank_hint) {
       key_ints(sb, "sm", g->start_index_map, g->nstart_map);
       key_ints(sb, "iv", &g->index_vector_dim, 1);
       key_ints(sb, "ss", g->slice_sizes, IR_MAX_RANK);
+      for (int i = 0; i < IR_MAX_RANK; i++)
+        if (g->slice_sizes_sym[i]) sb_printf(sb, " ss%d=%u", i, (unsigned)g->slice_sizes_sym[i]);
       break;
     }
     case IR_FAM_SCATTER: {

@@ -180,6 +180,16 @@ static bool add_scratch(cg_ctx *c, plan *p, ir_id id) {
 }
 
 /* The slots of every entry value, as the buffer plan says. */
+/* Whether value v of the plan has static dimensions. */
+static bool value_static(const ir_comp *e, const ir_plan *ip, uint32_t v) {
+  for (ir_id id = 0; id < e->ninsts; id++) {
+    const ir_inst *in = &e->insts[id];
+    if (v >= ip->first[id] && v < ip->first[id] + nvalues(in))
+      return ir_shape_is_static(in->shape.type == IR_TUPLE ? &in->tuple[v - ip->first[id]] : &in->shape);
+  }
+  return true;
+}
+
 static bool slots_from_plan(cg_ctx *c, plan *p) {
   const ir_comp *e = p->e;
   if (c->m->plan) {
@@ -215,6 +225,12 @@ static bool slots_from_plan(cg_ctx *c, plan *p) {
         case IR_BUF_IN_PLACE: s.kind = S_INPLACE; break;
         case IR_BUF_SLICE: s.kind = S_SLICE; break;
       }
+      /* A slice's offset is static: it holds only when every size before
+       * it is (passes/buffers.c never plans that; a plan written by hand
+       * may). */
+      if (s.kind == S_SLICE && (!ir_shape_is_static(s.shape) || !value_static(e, ip, u->of)))
+        return cg_fail(c, "%%%s: the buffer plan writes it into a slice of a concatenation with symbolic dimensions, "
+                       "whose offsets are not static", in->name);
       add_slot(c, p, s);
       if (c->failed) return false;
     }

@@ -129,8 +129,9 @@ static bool concat_ok(const ir_comp *e, const ir_plan *p, ir_id cid, const char 
   if (cb->kind != IR_BUF_TEMP && cb->kind != IR_BUF_OUTPUT) return *why = "the result is not a buffer of its own", false;
   if (!ir_shape_has_default_layout(&c->shape)) return *why = "the result is not row-major", false;
   /* Slice offsets are static: they would hold only at the bounds. */
-  for (int d = 0; d < c->shape.rank; d++)
-    if (c->shape.sym[d]) return *why = "the result has a symbolic dimension", false;
+  if (!ir_shape_is_static(&c->shape)) return *why = "the result has a symbolic dimension", false;
+  for (uint32_t k = 0; k < c->nops; k++)
+    if (!ir_shape_is_static(&e->insts[c->ops[k]].shape)) return *why = "an operand has a symbolic dimension", false;
   for (int64_t d = 0; d < c->dims[0]; d++)
     if (c->shape.dims[d] != 1) return *why = "a slice is not contiguous: a dimension before the concatenated one is not 1", false;
   for (uint32_t k = 0; k < c->nops; k++) {

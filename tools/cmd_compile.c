@@ -296,14 +296,14 @@ int cmd_run(int argc, char **argv) {
   bool shaped = kiln_executable_num_symbols(a) > 0;
   ins = calloc((size_t)ni + 1, sizeof *ins);
   outs = calloc((size_t)no + 1, sizeof *outs);
-  if (!ins || !outs) goto cleanup;
+  if (!ins || !outs) goto out_of_memory;
   for (int i = 0; i < ni; i++) kiln_executable_input(a, i, &ins[i]);
   for (int i = 0; i < no; i++) kiln_executable_output(a, i, &outs[i]);
   if (shaped) {
     texts = calloc((size_t)ni + 1, sizeof *texts);
-    if (!texts) goto cleanup;
+    if (!texts) goto out_of_memory;
     for (int i = 0; i < ni; i++)
-      if (!(texts[i] = cli_shape_with_ranges(a, kiln_executable_input_shape(a, i)))) goto cleanup;
+      if (!(texts[i] = cli_shape_with_ranges(a, kiln_executable_input_shape(a, i)))) goto out_of_memory;
   }
   if (!(shaped ? cli_load_inputs_shaped(ni, ins, (const char *const *)texts, nspecs, specs, &in)
                : cli_load_inputs(ni, ins, nspecs, specs, &in))) {
@@ -314,7 +314,7 @@ int cmd_run(int argc, char **argv) {
   if (shaped) {
     shapes = calloc((size_t)ni + 1, sizeof *shapes);
     odims = calloc((size_t)no + 1, sizeof *odims);
-    if (!shapes || !odims) goto cleanup;
+    if (!shapes || !odims) goto out_of_memory;
     for (int i = 0; i < ni; i++) {
       shapes[i] = ins[i];
       shapes[i].rank = in.arrays[i].rank;
@@ -350,7 +350,7 @@ int cmd_run(int argc, char **argv) {
     }
   if (repeat) {
     times = malloc(sizeof(double) * (size_t)repeat);
-    if (!times) goto cleanup;
+    if (!times) goto out_of_memory;
     for (long long r = 0; r < repeat; r++) {
       double t = cli_now_ms();
       if (shaped) kiln_executable_run_shaped(a, in.ptrs, shapes, out.ptrs, odims, ws, NULL);
@@ -369,6 +369,9 @@ int cmd_run(int argc, char **argv) {
   if (outdir && !cli_write_outputs(outs, &out, outdir)) goto cleanup;
   cli_print_outputs(outs, &out, (int)limit);
   rc = 0;
+  goto cleanup;
+out_of_memory:
+  cli_error("run: out of memory");
 cleanup:
   for (int i = 0; texts && i < ni; i++) free(texts[i]);
   free(texts);

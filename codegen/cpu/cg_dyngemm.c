@@ -114,6 +114,9 @@ static bool plan(const cg_ctx *c, const cg_kdesc *d, dg *g) {
   g->bop = in->ops[1];
   const ir_shape *x = &d->comp->insts[g->aop].shape, *y = &d->comp->insts[g->bop].shape, *r = &in->shape;
   if (x->type != IR_F32 || y->type != IR_F32 || r->type != IR_F32 || d->out_shapes[0].type != IR_F32) return false;
+  /* A static product is the packed GEMM's or the loop kernel's, as in a
+   * static module. */
+  if (ir_shape_is_static(x) && ir_shape_is_static(y) && ir_shape_is_static(r)) return false;
   if (!ir_shape_has_default_layout(&d->out_shapes[0]) || !ir_shape_has_default_layout(r)) return false;
   unsigned pos;
   if (!cg_default_input(d, g->aop, &pos)) return false;

@@ -17,19 +17,23 @@ the reference on random (seeded) inputs, and
 at most 1e-4. One shape also runs in the reference interpreter (`kiln
 eval`, same flags). Then the model is compiled ONCE,
 
-  kiln compile model.onnx --max-shape input_0=BOUND -o model.so
+  kiln compile model.onnx --max-shape input_0=BOUND -o dyn.so --name dyn
 
-and the shared object is called at every shape through
-kiln_dyn_run_shaped (include/kiln/artifact.h), which must match PyTorch
-the same way, write the actual output dimensions, and leave the output
-buffer past them untouched; and once more with the input and output of
+and the shared object runs at every shape, each time against PyTorch:
+called through kiln_dyn_run_shaped (include/kiln/artifact.h, ctypes),
+which must write the actual output dimensions and leave the output
+buffer past them untouched, and once more with the input and output of
 exactly their actual size placed before an inaccessible page (an access
-past them would kill the test). The test fails when kiln refuses the model,
-exits non-zero, or writes an output of the wrong shape or value. Exits 77 (skipped) without
-torch (or torchvision, for the CNNs).
+past them would kill the test); from the CLI (`kiln run dyn.so --input
+...`); and from a C host program (host_run.c, built against dyn.h and
+linked to dyn.so). A batch one past the bound must be refused by `kiln
+run dyn.so`. The test fails when kiln refuses the model, exits non-zero,
+or writes an output of the wrong shape or value. Exits 77 (skipped)
+without torch (or torchvision, for the CNNs).
 """
 import ctypes
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -153,7 +157,7 @@ def main(argv):
         failed += not good
         print('%s %s output_0 %s; kiln %s %.1f s' % ('ok  ' if good else 'FAIL', what, res, cmd, secs))
     # Compiled once, run at every shape.
-    so = os.path.join(work, 'model.so')
+    so = os.path.join(work, 'dyn.so')
     t0 = time.time()
     p = subprocess.run([kiln, 'compile', path, '--max-shape', 'input_0=' + case['bound'], '-o', so, '--name', 'dyn'],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
@@ -166,9 +170,75 @@ def main(argv):
     else:
         print('ok   %-12s kiln compile --max-shape %s: one .so in %.1f s' % (name, case['bound'], secs))
         failed += run_shaped_all(so, case, model, gen, name)
-    total = len(runs) + nshaped
+        failed += cli_and_host(kiln, so, case, model, gen, name, work)
+    total = len(runs) + 3 * nshaped + 1
     print('%d of %d check(s) of %s passed' % (total - failed, total, name))
     return 1 if failed else 0
+
+
+def cli_and_host(kiln, so, case, model, gen, name, work):
+    """The compiled-once artifact at every shape from the CLI (kiln run
+    dyn.so) and from a C host program (host_run.c against dyn.h, linking
+    dyn.so), both against PyTorch; an out-of-bound batch refused by the CLI.
+    Returns the number of failures."""
+    failed = 0
+    host = os.path.join(work, 'host_run')
+    cc = shutil.which('cc')
+    include = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'include')
+    hp = subprocess.run([cc or 'cc', '-std=c17', '-Wall', '-Wextra', '-Werror', '-o', host,
+                         os.path.join(HERE, 'host_run.c'), '-I' + work, '-I' + include, so, '-Wl,-rpath,' + work],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    if hp.returncode != 0:
+        print('FAIL %-12s host program does not build: %s' % (name, hp.stdout[:1500]))
+        return len(case['shapes'])
+    for shape in case['shapes']:
+        x = case['input'](gen, shape)
+        with torch.no_grad():
+            ref = model(x).numpy()
+        tag = 'x'.join(str(d) for d in shape)
+        in_file = os.path.join(work, 'so_input_%s.npy' % tag)
+        np.save(in_file, x.numpy())
+        outdir = os.path.join(work, 'so_out_%s' % tag)
+        p = subprocess.run([kiln, 'run', so, '--input', 'input_0=' + in_file, '--output-dir', outdir,
+                            '--print-limit', '0'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+        out = os.path.join(outdir, 'output_0.npy')
+        if p.returncode != 0 or not os.path.exists(out):
+            failed += 1
+            print('FAIL %-12s cli  %-12s kiln run dyn.so exited %d: %s' % (name, tag, p.returncode, p.stderr.strip()))
+        else:
+            got = np.load(out)
+            good, res = compare(got, ref, TOL) if got.shape == ref.shape else (False, 'shape %s' % (got.shape,))
+            failed += not good
+            print('%s %-12s cli  %-12s output_0 %s' % ('ok  ' if good else 'FAIL', name, tag, res))
+        raw_in = os.path.join(work, 'host_in_%s.bin' % tag)
+        raw_out = os.path.join(work, 'host_out_%s.bin' % tag)
+        np.ascontiguousarray(x.numpy()).tofile(raw_in)
+        p = subprocess.run([host, raw_in, str(len(shape))] + [str(d) for d in shape] + [raw_out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        want = 'dims ' + ' '.join(str(d) for d in ref.shape)
+        if p.returncode != 0 or p.stdout.strip() != want:
+            failed += 1
+            print('FAIL %-12s host %-12s exited %d: %s %s' % (name, tag, p.returncode, p.stdout.strip(),
+                                                            p.stderr.strip()))
+            continue
+        got = np.fromfile(raw_out, dtype=np.float32).reshape(ref.shape)
+        good, res = compare(got, ref, TOL)
+        failed += not good
+        print('%s %-12s host %-12s output_0 %s' % ('ok  ' if good else 'FAIL', name, tag, res))
+    # One past the bound of the first dimension: refused, nothing written.
+    bound = [int(d) for d in case['bound'].split('x')]
+    big = (bound[0] + 1,) + tuple(case['shapes'][0][1:])
+    bad = os.path.join(work, 'so_input_too_big.npy')
+    np.save(bad, case['input'](gen, big).numpy())
+    outdir = os.path.join(work, 'so_out_too_big')
+    p = subprocess.run([kiln, 'run', so, '--input', 'input_0=' + bad, '--output-dir', outdir],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    ok = p.returncode != 0 and 'above its bound' in p.stderr and not os.path.exists(os.path.join(outdir, 'output_0.npy'))
+    failed += not ok
+    print('%s %-12s cli  batch %d refused (exit %d): %s' % ('ok  ' if ok else 'FAIL', name, big[0], p.returncode,
+                                                         p.stderr.strip()))
+    return failed
 
 
 def run_shaped_all(so, case, model, gen, name):

@@ -235,7 +235,64 @@ if r.returncode == 0:
                                rng.standard_normal((4, 3)).astype(np.float32)], bounds)
     check(st == 6, 'inner: v with 4 rows where s = 3 refused with 6 (got %d)' % st)
 
-# 4. What this stage refuses, by name, leaving no file behind.
+# 4. Regressions found in review: a concatenation whose result is static
+#    over operands of symbolic size (the boundaries are run-time values, and
+#    the buffer plan must not write the operands into static slices); two
+#    slices whose starts are different symbolic expressions (kernels must
+#    not be shared); an operand that is empty at some binding (s-1 at s=1)
+#    read by a concatenation and a pad (never read, not even speculatively:
+#    the exact-size buffers end at an inaccessible page).
+REGRESS = """module regress
+symbol s <= 7
+symbol a <= 4
+symbol c <= 4
+
+ENTRY %main outputs={"roll", "cat", "y1", "y2", "tail", "padded"} {
+  %x = f32[8]{0} parameter(0), io_name="x"
+  %t = f32[s]{0} parameter(1), io_name="t"
+  %u = f32[8-s]{0} parameter(2), io_name="u"
+  %p = f32[a]{0} parameter(3), io_name="p"
+  %q = f32[c]{0} parameter(4), io_name="q"
+  %h = f32[s]{0} slice(%x), slice={[0:s]}
+  %l = f32[8-s]{0} slice(%x), slice={[s:8]}
+  %roll = f32[8]{0} concatenate(%l, %h), dimensions={0}
+  %e1 = f32[s]{0} exp(%t)
+  %e2 = f32[8-s]{0} exp(%u)
+  %cat = f32[8]{0} concatenate(%e1, %e2), dimensions={0}
+  %pq = f32[a+c]{0} concatenate(%p, %q), dimensions={0}
+  %s1 = f32[1]{0} slice(%pq), slice={[a-1:a]}
+  %s2 = f32[1]{0} slice(%pq), slice={[c-1:c]}
+  %y1 = f32[1]{0} exp(%s1)
+  %y2 = f32[1]{0} exp(%s2)
+  %rest = f32[s-1]{0} slice(%t), slice={[1:s]}
+  %tail = f32[3*s-1]{0} concatenate(%rest, %e1, %e1), dimensions={0}
+  %zero = f32[] constant(0)
+  %padded = f32[s+2]{0} pad(%rest, %zero), padding=2_1
+  ROOT %r = (f32[8]{0}, f32[8]{0}, f32[1]{0}, f32[1]{0}, f32[3*s-1]{0}, f32[s+2]{0}) tuple(%roll, %cat, %y1, %y2, %tail, %padded)
+}
+"""
+r, so = compile_kir('regress', REGRESS)
+check(r.returncode == 0, 'regress: kiln compile (%s)' % r.stderr.strip())
+if r.returncode == 0:
+    art = Artifact(so, 'regress')
+    bounds = [(8,), (8,), (1,), (1,), (20,), (9,)]
+    for n, na, nc in ((1, 4, 2), (3, 1, 4), (7, 2, 2)):
+        x = rng.standard_normal(8).astype(np.float32)
+        t = rng.standard_normal(n).astype(np.float32)
+        u = rng.standard_normal(8 - n).astype(np.float32)
+        p = rng.standard_normal(na).astype(np.float32)
+        q = rng.standard_normal(nc).astype(np.float32)
+        pq = np.concatenate([p, q])
+        refs = [np.concatenate([x[n:], x[:n]]), np.exp(np.concatenate([t, u])), np.exp(pq[na - 1:na]),
+                np.exp(pq[nc - 1:nc]), np.concatenate([t[1:], np.exp(t), np.exp(t)]), np.pad(t[1:], (2, 1))]
+        st, outs, od = art.run_shaped([x, t, u, p, q], bounds)
+        check(st == 0, 'regress s=%d a=%d c=%d: status %d' % (n, na, nc, st))
+        compare('regress s=%d a=%d c=%d' % (n, na, nc), n, outs, od, refs)
+        st, g = run_guarded(art, [x, t, u, p, q], [r_.shape for r_ in refs])
+        check(st == 0 and all(np.abs(gi - r_).max() < 1e-5 for gi, r_ in zip(g, refs) if r_.size),
+              'regress s=%d: exact-size buffers before an inaccessible page' % n)
+
+# 5. What this stage refuses, by name, leaving no file behind.
 REFUSED = {
     'window_s': ("""module window_s
 symbol s <= 8
