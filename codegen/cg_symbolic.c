@@ -58,7 +58,7 @@ LLVMValueRef cg_units_scaled(cg_ctx *c, int64_t n, ir_dexpr outer) {
   return cg_units_end(c, &save, v);
 }
 
-/* ---- can a kernel run as a loop over a leading symbolic dimension? ---- */
+/* ---- can a loop kernel run at any binding? ------------------------------ */
 
 typedef struct check {
   cg_ctx *c;

@@ -49,7 +49,8 @@
  * outputs after its tiles, reading the product back from output 0 while
  * it is in L1 (cg_epilogue_store).
  *
- * Applies in symbolic modules to an f32 dot (or an epilogue over one)
+ * Applies in symbolic modules to an f32 dot with a symbolic extent (or an
+ * epilogue over one)
  * whose lhs is a kernel input in its default layout and whose rhs is one
  * too or a packed weight (no batch dims then), batch dimensions leading
  * and in order on both operands, one contracting dimension, first or last
