@@ -350,13 +350,20 @@ static LLVMValueRef reduce(cg_kernel *k, const ir_inst *in, const cg_index *ix) 
  * hole of lhs_dilate). The position returned is clamped into [0, dim). */
 LLVMValueRef cg_window_tap(cg_ctx *c, const ir_window_dim *w, int64_t dim, LLVMValueRef opos, LLVMValueRef kpos,
                                LLVMValueRef *valid) {
+  return cg_window_tap_v(c, w, cg_i64(c, dim), opos, kpos, valid);
+}
+
+LLVMValueRef cg_window_tap_v(cg_ctx *c, const ir_window_dim *w, LLVMValueRef dim, LLVMValueRef opos, LLVMValueRef kpos,
+                             LLVMValueRef *valid) {
   LLVMBuilderRef b = c->b;
   LLVMValueRef p = LLVMBuildNSWMul(b, opos, cg_i64(c, w->stride), "");
   p = LLVMBuildNSWAdd(b, p, LLVMBuildNSWMul(b, kpos, cg_i64(c, w->rhs_dilate), ""), "");
   p = LLVMBuildNSWSub(b, p, cg_i64(c, w->pad_lo), "");
-  int64_t span = (dim - 1) * w->lhs_dilate + 1;
-  LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntULT, p, cg_i64(c, span), "");
-  LLVMValueRef pc = cg_clamp_i64(c, p, cg_i64(c, 0), cg_i64(c, span - 1));
+  /* (dim - 1) * lhs_dilate + 1: folded to a constant for a static dim. */
+  LLVMValueRef span = LLVMBuildNSWAdd(
+      b, LLVMBuildNSWMul(b, LLVMBuildNSWSub(b, dim, cg_i64(c, 1), ""), cg_i64(c, w->lhs_dilate), ""), cg_i64(c, 1), "");
+  LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntULT, p, span, "");
+  LLVMValueRef pc = cg_clamp_i64(c, p, cg_i64(c, 0), LLVMBuildNSWSub(b, span, cg_i64(c, 1), ""));
   if (w->lhs_dilate > 1) {
     LLVMValueRef r = LLVMBuildURem(b, pc, cg_i64(c, w->lhs_dilate), "");
     ok = LLVMBuildAnd(b, ok, LLVMBuildICmp(b, LLVMIntEQ, r, cg_i64(c, 0), ""), "");
@@ -383,8 +390,12 @@ static LLVMValueRef reduce_window(cg_kernel *k, const ir_inst *in, const cg_inde
   cg_index o;
   derived(k, &o, x->rank);
   LLVMValueRef valid = LLVMConstInt(c->t_i1, 1, 0);
-  for (int d = 0; d < x->rank; d++) o.d[d] = cg_window_tap(c, &w->d[d], x->dims[d], ix->d[d], kpos[d], &valid);
-  LLVMValueRef v = cg_elem(k, in->ops[0], &o);
+  bool empty = false;
+  for (int d = 0; d < x->rank; d++) {
+    o.d[d] = cg_window_tap_v(c, &w->d[d], cg_dim(c, x, d), ix->d[d], kpos[d], &valid);
+    empty = empty || may_be_empty(k, x, d);
+  }
+  LLVMValueRef v = empty ? guarded_elem(k, in->ops[0], &o, valid) : cg_elem(k, in->ops[0], &o);
   LLVMValueRef cur = LLVMBuildLoad2(c->b, vt, acc, "");
   LLVMValueRef nv = cg_combine(c, in->comb, t, cur, v, false);
   LLVMBuildStore(c->b, LLVMBuildSelect(c->b, valid, nv, cur, ""), acc);
@@ -487,11 +498,15 @@ static LLVMValueRef convolution(cg_kernel *k, const ir_inst *in, const cg_index 
   xi.d[cd->in_feature] = groups == 1 ? ci : LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, g, cg_i64(c, cin_g), ""), ci, "");
   ki.d[cd->k_in] = ci;
   ki.d[cd->k_out] = o;
+  bool empty = false;
   for (int i = 0; i < cd->nspatial; i++) {
-    xi.d[cd->in_spatial[i]] = cg_window_tap(c, &w->d[i], x->dims[cd->in_spatial[i]], ix->d[cd->out_spatial[i]], kpos[i], &valid);
+    int sd = (int)cd->in_spatial[i];
+    xi.d[sd] = cg_window_tap_v(c, &w->d[i], cg_dim(c, x, sd), ix->d[cd->out_spatial[i]], kpos[i], &valid);
     ki.d[cd->k_spatial[i]] = kpos[i];
+    empty = empty || may_be_empty(k, x, sd);
   }
-  LLVMValueRef a = cg_elem(k, in->ops[0], &xi), bv = cg_elem(k, in->ops[1], &ki);
+  LLVMValueRef a = empty ? guarded_elem(k, in->ops[0], &xi, valid) : cg_elem(k, in->ops[0], &xi);
+  LLVMValueRef bv = cg_elem(k, in->ops[1], &ki);
   LLVMValueRef cur = LLVMBuildLoad2(b, at, acc, "");
   LLVMValueRef nv = mul_add(c, rt, x->type, cur, a, bv);
   LLVMBuildStore(b, LLVMBuildSelect(b, valid, nv, cur, ""), acc);

@@ -358,6 +358,8 @@ LLVMValueRef cg_elem(cg_kernel *k, ir_id id, const cg_index *ix);
  * window dimension of an input of extent `dim`; ANDs into *valid whether
  * it hits a real element (not padding, not a hole of lhs_dilate). The
  * position returned is clamped into [0, dim). */
+LLVMValueRef cg_window_tap_v(cg_ctx *c, const ir_window_dim *w, LLVMValueRef dim, LLVMValueRef opos, LLVMValueRef kpos,
+                             LLVMValueRef *valid);
 LLVMValueRef cg_window_tap(cg_ctx *c, const ir_window_dim *w, int64_t dim, LLVMValueRef opos, LLVMValueRef kpos,
                            LLVMValueRef *valid);
 /* Whether id of comp is a constant (possibly broadcast or reshaped) whose

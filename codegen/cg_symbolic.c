@@ -137,8 +137,6 @@ static bool inst_ok(check *k, const ir_comp *comp, ir_id id, int depth) {
   } else if (!shape_ok(k, in, &in->shape)) {
     return false;
   }
-  const ir_shape *op0 = in->nops ? &comp->insts[in->ops[0]].shape : NULL;
-  int sd = op0 && op0->type != IR_TUPLE ? sym_dim(op0) : -1;
   switch (ir_op_get(in->op)->family) {
     case IR_FAM_PARAMETER:
     case IR_FAM_CONSTANT:
@@ -165,22 +163,14 @@ static bool inst_ok(check *k, const ir_comp *comp, ir_id id, int depth) {
       /* Index arithmetic over run-time extents (cg_dim): offsets, loop
        * bounds, clamps and concatenation ends read the binding. */
       return true;
+    case IR_FAM_REDUCE_WINDOW:
+    case IR_FAM_CONVOLUTION:
+      /* Window taps are bounded by the input's extent at run time
+       * (cg_window_tap_v); the features and the kernel are static. */
+      return true;
     case IR_FAM_GATHER:
       for (int i = 0; i < IR_MAX_RANK; i++)
         if (in->a.gather->slice_sizes_sym[i]) return refuse(k, in, i, "a gather with a symbolic slice size");
-      return true;
-    case IR_FAM_REDUCE_WINDOW:
-      for (int d = 0; sd >= 0 && d < op0->rank; d++) {
-        const ir_window_dim *w = &in->a.window->d[d];
-        if (op0->sym[d] && (w->size != 1 || w->stride != 1 || w->pad_lo || w->pad_hi || w->lhs_dilate != 1 ||
-                            w->rhs_dilate != 1))
-          return refuse(k, in, d, "a window along a symbolic dimension");
-      }
-      return true;
-    case IR_FAM_CONVOLUTION:
-      for (int d = 0; sd >= 0 && d < op0->rank; d++)
-        if (op0->sym[d] && (!in->conv || d != in->conv->in_batch))
-          return refuse(k, in, d, "a convolution whose symbolic dimension is not the batch");
       return true;
     case IR_FAM_FUSION:
       if (in->called >= k->c->m->ncomps || depth > 16) return refuse(k, in, -1, "a malformed nested fusion");

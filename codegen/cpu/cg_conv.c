@@ -23,7 +23,8 @@
  * order).
  *
  * Symbolic modules: the image dimension may be symbolic (the batch;
- * cg_symbolic_kernel_ok refuses a symbolic spatial dimension, naming it).
+ * cpu_backend.c sends a kernel with any other symbolic dimension to the
+ * loop kernel).
  * Rows are laid out image-outermost, so at run time only their count
  * changes: images · (rows per image). The input is read through the
  * elemental emitter, which takes its extents from the binding.
@@ -57,8 +58,8 @@ bool cg_conv_rows_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_pha
   ir_dexpr outer = 0;
   if (d->symbolic && !cg_symbolic_kernel_ok(c, d, &outer)) return false;
   /* The batch is the only dimension of the result that may be symbolic
-   * (cg_symbolic_kernel_ok refuses a symbolic spatial dimension; features
-   * are static in the IR), outermost in its default layout. */
+   * (cpu_backend.c dispatches no other symbolic kernel here; features are
+   * static in the IR), outermost in its default layout. */
   ir_dexpr images = in->shape.sym[0];
   const ir_conv_dims *cd = in->conv;
   const ir_window *w = in->a.window;

@@ -29,8 +29,8 @@
  * are buffers of the kernel in their default layouts.
  *
  * Symbolic modules: the image dimension may be symbolic (the batch, the
- * outermost dimension of input and output; cg_symbolic_kernel_ok refuses a
- * symbolic spatial dimension). Units are planes image-outermost, so at run
+ * outermost dimension of input and output; cpu_backend.c sends a kernel
+ * with any other symbolic dimension to the loop kernel). Units are planes image-outermost, so at run
  * time only their count changes: images · channels.
  */
 #include <string.h>
@@ -267,7 +267,7 @@ bool cg_conv_dw_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase
   ir_dexpr outer = 0;
   if (d->symbolic && !cg_symbolic_kernel_ok(c, d, &outer)) return false;
   /* The batch is the only dimension of input and output that may be
-   * symbolic (cg_symbolic_kernel_ok; channels and kernel sizes are static
+   * symbolic (cpu_backend.c dispatches no other; channels and kernel sizes are static
    * in the IR), and it is outermost in both (default layouts). */
   ir_dexpr images = d->comp->insts[p.hero].shape.sym[0];
   LLVMBuilderRef b = c->b;

@@ -145,6 +145,32 @@ static const char *loop_kind(const cg_ctx *c, const cg_kdesc *d) {
   return "loop";
 }
 
+/* Whether a shape is symbolic at most in its first dimension. */
+static bool batch_only(const ir_shape *s) {
+  for (int i = 1; i < s->rank; i++)
+    if (s->sym[i]) return false;
+  return true;
+}
+
+/* Whether kernel d is symbolic at most in the batch (dimension 0) of its
+ * buffers and, for a fusion, of every instruction of its computation: what
+ * the row-convolution and depthwise kernels take (their spatial loops are
+ * static); anything else stays with the loop kernel. */
+static bool batch_symbolic_only(const cg_ctx *c, const cg_kdesc *d) {
+  for (uint32_t i = 0; i < d->nout; i++)
+    if (!batch_only(&d->out_shapes[i])) return false;
+  for (uint32_t i = 0; i < d->nin; i++)
+    if (!batch_only(d->in_shapes[i])) return false;
+  if (d->comp_index == (uint32_t)c->m->entry) return true;
+  for (ir_id id = 0; id < d->comp->ninsts; id++) {
+    const ir_inst *in = &d->comp->insts[id];
+    if (in->shape.type != IR_TUPLE && !batch_only(&in->shape)) return false;
+    for (uint32_t k = 0; in->shape.type == IR_TUPLE && k < in->ntuple; k++)
+      if (!batch_only(&in->tuple[k])) return false;
+  }
+  return true;
+}
+
 /* False (reported) when a shape of d is symbolic. */
 static bool static_kernel(cg_ctx *c, const cg_kdesc *d) {
   const ir_shape *s = NULL;
@@ -191,14 +217,15 @@ static bool cpu_emit_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
     LLVMValueRef body = cg_kernel_body(c, d);
     ok = body != NULL;
     out->nphase = 1;
+    bool batch = !d->symbolic || batch_symbolic_only(c, d);
     /* Sorts and scatters read every extent (cg_symbolic.c). */
     if (ok && d->symbolic && (rop == IR_OP_SORT || rop == IR_OP_SCATTER)) ok = static_kernel(c, d);
     if (ok) {
       if (rop == IR_OP_SORT) out->kind = "sort", ok = cg_sort_kernel(c, d, body, &out->ph[0], &out->scratch);
       else if (rop == IR_OP_SCATTER) out->kind = "scatter", ok = cg_scatter_kernel(c, d, body, &out->ph[0]);
       else if (d->symbolic && cg_dyngemm_applies(c, d)) out->kind = "gemm", ok = cg_dyngemm_kernel(c, d, body, &out->ph[0]);
-      else if (cg_conv_dw_applies(c, d)) out->kind = "dwconv", ok = cg_conv_dw_kernel(c, d, body, &out->ph[0]);
-      else if (cg_conv_rows_applies(d)) out->kind = "conv", ok = cg_conv_rows_kernel(c, d, body, &out->ph[0]);
+      else if (batch && cg_conv_dw_applies(c, d)) out->kind = "dwconv", ok = cg_conv_dw_kernel(c, d, body, &out->ph[0]);
+      else if (batch && cg_conv_rows_applies(d)) out->kind = "conv", ok = cg_conv_rows_kernel(c, d, body, &out->ph[0]);
       else out->kind = loop_kind(c, d), ok = cg_loop_kernel(c, d, body, &out->ph[0]);
     }
     if (ok) {

@@ -482,12 +482,21 @@ static void declined_and_refused(void **state) {
            "  %y = f32[32,n] dot(%x, %w), lhs_contracting_dims={1}, rhs_contracting_dims={0}\n"
            "  ROOT %t = (f32[32,n]) tuple(%y)\n}\n",
            binds, 4, false);
-  /* A symbolic image height: refused. */
+  /* A symbolic image height: the GEMM, row-convolution and depthwise
+   * kernels decline it; the loop kernel's window taps read it from the
+   * binding. */
+  static const int64_t heights[] = {1, 2, 7, 16};
   declined("conv_h", "module conv_h\nsymbol h <= 16\n\nENTRY %main outputs={\"y\"} {\n"
            "  %x = f32[2,16,h,8] parameter(0)\n  %w = f32[32,16,3,3] parameter(1)\n"
            "  %y = f32[2,32,h,8] convolution(%x, %w), window={size=3x3 pad=1_1x1_1}, dim_labels=bf01_oi01->bf01\n"
            "  ROOT %t = (f32[2,32,h,8]) tuple(%y)\n}\n",
-           NULL, 0, true);
+           heights, 4, false);
+  declined("dw_h", "module dw_h\nsymbol h <= 16\n\nENTRY %main outputs={\"y\"} {\n"
+           "  %x = f32[2,8,h,8] parameter(0)\n  %w = f32[8,1,3,3] parameter(1)\n"
+           "  %y = f32[2,8,h,8] convolution(%x, %w), window={size=3x3 pad=1_1x1_1}, dim_labels=bf01_oi01->bf01, "
+           "feature_group_count=8\n"
+           "  ROOT %t = (f32[2,8,h,8]) tuple(%y)\n}\n",
+           heights, 4, false);
 }
 
 int main(int argc, char **argv) {

@@ -15,8 +15,9 @@ access past them would kill the test); an out-of-bound or
 inconsistent shape returns KILN_ARTIFACT_ERR_SHAPE (6) and leaves the
 outputs alone; NULL dimension arrays return KILN_ARTIFACT_ERR_ARGUMENT (1);
 `run` (no shapes) runs at the bounds. Kernels this stage cannot run with a
-symbolic dimension (a pooling window along it, a sort) make `kiln compile`
-fail with a message naming the instruction, and leave no output file.
+symbolic dimension (a sort along it; a symbol no input binds) make `kiln
+compile` fail with a message naming the instruction, and leave no output
+file.
 Exits 77 without NumPy.
 """
 import ctypes
@@ -292,17 +293,43 @@ if r.returncode == 0:
         check(st == 0 and all(np.abs(gi - r_).max() < 1e-5 for gi, r_ in zip(g, refs) if r_.size),
               'regress s=%d: exact-size buffers before an inaccessible page' % n)
 
-# 5. What this stage refuses, by name, leaving no file behind.
-REFUSED = {
-    'window_s': ("""module window_s
-symbol s <= 8
+# 5. Windows along a symbolic length: max pooling (stride 2, padded) and a
+#    1-D convolution over a sequence (the loop kernel's taps read the
+#    length from the binding; the convolution kernels decline it).
+WIN = """module win
+symbol s <= 9
 
-ENTRY %main outputs={"p"} {
+ENTRY %main outputs={"p", "c"} {
   %x = f32[2,s]{1,0} parameter(0), io_name="x"
   %p = f32[2,(s+1)/2]{1,0} reduce_window(%x), window={size=1x2 stride=1x2 pad=0_0x0_1}, combiner=max
-  ROOT %r = (f32[2,(s+1)/2]{1,0}) tuple(%p)
+  %v = f32[2,3,s]{2,1,0} parameter(1), io_name="v"
+  %k = f32[4,3,3]{2,1,0} parameter(2), io_name="k"
+  %c = f32[2,4,s]{2,1,0} convolution(%v, %k), window={size=3 pad=1_1}, dim_labels=bf0_oi0->bf0
+  ROOT %r = (f32[2,(s+1)/2]{1,0}, f32[2,4,s]{2,1,0}) tuple(%p, %c)
 }
-""", 'a window along a symbolic dimension'),
+"""
+r, so = compile_kir('win', WIN)
+check(r.returncode == 0, 'win: kiln compile (%s)' % r.stderr.strip())
+if r.returncode == 0:
+    art = Artifact(so, 'win')
+    for n in (1, 2, 5, 9):
+        x = rng.standard_normal((2, n)).astype(np.float32)
+        v = rng.standard_normal((2, 3, n)).astype(np.float32)
+        kk = rng.standard_normal((4, 3, 3)).astype(np.float32)
+        xp = np.pad(x, ((0, 0), (0, 1)), constant_values=-np.inf)
+        pool = np.maximum(xp[:, 0:2 * ((n + 1) // 2):2], xp[:, 1:2 * ((n + 1) // 2) + 1:2])
+        vp = np.pad(v, ((0, 0), (0, 0), (1, 1)))
+        conv = np.einsum('bcnk,ock->bon', np.stack([vp[:, :, t:t + 3] for t in range(n)], axis=2), kk)
+        refs = [pool, conv]
+        st, outs, od = art.run_shaped([x, v, kk], [(2, 5), (2, 4, 9)])
+        check(st == 0, 'win s=%d: status %d' % (n, st))
+        compare('win', n, outs, od, refs)
+        st, g = run_guarded(art, [x, v, kk], [r_.shape for r_ in refs])
+        check(st == 0 and all(np.abs(gi - r_).max() < 1e-4 for gi, r_ in zip(g, refs)),
+              'win s=%d: exact-size buffers before an inaccessible page' % n)
+
+# 6. What this stage refuses, by name, leaving no file behind.
+REFUSED = {
     'sort_s': ("""module sort_s
 symbol s <= 8
 
