@@ -101,6 +101,13 @@ CASES = {
 }
 
 
+def reference(case, model, gen, shape):
+    """A random (seeded) input of `shape` and PyTorch's output for it."""
+    x = case['input'](gen, shape)
+    with torch.no_grad():
+        return x, model(x).numpy()
+
+
 def run_kiln(kiln, cmd, model, bound, in_file, outdir):
     args = [kiln, cmd, model, '--max-shape', 'input_0=' + bound, '--input', 'input_0=' + in_file,
             '--output-dir', outdir, '--print-limit', '0']
@@ -129,10 +136,11 @@ def main(argv):
     export_models.export_dynamic(model, [case['example'](gen)], path, 13, case['axes'])
     runs = [(s, 'run') for s in case['shapes']] + [(case['interp'], 'eval')]
     failed = 0
+    samples = []  # (shape, input, PyTorch's output), reused by the compiled-once checks
     for shape, cmd in runs:
-        x = case['input'](gen, shape)
-        with torch.no_grad():
-            ref = model(x).numpy()
+        x, ref = reference(case, model, gen, shape)
+        if cmd == 'run':
+            samples.append((shape, x, ref))
         tag = 'x'.join(str(d) for d in shape)
         in_file = os.path.join(work, 'input_%s.npy' % tag)
         np.save(in_file, x.numpy())
@@ -169,14 +177,14 @@ def main(argv):
                                                                               p.stderr.strip()))
     else:
         print('ok   %-12s kiln compile --max-shape %s: one .so in %.1f s' % (name, case['bound'], secs))
-        failed += run_shaped_all(so, case, model, gen, name)
-        failed += cli_and_host(kiln, so, case, model, gen, name, work)
+        failed += run_shaped_all(so, case, samples, name)
+        failed += cli_and_host(kiln, so, case, samples, gen, name, work)
     total = len(runs) + 3 * nshaped + 1
     print('%d of %d check(s) of %s passed' % (total - failed, total, name))
     return 1 if failed else 0
 
 
-def cli_and_host(kiln, so, case, model, gen, name, work):
+def cli_and_host(kiln, so, case, samples, gen, name, work):
     """The compiled-once artifact at every shape from the CLI (kiln run
     dyn.so) and from a C host program (host_run.c against dyn.h, linking
     dyn.so), both against PyTorch; an out-of-bound batch refused by the CLI.
@@ -191,10 +199,7 @@ def cli_and_host(kiln, so, case, model, gen, name, work):
     if hp.returncode != 0:
         print('FAIL %-12s host program does not build: %s' % (name, hp.stdout[:1500]))
         return len(case['shapes'])
-    for shape in case['shapes']:
-        x = case['input'](gen, shape)
-        with torch.no_grad():
-            ref = model(x).numpy()
+    for shape, x, ref in samples:
         tag = 'x'.join(str(d) for d in shape)
         in_file = os.path.join(work, 'so_input_%s.npy' % tag)
         np.save(in_file, x.numpy())
@@ -241,7 +246,7 @@ def cli_and_host(kiln, so, case, model, gen, name, work):
     return failed
 
 
-def run_shaped_all(so, case, model, gen, name):
+def run_shaped_all(so, case, samples, name):
     """Calls kiln_dyn_run_shaped of the compiled-once artifact at every shape
     of the case; returns the number of failures."""
     lib = ctypes.CDLL(so)
@@ -249,10 +254,7 @@ def run_shaped_all(so, case, model, gen, name):
     fn.restype = ctypes.c_int
     bound = [int(d) for d in case['bound'].split('x')]
     failed = 0
-    for shape in case['shapes']:
-        x = case['input'](gen, shape)
-        with torch.no_grad():
-            ref = model(x).numpy()
+    for shape, x, ref in samples:
         xin = np.ascontiguousarray(x.numpy())
         xdims = np.array(xin.shape, dtype=np.int64)
         # Room for the output at the bounds: its dims are the input's bound

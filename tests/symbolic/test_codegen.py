@@ -20,9 +20,7 @@ compile` fail with a message naming the instruction, and leave no output
 file.
 Exits 77 without NumPy.
 """
-import ctypes
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -32,64 +30,19 @@ try:
 except ImportError:
     print('SKIP: NumPy is not installed')
     sys.exit(77)
-import guard  # noqa: E402  (needs NumPy)
+import kirtest  # noqa: E402  (needs NumPy)
 
 KILN, WORK = sys.argv[1], sys.argv[2]
 os.makedirs(WORK, exist_ok=True)
-failures = []
-
-
-def check(ok, what):
-    print(('ok   ' if ok else 'FAIL ') + what)
-    if not ok:
-        failures.append(what)
+check = kirtest.check
+failures = kirtest.failures
+ptrs = kirtest.ptrs
+Artifact = kirtest.Artifact
+run_guarded = kirtest.run_guarded
 
 
 def compile_kir(name, text):
-    src = os.path.join(WORK, name + '.kir')
-    so = os.path.join(WORK, name + '.so')
-    with open(src, 'w') as f:
-        f.write(text)
-    for p in (so, so[:-3] + '.h'):
-        if os.path.exists(p):
-            os.remove(p)
-    r = subprocess.run([KILN, 'compile', src, '-o', so, '--name', name], capture_output=True, text=True)
-    return r, so
-
-
-def ptrs(arrays):
-    return (ctypes.c_void_p * len(arrays))(*[a.ctypes.data if a is not None else None for a in arrays])
-
-
-class Artifact:
-    def __init__(self, so, name):
-        self.lib = ctypes.CDLL(so)
-        self.shaped = getattr(self.lib, 'kiln_%s_run_shaped' % name)
-        self.shaped.restype = ctypes.c_int
-        self.run_ = getattr(self.lib, 'kiln_%s_run' % name)
-        self.run_.restype = ctypes.c_int
-
-    def run_shaped(self, inputs, bound_shapes, in_dims=None):
-        dims = in_dims if in_dims is not None else [np.array(a.shape, dtype=np.int64) for a in inputs]
-        outs = [np.full(int(np.prod(s)), np.nan, dtype=np.float32) for s in bound_shapes]
-        od = [np.full(len(s), -7, dtype=np.int64) for s in bound_shapes]
-        st = self.shaped(ptrs(inputs), ptrs(dims), ptrs(outs), ptrs(od), None)
-        return st, outs, od
-
-    def run(self, inputs, bound_shapes):
-        outs = [np.full(int(np.prod(s)), np.nan, dtype=np.float32) for s in bound_shapes]
-        st = self.run_(ptrs(inputs), ptrs(outs), None)
-        return st, outs
-
-
-def run_guarded(art, inputs, out_shapes):
-    """run_shaped with every input copied to, and every output placed in, a
-    guarded buffer of exactly its actual size; returns status and outputs."""
-    gin = [guard.guarded(a.shape, a.dtype, a) for a in inputs]
-    gout = [guard.guarded(sh) for sh in out_shapes]
-    dims = [np.array(a.shape, dtype=np.int64) for a in inputs]
-    st = art.shaped(ptrs(gin), ptrs(dims), ptrs(gout), None, None)
-    return st, gout
+    return kirtest.compile_kir(KILN, WORK, name, text)
 
 
 def compare(case, b, outs, od, refs):

@@ -18,7 +18,6 @@ bound (NaN-filled), and with inputs and output of exactly their actual
 size, each followed by an inaccessible page (guard.py), which must give
 the same output. Exits 77 without NumPy.
 """
-import ctypes
 import os
 import subprocess
 import sys
@@ -30,52 +29,25 @@ except ImportError:
     sys.exit(77)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import guard  # noqa: E402
+import kirtest  # noqa: E402  (needs NumPy)
 
 KILN, WORK = sys.argv[1], sys.argv[2]
+# An optional third argument: the CPU to compile for (--cpu), e.g. the
+# x86-64-v2 baseline, so the 4-lane tiles are tested on any machine.
+FLAGS = ['--cpu=' + sys.argv[3]] if len(sys.argv) > 3 else []
 os.makedirs(WORK, exist_ok=True)
-failures = []
-
-
-def check(ok, what):
-    print(('ok   ' if ok else 'FAIL ') + what)
-    if not ok:
-        failures.append(what)
+check = kirtest.check
+failures = kirtest.failures
 
 
 def compile_kir(name, text):
-    src = os.path.join(WORK, name + '.kir')
-    so = os.path.join(WORK, name + '.so')
     ll = os.path.join(WORK, name + '.ll')
-    with open(src, 'w') as f:
-        f.write(text)
-    for p in (so, so[:-3] + '.h', ll):
-        if os.path.exists(p):
-            os.remove(p)
-    r = subprocess.run([KILN, 'compile', src, '-o', so, '--name', name], capture_output=True, text=True)
+    r, so = kirtest.compile_kir(KILN, WORK, name, text, extra=(ll,), flags=FLAGS)
     # -O0: the tile functions keep their names (O3 may inline them).
-    e = subprocess.run([KILN, 'compile', src, '-O0', '--emit=llvm', '-o', ll, '--name', name],
-                       capture_output=True, text=True)
+    e = subprocess.run([KILN, 'compile', os.path.join(WORK, name + '.kir'), '-O0', '--emit=llvm', '-o', ll, '--name',
+                        name] + FLAGS, capture_output=True, text=True)
     llvm = open(ll).read() if e.returncode == 0 and os.path.exists(ll) else ''
     return r, so, llvm
-
-
-def ptrs(arrays):
-    return (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
-
-
-class Artifact:
-    def __init__(self, so, name):
-        self.lib = ctypes.CDLL(so)
-        self.shaped = getattr(self.lib, 'kiln_%s_run_shaped' % name)
-        self.shaped.restype = ctypes.c_int
-
-    def run_shaped(self, inputs, bound_shape):
-        dims = [np.array(a.shape, dtype=np.int64) for a in inputs]
-        out = np.full(int(np.prod(bound_shape)), np.nan, dtype=np.float32)
-        od = np.full(len(bound_shape), -7, dtype=np.int64)
-        st = self.shaped(ptrs(inputs), ptrs(dims), ptrs([out]), ptrs([od]), None)
-        return st, out, od
 
 
 rng = np.random.default_rng(1515)
@@ -88,10 +60,12 @@ def run_case(name, text, bound_out, bindings, make):
     if r.returncode != 0:
         return
     check('kiln.dyntile' in llvm, '%s: the run-time GEMM generated the dot (kiln.dyntile in the LLVM IR)' % name)
-    art = Artifact(so, name)
+    art = kirtest.Artifact(so, name)
     for bnd in bindings:
         inputs, ref = make(*bnd)
-        st, out, od = art.run_shaped([np.ascontiguousarray(a, dtype=np.float32) for a in inputs], bound_out)
+        inputs = [np.ascontiguousarray(a, dtype=np.float32) for a in inputs]
+        st, outs, ods = art.run_shaped(inputs, [bound_out])
+        out, od = outs[0], ods[0]
         tag = '%s %s' % (name, 'x'.join(str(v) for v in bnd))
         check(st == 0, '%s: status %d' % (tag, st))
         if st != 0:
@@ -105,11 +79,8 @@ def run_case(name, text, bound_out, bindings, make):
         check(bool(np.isnan(out[n:]).all()), '%s: output untouched past its actual extent' % tag)
         # Again with every buffer exactly its actual size, an inaccessible
         # page right after it (a read or write past it kills the test).
-        gx = [guard.guarded(a.shape, np.float32, a) for a in inputs]
-        gy = guard.guarded(ref.shape)
-        dims = [np.array(a.shape, dtype=np.int64) for a in inputs]
-        st = art.shaped(ptrs(gx), ptrs(dims), ptrs([gy]), ptrs([od]), None)
-        check(st == 0 and np.array_equal(gy.ravel(), out[:n]), '%s: exact-size guarded buffers, same output' % tag)
+        st, g = kirtest.run_guarded(art, inputs, [ref.shape])
+        check(st == 0 and np.array_equal(g[0].ravel(), out[:n]), '%s: exact-size guarded buffers, same output' % tag)
 
 
 def randn(*shape):
@@ -295,7 +266,7 @@ ENTRY %%main outputs={"y"} {
     src = os.path.join(WORK, name + '_ir.kir')
     with open(src, 'w') as f:
         f.write(text)
-    ir = subprocess.run([KILN, 'compile', src, '--emit=ir', '--elide-constants'], capture_output=True, text=True)
+    ir = subprocess.run([KILN, 'compile', src, '--emit=ir', '--elide-constants'] + FLAGS, capture_output=True, text=True)
     check(':P(' in ir.stdout, '%s: the weight is stored in panels after the passes' % name)
     wm = f64(w).T if transposed else f64(w)
 

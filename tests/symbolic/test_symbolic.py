@@ -82,6 +82,21 @@ def npy(name, a):
     return path
 
 
+def output_problems(rc, outdir, expected):
+    """What is wrong with a run that exited rc and wrote OUTDIR/NAME.npy,
+    against expected ({name: array}, within 1e-5): a list of reasons."""
+    why = [] if rc == 0 else ["exit code %d" % rc]
+    for k, want in expected.items():
+        if rc != 0:
+            break
+        got = np.load(os.path.join(outdir, k + ".npy"))
+        if got.shape != want.shape:
+            why.append("%s has shape %s, expected %s" % (k, got.shape, want.shape))
+        elif not np.allclose(got, want, rtol=1e-5, atol=1e-5):
+            why.append("%s differs from NumPy by up to %g" % (k, float(np.max(np.abs(got - want)))))
+    return why
+
+
 def run_and_compare(name, model, flags, inputs, expected):
     """kiln run (compiled) and kiln eval (interpreter) on `inputs`
     ({name: array}), each output compared with expected ({name: array})."""
@@ -92,15 +107,7 @@ def run_and_compare(name, model, flags, inputs, expected):
         outdir = os.path.join(tmp, "out_%s_%s" % (name, engine))
         args = [engine, model] + flags + specs + ["--output-dir", outdir]
         rc, o, e = run(args)
-        why = [] if rc == 0 else ["exit code %d" % rc]
-        for k, want in expected.items():
-            if rc != 0:
-                break
-            got = np.load(os.path.join(outdir, k + ".npy"))
-            if got.shape != want.shape:
-                why.append("%s has shape %s, expected %s" % (k, got.shape, want.shape))
-            elif not np.allclose(got, want, rtol=1e-5, atol=1e-5):
-                why.append("%s differs from NumPy by up to %g" % (k, float(np.max(np.abs(got - want)))))
+        why = output_problems(rc, outdir, expected)
         report("%s (%s)" % (name, "compiled" if engine == "run" else "interpreter"), why, args, o, e)
 
 
@@ -298,16 +305,7 @@ def run_artifact(name, so, inputs, expected):
     for k, a in inputs.items():
         args += ["--input", "%s=%s" % (k, npy("%s_%s.npy" % (name.replace(" ", "_"), k), a))]
     rc, o, e = run(args)
-    why = [] if rc == 0 else ["exit code %d" % rc]
-    for k, want in expected.items():
-        if rc != 0:
-            break
-        got = np.load(os.path.join(outdir, k + ".npy"))
-        if got.shape != want.shape:
-            why.append("%s has shape %s, expected %s" % (k, got.shape, want.shape))
-        elif not np.allclose(got, want, rtol=1e-5, atol=1e-5):
-            why.append("%s differs from NumPy by up to %g" % (k, float(np.max(np.abs(got - want)))))
-    report(name, why, args, o, e)
+    report(name, output_problems(rc, outdir, expected), args, o, e)
 
 
 for b in (1, 3, 7, 8):
