@@ -72,6 +72,7 @@ struct kiln_executable {
    * tensor's shape text (the description's, or made here for a static
    * tensor or an older artifact). */
   int nsyms;
+  const unsigned char *computed; /* nsyms: 1 for a size the run sets (set_symbol); NULL: none is */
   struct api_dim *dims;
   struct api_expr_op *expr_ops;
   const char **shape_text;

@@ -331,7 +331,10 @@ static bool read_symbols(kiln_executable *exe, const char *what) {
   if (has_syms) {
     bool ok = d->num_symbols <= (1u << 16) && d->symbol_names && d->symbol_bounds && d->run_shaped &&
               (nin == 0 || d->input_dim_symbols) && (nt == nin || d->output_dim_symbols);
-    for (uint32_t k = 0; ok && k < d->num_symbols; k++) ok = d->symbol_names[k] && d->symbol_names[k][0] && d->symbol_bounds[k] >= 1;
+    if (DESC_HAS(d, symbol_computed)) exe->computed = d->symbol_computed;
+    for (uint32_t k = 0; ok && k < d->num_symbols; k++)
+      ok = d->symbol_names[k] && d->symbol_names[k][0] &&
+           d->symbol_bounds[k] >= (exe->computed && exe->computed[k] ? 0 : 1);
     if (!ok) {
       api_fail(exe->ctx, KILN_ERR_INVALID_ARGUMENT, "%s: the artifact's symbols are described invalidly", what);
       return false;
@@ -532,6 +535,10 @@ kiln_status kiln_executable_symbol(const kiln_executable *exe, int k, const char
   return KILN_OK;
 }
 
+int kiln_executable_symbol_is_computed(const kiln_executable *exe, int k) {
+  return exe && k >= 0 && k < exe->nsyms && exe->computed && exe->computed[k];
+}
+
 /* Dimension `dim` of input (out false) or output i, or NULL. */
 static const api_dim *tensor_dim(const kiln_executable *exe, bool out, int i, int dim) {
   const kiln_artifact_desc *d = exe ? exe->desc : NULL;
@@ -567,6 +574,25 @@ static kiln_status why(char *msg, size_t cap, kiln_status s, const char *fmt, ..
   vsnprintf(msg, cap, fmt, ap);
   va_end(ap);
   return s;
+}
+
+/* Whether symbol k is a size the run sets. */
+static bool is_computed(const kiln_executable *exe, int64_t k) {
+  return exe->computed && k >= 0 && k < exe->nsyms && exe->computed[k];
+}
+
+/* Whether an input's dimension is or uses symbol k (a symbol no input
+ * mentions is computed, or used nowhere: the code gives it its bound). */
+static bool input_mentions(const kiln_executable *exe, int k) {
+  const kiln_artifact_desc *d = exe->desc;
+  for (uint32_t i = 0; i < d->num_inputs; i++)
+    for (int j = 0; j < d->inputs[i].rank; j++) {
+      const api_dim *dm = &exe->dims[(size_t)i * KILN_MAX_RANK + (size_t)j];
+      if (dm->sym == k) return true;
+      for (uint32_t q = 0; dm->sym == KILN_DIM_EXPR && q < dm->nops; q++)
+        if (exe->expr_ops[dm->op0 + q].op == X_SYM && exe->expr_ops[dm->op0 + q].v == k) return true;
+    }
+  return false;
 }
 
 /* The binding (binding[k]: symbol k's value) that the actual input shapes
@@ -611,7 +637,7 @@ static kiln_status derive_binding(const kiln_executable *exe, const kiln_tensor_
     }
   }
   for (int k = 0; k < exe->nsyms; k++)
-    if (binding[k] == 0)
+    if (binding[k] == 0 && !is_computed(exe, k) && input_mentions(exe, k))
       return why(msg, cap, KILN_ERR_SHAPE, "no input dimension is the symbol '%s' alone, so the input shapes do not give "
                  "its value", d->symbol_names[k]);
   for (uint32_t i = 0; i < d->num_inputs; i++) {
@@ -637,12 +663,16 @@ static kiln_status derive_binding(const kiln_executable *exe, const kiln_tensor_
   return KILN_OK;
 }
 
+
 /* Output i's dimensions at a binding into dims; false when one is an
- * expression this reader did not understand. */
+ * expression this reader did not understand or a size only a run gives. */
 static bool output_dims_at(const kiln_executable *exe, uint32_t i, const int64_t *binding, int64_t *dims) {
   const kiln_artifact_tensor *t = &exe->desc->outputs[i];
   for (int j = 0; j < t->rank; j++) {
     const api_dim *dm = &exe->dims[((size_t)exe->desc->num_inputs + i) * KILN_MAX_RANK + (size_t)j];
+    if (is_computed(exe, dm->sym)) return false;
+    for (uint32_t q = 0; dm->sym == KILN_DIM_EXPR && q < dm->nops; q++)
+      if (exe->expr_ops[dm->op0 + q].op == X_SYM && is_computed(exe, exe->expr_ops[dm->op0 + q].v)) return false;
     if (dm->sym == KILN_DIM_STATIC) dims[j] = dm->size;
     else if (dm->sym >= 0) dims[j] = binding[dm->sym];
     else if (!dm->nops || !x_eval(exe->expr_ops + dm->op0, dm->nops, binding, &dims[j])) return false;
@@ -673,8 +703,10 @@ kiln_status kiln_executable_output_dims(const kiln_executable *exe, const kiln_t
   kiln_status s = derive_binding(exe, input_shapes, binding, msg, sizeof msg);
   for (uint32_t i = 0; s == KILN_OK && i < d->num_outputs; i++)
     if (output_dims[i] && !output_dims_at(exe, i, binding, output_dims[i]))
-      s = why(msg, sizeof msg, KILN_ERR_UNSUPPORTED, "output '%s' (%s): this kiln cannot compute the dimensions of this "
-              "shape ahead of a run (kiln_executable_run_shaped reports them)", d->outputs[i].name, exe->shape_text[d->num_inputs + i]);
+      s = why(msg, sizeof msg, KILN_ERR_UNSUPPORTED, "output '%s' (%s): its dimensions %s, so they are known only after a "
+              "run (kiln_executable_run_shaped reports them)", d->outputs[i].name, exe->shape_text[d->num_inputs + i],
+              exe->computed ? "may depend on values (a size the run computes) or use an expression this kiln cannot read"
+                            : "use an expression this kiln cannot read");
   if (binding != stack) free(binding);
   return s == KILN_OK ? KILN_OK : report(errors, s, msg);
 }

@@ -451,17 +451,30 @@ kiln_status kiln_model_verify(kiln_model *m) {
   return KILN_OK;
 }
 
-kiln_status kiln_model_evaluate(kiln_model *m, const void *const *inputs, void *const *outputs) {
+/* Whether an input of the entry computation has a symbolic dimension. */
+static bool symbolic_inputs(const ir_module *m) {
+  const ir_comp *e = ir_module_entry(m);
+  for (uint32_t p = 0; e && p < ir_comp_num_params(e); p++)
+    if (!ir_shape_is_static(&e->insts[ir_comp_param(e, p)].shape)) return true;
+  return false;
+}
+
+kiln_status kiln_model_evaluate_shaped(kiln_model *m, const void *const *inputs, void *const *outputs,
+                                       int64_t *const *output_dims) {
   if (!m) return KILN_ERR_INVALID_ARGUMENT;
   api_begin(m->ctx);
   if ((m->ninputs && !inputs) || (m->noutputs && !outputs))
     return api_fail(m->ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_evaluate: NULL buffers");
-  if (ir_module_is_symbolic(m->m))
-    return api_fail(m->ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_evaluate: the model has symbolic dimensions; make it "
-                    "static at the inputs' shapes first (kiln_model_bind_shapes)");
-  if (!ir_eval_module(m->m, NULL, inputs, outputs, &m->ctx->sink))
+  if (symbolic_inputs(m->m))
+    return api_fail(m->ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_evaluate: the model has symbolic input dimensions; "
+                    "make it static at the inputs' shapes first (kiln_model_bind_shapes)");
+  if (!ir_eval_module_shaped(m->m, NULL, inputs, outputs, output_dims, &m->ctx->sink))
     return api_fail(m->ctx, KILN_ERR_RUNTIME, "evaluation failed");
   return KILN_OK;
+}
+
+kiln_status kiln_model_evaluate(kiln_model *m, const void *const *inputs, void *const *outputs) {
+  return kiln_model_evaluate_shaped(m, inputs, outputs, NULL);
 }
 
 void kiln_context_set_ir_dump(kiln_context *ctx, const char *pattern, kiln_dump_fn fn, void *user) {

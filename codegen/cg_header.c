@@ -49,7 +49,8 @@ static void put_tensor(strbuf *sb, const ir_module *m, int i, const char *name, 
   for (int k = 0; k < ir_sym_count(m); k++) {
     bool uses = false;
     for (int d = 0; d < s->rank && !uses; d++) uses = s->sym[d] && ir_dexpr_uses(m, s->sym[d], k);
-    if (uses) sb_printf(sb, ", %s in [1, %lld]", ir_sym_name(m, k), (long long)ir_sym_bound(m, k));
+    if (uses)
+      sb_printf(sb, ", %s in [%lld, %lld]", ir_sym_name(m, k), (long long)ir_sym_lower(m, k), (long long)ir_sym_bound(m, k));
   }
   sb_printf(sb, "; at most %lld bytes\n", (long long)ir_shape_bytes(s));
 }
@@ -113,9 +114,19 @@ char *cg_header_text(const ir_module *m, const cg_options *o, size_t workspace_s
               " * sizes below (those at the bounds) fit every call; kiln_%s_run runs at\n"
               " * the bounds. Symbols (%d):",
               n, n, nsyms);
-    for (int k = 0; k < nsyms; k++)
-      sb_printf(&sb, "%s %s in [1, %lld]", k ? "," : "", ir_sym_name(m, k), (long long)ir_sym_bound(m, k));
+    bool computed = false;
+    for (int k = 0; k < nsyms; k++) {
+      sb_printf(&sb, "%s %s in [%lld, %lld]%s", k ? "," : "", ir_sym_name(m, k), (long long)ir_sym_lower(m, k),
+                (long long)ir_sym_bound(m, k), ir_sym_is_computed(m, k) ? " (computed)" : "");
+      computed = computed || ir_sym_is_computed(m, k);
+    }
     sb_puts(&sb, ".\n *\n");
+    if (computed)
+      sb_puts(&sb, " * A (computed) symbol is a size the run computes from values (NonZero's\n"
+                   " * count, a TopK's k input): give every output a buffer of the size below;\n"
+                   " * output_dims then says how much of it holds the result. A value outside\n"
+                   " * [0, bound] makes the run return 6 (KILN_ARTIFACT_ERR_SHAPE).\n"
+                   " *\n");
   }
   sb_printf(&sb, " * Inputs (%u):\n", nin);
   for (uint32_t i = 0; i < nin; i++) {

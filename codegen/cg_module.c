@@ -452,6 +452,29 @@ static void emit_custom_call(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVM
   fail_if(c, st, LLVMBuildICmp(c->b, LLVMIntNE, r, cg_i32(c, 0), ""), KILN_ARTIFACT_ERR_CUSTOM_CALL);
 }
 
+/* set_symbol: the integer scalar operand, checked against [0, bound],
+ * becomes the computed symbol's value in the binding (read by every later
+ * kernel and by run_shaped for the outputs' dimensions) and the result. */
+static void emit_set_symbol(cg_ctx *c, plan *p, entry_state *st, ir_id id) {
+  const ir_inst *in = &p->e->insts[id];
+  const ir_shape *xs = &p->e->insts[in->ops[0]].shape;
+  LLVMTypeRef xt = LLVMIntTypeInContext(c->llc, (unsigned)ir_type_size(xs->type) * 8);
+  LLVMValueRef x = LLVMBuildLoad2(c->b, xt, slot_ptr(c, p, st, slot_of(p, in->ops[0], 0)), "");
+  bool uns = ir_type_is_unsigned(xs->type);
+  LLVMValueRef v = uns ? LLVMBuildZExt(c->b, x, c->t_i64, "") : LLVMBuildSExt(c->b, x, c->t_i64, "");
+  if (ir_type_size(xs->type) == 8 && uns) /* above INT64_MAX: out of bound */
+    v = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, v, cg_i64(c, 0), ""), cg_i64(c, INT64_MAX), v, "");
+  LLVMValueRef bad = LLVMBuildOr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, v, cg_i64(c, 0), ""),
+                                 LLVMBuildICmp(c->b, LLVMIntSGT, v, cg_i64(c, ir_sym_bound(c->m, (int)in->index)), ""),
+                                 "");
+  fail_if(c, st, bad, KILN_ARTIFACT_ERR_SHAPE);
+  if (st->bind) {
+    LLVMValueRef idx = cg_i64(c, in->index);
+    LLVMBuildStore(c->b, v, LLVMBuildGEP2(c->b, c->t_i64, st->bind, &idx, 1, ""));
+  }
+  LLVMBuildStore(c->b, v, slot_ptr(c, p, st, p->first[id]));
+}
+
 /* custom_call targets become symbol names as they are: letters, digits,
  * '_', '.' and '$', not starting with a digit ("kiln.test.axpy" is fine;
  * C code defines it with an asm label). */
@@ -810,6 +833,10 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, i
   for (ir_id id = 0; id < e->ninsts && !c->failed; id++) {
     const ir_inst *in = &e->insts[id];
     bool custom = in->op == IR_OP_CUSTOM_CALL;
+    if (in->op == IR_OP_SET_SYMBOL) {
+      emit_set_symbol(c, p, &st, id);
+      continue;
+    }
     if (!custom && !p->has_launch[id]) continue;
     if (instr) emit_trace(c, p, &st, id, kernel, KILN_ARTIFACT_TRACE_KERNEL_BEGIN);
     if (custom) emit_custom_call(c, p, &st, id, args);
@@ -872,10 +899,14 @@ static bool symbol_sources(cg_ctx *c, const ir_comp *e, uint32_t nin, sym_src *s
       if (k >= 0 && src[k].in < 0) src[k] = (sym_src){(int32_t)i, j};
     }
   }
-  for (int k = 0; k < n; k++)
-    if (src[k].in < 0)
+  for (int k = 0; k < n; k++) {
+    if (src[k].in >= 0 || ir_sym_is_computed(c->m, k)) continue; /* computed: set_symbol sets it */
+    bool used = false;
+    for (ir_id id = 0; id < e->ninsts && !used; id++) used = ir_inst_uses_sym(c->m, &e->insts[id], k);
+    if (used)
       return cg_fail_unsupported(c, "symbol %s is no input's dimension on its own, so the inputs' shapes cannot bind it",
-                     ir_sym_name(c->m, k));
+                                 ir_sym_name(c->m, k));
+  }
   return true;
 }
 
@@ -898,7 +929,11 @@ static LLVMValueRef export_run_at_bounds(cg_ctx *c, LLVMValueRef sel) {
   LLVMTypeRef pt[3] = {c->t_ptr, c->t_ptr, c->t_ptr};
   LLVMValueRef fn = cg_exported_fn(c, "run", LLVMFunctionType(c->t_i32, pt, 3, 0), true);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->llc, fn, "entry"));
-  LLVMValueRef a[4] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), bounds_global(c)};
+  /* A copy: set_symbol writes computed sizes into the binding. */
+  int n = ir_sym_count(c->m);
+  LLVMValueRef bind = cg_alloca(c, fn, LLVMArrayType2(c->t_i64, (uint64_t)(n ? n : 1)), "bind");
+  LLVMBuildMemCpy(c->b, bind, 8, bounds_global(c), 8, cg_i64(c, 8 * (int64_t)n));
+  LLVMValueRef a[4] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), bind};
   LLVMBuildRet(c->b, LLVMBuildCall2(c->b, LLVMGlobalGetValueType(sel), sel, a, 4, ""));
   return fn;
 }
@@ -951,6 +986,11 @@ static LLVMValueRef export_run_shaped(cg_ctx *c, const ir_comp *e, LLVMValueRef 
     return_if(c, fn, LLVMBuildIsNull(c->b, dimp[i], ""), KILN_ARTIFACT_ERR_ARGUMENT);
   }
   for (int k = 0; k < nsyms; k++) {
+    if (src[k].in < 0) { /* computed (the run sets it) or used nowhere */
+      LLVMValueRef idx = cg_i64(c, k);
+      LLVMBuildStore(c->b, cg_i64(c, ir_sym_bound(c->m, k)), LLVMBuildGEP2(c->b, c->t_i64, bind, &idx, 1, ""));
+      continue;
+    }
     LLVMValueRef v = load_at(c, c->t_i64, dimp[src[k].in], src[k].dim);
     LLVMValueRef low = LLVMBuildICmp(c->b, LLVMIntSLT, v, cg_i64(c, 1), "");
     LLVMValueRef high = LLVMBuildICmp(c->b, LLVMIntSGT, v, cg_i64(c, ir_sym_bound(c->m, k)), "");
@@ -1188,10 +1228,12 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
   int nsyms = ir_sym_count(c->m);
   if (!c->symbolic) nsyms = 0;
   LLVMValueRef *sn = calloc((size_t)nsyms + 1, sizeof *sn), *sb = calloc((size_t)nsyms + 1, sizeof *sb);
+  LLVMValueRef *sc = calloc((size_t)nsyms + 1, sizeof *sc);
   const ir_shape **ish = calloc(nin + 1, sizeof *ish), **osh = calloc(nout + 1, sizeof *osh);
-  if (!sn || !sb || !ish || !osh) {
+  if (!sn || !sb || !sc || !ish || !osh) {
     free(sn);
     free(sb);
+    free(sc);
     free(ish);
     free(osh);
     cg_fail(c, "out of memory");
@@ -1200,6 +1242,7 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
   for (int k = 0; k < nsyms; k++) {
     sn[k] = cg_cstring(c, ir_sym_name(c->m, k));
     sb[k] = cg_i64(c, ir_sym_bound(c->m, k));
+    sc[k] = LLVMConstInt(c->t_i8, ir_sym_is_computed(c->m, k), 0);
   }
   for (uint32_t i = 0; i < nin; i++) ish[i] = &e->insts[ir_comp_param(e, i)].shape;
   for (uint32_t i = 0; i < nout; i++) osh[i] = &root->tuple[i];
@@ -1210,20 +1253,23 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
                              : LLVMConstNull(c->t_ptr);
   LLVMValueRef bounds = nsyms ? cg_private_const(c, LLVMConstArray2(c->t_i64, sb, (uint64_t)nsyms), "kiln.symbol_bounds")
                               : LLVMConstNull(c->t_ptr);
+  LLVMValueRef computed = nsyms ? cg_private_const(c, LLVMConstArray2(c->t_i8, sc, (uint64_t)nsyms), "kiln.symbol_computed")
+                                : LLVMConstNull(c->t_ptr);
   free(sn);
   free(sb);
+  free(sc);
   free(ish);
   free(osh);
   if (c->failed) return;
-  LLVMTypeRef df[29] = {c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32, c->t_i32,
+  LLVMTypeRef df[30] = {c->t_i32, c->t_i32, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_i32, c->t_i32,
                         c->t_ptr, c->t_ptr, c->t_i64, c->t_i64, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr,
                         c->t_ptr, c->t_ptr, c->t_i32, c->t_ptr, c->t_ptr, c->t_i32, c->t_ptr, c->t_ptr,
-                        c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr};
+                        c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr, c->t_ptr};
   LLVMTypeRef dt = LLVMStructCreateNamed(c->llc, "kiln.desc");
-  LLVMStructSetBody(dt, df, 29, 0);
+  LLVMStructSetBody(dt, df, 30, 0);
   char producer[64];
   snprintf(producer, sizeof producer, "kiln %s", KILN_VERSION);
-  LLVMValueRef dv[29] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
+  LLVMValueRef dv[30] = {cg_i32(c, KILN_ARTIFACT_ABI_VERSION),
                          cg_i32(c, (int32_t)LLVMABISizeOfType(c->td, dt)),
                          cg_cstring(c, c->o->name),
                          cg_cstring(c, producer),
@@ -1251,8 +1297,9 @@ static void build_metadata(cg_ctx *c, const ir_comp *e, int64_t ws, LLVMValueRef
                          out_ds,
                          in_tx,
                          out_tx,
-                         run_shaped};
-  LLVMValueRef desc = cg_private_const(c, LLVMConstNamedStruct(dt, dv, 29), "kiln.desc");
+                         run_shaped,
+                         computed};
+  LLVMValueRef desc = cg_private_const(c, LLVMConstNamedStruct(dt, dv, 30), "kiln.desc");
 
   LLVMTypeRef info_ty = LLVMFunctionType(c->t_ptr, NULL, 0, 0);
   LLVMValueRef named = cg_exported_fn(c, "info", info_ty, true);
@@ -1293,7 +1340,7 @@ static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout
     }
     int k = p.slots[p.first[id]].kind;
     if (k != S_TEMP && k != S_OUTPUT && k != S_INPLACE && k != S_SLICE) continue;
-    if (in->op == IR_OP_CUSTOM_CALL || concat_in_place(&p, id)) continue;
+    if (in->op == IR_OP_CUSTOM_CALL || in->op == IR_OP_SET_SYMBOL || concat_in_place(&p, id)) continue;
     ok = plan_launch(c, &p, id);
   }
   if (ok) ok = place_scratch(c, &p);

@@ -246,6 +246,12 @@ ir_id ir_get_dimension_size(ir_builder *b, ir_id x, int64_t dim) {
   return ir_build(b, &p);
 }
 
+ir_id ir_set_symbol(ir_builder *b, ir_id x, int sym) {
+  ir_inst p = proto(IR_OP_SET_SYMBOL, 1, &x);
+  p.index = sym;
+  return ir_build(b, &p);
+}
+
 ir_id ir_dynamic_slice(ir_builder *b, ir_id x, const ir_id *starts, const int64_t *sizes) {
   if (x == IR_NONE) return IR_NONE;
   int r = ir_shape_of(b->c, x)->rank;

@@ -59,6 +59,9 @@ ir_id ir_slice(ir_builder *b, ir_id x, const int64_t *start, const int64_t *limi
 ir_id ir_slice_attr_of(ir_builder *b, ir_id x, const ir_slice_attr *a);
 /* The size of dimension `dim` of x as an i64 scalar. */
 ir_id ir_get_dimension_size(ir_builder *b, ir_id x, int64_t dim);
+/* Gives computed symbol `sym` (ir_sym_declare_computed) the value of the
+ * integer scalar x at run time; the result is that value as an i64. */
+ir_id ir_set_symbol(ir_builder *b, ir_id x, int sym);
 /* starts: rank-many scalar integer ids. */
 ir_id ir_dynamic_slice(ir_builder *b, ir_id x, const ir_id *starts, const int64_t *sizes);
 ir_id ir_dynamic_update_slice(ir_builder *b, ir_id x, ir_id update, const ir_id *starts);

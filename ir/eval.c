@@ -26,6 +26,8 @@
 #include <string.h>
 
 #include "ir/eval_internal.h"
+#include "ir/literal.h"
+#include "ir/symbolic.h"
 
 /* A value: one array, or a flat tuple of arrays. */
 typedef struct ev_value {
@@ -99,7 +101,8 @@ static bool value_share(ev_value *v, const ev_value *src) {
 typedef bool (*ev_kernel)(ev_ctx *, const ir_inst *, const ev_array *, ev_array *);
 
 /* The interpreter runs static shapes only (a symbolic module is bound
- * first, ir_module_bind), so the size is the operand's dimension. */
+ * first, ir_module_bind; computed symbols are bound as they are set), so
+ * the size is the operand's dimension. */
 static bool ev_get_dimension_size(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
   (void)ctx;
   int64_t v = ops[0].shape.dims[in->index];
@@ -107,8 +110,23 @@ static bool ev_get_dimension_size(ev_ctx *ctx, const ir_inst *in, const ev_array
   return true;
 }
 
+/* Gives a computed symbol its value, within [0, bound]. */
+static bool ev_set_symbol(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
+  int64_t v = ir_type_is_unsigned(ops[0].shape.type) && ir_elem_get_u(ops[0].shape.type, ops[0].data, 0) > (uint64_t)INT64_MAX
+                  ? INT64_MAX
+                  : ir_elem_get_i(ops[0].shape.type, ops[0].data, 0);
+  int k = (int)in->index;
+  if (v < 0 || v > ir_sym_bound(ctx->m, k))
+    return ev_fail(ctx, in, "the size '%s' is %lld here, outside [0, %lld] (its bound)", ir_sym_name(ctx->m, k),
+                   (long long)v, (long long)ir_sym_bound(ctx->m, k));
+  if (ctx->binding) ctx->binding[k] = v;
+  memcpy(out->data, &v, sizeof v);
+  return true;
+}
+
 static ev_kernel kernel_for(ir_family f) {
   switch (f) {
+    case IR_FAM_SET_SYMBOL: return ev_set_symbol;
     case IR_FAM_IOTA: return ev_iota;
     case IR_FAM_GET_DIMENSION_SIZE: return ev_get_dimension_size;
     case IR_FAM_UNARY: return ev_unary;
@@ -287,6 +305,15 @@ static bool eval_one(ev_ctx *ctx, const ir_comp *c, ir_id id, ev_value *vals, co
     default: break;
   }
 
+  /* With computed symbols: this instruction at the values known so far
+   * (every symbol it mentions is set by now, ir_verify). */
+  ir_inst bound;
+  ir_slice_attr bsl;
+  ir_gather_dims bg;
+  if (ctx->binding && in->shape.type != IR_TUPLE) {
+    if (!ir_inst_bind_copy(ctx->m, c, in, ctx->binding, &bound, &bsl, &bg, ctx->d)) return false;
+    in = &bound;
+  }
   ev_array *ops = calloc(in->nops + 1, sizeof *ops);
   if (!ops) return ev_fail(ctx, in, "out of memory");
   for (uint32_t i = 0; i < in->nops; i++) ops[i] = vals[in->ops[i]].arr[0];
@@ -365,14 +392,41 @@ bool ir_eval_module(const ir_module *m, const ir_eval_opts *opts, const void *co
   return ir_eval_module_trace(m, opts, inputs, outputs, NULL, NULL, d);
 }
 
+static bool eval_module(const ir_module *m, const ir_eval_opts *opts, const void *const *inputs, void *const *outputs,
+                        int64_t *const *out_dims, ir_value_fn fn, void *user, diag *d);
+
 bool ir_eval_module_trace(const ir_module *m, const ir_eval_opts *opts, const void *const *inputs,
                           void *const *outputs, ir_value_fn fn, void *user, diag *d) {
+  return eval_module(m, opts, inputs, outputs, NULL, fn, user, d);
+}
+
+bool ir_eval_module_shaped(const ir_module *m, const ir_eval_opts *opts, const void *const *inputs,
+                           void *const *outputs, int64_t *const *out_dims, diag *d) {
+  return eval_module(m, opts, inputs, outputs, out_dims, NULL, NULL, d);
+}
+
+static bool eval_module(const ir_module *m, const ir_eval_opts *opts, const void *const *inputs, void *const *outputs,
+                        int64_t *const *out_dims, ir_value_fn fn, void *user, diag *d) {
   const ir_comp *c = m ? ir_module_entry(m) : NULL;
   if (!c) {
     diag_error(d, "module has no entry computation");
     return false;
   }
-  ev_ctx ctx = {m, opts, d, c, c, fn, user};
+  ev_ctx ctx = {m, opts, d, c, c, fn, user, NULL};
+  /* Computed symbols get their values as set_symbol runs; every other
+   * symbol is at its bound (the dims of a symbolic shape hold it), as
+   * kiln_NAME_run runs a symbolic artifact: ir_module_bind makes a module
+   * static at other values first. */
+  int nsyms = ir_sym_count(m);
+  int64_t binding_store[64];
+  if (ir_module_has_computed_syms(m)) {
+    if (nsyms > 64) {
+      diag_error(d, "module %s: the interpreter evaluates at most 64 symbols", m->name);
+      return false;
+    }
+    for (int k = 0; k < nsyms; k++) binding_store[k] = ir_sym_is_computed(m, k) ? -1 : ir_sym_bound(m, k);
+    ctx.binding = binding_store;
+  }
   uint32_t np = ir_comp_num_params(c);
   if (c->root == IR_NONE || c->root >= c->ninsts || c->insts[c->root].shape.type != IR_TUPLE) {
     diag_error(d, "computation %%%s: the entry ROOT must be a tuple of the outputs", c->name);
@@ -427,7 +481,13 @@ bool ir_eval_module_trace(const ir_module *m, const ir_eval_opts *opts, const vo
   if (ok) ok = eval_comp(&ctx, c, args, np, &res);
   if (ok && res.n != root->ntuple) ok = ev_fail(&ctx, root, "the root gives %u outputs, %u expected", res.n, root->ntuple);
   for (uint32_t i = 0; ok && i < root->ntuple; i++) {
-    const ir_shape *s = &root->tuple[i];
+    /* The value's shape: the root's, or what the computed sizes made it. */
+    ir_shape sv = root->tuple[i];
+    if (ctx.binding && sv.rank == res.arr[i].shape.rank)
+      for (int j = 0; j < sv.rank; j++) sv.dims[j] = res.arr[i].shape.dims[j], sv.sym[j] = 0;
+    const ir_shape *s = &sv;
+    if (out_dims && out_dims[i])
+      for (int j = 0; j < s->rank; j++) out_dims[i][j] = s->dims[j];
     if (ir_shape_elements(s) == 0) continue;
     if (!outputs[i]) {
       ok = ev_fail(&ctx, root, "output %u buffer is NULL", i);
@@ -451,7 +511,7 @@ bool ir_eval_inst(const ir_module *m, const ir_comp *c, ir_id id, const void *co
     return false;
   }
   const ir_inst *in = &c->insts[id];
-  ev_ctx ctx = {m, NULL, d, c, NULL, NULL, NULL};
+  ev_ctx ctx = {m, NULL, d, c, NULL, NULL, NULL, NULL};
   const ir_op_info *info = ir_op_get(in->op);
   if (in->shape.type == IR_TUPLE || !info)
     return ev_fail(&ctx, in, "ir_eval_inst evaluates array-shaped instructions only");

@@ -51,6 +51,15 @@ typedef void (*ir_value_fn)(void *user, const ir_comp *c, ir_id id, uint32_t n, 
 bool ir_eval_module_trace(const ir_module *m, const ir_eval_opts *opts, const void *const *inputs,
                           void *const *outputs, ir_value_fn fn, void *user, diag *d);
 
+/* ir_eval_module for a module whose sizes may depend on values (computed
+ * symbols, set by set_symbol as it runs): outputs[i] is sized for the
+ * bounds and written densely at the actual dimensions, which go to
+ * out_dims[i] (rank-many; out_dims or out_dims[i] may be NULL). Other
+ * symbols must be bound first (ir_module_bind). ir_eval_module evaluates
+ * such modules too, without reporting the dimensions. */
+bool ir_eval_module_shaped(const ir_module *m, const ir_eval_opts *opts, const void *const *inputs,
+                           void *const *outputs, int64_t *const *out_dims, diag *d);
+
 /* Evaluates one non-tuple instruction whose operands are given as logical
  * row-major arrays (one per operand), writing its logical row-major result
  * into `result` (ir_shape_bytes of its shape). Used by constant folding.

@@ -45,6 +45,7 @@ typedef struct ev_ctx {
   const ir_comp *entry; /* the entry computation, whose values `value` sees */
   ir_value_fn value;    /* NULL on the normal path: one test per instruction */
   void *value_user;
+  int64_t *binding; /* modules with computed symbols: every symbol's value, -1 until set_symbol runs */
 } ev_ctx;
 
 /* Reports "computation %c, instruction %i (op): message" and returns false. */

@@ -179,25 +179,76 @@ void ir_replace_uses(ir_comp *c, ir_id from, ir_id to) {
  * topological, dropping only dead instructions; a pass that broke the
  * order (appended and redirected) also broke the schedule, which falls
  * back to the depth-first order below. */
-static bool keep_scheduled_order(ir_comp *c) {
+/* Computed symbols (ir/symbolic.h): an instruction that mentions one
+ * depends on the set_symbol that gives it its value, although no operand
+ * says so. Those extra edges of c as CSR arrays (the deps of instruction i
+ * are dep[start[i] .. start[i+1])); *start NULL when there are none. False
+ * on out of memory. */
+static bool symbol_deps(const ir_module *m, const ir_comp *c, uint32_t **start, uint32_t **dep) {
+  *start = *dep = NULL;
+  if (!m || !ir_module_has_computed_syms(m)) return true;
+  int ns = ir_sym_count(m);
+  uint32_t *def = malloc((size_t)ns * sizeof *def);
+  if (!def) return false;
+  bool any = false;
+  for (int k = 0; k < ns; k++) def[k] = IR_NONE;
+  for (uint32_t i = 0; i < c->ninsts; i++)
+    if (c->insts[i].op == IR_OP_SET_SYMBOL && c->insts[i].index >= 0 && c->insts[i].index < ns)
+      def[c->insts[i].index] = i, any = true;
+  if (!any) {
+    free(def);
+    return true;
+  }
+  uint32_t *st = calloc(c->ninsts + 1, sizeof *st);
+  uint32_t *d = malloc(((size_t)c->ninsts * (size_t)ns + 1) * sizeof *d);
+  if (!st || !d) {
+    free(def), free(st), free(d);
+    return false;
+  }
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < c->ninsts; i++) {
+    st[i] = n;
+    for (int k = 0; k < ns; k++)
+      if (def[k] != IR_NONE && def[k] != i && ir_inst_uses_sym(m, &c->insts[i], k)) d[n++] = def[k];
+  }
+  st[c->ninsts] = n;
+  free(def);
+  *start = st, *dep = d;
+  return true;
+}
+
+/* The operand-or-symbol dependency j of instruction i (j < nops + deps). */
+static uint32_t dep_at(const ir_comp *c, const uint32_t *start, const uint32_t *dep, uint32_t i, uint32_t j) {
+  return j < c->insts[i].nops ? c->insts[i].ops[j] : dep[start[i] + j - c->insts[i].nops];
+}
+
+static uint32_t ndeps(const ir_comp *c, const uint32_t *start, uint32_t i) {
+  return c->insts[i].nops + (start ? start[i + 1] - start[i] : 0);
+}
+
+static bool keep_scheduled_order(const ir_module *m, ir_comp *c) {
   uint32_t n = c->ninsts;
   for (uint32_t i = 0; i < n; i++)
     for (uint32_t k = 0; k < c->insts[i].nops; k++)
       if (c->insts[i].ops[k] >= i) return false;
   if (c->root == IR_NONE || c->root >= n) return false;
+  uint32_t *start, *dep;
+  if (!symbol_deps(m, c, &start, &dep)) return false;
   uint8_t *live = calloc(n, 1);
   uint32_t *newid = malloc(n * sizeof *newid);
   if (!live || !newid) {
     free(live);
     free(newid);
+    free(start), free(dep);
     return false;
   }
   live[c->root] = 1;
   for (uint32_t i = n; i-- > 0;) {
     if (c->insts[i].op == IR_OP_PARAMETER) live[i] = 1;
     if (!live[i]) continue;
-    for (uint32_t k = 0; k < c->insts[i].nops; k++) live[c->insts[i].ops[k]] = 1;
+    for (uint32_t k = 0; k < ndeps(c, start, i); k++) live[dep_at(c, start, dep, i, k)] = 1;
   }
+  free(start), free(dep);
   uint32_t k = 0;
   for (uint32_t i = 0; i < n; i++) {
     newid[i] = live[i] ? k : IR_NONE;
@@ -214,13 +265,14 @@ static bool keep_scheduled_order(ir_comp *c) {
 }
 
 bool ir_comp_canonicalize(ir_module *m, ir_comp *c) {
-  (void)m;
   uint32_t n = c->ninsts;
   if (n == 0) return true;
   if (c->keep_order) {
-    if (keep_scheduled_order(c)) return true;
+    if (keep_scheduled_order(m, c)) return true;
     c->keep_order = false;
   }
+  uint32_t *start, *dep;
+  if (!symbol_deps(m, c, &start, &dep)) return false;
   uint32_t *newid = malloc(n * sizeof *newid);
   uint8_t *state = calloc(n, 1); /* 0 new, 1 on stack, 2 done */
   uint32_t *order = malloc(n * sizeof *order);
@@ -242,9 +294,8 @@ bool ir_comp_canonicalize(ir_module *m, ir_comp *c) {
     state[c->root] = 1;
     while (sp && ok) {
       uint32_t v = stack[sp - 1];
-      ir_inst *in = &c->insts[v];
-      if (next_op[v] < in->nops) {
-        uint32_t o = in->ops[next_op[v]++];
+      if (next_op[v] < ndeps(c, start, v)) {
+        uint32_t o = dep_at(c, start, dep, v, next_op[v]++);
         if (o >= n) continue;
         if (state[o] == 1) ok = false; /* cycle */
         else if (state[o] == 0) {
@@ -279,6 +330,7 @@ bool ir_comp_canonicalize(ir_module *m, ir_comp *c) {
   free(order);
   free(stack);
   free(next_op);
+  free(start), free(dep);
   return ok;
 }
 

@@ -84,7 +84,8 @@ static void family_keys(ir_family f, uint64_t *req, uint64_t *opt) {
       *opt |= B(GROUPS);
       break;
     case IR_FAM_GET_TUPLE_ELEMENT:
-    case IR_FAM_GET_DIMENSION_SIZE: *req = B(INDEX); break;
+    case IR_FAM_GET_DIMENSION_SIZE:
+    case IR_FAM_SET_SYMBOL: *req = B(INDEX); break;
     case IR_FAM_FUSION: *req = B(KIND) | B(CALLS); break;
     case IR_FAM_CONDITIONAL: *req = B(TRUE_COMP) | B(FALSE_COMP); break;
     case IR_FAM_WHILE: *req = B(CONDITION) | B(BODY); break;
@@ -1088,7 +1089,8 @@ static bool apply_attrs(parser *p, size_t at, ir_comp *c, ir_inst *in, attrs *a)
   switch (fam) {
     case IR_FAM_IOTA: in->index = a->scalar[K_IOTA_DIM]; break;
     case IR_FAM_GET_TUPLE_ELEMENT:
-    case IR_FAM_GET_DIMENSION_SIZE: in->index = a->scalar[K_INDEX]; break;
+    case IR_FAM_GET_DIMENSION_SIZE:
+    case IR_FAM_SET_SYMBOL: in->index = a->scalar[K_INDEX]; break;
     case IR_FAM_CONVOLUTION:
       in->index = (a->seen & B(GROUPS)) ? a->scalar[K_GROUPS] : 1;
       in->a.window = &a->window;
@@ -1626,11 +1628,24 @@ static bool parse_symbol(parser *p) {
   int64_t bound;
   size_t bat = (ws(p), p->pos);
   if (!int64_tok(p, &bound, "the symbol's bound (an integer >= 1)")) return false;
-  if (bound < 1) {
-    error_at(p, bat, "symbol %s has bound %lld; a bound must be at least 1", name, (long long)bound);
+  /* ", computed": a set_symbol instruction gives the value, 0 <= value <= bound. */
+  bool computed = false;
+  if (accept_str(p, ",")) {
+    size_t kat = (ws(p), p->pos);
+    const char *k;
+    size_t kn;
+    if (!ident(p, &k, &kn, "'computed'")) return false;
+    if (kn != 8 || strncmp(k, "computed", 8) != 0) {
+      error_at(p, kat, "expected 'computed' after the bound of symbol %s", name);
+      return false;
+    }
+    computed = true;
+  }
+  if (bound < (computed ? 0 : 1)) {
+    error_at(p, bat, "symbol %s has bound %lld; a bound must be at least %d", name, (long long)bound, computed ? 0 : 1);
     return false;
   }
-  if (!ir_sym_declare(p->m, name, bound)) {
+  if (!(computed ? ir_sym_declare_computed(p->m, name, bound, NULL) : ir_sym_declare(p->m, name, bound))) {
     error_at(p, nat, "out of memory");
     return false;
   }

@@ -277,7 +277,8 @@ static void put_attrs(strbuf *b, const ir_module *m, const ir_comp *c, const ir_
       break;
     }
     case IR_FAM_GET_TUPLE_ELEMENT:
-    case IR_FAM_GET_DIMENSION_SIZE: sb_printf(b, ", index=%lld", (long long)in->index); break;
+    case IR_FAM_GET_DIMENSION_SIZE:
+    case IR_FAM_SET_SYMBOL: sb_printf(b, ", index=%lld", (long long)in->index); break;
     case IR_FAM_FUSION:
       sb_printf(b, ", kind=%s, calls=%%%s", ir_fusion_kind_name(in->fusion_kind),
                 in->called < m->ncomps ? m->comps[in->called]->name : "?");
@@ -375,7 +376,8 @@ char *ir_print_module(const ir_module *m, const ir_print_opts *o) {
   sb_putc(&b, '\n');
   /* Symbols before the computations whose shapes use them. */
   for (int k = 0; k < ir_sym_count(m); k++)
-    sb_printf(&b, "symbol %s <= %lld\n", ir_sym_name(m, k), (long long)ir_sym_bound(m, k));
+    sb_printf(&b, "symbol %s <= %lld%s\n", ir_sym_name(m, k), (long long)ir_sym_bound(m, k),
+              ir_sym_is_computed(m, k) ? ", computed" : "");
   uint8_t *done = calloc(m->ncomps ? m->ncomps : 1, 1);
   if (!done) {
     sb_free(&b);

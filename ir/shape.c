@@ -824,6 +824,14 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       r = ir_shape_scalar(IR_I64);
       break;
 
+    case IR_FAM_SET_SYMBOL:
+      if (x->rank != 0 || !ir_type_is_int(x->type))
+        FAIL("set_symbol takes an integer scalar, not %s", sstr(m, x, b1));
+      if (in->index < 0 || in->index >= ir_sym_count(m) || !ir_sym_is_computed(m, (int)in->index))
+        FAIL("set_symbol index %lld is no computed symbol of the module", (long long)in->index);
+      r = ir_shape_scalar(IR_I64);
+      break;
+
     case IR_FAM_GET_TUPLE_ELEMENT: {
       const ir_inst *t = &c->insts[in->ops[0]];
       if (in->index < 0 || in->index >= t->ntuple)

@@ -40,6 +40,7 @@ typedef struct stored {
 struct ir_symtab {
   char **names;
   int64_t *bounds;
+  bool *computed; /* set by a set_symbol instruction: 0 <= value <= bound */
   int nsyms, capsyms;
   atom *atoms;
   uint32_t natoms, capatoms;
@@ -60,6 +61,7 @@ void ir_symtab_free(struct ir_symtab *t) {
   for (uint32_t i = 0; i < t->nex; i++) free(t->ex[i].t);
   free(t->names);
   free(t->bounds);
+  free(t->computed);
   free(t->atoms);
   free(t->ex);
   free(t->htab);
@@ -72,14 +74,16 @@ struct ir_symtab *ir_symtab_clone(const struct ir_symtab *s) {
   if (!t) return NULL;
   t->names = calloc((size_t)s->capsyms + 1, sizeof *t->names);
   t->bounds = calloc((size_t)s->capsyms + 1, sizeof *t->bounds);
+  t->computed = calloc((size_t)s->capsyms + 1, sizeof *t->computed);
   t->atoms = calloc((size_t)s->capatoms + 1, sizeof *t->atoms);
   t->ex = calloc((size_t)s->capex + 1, sizeof *t->ex);
   t->htab = calloc((size_t)s->hcap + 1, sizeof *t->htab);
-  if (!t->names || !t->bounds || !t->atoms || !t->ex || !t->htab) goto fail;
+  if (!t->names || !t->bounds || !t->computed || !t->atoms || !t->ex || !t->htab) goto fail;
   t->capsyms = s->capsyms, t->capatoms = s->capatoms, t->capex = s->capex, t->hcap = s->hcap;
   for (int i = 0; i < s->nsyms; i++, t->nsyms++) {
     t->names[i] = strdup(s->names[i]);
     t->bounds[i] = s->bounds[i];
+    t->computed[i] = s->computed[i];
     if (!t->names[i]) goto fail;
   }
   if (s->natoms) memcpy(t->atoms, s->atoms, s->natoms * sizeof *t->atoms);
@@ -102,6 +106,13 @@ fail:
 int ir_sym_count(const ir_module *m) { return m->syms ? m->syms->nsyms : 0; }
 const char *ir_sym_name(const ir_module *m, int k) { return m->syms->names[k]; }
 int64_t ir_sym_bound(const ir_module *m, int k) { return m->syms->bounds[k]; }
+bool ir_sym_is_computed(const ir_module *m, int k) { return m->syms->computed[k]; }
+int64_t ir_sym_lower(const ir_module *m, int k) { return m->syms->computed[k] ? 0 : 1; }
+bool ir_module_has_computed_syms(const ir_module *m) {
+  for (int k = 0; k < ir_sym_count(m); k++)
+    if (m->syms->computed[k]) return true;
+  return false;
+}
 
 int ir_sym_find(const ir_module *m, const char *name) {
   for (int i = 0; i < ir_sym_count(m); i++)
@@ -142,10 +153,10 @@ static uint32_t atom_id(ir_module *m, atom x) {
   return t->natoms++;
 }
 
-ir_dexpr ir_sym_declare(ir_module *m, const char *name, int64_t bound) {
-  if (!ir_sym_name_ok(name) || bound < 1) return 0;
+static ir_dexpr declare(ir_module *m, const char *name, int64_t bound, bool computed) {
+  if (!ir_sym_name_ok(name) || bound < (computed ? 0 : 1)) return 0;
   int k = ir_sym_find(m, name);
-  if (k >= 0) return m->syms->bounds[k] == bound ? ir_sym_expr(m, k) : 0;
+  if (k >= 0) return m->syms->bounds[k] == bound && m->syms->computed[k] == computed ? ir_sym_expr(m, k) : 0;
   struct ir_symtab *t = tab(m);
   if (!t) return 0;
   if (t->nsyms == t->capsyms) {
@@ -155,14 +166,31 @@ ir_dexpr ir_sym_declare(ir_module *m, const char *name, int64_t bound) {
     t->names = nn;
     int64_t *nb = realloc(t->bounds, (size_t)cap * sizeof *nb);
     if (!nb) return 0;
-    t->bounds = nb, t->capsyms = cap;
+    t->bounds = nb;
+    bool *nc = realloc(t->computed, (size_t)cap * sizeof *nc);
+    if (!nc) return 0;
+    t->computed = nc, t->capsyms = cap;
   }
   char *dup = strdup(name);
   if (!dup) return 0;
   t->names[t->nsyms] = dup;
   t->bounds[t->nsyms] = bound;
+  t->computed[t->nsyms] = computed;
   t->nsyms++;
   return ir_sym_expr(m, t->nsyms - 1);
+}
+
+ir_dexpr ir_sym_declare(ir_module *m, const char *name, int64_t bound) { return declare(m, name, bound, false); }
+
+ir_dexpr ir_sym_declare_computed(ir_module *m, const char *name, int64_t bound, int *k) {
+  char buf[128];
+  /* A fresh name: name, name_2, name_3, ... */
+  snprintf(buf, sizeof buf, "%s", name);
+  for (int i = 2; ir_sym_find(m, buf) >= 0 && i < 100000; i++) snprintf(buf, sizeof buf, "%s_%d", name, i);
+  if (ir_sym_find(m, buf) >= 0) return 0;
+  ir_dexpr e = declare(m, buf, bound, true);
+  if (e && k) *k = ir_sym_count(m) - 1;
+  return e;
 }
 
 ir_dexpr ir_sym_expr(ir_module *m, int k) {
@@ -444,7 +472,7 @@ static void range(const ir_module *m, ir_dexpr e, int64_t *lo, int64_t *hi);
 static void atom_range(const ir_module *m, uint32_t a, int64_t *lo, int64_t *hi) {
   const atom *x = &m->syms->atoms[a];
   if (x->sym >= 0) {
-    *lo = 1, *hi = m->syms->bounds[x->sym];
+    *lo = m->syms->computed[x->sym] ? 0 : 1, *hi = m->syms->bounds[x->sym];
     return;
   }
   int64_t l, h;
@@ -811,3 +839,34 @@ bool ir_module_is_symbolic(const ir_module *m) {
   }
   return false;
 }
+
+static bool shape_uses(const ir_module *m, const ir_shape *s, int k) {
+  for (int i = 0; i < s->rank; i++)
+    if (s->sym[i] && ir_dexpr_uses(m, s->sym[i], k)) return true;
+  return false;
+}
+
+static bool inst_uses(const ir_module *m, const ir_inst *in, int k, int depth) {
+  if (in->shape.type != IR_TUPLE && shape_uses(m, &in->shape, k)) return true;
+  for (uint32_t t = 0; t < in->ntuple; t++)
+    if (shape_uses(m, &in->tuple[t], k)) return true;
+  ir_family f = ir_op_get(in->op)->family;
+  for (int i = 0; f == IR_FAM_SLICE && in->a.slice && i < IR_MAX_RANK; i++)
+    if ((in->a.slice->start_sym[i] && ir_dexpr_uses(m, in->a.slice->start_sym[i], k)) ||
+        (in->a.slice->limit_sym[i] && ir_dexpr_uses(m, in->a.slice->limit_sym[i], k)))
+      return true;
+  for (int i = 0; f == IR_FAM_GATHER && in->a.gather && i < IR_MAX_RANK; i++)
+    if (in->a.gather->slice_sizes_sym[i] && ir_dexpr_uses(m, in->a.gather->slice_sizes_sym[i], k)) return true;
+  if (depth > 64) return true; /* calls nested this deep: assume it does */
+  uint32_t called[2];
+  int nc = ir_inst_callees(in, called);
+  for (int j = 0; j < nc; j++) {
+    if (called[j] >= m->ncomps) continue;
+    const ir_comp *c = m->comps[called[j]];
+    for (uint32_t i = 0; i < c->ninsts; i++)
+      if (inst_uses(m, &c->insts[i], k, depth + 1)) return true;
+  }
+  return false;
+}
+
+bool ir_inst_uses_sym(const ir_module *m, const ir_inst *in, int k) { return inst_uses(m, in, k, 0); }

@@ -44,6 +44,22 @@ int ir_sym_find(const ir_module *m, const char *name);
  * name again returns the same expression when the bound agrees. 0 on a bad
  * name, a bound < 1, a different bound, or out of memory. */
 ir_dexpr ir_sym_declare(ir_module *m, const char *name, int64_t bound);
+/* Computed symbols: a size that a run-time value decides (NonZero's count,
+ * TopK's k given as an input), 0 <= value <= bound. Exactly one set_symbol
+ * instruction of the entry computation gives it its value, before any
+ * instruction whose shape or attributes mention it (ir_verify checks it).
+ * Declares a fresh symbol named `name` (or name_2, name_3, ... when taken;
+ * name must be an identifier) and returns its expression, its number in
+ * *k (may be NULL); 0 on a bad name, a bound < 0 or out of memory. */
+ir_dexpr ir_sym_declare_computed(ir_module *m, const char *name, int64_t bound, int *k);
+bool ir_sym_is_computed(const ir_module *m, int k);
+/* The least value symbol k may take: 1, or 0 for a computed symbol. */
+int64_t ir_sym_lower(const ir_module *m, int k);
+bool ir_module_has_computed_syms(const ir_module *m);
+/* Whether instruction `in` of m mentions symbol k: in its shape, a tuple
+ * element's shape, a symbolic attribute, or (fusion, control flow) any
+ * instruction of a computation it calls. */
+bool ir_inst_uses_sym(const ir_module *m, const ir_inst *in, int k);
 /* The expression that is symbol k alone. */
 ir_dexpr ir_sym_expr(ir_module *m, int k);
 /* Whether s is a valid symbol name. */
@@ -130,7 +146,9 @@ bool ir_dexpr_size_valid(ir_module *m, uint32_t e, int64_t held, char *err, size
 char *ir_result_str_m(const ir_module *m, const ir_shape *s, const ir_shape *tuple, uint32_t nt, char *buf, size_t n);
 
 /* Binding (ir/symbolic_bind.c). A binding gives every symbol of a module a
- * value: binding[k] for symbol k, 1 <= binding[k] <= its bound. */
+ * value: binding[k] for symbol k, 1 <= binding[k] <= its bound; a
+ * computed symbol's value is -1 (unknown) until the run sets it, and
+ * 0 <= value <= bound once set. */
 /* Derives the binding from the concrete shapes of the entry computation's
  * parameters (actual[i] for parameter number i, n of them): a dimension
  * that is a lone symbol binds it, every other dimension must then equal
@@ -139,11 +157,20 @@ char *ir_result_str_m(const ir_module *m, const ir_shape *s, const ir_shape *tup
  * static-size mismatch, two inputs disagreeing on a symbol, a value out of
  * [1, bound], or a symbol no input dimension determines. */
 bool ir_binding_from_params(const ir_module *m, const ir_shape *actual, uint32_t n, int64_t *binding, diag *d);
-/* A static copy of m at `binding`: every shape, tuple shape, symbolic
+/* A static copy of m at `binding` (but for computed symbols that are -1 in
+ * it, which stay symbolic: the copy's sizes are then expressions of those
+ * alone): every shape, tuple shape, symbolic
  * slice start/limit and gather slice size evaluated, get_dimension_size
  * replaced by its value, the result verified. NULL, with an error naming
  * the first instruction whose shape is invalid at that binding, on failure. */
 ir_module *ir_module_bind(const ir_module *m, const int64_t *binding, diag *d);
+
+/* A copy of instruction `in` (non-tuple) at a binding that gives every
+ * symbol it mentions a value: its shape and symbolic attributes evaluated
+ * (the slice or gather attribute copied into *sl or *g). For evaluating
+ * instruction by instruction while computed symbols get their values. */
+bool ir_inst_bind_copy(const ir_module *m, const ir_comp *c, const ir_inst *in, const int64_t *binding, ir_inst *out,
+                       ir_slice_attr *sl, ir_gather_dims *g, diag *d);
 
 /* Internal: module.c copies and frees the table. */
 struct ir_symtab;

@@ -189,6 +189,41 @@ static bool verify_comp(ir_module *m, const ir_comp *c, ir_namemap *names, diag 
   return ok;
 }
 
+/* Computed symbols: each gets its value from exactly one set_symbol of
+ * the entry computation (none elsewhere), which comes before every
+ * instruction that mentions the symbol. */
+static bool verify_computed(ir_module *m, diag *d) {
+  const ir_comp *e = ir_module_entry(m);
+  for (uint32_t ci = 0; ci < m->ncomps; ci++) {
+    const ir_comp *c = m->comps[ci];
+    for (uint32_t i = 0; c != e && i < c->ninsts; i++)
+      if (c->insts[i].op == IR_OP_SET_SYMBOL) {
+        diag_error(d, "computation %%%s, instruction %%%s (set_symbol): set_symbol belongs in the entry computation only",
+                   c->name, c->insts[i].name);
+        return false;
+      }
+  }
+  for (int k = 0; k < ir_sym_count(m); k++) {
+    if (!ir_sym_is_computed(m, k)) continue;
+    ir_id def = IR_NONE;
+    for (uint32_t i = 0; i < e->ninsts; i++) {
+      const ir_inst *in = &e->insts[i];
+      if (in->op == IR_OP_SET_SYMBOL && in->index == k) {
+        if (def != IR_NONE) {
+          diag_error(d, "computed symbol %s is set twice (%%%s and %%%s)", ir_sym_name(m, k), e->insts[def].name, in->name);
+          return false;
+        }
+        def = i;
+      } else if (ir_inst_uses_sym(m, in, k) && def == IR_NONE) {
+        diag_error(d, "computation %%%s, instruction %%%s (%s) uses computed symbol %s before a set_symbol gives it its value",
+                   e->name, in->name, ir_op_name(in->op), ir_sym_name(m, k));
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 bool ir_verify(ir_module *m, diag *d) {
   bool ok = true;
   int entries = 0;
@@ -225,6 +260,7 @@ bool ir_verify(ir_module *m, diag *d) {
   for (uint32_t i = 0; i < m->ncomps; i++)
     if (!verify_comp(m, m->comps[i], &names, d)) ok = false;
   ir_namemap_free(&names);
+  if (ok && ir_module_has_computed_syms(m) && !verify_computed(m, d)) ok = false;
   /* The buffer plan is checked against a valid entry computation only. */
   if (ok && m->plan && !ir_plan_verify(m, d)) ok = false;
   return ok;

@@ -283,6 +283,7 @@ static bool root_candidate(const fuse *f, const ir_inst *in) {
     case IR_OP_PARAMETER: case IR_OP_CONSTANT: case IR_OP_TUPLE: case IR_OP_GET_TUPLE_ELEMENT:
     case IR_OP_CUSTOM_CALL: case IR_OP_SORT: case IR_OP_SCATTER: case IR_OP_FUSION:
     case IR_OP_CONDITIONAL: case IR_OP_WHILE: /* control flow is never fused */
+    case IR_OP_SET_SYMBOL: /* sets a size in the entry function, before any kernel that reads it */
       return false;
     default: return in->shape.type != IR_TUPLE && !is_alias(f, in);
   }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/symbolic.h"
 #include "passes/pass.h"
 
 /* Puts instruction order[k] at position k, renumbering operands. */
@@ -146,6 +147,12 @@ static bool fail(pass_ctx *ctx, const char *what) {
 bool pass_schedule(ir_module *m, pass_ctx *ctx) {
   ir_comp *e = ir_module_entry(m);
   if (!e || e->ninsts < 3) return false;
+  /* Sizes set at run time (set_symbol) order instructions beyond their
+   * operands; the list scheduler knows operands only: keep the order. */
+  if (ir_module_has_computed_syms(m)) {
+    pass_remark(ctx, "schedule: the module has sizes computed at run time (set_symbol); the order is kept");
+    return false;
+  }
   uint32_t n = e->ninsts;
   uint32_t *order = malloc(n * sizeof *order), *inverse = malloc(n * sizeof *inverse);
   if (!order || !inverse) {

@@ -539,6 +539,17 @@ void cli_free_inputs(cli_inputs *in) {
   memset(in, 0, sizeof *in);
 }
 
+void cli_outputs_at_dims(kiln_tensor_info *info, cli_outputs *out) {
+  for (int i = 0; i < out->n; i++) {
+    /* Dense at the actual dimensions: the first elements of the buffer. */
+    npy_array *o = &out->arrays[i];
+    size_t n = kiln_dtype_size(o->dtype);
+    for (int d = 0; d < o->rank; d++) n *= (size_t)o->dims[d];
+    o->nbytes = n;
+    info[i].dims = o->dims;
+  }
+}
+
 bool cli_alloc_outputs(int ninfo, const kiln_tensor_info *info, cli_outputs *out) {
   memset(out, 0, sizeof *out);
   out->n = ninfo;
@@ -757,7 +768,7 @@ char *cli_shape_with_ranges(const kiln_executable *exe, const char *shape) {
   for (int i = 0; i < ns; i++) {
     const char *name;
     kiln_executable_symbol(exe, i, &name, NULL);
-    cap += strlen(name) + 40;
+    cap += strlen(name) + 64;
   }
   char *t = malloc(cap);
   if (!t) return NULL;
@@ -766,7 +777,10 @@ char *cli_shape_with_ranges(const kiln_executable *exe, const char *shape) {
     const char *name;
     int64_t bound;
     kiln_executable_symbol(exe, i, &name, &bound);
-    if (has_word(shape, name)) k += (size_t)snprintf(t + k, cap - k, ", %s in [1, %lld]", name, (long long)bound);
+    bool computed = kiln_executable_symbol_is_computed(exe, i);
+    if (has_word(shape, name))
+      k += (size_t)snprintf(t + k, cap - k, ", %s in [%d, %lld]%s", name, computed ? 0 : 1, (long long)bound,
+                            computed ? " (computed by the run)" : "");
   }
   return t;
 }

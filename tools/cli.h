@@ -165,6 +165,10 @@ typedef struct cli_outputs {
   void **ptrs;
 } cli_outputs;
 bool cli_alloc_outputs(int ninfo, const kiln_tensor_info *info, cli_outputs *out);
+/* After a run that stored each output's actual dimensions into its array's
+ * dims (sizes that symbols or values decide): each array's byte count
+ * becomes that of the dense array at them, and info[i].dims points there. */
+void cli_outputs_at_dims(kiln_tensor_info *info, cli_outputs *out);
 /* Writes NAME.npy files (name sanitised) into dir, creating dir; on failure
  * removes what it wrote. */
 bool cli_write_outputs(const kiln_tensor_info *info, const cli_outputs *o, const char *dir);

@@ -339,15 +339,7 @@ int cmd_run(int argc, char **argv) {
     else cli_error("%s: the run failed: %s", path, kiln_status_name(s));
     goto cleanup;
   }
-  if (shaped)
-    for (int i = 0; i < no; i++) {
-      /* Dense at the actual dimensions: the first elements of the buffer. */
-      npy_array *o = &out.arrays[i];
-      size_t n = kiln_dtype_size(o->dtype);
-      for (int d = 0; d < o->rank; d++) n *= (size_t)o->dims[d];
-      o->nbytes = n;
-      outs[i].dims = o->dims;
-    }
+  if (shaped) cli_outputs_at_dims(outs, &out);
   if (repeat) {
     times = malloc(sizeof(double) * (size_t)repeat);
     if (!times) goto out_of_memory;
@@ -431,7 +423,9 @@ int cmd_info(int argc, char **argv) {
       const char *name;
       int64_t bound;
       kiln_executable_symbol(a, k, &name, &bound);
-      printf("%s %s in [1, %lld]", k ? "," : "", name, (long long)bound);
+      bool computed = kiln_executable_symbol_is_computed(a, k);
+      printf("%s %s in [%d, %lld]%s", k ? "," : "", name, computed ? 0 : 1, (long long)bound,
+             computed ? " (computed by the run from values)" : "");
     }
     printf("; kiln_%s_run_shaped runs at any binding within the bounds\n", d->name);
   }

@@ -107,6 +107,7 @@ int cmd_eval(int argc, char **argv) {
   kiln_context *ctx = cli_model_context(&mo);
   kiln_model *m = NULL;
   kiln_tensor_info *ins = NULL, *outs = NULL;
+  int64_t **odims = NULL;
   cli_inputs in = {0};
   cli_outputs out = {0};
   if (cli_load_model(ctx, model_path, &mo, nspecs, specs, &m) != KILN_OK) {
@@ -121,16 +122,27 @@ int cmd_eval(int argc, char **argv) {
     goto cleanup;
   }
   if (!cli_alloc_outputs(kiln_model_num_outputs(m), outs, &out)) goto cleanup;
-  if (kiln_model_evaluate(m, in.ptrs, out.ptrs) != KILN_OK) {
+  int no = kiln_model_num_outputs(m);
+  odims = calloc((size_t)no + 1, sizeof *odims);
+  if (!odims) {
+    cli_error("eval: out of memory");
+    goto cleanup;
+  }
+  /* The arrays' own dims: sizes that values decide (NonZero, ...) are
+   * written there, and each output is dense at them. */
+  for (int i = 0; i < no; i++) odims[i] = out.arrays[i].dims;
+  if (kiln_model_evaluate_shaped(m, in.ptrs, out.ptrs, odims) != KILN_OK) {
     cli_fail(ctx, "evaluation failed");
     goto cleanup;
   }
+  cli_outputs_at_dims(outs, &out);
   if (outdir && !cli_write_outputs(outs, &out, outdir)) goto cleanup;
   cli_print_outputs(outs, &out, (int)limit);
   rc = 0;
 cleanup:
   cli_free_inputs(&in);
   cli_free_outputs(&out);
+  free(odims);
   free(ins);
   free(outs);
   kiln_model_destroy(m);

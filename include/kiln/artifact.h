@@ -207,6 +207,11 @@ typedef struct kiln_artifact_desc {
   const char *const *output_shapes;          /* num_outputs: the same, "f32[batch,1000]" */
   int (*run_shaped)(const void *const *inputs, const int64_t *const *input_dims, void *const *outputs,
                     int64_t *const *output_dims, void *workspace);
+  /* Appended later within ABI version 1 (see "Data-dependent sizes" above): read only when `size`
+   * covers it. num_symbols entries: 1 for a size the run computes from values (NonZero's count, a
+   * TopK's k input), 0 <= value <= bound, known only once run_shaped returns; 0 for a size the
+   * inputs' dimensions give. */
+  const unsigned char *symbol_computed;
 } kiln_artifact_desc;
 
 /* input_dim_symbols / output_dim_symbols entries: a symbol's index (>= 0)

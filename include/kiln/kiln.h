@@ -187,6 +187,14 @@ KILN_API kiln_status kiln_pass_info(int i, const char **name, const char **summa
  * (row-major for every model imported from ONNX), caller-owned, outputs
  * sized from kiln_model_output. */
 KILN_API kiln_status kiln_model_evaluate(kiln_model *m, const void *const *inputs, void *const *outputs);
+/* kiln_model_evaluate that also reports the outputs' actual dimensions:
+ * for a model whose output sizes depend on values (NonZero, Unique, TopK
+ * with k as an input; docs/symbolic.md, "Data-dependent sizes") outputs[i]
+ * holds kiln_model_output's dims (the bounds) worth of bytes and is
+ * written densely at the actual dimensions, stored into output_dims[i]
+ * (rank-many; output_dims or an entry may be NULL). */
+KILN_API kiln_status kiln_model_evaluate_shaped(kiln_model *m, const void *const *inputs, void *const *outputs,
+                                                int64_t *const *output_dims);
 
 /* ---- compilation options and ahead-of-time compilation (api/compile.c) --- */
 
@@ -348,6 +356,11 @@ KILN_API int kiln_executable_num_symbols(const kiln_executable *exe);
  * its bound. Either out-pointer may be NULL. The name is owned by the
  * executable, valid until it is destroyed. */
 KILN_API kiln_status kiln_executable_symbol(const kiln_executable *exe, int k, const char **name, int64_t *bound);
+/* 1 when symbol k is a size the run computes from values (NonZero's count,
+ * a TopK's k input; 0 <= value <= bound), known only after
+ * kiln_executable_run_shaped returns (which reports the outputs'
+ * dimensions); 0 for a size the input shapes give, or a bad argument. */
+KILN_API int kiln_executable_symbol_is_computed(const kiln_executable *exe, int k);
 
 /* What a dimension of an input or output is: a symbol's index (>= 0) when
  * it is that symbol alone, else one of these. */

@@ -1241,6 +1241,37 @@ ENTRY %main outputs={"n0", "n1", "n2", "scaled"} {
          layouts={("in", 0): [0, 1]})
 
 
+def case_set_symbol():
+    # A size that values decide: n = the number of positive entries; the
+    # sum of the first n entries of x and an n-long iota's sum are static
+    # results of it (the outputs keep static shapes: the case files hold
+    # one shape per output).
+    x = np.array([3, -1, 2, 0, 5, 7, -4, 1], dtype=F32)
+    n = int((x > 0).sum())
+    head = x[:n].astype(F64).sum()
+    kir = """
+module set_symbol
+symbol n <= 8, computed
+
+ENTRY %main outputs={"n", "head", "tri"} {
+  %x = f32[8] parameter(0)
+  %zero = f32[] constant(0)
+  %z = f32[8] broadcast(%zero), dimensions={}
+  %p = pred[8] compare(%x, %z), direction=GT
+  %pi = i32[8] convert(%p)
+  %cnt = i32[] reduce(%pi), dimensions={0}, combiner=add
+  %n = i64[] set_symbol(%cnt), index=0
+  %xs = f32[n] slice(%x), slice={[0:n]}
+  %head = f32[] reduce(%xs), dimensions={0}, combiner=add
+  %io = i64[n] iota(), iota_dimension=0
+  %tri = i64[] reduce(%io), dimensions={0}, combiner=add
+  ROOT %t = (i64[], f32[], i64[]) tuple(%n, %head, %tri)
+}
+"""
+    case("set_symbol", kir, [x],
+         [np.array(n, np.int64), np.array(head, F32), np.array(n * (n - 1) // 2, np.int64)])
+
+
 def case_layouts():
     r = rng(101)
     a = dyadic(r, (2, 3)).astype(F32)  # declared {0,1}: column-major in memory
@@ -1385,6 +1416,7 @@ def main():
     case_fusion()
     case_custom_call()
     case_dimension_size()
+    case_set_symbol()
     case_layouts()
     case_f16_block()
     case_control_flow()
