@@ -600,6 +600,9 @@ static bool compile_callee(cg_ctx *c, uint32_t ci, int level, LLVMValueRef *fn, 
    * perturbation; its constants are numbered by its own module. */
   const ir_module *m0 = c->m;
   const cg_options *o0 = c->o;
+  bool sym0 = c->symbolic;
+  LLVMValueRef bind0 = c->bind;
+  c->symbolic = false; /* a static callee (plan_control_flow) */
   cg_options o = *c->o;
   o.instrument = false;
   o.perturb = NULL;
@@ -617,6 +620,8 @@ static bool compile_callee(cg_ctx *c, uint32_t ci, int level, LLVMValueRef *fn, 
   free(c->consts);
   c->m = m0;
   c->o = o0;
+  c->symbolic = sym0;
+  c->bind = bind0;
   c->consts = k0;
   c->nconsts = nk0;
   c->capconsts = ck0;
@@ -629,9 +634,14 @@ static bool compile_callee(cg_ctx *c, uint32_t ci, int level, LLVMValueRef *fn, 
 /* Plans a conditional or while: its callees' functions and its scratch. */
 static bool plan_control_flow(cg_ctx *c, plan *p, ir_id id, int level) {
   const ir_inst *in = &p->e->insts[id];
-  if (c->symbolic)
-    return cg_fail_unsupported(c, "%%%s (%s): code generation for symbolic dimensions does not support control flow yet; bind "
-                   "the shapes with --input-shape to compile this model", in->name, ir_op_name(in->op));
+  /* In a symbolic module, control flow whose shapes are all static (a
+   * loop over boxes ahead of a slice to a computed count) compiles as in a
+   * static one; the callees take no binding. */
+  for (int k = 0; c->symbolic && k < ir_sym_count(c->m); k++)
+    if (ir_inst_uses_sym(c->m, in, k))
+      return cg_fail_unsupported(c, "%%%s (%s): code generation for symbolic dimensions does not support control flow over "
+                                 "symbolic shapes yet; bind the shapes with --input-shape to compile this model", in->name,
+                                 ir_op_name(in->op));
   /* The callees read and write plain row-major buffers. */
   for (uint32_t k = 0; k < in->nops; k++)
     if (!ir_shape_has_default_layout(&p->e->insts[in->ops[k]].shape))
