@@ -27,7 +27,7 @@ import numpy as np
 from . import _lib
 from ._lib import lib
 
-__all__ = ['Error', 'Executable', 'Model', 'OptimizeReport', 'TensorSpec', 'compile', 'load', 'import_onnx',
+__all__ = ['Error', 'Executable', 'Model', 'OptimizeReport', 'Symbol', 'TensorSpec', 'compile', 'load', 'import_onnx',
            'parse_ir', 'passes', 'version', 'bf16_to_float32', 'float32_to_bf16']
 
 # kiln_status codes (kiln.h)
@@ -63,6 +63,10 @@ class Error(Exception):
 
 
 TensorSpec = collections.namedtuple('TensorSpec', 'name dtype shape kiln_dtype')
+Symbol = collections.namedtuple('Symbol', 'name bound computed')
+Symbol.__doc__ = """A symbolic dimension of an Executable: its name, its bound, and whether
+the run computes it from values (NonZero's count; 0..bound) rather than
+reading it off the inputs' shapes (1..bound)."""
 TensorSpec.__doc__ = """An input or output: name, dtype (a NumPy dtype; uint16 for bf16), shape
 (a tuple of ints) and kiln_dtype (kiln's name for the type: "f32", "bf16", ...)."""
 
@@ -118,33 +122,37 @@ def bf16_to_float32(a):
     return (np.asarray(a, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
 
 
-def _prepare(spec, value, what):
+def _prepare(spec, value, what, any_shape=False):
     """`value` as a dense, aligned array of spec's type and shape, or Error.
     The type follows NumPy's same_kind rule (float64 -> float32 is fine,
-    float -> int is refused); the shape must match exactly."""
+    float -> int is refused); the shape must match exactly, or (any_shape:
+    a symbolic executable, whose run checks the dimensions) the rank."""
     a = np.asarray(value)
     if spec.kiln_dtype == 'bf16' and a.dtype.kind == 'f':
         a = float32_to_bf16(a)
     elif a.dtype != spec.dtype and not np.can_cast(a.dtype, spec.dtype, casting='same_kind'):
         raise Error('%s %r: an array of %s cannot be converted to %s (the model wants %s)'
                     % (what, spec.name, a.dtype, spec.dtype, _shape_text(spec)), _SHAPE)
-    if tuple(a.shape) != spec.shape:
+    want = spec.shape
+    if any_shape and a.ndim == len(spec.shape):
+        want = tuple(a.shape)
+    if tuple(a.shape) != want:
         raise Error('%s %r: shape %s does not match the model\'s %s'
                     % (what, spec.name, tuple(a.shape), _shape_text(spec)), _SHAPE)
     a = np.require(a, dtype=spec.dtype, requirements=['C', 'A'])
-    if a.shape != spec.shape:  # np.require may turn a 0-d array into a 1-d one
-        a = a.reshape(spec.shape)
+    if a.shape != want:  # np.require may turn a 0-d array into a 1-d one
+        a = a.reshape(want)
     return a
 
 
-def _positional(specs, args):
+def _positional(specs, args, any_shape=False):
     if len(args) != len(specs):
         raise Error('expected %d input%s (%s), got %d' % (len(specs), '' if len(specs) == 1 else 's',
                                                          _names(specs), len(args)))
-    return [_prepare(s, v, 'input') for s, v in zip(specs, args)]
+    return [_prepare(s, v, 'input', any_shape) for s, v in zip(specs, args)]
 
 
-def _from_dict(specs, feeds):
+def _from_dict(specs, feeds, any_shape=False):
     if not isinstance(feeds, collections.abc.Mapping):
         raise Error('expected a dict of input name -> array, got %s' % type(feeds).__name__)
     known = {s.name for s in specs}
@@ -154,11 +162,29 @@ def _from_dict(specs, feeds):
     missing = [s.name for s in specs if s.name not in feeds]
     if missing:
         raise Error('missing input%s %s' % ('' if len(missing) == 1 else 's', ', '.join(repr(m) for m in missing)))
-    return [_prepare(s, feeds[s.name], 'input') for s in specs]
+    return [_prepare(s, feeds[s.name], 'input', any_shape) for s in specs]
 
 
 def _pointers(arrays):
     return (_lib.c_void_p * max(len(arrays), 1))(*[a.ctypes.data for a in arrays])
+
+
+def _dim_buffers(specs):
+    """One int64 array per output for the actual dimensions a run reports,
+    and the C array of pointers to them."""
+    dims = [np.zeros(max(len(s.shape), 1), np.int64) for s in specs]
+    ptr = _lib.POINTER(_lib.ctypes.c_int64)
+    return dims, (ptr * max(len(dims), 1))(*[d.ctypes.data_as(ptr) for d in dims])
+
+
+def _cut(outs, specs, dims):
+    """Each output buffer (sized for the bounds) as the dense array at the
+    dimensions the run reported."""
+    res = []
+    for a, s, d in zip(outs, specs, dims):
+        shape = tuple(int(x) for x in d[:len(s.shape)])
+        res.append(a.reshape(-1)[:int(np.prod(shape, dtype=np.int64))].reshape(shape) if shape != s.shape else a)
+    return res
 
 
 def _as_tuple_or_one(outs):
@@ -174,7 +200,8 @@ class _Context:
     at each call) and the options of kiln.compile applied. Its methods are
     used under its lock: a context serves one thread at a time."""
 
-    def __init__(self, target=None, cpu=None, features=None, threads=None, opt_level=None, input_shapes=None):
+    def __init__(self, target=None, cpu=None, features=None, threads=None, opt_level=None, input_shapes=None,
+                 max_shapes=None):
         self.handle = None
         self.lock = threading.RLock()
         self.diagnostics = []
@@ -190,12 +217,12 @@ class _Context:
         self._diag_fn = _lib.DIAG_FN(on_diag)
         lib.kiln_context_set_diagnostics(h, self._diag_fn, None)
         try:
-            self._configure(target, cpu, features, threads, opt_level, input_shapes)
+            self._configure(target, cpu, features, threads, opt_level, input_shapes, max_shapes)
         except BaseException:
             self.close()
             raise
 
-    def _configure(self, target, cpu, features, threads, opt_level, input_shapes):
+    def _configure(self, target, cpu, features, threads, opt_level, input_shapes, max_shapes):
         h = self.handle
         if target is not None or cpu is not None or features is not None:
             self.check(lib.kiln_context_set_target(h, _text(target), _text(cpu), _text(features)))
@@ -207,6 +234,10 @@ class _Context:
             dims = [int(d) for d in dims]
             arr = (_lib.ctypes.c_int64 * max(len(dims), 1))(*dims)
             self.check(lib.kiln_context_bind_input_shape(h, name.encode(), len(dims), arr))
+        for name, dims in (max_shapes or {}).items():
+            dims = [int(d) for d in dims]
+            arr = (_lib.ctypes.c_int64 * max(len(dims), 1))(*dims)
+            self.check(lib.kiln_context_bound_input_shape(h, name.encode(), len(dims), arr))
 
     def begin(self):
         del self.diagnostics[:]
@@ -252,7 +283,13 @@ class Executable:
     array}) returns a dict name -> array. Inputs are converted to the input's
     dtype (NumPy's same_kind rule) and made contiguous; a wrong shape or
     type raises Error before anything runs. Any number of threads may call
-    one executable at once."""
+    one executable at once.
+
+    An executable with symbolic dimensions (exe.symbols; compiled with
+    input_shapes bounds, kiln compile --max-shape) takes inputs of any
+    shape within the bounds (the run checks them and raises Error saying
+    why not) and returns each output at its actual shape, including sizes
+    the run computes from values (NonZero's count)."""
 
     def __init__(self, handle):
         self._handle = handle
@@ -262,6 +299,12 @@ class Executable:
         self.inputs = _specs(handle, lib.kiln_executable_num_inputs, lib.kiln_executable_input)
         self.outputs = _specs(handle, lib.kiln_executable_num_outputs, lib.kiln_executable_output)
         self.name = lib.kiln_executable_name(handle).decode()
+        self.symbols = []
+        for k in range(lib.kiln_executable_num_symbols(handle)):
+            name, bound = _lib.c_char_p(), _lib.ctypes.c_int64()
+            lib.kiln_executable_symbol(handle, k, _lib.ctypes.byref(name), _lib.ctypes.byref(bound))
+            self.symbols.append(Symbol(name.value.decode(), bound.value,
+                                       bool(lib.kiln_executable_symbol_is_computed(handle, k))))
 
     def __repr__(self):
         return '<kiln.Executable %s (%s) -> (%s)%s>' % (
@@ -293,22 +336,41 @@ class Executable:
         with self._cond:
             h = self._live()
             self._running += 1
+        errors = None
         try:
-            st = lib.kiln_executable_run(h, _pointers(arrays), _pointers(outs), None)
+            if self.symbols:
+                # At the arrays' own shapes: the run checks them against the
+                # bounds and reports the outputs' dimensions; a context of
+                # this call's own records why it refused.
+                infos = (_lib.TensorInfo * max(len(arrays), 1))()
+                for i, (a, s) in enumerate(zip(arrays, self.inputs)):
+                    infos[i].name = s.name.encode()
+                    infos[i].rank = a.ndim
+                    infos[i].dims = (_lib.ctypes.c_int64 * max(a.ndim, 1))(*a.shape)
+                dims, dptr = _dim_buffers(self.outputs)
+                errors = _lib.c_void_p()
+                if lib.kiln_context_create(_lib.ctypes.byref(errors)) != _OK:
+                    errors = _lib.c_void_p()
+                st = lib.kiln_executable_run_shaped(h, _pointers(arrays), infos, _pointers(outs), dptr, None, errors)
+            else:
+                st = lib.kiln_executable_run(h, _pointers(arrays), _pointers(outs), None)
+            if st != _OK:
+                msg = lib.kiln_context_last_error(errors).decode() if errors else ''
+                # A plain run records no message (kiln.h): the status is all there is.
+                raise Error('running %s failed%s' % (self.name, ': ' + msg if msg else ''), st)
         finally:
+            if errors:
+                lib.kiln_context_destroy(errors)
             with self._cond:
                 self._running -= 1
                 self._cond.notify_all()
-        if st != _OK:
-            # A run records no message (kiln.h): the status is all there is.
-            raise Error('running %s failed' % self.name, st)
-        return outs
+        return _cut(outs, self.outputs, dims) if self.symbols else outs
 
     def __call__(self, *inputs):
-        return _as_tuple_or_one(self._run(_positional(self.inputs, inputs)))
+        return _as_tuple_or_one(self._run(_positional(self.inputs, inputs, bool(self.symbols))))
 
     def run(self, feeds):
-        outs = self._run(_from_dict(self.inputs, feeds))
+        outs = self._run(_from_dict(self.inputs, feeds, bool(self.symbols)))
         return {s.name: a for s, a in zip(self.outputs, outs)}
 
     def close(self):
@@ -418,8 +480,11 @@ class Model:
         as_dict = len(inputs) == 1 and isinstance(inputs[0], collections.abc.Mapping)
         arrays = _from_dict(specs, inputs[0]) if as_dict else _positional(specs, inputs)
         outs = [np.empty(s.shape, s.dtype) for s in outs_spec]
+        dims, dptr = _dim_buffers(outs_spec)
         with self._ctx.lock:
-            self._ctx.check(lib.kiln_model_evaluate(self._live(), _pointers(arrays), _pointers(outs)))
+            self._ctx.check(lib.kiln_model_evaluate_shaped(self._live(), _pointers(arrays), _pointers(outs), dptr))
+        # Sizes that values decide (NonZero, ...): the actual dimensions.
+        outs = _cut(outs, outs_spec, dims)
         if as_dict:
             return {s.name: a for s, a in zip(outs_spec, outs)}
         return _as_tuple_or_one(outs)
@@ -491,12 +556,14 @@ def _new_model(ctx, load):
         raise
 
 
-def import_onnx(model, input_shapes=None, target=None, cpu=None, features=None, threads=None, opt_level=None):
+def import_onnx(model, input_shapes=None, target=None, cpu=None, features=None, threads=None, opt_level=None,
+                max_shapes=None):
     """Imports an ONNX model (a path, whatever its name ends with, or the
     model's bytes) into a Model. input_shapes binds symbolic dimensions:
-    {"x": (1, 3, 224, 224)}. target/cpu/features, threads and opt_level
-    are the options its compilation uses (as for kiln.compile)."""
-    ctx = _Context(target, cpu, features, threads, opt_level, input_shapes)
+    {"x": (1, 3, 224, 224)}; max_shapes bounds them (as for kiln.compile).
+    target/cpu/features, threads and opt_level are the options its
+    compilation uses (as for kiln.compile)."""
+    ctx = _Context(target, cpu, features, threads, opt_level, input_shapes, max_shapes)
     return _new_model(ctx, lambda: _load_model(ctx, model, onnx_only=True))
 
 
@@ -515,18 +582,20 @@ def parse_ir(text, file=None, target=None, cpu=None, features=None, threads=None
 
 
 def compile(model, input_shapes=None, target=None, cpu=None, threads=None, opt_level=None, passes=None,
-            features=None):
+            features=None, max_shapes=None):
     """Loads, optimises and JIT-compiles a model for this machine.
 
     model: a path (str or os.PathLike; ".onnx" is read as ONNX, anything
     else as kiln IR text, as libkiln does) or ONNX bytes. input_shapes
-    binds symbolic dimensions by input name: {"x": (8, 64)}. target, cpu,
+    binds symbolic dimensions by input name: {"x": (8, 64)}; max_shapes
+    bounds them instead (kiln compile --max-shape): {"x": (64, 64)} compiles
+    once for any batch up to 64 (Executable.symbols). target, cpu,
     features: the code generation target (default: this machine; the JIT
     refuses a cross target). threads: threads for parallel loops (default:
     one per core). opt_level: LLVM's 0..3 (default 3). passes: the pass
     pipeline (None: the default one; a list or comma-separated names).
     Returns an Executable; raises Error with kiln's message."""
-    ctx = _Context(target, cpu, features, threads, opt_level, input_shapes)
+    ctx = _Context(target, cpu, features, threads, opt_level, input_shapes, max_shapes)
     try:
         with ctx.lock:
             h = _load_model(ctx, model)

@@ -45,6 +45,7 @@ _SIGNATURES = {
     'kiln_context_last_error': (c_char_p, [c_void_p]),
     'kiln_context_set_diagnostics': (None, [c_void_p, DIAG_FN, c_void_p]),
     'kiln_context_bind_input_shape': (c_int, [c_void_p, c_char_p, c_int, POINTER(ctypes.c_int64)]),
+    'kiln_context_bound_input_shape': (c_int, [c_void_p, c_char_p, c_int, POINTER(ctypes.c_int64)]),
     'kiln_context_set_ir_dump': (None, [c_void_p, c_char_p, DUMP_FN, c_void_p]),
     'kiln_context_set_remarks': (None, [c_void_p, c_int]),
     'kiln_context_set_target': (c_int, [c_void_p, c_char_p, c_char_p, c_char_p]),
@@ -78,6 +79,15 @@ _SIGNATURES = {
     'kiln_executable_set_num_threads': (None, [c_void_p, c_int]),
     'kiln_executable_num_threads': (c_int, [c_void_p]),
     'kiln_executable_run': (c_int, [c_void_p, POINTER(c_void_p), POINTER(c_void_p), c_void_p]),
+    'kiln_executable_num_symbols': (c_int, [c_void_p]),
+    'kiln_executable_symbol': (c_int, [c_void_p, c_int, POINTER(c_char_p), POINTER(ctypes.c_int64)]),
+    'kiln_executable_symbol_is_computed': (c_int, [c_void_p, c_int]),
+    'kiln_executable_input_shape': (c_char_p, [c_void_p, c_int]),
+    'kiln_executable_output_shape': (c_char_p, [c_void_p, c_int]),
+    'kiln_executable_run_shaped': (c_int, [c_void_p, POINTER(c_void_p), POINTER(TensorInfo), POINTER(c_void_p),
+                                           POINTER(POINTER(ctypes.c_int64)), c_void_p, c_void_p]),
+    'kiln_model_evaluate_shaped': (c_int, [c_void_p, POINTER(c_void_p), POINTER(c_void_p),
+                                           POINTER(POINTER(ctypes.c_int64))]),
 }
 
 

@@ -205,6 +205,54 @@ def test_input_shapes_bind_symbolic_dims(tmp_path):
     np.testing.assert_array_equal(exe(v), np.maximum(v, 0))
 
 
+def test_max_shapes_compile_once_run_any_batch(tmp_path):
+    pytest.importorskip('onnx', reason='python3-onnx is needed to build a model with a symbolic dimension')
+    from onnx import TensorProto, helper
+    g = helper.make_graph([helper.make_node('Relu', ['x'], ['r']), helper.make_node('ReduceSum', ['r'], ['y'],
+                                                                                        keepdims=0, axes=[1])], 'g',
+                          [helper.make_tensor_value_info('x', TensorProto.FLOAT, ['batch', 4])],
+                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, ['batch'])])
+    data = helper.make_model(g, opset_imports=[helper.make_opsetid('', 12)]).SerializeToString()
+    exe = kiln.compile(data, max_shapes={'x': (8, 4)})
+    assert [(s.name, s.bound, s.computed) for s in exe.symbols] == [('batch', 8, False)]
+    for b in (1, 3, 8):
+        v = np.arange(b * 4, dtype=np.float32).reshape(b, 4) - 5
+        got = exe(v)
+        assert got.shape == (b,)
+        np.testing.assert_allclose(got, np.maximum(v, 0).sum(axis=1), rtol=1e-6)
+        np.testing.assert_allclose(exe.run({'x': v})['y'], got)
+    # Out of bound: refused with the run's reason, nothing ran.
+    with pytest.raises(kiln.Error, match='bound'):
+        exe(np.zeros((9, 4), np.float32))
+    with pytest.raises(kiln.Error, match='shape'):
+        exe(np.zeros((2, 4, 1), np.float32))
+    # The same from a .so made once.
+    so = tmp_path / 'relu.so'
+    with kiln.import_onnx(data, max_shapes={'x': (8, 4)}) as m:
+        m.compile_so(str(so))
+    exe2 = kiln.load(str(so))
+    np.testing.assert_allclose(exe2(np.ones((5, 4), np.float32)), np.full(5, 4, np.float32))
+
+
+def test_sizes_computed_from_values():
+    pytest.importorskip('onnx', reason='python3-onnx is needed to build a NonZero model')
+    from onnx import TensorProto, helper
+    g = helper.make_graph([helper.make_node('NonZero', ['x'], ['y'])], 'g',
+                          [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 3])],
+                          [helper.make_tensor_value_info('y', TensorProto.INT64, None)])
+    data = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]).SerializeToString()
+    exe = kiln.compile(data)
+    assert [s.computed for s in exe.symbols] == [True] and exe.symbols[0].bound == 6
+    with kiln.import_onnx(data) as m:
+        for x in (np.array([[0, 1, 0], [2, 0, 3]], np.float32), np.zeros((2, 3), np.float32),
+                  np.ones((2, 3), np.float32)):
+            want = np.array(np.nonzero(x), np.int64)
+            got = exe(x)
+            assert got.shape == want.shape and got.dtype == np.int64
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(m.evaluate(x), want)
+
+
 def test_bf16_model_takes_bits_or_floats():
     # bf16 has no NumPy type: uint16 bits, or floats rounded to bf16.
     m = kiln.parse_ir('module tof32\n\nENTRY %main outputs={"f", "b"} {\n'
