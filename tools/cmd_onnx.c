@@ -695,7 +695,26 @@ typedef struct outcome {
   char *name;
   case_result res;
   char *why;
+  bool frozen; /* passed or failed with shape inputs frozen */
 } outcome;
+
+/* --expect-unfrozen: every case listed must have passed with real inputs
+ * (none frozen); returns how many did not, each reported. */
+static int check_unfrozen(FILE *report, const outcome *res, int n, const strlist *want, const char *file) {
+  int missing = 0;
+  for (int k = 0; k < want->n; k++) {
+    int found = -1;
+    for (int i = 0; i < n; i++)
+      if (res[i].name && !strcmp(res[i].name, want->v[k])) found = i;
+    if (found >= 0 && res[found].res == CASE_PASS && !res[found].frozen) continue;
+    fprintf(report, "expected to pass without frozen inputs, but %s: %s\n",
+            found < 0 ? "not found" : res[found].res != CASE_PASS ? "did not pass" : "needed frozen shape inputs",
+            want->v[k]);
+    missing++;
+  }
+  if (missing) fprintf(report, "%d case%s listed in %s did not pass with real inputs\n", missing, missing == 1 ? "" : "s", file);
+  return missing;
+}
 
 static bool read_list(const char *path, strlist *out) {
   FILE *f = fopen(path, "r");
@@ -760,7 +779,7 @@ static bool collect_cases(int ndirs, char **dirs, strlist *cases) {
 }
 
 int cmd_test_onnx(int argc, char **argv) {
-  const char *engine_name = "compiled", *expect = NULL, *cpu = NULL, *features = NULL;
+  const char *engine_name = "compiled", *expect = NULL, *expect_unfrozen = NULL, *cpu = NULL, *features = NULL;
   bool verbose = false, list_passing = false, freeze_mode = false;
   char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
   int ndirs = 0;
@@ -769,6 +788,7 @@ int cmd_test_onnx(int argc, char **argv) {
     const char *v;
     if (cli_flag_value(argc, argv, &i, "--engine", &v)) engine_name = v;
     else if (cli_flag_value(argc, argv, &i, "--expect-pass", &v)) expect = v;
+    else if (cli_flag_value(argc, argv, &i, "--expect-unfrozen", &v)) expect_unfrozen = v;
     else if (cli_flag_value(argc, argv, &i, "--cpu", &v)) cpu = v;
     else if (cli_flag_value(argc, argv, &i, "--features", &v)) features = v;
     else if (!strcmp(argv[i], "--list-passing")) list_passing = true;
@@ -798,8 +818,10 @@ int cmd_test_onnx(int argc, char **argv) {
     free(dirs);
     return 2;
   }
-  strlist cases = {0}, expected = {0};
-  if (!collect_cases(ndirs, dirs, &cases) || (expect && !read_list(expect, &expected))) {
+  strlist cases = {0}, expected = {0}, unfrozen = {0};
+  if (!collect_cases(ndirs, dirs, &cases) || (expect && !read_list(expect, &expected)) ||
+      (expect_unfrozen && !read_list(expect_unfrozen, &unfrozen))) {
+    sl_free(&unfrozen);
     sl_free(&cases);
     sl_free(&expected);
     free(dirs);
@@ -847,6 +869,7 @@ int cmd_test_onnx(int argc, char **argv) {
     res[i].name = strdup(name);
     res[i].res = r;
     res[i].why = strdup(why);
+    res[i].frozen = froze && frozen[0];
     if (r == CASE_PASS) {
       npass++;
       if (list_passing) printf("%s\n", name);
@@ -893,6 +916,7 @@ int cmd_test_onnx(int argc, char **argv) {
   } else if (nfail) {
     rc = 1;
   }
+  if (expect_unfrozen && res && check_unfrozen(report, res, cases.n, &unfrozen, expect_unfrozen)) rc = 1;
   /* Both counts, whichever the mode: CI logs show what freezing adds. */
   if (freeze_mode)
     fprintf(report, "%d passed, %d failed, %d skipped (%d pass without --freeze-shape-inputs; %d need frozen shape inputs)\n",
@@ -907,5 +931,6 @@ int cmd_test_onnx(int argc, char **argv) {
   free(res);
   sl_free(&cases);
   sl_free(&expected);
+  sl_free(&unfrozen);
   return rc;
 }

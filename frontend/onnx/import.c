@@ -229,6 +229,21 @@ static const onnx_binding *find_bound(const onnx_options *o, const char *name) {
   return o ? find_in(o->bounds, o->nbounds, name) : NULL;
 }
 
+const onnx_binding *ox_output_bound(ox_ctx *cx, const char *name) {
+  const onnx_binding *b = find_bound(cx->opts, name);
+  if (b && cx->bound_used) cx->bound_used[b - cx->opts->bounds] = true;
+  return b;
+}
+
+/* The position of the main graph's node whose outputs include `name`, or
+ * -1. */
+static int producer_of(const Onnx__GraphProto *g, const char *name) {
+  for (size_t i = 0; i < g->n_node; i++)
+    for (size_t j = 0; j < g->node[i]->n_output; j++)
+      if (!strcmp(g->node[i]->output[j], name)) return (int)i;
+  return -1;
+}
+
 /* The tensor type of graph input vi, or NULL after reporting that it is
  * not a tensor. */
 static const Onnx__TypeProto__Tensor *tensor_type(ox_ctx *cx, const Onnx__ValueInfoProto *vi) {
@@ -789,12 +804,20 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
       FAIL_RC(KILN_ERR_INVALID_ARGUMENT);
     }
   }
+  /* A --max-shape entry may also name a node output whose size values
+   * decide: whether a lowering takes it is known only once the nodes are
+   * lowered (below); entries that name nothing are refused now, before a
+   * lowering asks for the bound a misspelt entry meant to give. */
+  if (o && o->nbounds && !(cx->bound_used = calloc((size_t)o->nbounds, sizeof *cx->bound_used)))
+    FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
   for (int i = 0; o && i < o->nbounds; i++) {
     ir_id v = vm_get(&values, o->bounds[i].name);
+    if (v == IR_NONE && producer_of(g, o->bounds[i].name) >= 0) continue;
     if (v == IR_NONE || ir_get(cx->c, v)->op != IR_OP_PARAMETER) {
       diag_error(cx->d, "--max-shape names '%s', which is not an input of the model", o->bounds[i].name);
       FAIL_RC(KILN_ERR_INVALID_ARGUMENT);
     }
+    cx->bound_used[i] = true;
   }
   /* value_info about an initializer or a graph input must agree with it;
    * that of node outputs is taken as a hint and not checked. */
@@ -842,6 +865,21 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
       if (!ir_namemap_put(&values, nd->output[j], v)) FAIL_RC(KILN_ERR_OUT_OF_MEMORY);
     }
   }
+  for (int i = 0; o && i < o->nbounds; i++) {
+    if (cx->bound_used[i]) continue;
+    int k = producer_of(g, o->bounds[i].name);
+    ox_node on;
+    char nm[512] = "?";
+    if (k >= 0) {
+      ox_init_node(cx, &on, g->node[k], k);
+      ox_node_name(&on, nm, sizeof nm);
+    }
+    diag_error(cx->d, "--max-shape names '%s', the output of node %s (%s), which needs no bound: only graph inputs "
+               "and the outputs of Range and ConstantOfShape nodes with run-time inputs take one (the importer "
+               "derives the other sizes); remove the entry", o->bounds[i].name, nm,
+               k >= 0 && g->node[k]->op_type ? g->node[k]->op_type : "?");
+    FAIL_RC(KILN_ERR_INVALID_ARGUMENT);
+  }
   /* Outputs. */
   if (g->n_output == 0) {
     diag_error(cx->d, "the graph has no outputs");
@@ -883,6 +921,8 @@ static int import_graph(ox_ctx *cx, const Onnx__ModelProto *model, const onnx_op
 done:
 #undef FAIL_RC
   free(order);
+  free(cx->bound_used);
+  cx->bound_used = NULL;
   ir_namemap_free(&values);
   cx->values = NULL;
   return rc;
@@ -911,6 +951,7 @@ static int import_image(const void *bytes, size_t n, const onnx_options *o, cons
   cx.d = d;
   cx.model = model;
   cx.base_dir = o ? o->base_dir : NULL;
+  cx.opts = o;
   /* Opset of the default domain. */
   cx.opset = -1;
   for (size_t i = 0; i < model->n_opset_import; i++) {

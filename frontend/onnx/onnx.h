@@ -25,7 +25,10 @@ typedef struct onnx_options {
   /* Bounds of symbolic dimensions (--max-shape), by graph input: each
    * dim_param or unknown dimension of the input becomes a symbol with
    * values 1..dims[i]; a fixed dimension must equal dims[i]. An input may
-   * have a binding or a bound, not both. */
+   * have a binding or a bound, not both. An entry may also name the output
+   * of a node whose size run-time values decide and the importer cannot
+   * bound (Range, ConstantOfShape of run-time inputs): each of its sizes
+   * takes 0..dims[i]. An entry naming anything else is an error. */
   const onnx_binding *bounds;
   int nbounds;
   /* Folder that external data files are read from (never outside it);

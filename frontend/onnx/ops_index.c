@@ -413,20 +413,40 @@ static ir_id diagonal_mask(ox_ctx *cx, int rank, const int64_t *dims, ir_cmp dir
 }
 
 /* Trilu: keeps the upper (col - row >= k) or lower (col - row <= k)
- * triangle of the last two dimensions, zeroing the rest. */
+ * triangle of the last two dimensions, zeroing the rest. k only moves the
+ * boundary, so a run-time k (not known at import) is compared at run time:
+ * the shape does not depend on it. */
 static bool lower_trilu(ox_ctx *cx, ox_node *n) {
   if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 1)) return false;
   bool ok = true;
   int64_t upper = ox_attr_int(cx, n, "upper", 1, &ok), k = 0;
   if (!ok) return false;
-  if (n->nin > 1 && n->in[1] != IR_NONE && ox_const_ints(cx, n, n->in[1], &k, 1, "the 'k' input") < 0) return false;
+  bool has_k = n->nin > 1 && n->in[1] != IR_NONE, runtime_k = has_k && !ox_is_const(cx, n->in[1]);
+  if (has_k && !runtime_k && ox_const_ints(cx, n, n->in[1], &k, 1, "the 'k' input") < 0) return false;
   ir_shape s_v = ox_shape(cx, n->in[0]);
   const ir_shape *s = &s_v;
   if (s->rank < 2) return ox_error(cx, n, "the input must have rank >= 2");
   int64_t dims[IR_MAX_RANK];
   memcpy(dims, s->dims, sizeof dims);
-  ir_id mask = diagonal_mask(cx, s->rank, dims, upper ? IR_CMP_GE : IR_CMP_LE, k);
+  ir_cmp dir = upper ? IR_CMP_GE : IR_CMP_LE;
+  ir_id mask;
+  if (runtime_k) {
+    ir_shape ks = ox_shape(cx, n->in[1]);
+    if (!ir_type_is_int(ks.type) || ks.type == IR_PRED || !ir_shape_is_static(&ks) || ir_shape_elements(&ks) != 1)
+      return ox_error(cx, n, "the 'k' input must hold one integer");
+    if (!ox_refuse_symbolic(cx, n, n->in[0], 0, s->rank - 1, "the input", "a run-time k is compared per element"))
+      return false;
+    /* Clamped as the constant k is (diagonal_mask): no overflow below. */
+    int64_t lim = dims[s->rank - 1] + dims[s->rank - 2] + 1;
+    ir_id kv = ir_clamp(&cx->b, ox_scalar(cx, IR_I64, (double)-lim),
+                        ir_convert(&cx->b, ox_reshape(cx, n->in[1], 0, NULL), IR_I64), ox_scalar(cx, IR_I64, (double)lim));
+    ir_shape is = ir_shape_make(IR_I64, s->rank, dims);
+    ir_id diff = ir_binary(&cx->b, IR_OP_SUB, ir_iota(&cx->b, is, s->rank - 1), ir_iota(&cx->b, is, s->rank - 2));
+    mask = ir_compare(&cx->b, dir, diff, ir_broadcast(&cx->b, kv, s->rank, dims, NULL));
+  } else {
+    mask = diagonal_mask(cx, s->rank, dims, dir, k);
+  }
   return done(n, ir_select(&cx->b, mask, n->in[0], ox_full_like(cx, n->in[0], s->type, 0)));
 }
 
@@ -445,15 +465,45 @@ static bool lower_eye_like(ox_ctx *cx, ox_node *n) {
   return done(n, ir_convert(&cx->b, diagonal_mask(cx, 2, dims, IR_CMP_EQ, k), t));
 }
 
+/* Whether node n's output is a size that run-time values decide, to be
+ * bounded by --max-shape: some input of `in` (IR_NONE: skipped) is not
+ * known at import time and reads graph input values (their names go to
+ * names), or, for `bounded_dims`, only dimensions decide it but the user
+ * bounded the output anyway. Only in the entry computation (computed
+ * sizes are set there); subgraphs keep the import-time paths. */
+static bool runtime_size(ox_ctx *cx, const ox_node *n, int k, const ir_id *in, bool bounded_dims, char *names,
+                         size_t len) {
+  if (cx->c != ir_module_entry(cx->m)) return false;
+  bool later = false, data = false;
+  for (int i = 0; i < k; i++) {
+    if (in[i] == IR_NONE || ox_is_const(cx, in[i])) continue;
+    later = true;
+    data = ox_reads_data(cx, in[i], names, len) || data;
+  }
+  const char *out = n->p->n_output > 0 ? n->p->output[0] : "";
+  return data || (later && bounded_dims && out[0] && ox_output_bound(cx, out));
+}
+
 /* Range(start, limit, delta): max(ceil((limit - start) / delta), 0)
- * elements start + i * delta. The three scalars must be known at import
- * time (they decide the length). */
+ * elements start + i * delta. Scalars known at import time give a static
+ * length; run-time ones a computed length bounded by --max-shape (also
+ * when only dimensions decide them: arange(seq) with a bound). */
 static bool lower_range(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 3)) return false;
   ir_type t = ox_shape(cx, n->in[0]).type;
   for (int i = 1; i < 3; i++)
     if (ox_shape(cx, n->in[i]).type != t) return ox_error(cx, n, "start, limit and delta must have the same type");
   if (t == IR_PRED) return ox_error(cx, n, "bool is not a valid type here");
+  char names[512] = "";
+  if (runtime_size(cx, n, 3, n->in, true, names, sizeof names)) {
+    double d;
+    if (ox_is_const(cx, n->in[2])) {
+      if (!ox_const_scalar_f(cx, n, n->in[2], &d, "'delta'")) return false;
+      if (d == 0) return ox_error(cx, n, "delta must not be 0");
+    }
+    int64_t bound;
+    return ox_value_bound(cx, n, 1, &bound, names) && ox_range_dynamic(cx, n, t, bound);
+  }
   /* start, limit or delta computed from symbolic dimensions (arange(seq)):
    * the length is then a run-time value, a data-dependent shape. */
   for (int i = 0; i < 3; i++) {
@@ -462,9 +512,10 @@ static bool lower_range(ox_ctx *cx, ox_node *n) {
     ir_dexpr e;
     if (ox_const_dexprs(cx, n, n->in[i], &e, 1, what) != 1) return false;
     char b[96];
-    return ox_unsupported(cx, n, "%s is %s, computed from symbolic dimensions, so the range's length would be known "
-                          "only at run time (a data-dependent shape, not supported yet: issue 15); fix the shapes with "
-                          "--input-shape", what, ir_dexpr_str(cx->m, e, b, sizeof b));
+    const char *out = n->p->n_output > 0 && n->p->output[0][0] ? n->p->output[0] : "NAME";
+    return ox_unsupported(cx, n, "%s is %s, computed from symbolic dimensions, so the range's length is known only at "
+                          "run time (a data-dependent shape); bound it with --max-shape %s=N (N: the most elements it "
+                          "may have), or fix the shapes with --input-shape", what, ir_dexpr_str(cx->m, e, b, sizeof b), out);
   }
   int64_t len;
   if (ir_type_is_float(t)) {
@@ -495,10 +546,67 @@ static bool lower_range(ox_ctx *cx, ox_node *n) {
   return done(n, ir_binary(&cx->b, IR_OP_ADD, start, ir_binary(&cx->b, IR_OP_MUL, i, delta)));
 }
 
+/* ConstantOfShape's 'value' attribute as a scalar constant (default f32
+ * 0); IR_NONE after reporting. */
+static ir_id fill_value(ox_ctx *cx, const ox_node *n) {
+  const Onnx__AttributeProto *a = ox_attr(n, "value");
+  if (!a) return ox_scalar(cx, IR_F32, 0);
+  if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR || !a->t) {
+    ox_error(cx, n, "attribute 'value' must be a tensor");
+    return IR_NONE;
+  }
+  ir_shape s;
+  void *data;
+  int rc = ox_tensor_data(a->t, cx->base_dir, "attribute 'value'", &s, &data, cx->d);
+  if (rc != 0) {
+    cx->unsupported = rc == KILN_ERR_UNSUPPORTED; /* e.g. a string value */
+    return IR_NONE;
+  }
+  if (ir_shape_elements(&s) != 1) {
+    free(data);
+    ox_error(cx, n, "attribute 'value' must hold exactly one element");
+    return IR_NONE;
+  }
+  ir_id v = ir_constant(&cx->b, ir_shape_scalar(s.type), data);
+  free(data);
+  return v;
+}
+
+/* ConstantOfShape of a shape read from run-time values (static length r):
+ * entry i is a computed size bounded by dims[i] of the output's
+ * --max-shape entry (a negative entry is refused at run time, as any size
+ * outside [0, bound]); the value broadcast to those sizes. */
+static bool constant_of_shape_dynamic(ox_ctx *cx, ox_node *n, const char *names) {
+  ir_id shape = n->in[0];
+  ir_shape ss = ox_shape(cx, shape);
+  if (ss.rank != 1 || !ir_shape_is_static(&ss) || !ir_type_is_int(ss.type))
+    return ox_error(cx, n, "the 'shape' input must be a 1-D integer tensor of a static length");
+  if (ss.dims[0] > IR_MAX_RANK)
+    return ox_unsupported(cx, n, "the 'shape' input has %lld entries; kiln's maximum rank is %d",
+                          (long long)ss.dims[0], IR_MAX_RANK);
+  int r = (int)ss.dims[0];
+  int64_t bound[IR_MAX_RANK];
+  ir_id v = fill_value(cx, n);
+  if (v == IR_NONE || (r > 0 && !ox_value_bound(cx, n, r, bound, names))) return false;
+  ir_shape t = ir_shape_make(ox_shape(cx, v).type, r, bound);
+  if (!ox_check_size(cx, n, t.type, r, bound)) return false;
+  for (int i = 0; i < r; i++) {
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "d%d", i);
+    ir_dexpr e = ox_computed_size(cx, n, ox_slice_axis(cx, shape, 0, i, i + 1, 1), bound[i], suffix);
+    if (!e || !ox_set_dim(cx, n, &t, i, e, "the result shape")) return false;
+  }
+  return done(n, ox_broadcast_shape(cx, v, &t, NULL));
+}
+
 /* ConstantOfShape(shape) filled with the one-element 'value' tensor
- * (default f32 0). */
+ * (default f32 0). A shape known at import time or computed from
+ * dimensions gives a static or symbolic result; one read from input values
+ * a result of computed sizes (above). */
 static bool lower_constant_of_shape(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
+  char names[512] = "";
+  if (runtime_size(cx, n, 1, n->in, false, names, sizeof names)) return constant_of_shape_dynamic(cx, n, names);
   int64_t dims[IR_MAX_RANK];
   ir_dexpr want[IR_MAX_RANK];
   int k = ox_const_dexprs(cx, n, n->in[0], want, IR_MAX_RANK, "the 'shape' input");
@@ -512,26 +620,7 @@ static bool lower_constant_of_shape(ox_ctx *cx, ox_node *n) {
     if (symbolic) dims[i] = t.dims[i];
   }
   if (!ox_check_size(cx, n, IR_F64, k, dims)) return false;
-  const Onnx__AttributeProto *a = ox_attr(n, "value");
-  ir_id v;
-  if (a) {
-    if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR || !a->t) return ox_error(cx, n, "attribute 'value' must be a tensor");
-    ir_shape s;
-    void *data;
-    int rc = ox_tensor_data(a->t, cx->base_dir, "attribute 'value'", &s, &data, cx->d);
-    if (rc != 0) {
-      cx->unsupported = rc == KILN_ERR_UNSUPPORTED; /* e.g. a string value */
-      return false;
-    }
-    if (ir_shape_elements(&s) != 1) {
-      free(data);
-      return ox_error(cx, n, "attribute 'value' must hold exactly one element");
-    }
-    v = ir_constant(&cx->b, ir_shape_scalar(s.type), data);
-    free(data);
-  } else {
-    v = ox_scalar(cx, IR_F32, 0);
-  }
+  ir_id v = fill_value(cx, n);
   if (v == IR_NONE) return false;
   if (symbolic) {
     t.type = ox_shape(cx, v).type;
@@ -542,8 +631,9 @@ static bool lower_constant_of_shape(ox_ctx *cx, ox_node *n) {
 
 /* Compress(x, condition, axis): the slices along axis (of the flattened
  * x without an axis) whose condition is true; a condition shorter than the
- * axis drops the rest. The condition decides the result's size, so it must
- * be known at import time; the result is a gather of those positions. */
+ * axis drops the rest. The condition decides the result's size: known at
+ * import time, the result is a gather of those positions; otherwise the
+ * count is a computed size (ops_datashape.c). */
 static bool lower_compress(ox_ctx *cx, ox_node *n) {
   if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 2)) return false;
@@ -563,6 +653,7 @@ static bool lower_compress(ox_ctx *cx, ox_node *n) {
   ir_shape sc_v = ox_shape(cx, n->in[1]);
   const ir_shape *sc = &sc_v;
   if (sc->rank != 1 || sc->type != IR_PRED) return ox_error(cx, n, "the condition must be a 1-D bool tensor");
+  if (!ox_is_const(cx, n->in[1])) return ox_compress_dynamic(cx, n, x, (int)axis);
   const uint8_t *c = ox_const_data(cx, n, n->in[1], "the 'condition' input");
   if (!c) return false;
   int64_t d = s->dims[axis], len = sc->dims[0] < d ? sc->dims[0] : d, k = 0;
@@ -621,11 +712,12 @@ static bool lower_reverse_sequence(ox_ctx *cx, ox_node *n) {
 }
 
 /* NonZero: the [rank, count] indices (row-major order) of the nonzero
- * elements. The count is data, so the input must be known at import time;
- * the result is a constant. */
+ * elements. An input known at import time gives a constant; otherwise the
+ * count is a computed size (ops_datashape.c). */
 static bool lower_non_zero(ox_ctx *cx, ox_node *n) {
   if (!static_inputs(cx, n)) return false;
   if (!ox_need_inputs(cx, n, 1)) return false;
+  if (!ox_is_const(cx, n->in[0])) return ox_nonzero_dynamic(cx, n);
   ir_shape s = ox_shape(cx, n->in[0]);
   const void *data = ox_const_data(cx, n, n->in[0], "the input (NonZero's result size depends on its values)");
   if (!data) return false;

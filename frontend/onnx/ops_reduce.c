@@ -254,6 +254,53 @@ static bool lower_hardmax(ox_ctx *cx, ox_node *n) { return softmax_common(cx, n,
  * more, using negative padding to crop the far end. Padding contributes the
  * combiner's identity (0 or 1), which is what an exclusive scan's first
  * element must be. */
+static ir_id scan_along(ox_ctx *cx, ir_id x, int64_t axis, bool excl, bool rev, ir_combiner comb) {
+  ir_shape s = ox_shape(cx, x);
+  int64_t len = s.dims[axis];
+  ir_window w;
+  memset(&w, 0, sizeof w);
+  w.rank = s.rank;
+  for (int i = 0; i < w.rank; i++) w.d[i] = (ir_window_dim){1, 1, 0, 0, 1, 1};
+  int64_t before = rev ? 0 : len - 1, after = rev ? len - 1 : 0;
+  if (excl) {
+    before += rev ? -1 : 1;
+    after += rev ? 1 : -1;
+  }
+  w.d[axis] = (ir_window_dim){len, 1, before, after, 1, 1};
+  return ir_reduce_window(&cx->b, x, &w, comb);
+}
+
+/* CumSum/CumProd whose axis is a run-time value (static dimensions, none
+ * of size 0): the result's shape does not depend on the axis, so the scan
+ * is computed along every axis 0..rank-1 and the one whose index equals the
+ * value (or the value + rank) selected. That costs rank scans instead of
+ * one; ranks are small. An axis outside [-rank, rank) (invalid in ONNX)
+ * selects none and gives zeros. */
+static bool cumulative_dynamic(ox_ctx *cx, ox_node *n, bool excl, bool rev, ir_combiner comb) {
+  ir_id x = n->in[0];
+  ir_shape s = ox_shape(cx, x), sa = ox_shape(cx, n->in[1]);
+  if (!ir_type_is_int(sa.type) || sa.type == IR_PRED || !ir_shape_is_static(&sa) || ir_shape_elements(&sa) != 1)
+    return ox_error(cx, n, "the 'axis' input must hold one integer");
+  if (!ox_refuse_symbolic(cx, n, x, 0, s.rank - 1, "input x",
+                          "with a run-time axis every dimension may be the scan's, whose window spans it whole"))
+    return false;
+  if (ir_shape_elements(&s) == 0) {
+    n->out[0] = x;
+    return true;
+  }
+  ir_id axis = ir_convert(&cx->b, ox_reshape(cx, n->in[1], 0, NULL), IR_I64);
+  ir_id y = ox_full_like(cx, x, s.type, 0);
+  for (int a = 0; a < s.rank; a++) {
+    ir_id hit = ir_binary(&cx->b, IR_OP_OR, ir_compare(&cx->b, IR_CMP_EQ, axis, ox_scalar(cx, IR_I64, a)),
+                          ir_compare(&cx->b, IR_CMP_EQ, axis, ox_scalar(cx, IR_I64, a - s.rank)));
+    y = ir_select(&cx->b, ir_broadcast(&cx->b, hit, s.rank, s.dims, NULL), scan_along(cx, x, a, excl, rev, comb), y);
+  }
+  n->out[0] = y;
+  return y != IR_NONE;
+}
+
+/* CumSum/CumProd: one scan along an axis known at import time (also from
+ * a Shape's constant entries), all of them for a run-time axis (above). */
 static bool cumulative(ox_ctx *cx, ox_node *n, ir_combiner comb) {
   if (!ox_need_inputs(cx, n, 2)) return false;
   ir_id x = n->in[0];
@@ -265,6 +312,7 @@ static bool cumulative(ox_ctx *cx, ox_node *n, ir_combiner comb) {
   int64_t excl = ox_attr_int(cx, n, "exclusive", 0, &ok), rev = ox_attr_int(cx, n, "reverse", 0, &ok);
   int64_t axis;
   if (!ok) return false;
+  if (!ox_is_const(cx, n->in[1])) return cumulative_dynamic(cx, n, excl != 0, rev != 0, comb);
   int got = ox_const_ints(cx, n, n->in[1], &axis, 1, "the 'axis' input");
   if (got < 0) return false;
   if (got != 1) return ox_error(cx, n, "the 'axis' input must hold one value");
@@ -276,17 +324,7 @@ static bool cumulative(ox_ctx *cx, ox_node *n, ir_combiner comb) {
     n->out[0] = x;
     return true;
   }
-  ir_window w;
-  memset(&w, 0, sizeof w);
-  w.rank = s.rank;
-  for (int i = 0; i < w.rank; i++) w.d[i] = (ir_window_dim){1, 1, 0, 0, 1, 1};
-  int64_t before = rev ? 0 : len - 1, after = rev ? len - 1 : 0;
-  if (excl) {
-    before += rev ? -1 : 1;
-    after += rev ? 1 : -1;
-  }
-  w.d[axis] = (ir_window_dim){len, 1, before, after, 1, 1};
-  n->out[0] = ir_reduce_window(&cx->b, x, &w, comb);
+  n->out[0] = scan_along(cx, x, axis, excl != 0, rev != 0, comb);
   return n->out[0] != IR_NONE;
 }
 
@@ -295,6 +333,27 @@ static bool lower_cumsum(ox_ctx *cx, ox_node *n) { return cumulative(cx, n, IR_C
 static bool lower_cumprod(ox_ctx *cx, ox_node *n) { return cumulative(cx, n, IR_COMB_MUL); }
 
 /* ---- TopK ---- */
+
+/* TopK with K a run-time input: the whole axis sorted as below, then cut
+ * to k, a computed size bounded by the axis' (static) size; the run-time
+ * check of set_symbol refuses a k outside [0, size]. */
+static bool topk_dynamic(ox_ctx *cx, ox_node *n, int64_t axis, bool largest) {
+  ir_shape s = ox_shape(cx, n->in[0]), sk = ox_shape(cx, n->in[1]);
+  if (!ox_axis(cx, n, axis, s.rank, false, &axis) ||
+      !ox_refuse_symbolic(cx, n, n->in[0], (int)axis, (int)axis, "input X",
+                          "a run-time K is bounded by the axis' static size"))
+    return false;
+  if (!ir_type_is_int(sk.type) || sk.type == IR_PRED || ir_shape_elements(&sk) != 1 || !ir_shape_is_static(&sk))
+    return ox_error(cx, n, "the 'K' input must hold one integer");
+  ir_shape is = s;
+  is.type = IR_I64;
+  ir_id ops[2] = {n->in[0], ir_iota(&cx->b, is, axis)};
+  ir_id sorted = ir_sort(&cx->b, 2, ops, axis, largest);
+  ir_dexpr e = ox_computed_size(cx, n, n->in[1], s.dims[axis], "k");
+  n->out[0] = ox_slice_axis_to(cx, ir_get_tuple_element(&cx->b, sorted, 0), (int)axis, e);
+  if (n->nout > 1) n->out[1] = ox_slice_axis_to(cx, ir_get_tuple_element(&cx->b, sorted, 1), (int)axis, e);
+  return n->out[0] != IR_NONE && (n->nout < 2 || n->out[1] != IR_NONE);
+}
 
 /* Sort along the axis with an iota of positions as the second operand
  * (stable: equal values keep increasing indices, as ONNX requires), then
@@ -311,6 +370,7 @@ static bool lower_topk(ox_ctx *cx, ox_node *n) {
   int64_t largest = n->opset >= 11 ? ox_attr_int(cx, n, "largest", 1, &ok) : 1;
   int64_t k;
   if (!ok) return false;
+  if (n->opset >= 10 && !ox_is_const(cx, n->in[1])) return topk_dynamic(cx, n, axis, largest != 0);
   if (n->opset >= 10) {
     int got = ox_const_ints(cx, n, n->in[1], &k, 1, "the 'K' input");
     if (got < 0) return false;

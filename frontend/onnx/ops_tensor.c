@@ -8,7 +8,9 @@
  * starts/ends, Squeeze's axes, Pad's pads, ...) must be known at import
  * time; it is read with ox_const_ints. Up to opset 9-12 (per op) such
  * values are attributes, later inputs: each lowering reads whichever the
- * node's opset defines.
+ * node's opset defines. The exception is Slice (opset 10 on), whose
+ * starts/ends/axes/steps may be run-time values: its sizes are then
+ * computed symbols (slice_dynamic).
  */
 #include <stdio.h>
 #include <string.h>
@@ -395,6 +397,181 @@ static int slice_bounds(ox_ctx *cx, const ox_node *n, const char *name, int inpu
   return k < 0 ? -2 : k;
 }
 
+/* ---- Slice with run-time starts, ends, axes or steps ---- */
+
+/* Whether one of Slice's starts/ends/axes/steps (inputs 1..4, opset 10 on)
+ * reads graph input values: no dimension expression gives it, so the
+ * result's sizes are decided at run time (slice_dynamic). Only in the entry
+ * computation, where computed sizes are set; a Loop body or If branch keeps
+ * the import-time path and its "must be known at compile time". */
+static bool slice_runtime(ox_ctx *cx, const ox_node *n) {
+  if (n->opset < 10 || cx->c != ir_module_entry(cx->m)) return false;
+  for (int i = 1; i < n->nin && i < 5; i++)
+    if (n->in[i] != IR_NONE && !ox_is_const(cx, n->in[i]) && ox_reads_data(cx, n->in[i], NULL, 0)) return true;
+  return false;
+}
+
+/* Slice input i (a 1-D integer tensor of static length, *k) as i64;
+ * IR_NONE after reporting. */
+static ir_id slice_param(ox_ctx *cx, const ox_node *n, int i, const char *what, int64_t *k) {
+  ir_shape s = ox_shape(cx, n->in[i]);
+  if (s.rank != 1 || !ir_shape_is_static(&s) || !ir_type_is_int(s.type) || s.type == IR_PRED) {
+    ox_error(cx, n, "the '%s' input must be a 1-D integer tensor of a static length", what);
+    return IR_NONE;
+  }
+  *k = s.dims[0];
+  return ox_convert(cx, n->in[i], IR_I64);
+}
+
+/* Which dimensions a run-time slice may cut (cut[d]): the first k without
+ * axes, the axes named by a constant axes input, every one otherwise.
+ * False after reporting an axis out of range. */
+static bool slice_cut_dims(ox_ctx *cx, const ox_node *n, int r, int64_t k, bool has_axes, bool *cut) {
+  if (!has_axes) {
+    if (k > r) return ox_error(cx, n, "%lld starts without axes, but the data has rank %d", (long long)k, r);
+    for (int d = 0; d < r; d++) cut[d] = d < k;
+    return true;
+  }
+  bool runtime = !ox_is_const(cx, n->in[3]);
+  for (int d = 0; d < r; d++) cut[d] = runtime;
+  if (runtime) return true;
+  int64_t axes[IR_MAX_RANK];
+  int na = ox_const_ints(cx, n, n->in[3], axes, IR_MAX_RANK, "the 'axes' input");
+  if (na < 0) return false;
+  for (int i = 0; i < na; i++) {
+    int64_t a;
+    if (!ox_axis(cx, n, axes[i], r, false, &a)) return false;
+    cut[a] = true;
+  }
+  return true;
+}
+
+/* Slice whose starts, ends, axes or steps are run-time values (opset 10
+ * on), on data of static dimensions (the bounds of the result's sizes).
+ *
+ * Per dimension d, a vector over the r dimensions computed in the IR:
+ * (start, end, step) = the entry i of the inputs whose axis is d or d - r
+ * (the last such i: NumPy's overwrite; ONNX calls repeated axes invalid),
+ * else (0, dim, 1); axes out of [-r, r) match no dimension (ONNX: invalid).
+ * Then the ONNX clamping (negative values count from the end; start into
+ * [0, dim] and end into [0, dim] for a positive step, start into
+ * [0, dim - 1] and end into [-1, dim - 1] for a negative one) and the
+ * length n_d = max(0, ceil((end - start) / step)), which becomes a computed
+ * size bounded by dim (set_symbol). A step of 0 is invalid in ONNX; here it
+ * gives length 0 instead of a division by zero. A step's magnitude is first
+ * clamped to max(dim, 1): |end - start| <= dim, so that leaves the length
+ * and the indices read unchanged, and keeps -step and i * step in range.
+ *
+ * The result is one gather of single elements at the index array
+ * [n_0, .., n_{r-1}, r] whose entry along the last dimension d is
+ * start_d + iota_d * step_d (every index lies in [0, dim - 1]). Dimensions
+ * the inputs cannot cut (outside constant axes, past the starts without
+ * axes) keep their static size and a plain iota. */
+static bool slice_dynamic(ox_ctx *cx, ox_node *n) {
+  ir_id x = n->in[0];
+  ir_shape s = ox_shape(cx, x);
+  int r = s.rank;
+  if (r == 0) return ox_error(cx, n, "input data must have rank >= 1");
+  if (!ox_refuse_symbolic(cx, n, x, 0, r - 1, "input data",
+                          "the sizes of a slice by run-time starts and ends are bounded by the data's static sizes"))
+    return false;
+  static const char *const what[4] = {"starts", "ends", "axes", "steps"};
+  ir_id p[4] = {IR_NONE, IR_NONE, IR_NONE, IR_NONE}; /* as i64 [k] */
+  int64_t k = -1;
+  for (int i = 0; i < 4; i++) {
+    if (i + 1 >= n->nin || n->in[i + 1] == IR_NONE) {
+      if (i < 2) return ox_error(cx, n, "needs starts and ends");
+      continue;
+    }
+    int64_t ki;
+    if ((p[i] = slice_param(cx, n, i + 1, what[i], &ki)) == IR_NONE) return false;
+    if (k >= 0 && ki != k) return ox_error(cx, n, "starts, ends, axes and steps must have the same length");
+    k = ki;
+  }
+  bool cut[IR_MAX_RANK], any = false;
+  if (!slice_cut_dims(cx, n, r, k, p[2] != IR_NONE, cut)) return false;
+  for (int d = 0; d < r; d++) any = any || cut[d];
+  if (k == 0 || !any) return done(n, x);
+  if (p[2] == IR_NONE) p[2] = ir_iota(&cx->b, ir_shape_make(IR_I64, 1, &k), 0);
+  if (p[3] == IR_NONE) p[3] = ir_broadcast(&cx->b, ox_scalar(cx, IR_I64, 1), 1, &k, NULL);
+
+  ir_builder *b = &cx->b;
+  int64_t rk[2] = {r, k}, map0 = 0, map1 = 1, one = 1;
+  ir_shape srk = ir_shape_make(IR_I64, 2, rk);
+  ir_id dim_i = ir_iota(b, srk, 0), in_i = ir_iota(b, srk, 1);
+  ir_id ax = ir_broadcast(b, p[2], 2, rk, &map1);
+  ir_id neg_i = ir_binary(b, IR_OP_SUB, dim_i, ox_full_like(cx, dim_i, IR_I64, r));
+  ir_id match = ir_binary(b, IR_OP_OR, ir_compare(b, IR_CMP_EQ, ax, dim_i), ir_compare(b, IR_CMP_EQ, ax, neg_i));
+  /* last[d]: the last entry naming dimension d, -1 for none. */
+  ir_id last = ir_reduce(b, ir_select(b, match, in_i, ox_full_like(cx, in_i, IR_I64, -1)), 1, &one, IR_COMB_MAX);
+  ir_id pick = ir_compare(b, IR_CMP_EQ, in_i, ir_broadcast(b, last, 2, rk, &map0));
+  ir_id zero_rk = ox_full_like(cx, in_i, IR_I64, 0);
+  ir_id dims = ox_const_i64(cx, r, s.dims);
+  ir_id zero = ox_full_like(cx, dims, IR_I64, 0), ones = ox_full_like(cx, dims, IR_I64, 1);
+  ir_id has = ir_compare(b, IR_CMP_GE, last, zero);
+  ir_id v[4]; /* start, end, step per dimension, defaults where no entry names it */
+  ir_id dflt[4] = {zero, dims, IR_NONE, ones};
+  for (int i = 0; i < 4; i++) {
+    if (i == 2) continue;
+    ir_id chosen = ir_select(b, pick, ir_broadcast(b, p[i], 2, rk, &map1), zero_rk);
+    v[i] = ir_select(b, has, ir_reduce(b, chosen, 1, &one, IR_COMB_ADD), dflt[i]);
+  }
+  for (int i = 0; i < 2; i++)
+    v[i] = ir_select(b, ir_compare(b, IR_CMP_LT, v[i], zero), ir_binary(b, IR_OP_ADD, v[i], dims), v[i]);
+  ir_id step = v[3];
+  ir_id pos = ir_compare(b, IR_CMP_GT, step, zero);
+  ir_id hi = ir_select(b, pos, dims, ir_binary(b, IR_OP_SUB, dims, ones));
+  ir_id start = ir_binary(b, IR_OP_MIN, ir_binary(b, IR_OP_MAX, v[0], zero), hi);
+  ir_id lo_end = ir_select(b, pos, zero, ox_full_like(cx, dims, IR_I64, -1));
+  ir_id end = ir_binary(b, IR_OP_MIN, ir_binary(b, IR_OP_MAX, v[1], lo_end), hi);
+  ir_id big = ir_binary(b, IR_OP_MAX, dims, ones);
+  step = ir_binary(b, IR_OP_MIN, ir_binary(b, IR_OP_MAX, step, ir_unary(b, IR_OP_NEG, big)), big);
+  ir_id stop = ir_compare(b, IR_CMP_EQ, step, zero);
+  ir_id dist = ir_select(b, pos, ir_binary(b, IR_OP_SUB, end, start), ir_binary(b, IR_OP_SUB, start, end));
+  dist = ir_binary(b, IR_OP_MAX, dist, zero);
+  ir_id mag = ir_select(b, stop, ones, ir_select(b, pos, step, ir_unary(b, IR_OP_NEG, step)));
+  ir_id len = ir_binary(b, IR_OP_DIV, ir_binary(b, IR_OP_SUB, ir_binary(b, IR_OP_ADD, dist, mag), ones), mag);
+  len = ir_binary(b, IR_OP_MIN, ir_select(b, stop, zero, len), dims);
+  if (len == IR_NONE || start == IR_NONE || step == IR_NONE) return false;
+
+  /* The sizes first: set_symbol precedes everything shaped by them. */
+  int64_t idims[IR_MAX_RANK + 1];
+  memcpy(idims, s.dims, (size_t)r * sizeof *idims);
+  idims[r] = 1;
+  ir_shape t = ir_shape_make(s.type, r, s.dims), ti = ir_shape_make(IR_I64, r + 1, idims);
+  ir_id st_d[IR_MAX_RANK], sp_d[IR_MAX_RANK];
+  for (int d = 0; d < r; d++) {
+    if (!cut[d]) continue;
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "d%d", d);
+    ir_dexpr e = ox_computed_size(cx, n, ox_slice_axis(cx, len, 0, d, d + 1, 1), s.dims[d], suffix);
+    if (!e || !ox_set_dim(cx, n, &t, d, e, "the result shape") || !ox_set_dim(cx, n, &ti, d, e, "the index shape"))
+      return false;
+    st_d[d] = ox_reshape(cx, ox_slice_axis(cx, start, 0, d, d + 1, 1), 0, NULL);
+    sp_d[d] = ox_reshape(cx, ox_slice_axis(cx, step, 0, d, d + 1, 1), 0, NULL);
+  }
+  /* No element to read (a dimension of size 0): the empty result of those
+   * sizes; a gather of 1-element slices needs every dimension >= 1. */
+  if (ir_shape_elements(&s) == 0) return done(n, ox_broadcast_shape(cx, ox_scalar(cx, s.type, 0), &t, NULL));
+  ir_id parts[IR_MAX_RANK];
+  for (int d = 0; d < r; d++) {
+    parts[d] = ir_iota(b, ti, d);
+    if (cut[d])
+      parts[d] = ir_binary(b, IR_OP_ADD, ir_binary(b, IR_OP_MUL, parts[d], ox_broadcast_shape(cx, sp_d[d], &ti, NULL)),
+                           ox_broadcast_shape(cx, st_d[d], &ti, NULL));
+  }
+  ir_id idx = r == 1 ? parts[0] : ir_concatenate(b, r, parts, r);
+  ir_gather_dims g;
+  memset(&g, 0, sizeof g);
+  g.index_vector_dim = r;
+  g.ncollapsed = g.nstart_map = r;
+  for (int d = 0; d < r; d++) {
+    g.collapsed_slice_dims[d] = g.start_index_map[d] = d;
+    g.slice_sizes[d] = 1;
+  }
+  return done(n, ir_gather(b, x, idx, &g));
+}
+
 /* Slice: starts/ends/axes as attributes before opset 10, inputs (with
  * steps) after. Bounds follow the ONNX clamping rules: negative values
  * count from the end; for a positive step start and end are clamped to
@@ -402,9 +579,11 @@ static int slice_bounds(ox_ctx *cx, const ox_node *n, const char *name, int inpu
  * Negative steps become a reverse plus a positive-step slice. With
  * symbolic dimensions or bounds computed from them, the same rules on
  * expressions (positive steps only), refused where the clamping is not
- * one expression for every binding. */
+ * one expression for every binding. Parameters read from graph input
+ * values take slice_dynamic instead. */
 static bool lower_slice(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
+  if (slice_runtime(cx, n)) return slice_dynamic(cx, n);
   ir_id x = n->in[0];
   ir_shape s_v = ox_shape(cx, x);
   const ir_shape *s = &s_v;

@@ -118,6 +118,7 @@ extern const ox_op ox_ops_norm[];      /* ops_norm.c */
 extern const ox_op ox_ops_pointwise[]; /* ops_pointwise.c */
 extern const ox_op ox_ops_attention[]; /* ops_attention.c */
 extern const ox_op ox_ops_sequence[];  /* ops_sequence.c: sequences and optionals */
+extern const ox_op ox_ops_datashape[]; /* ops_datashape.c: Unique, NonMaxSuppression */
 const ox_op *ox_find_op(const char *op_type);
 /* The i-th row of all the tables (in registry order), NULL past the end. */
 const ox_op *ox_op_index(size_t i);
@@ -229,6 +230,11 @@ struct ox_ctx {
   /* Sequence and optional values (ops_sequence.c), named by box ids. */
   struct ox_box *boxes;
   uint32_t nboxes, capboxes;
+  /* The import's options (NULL: none), and per --max-shape entry whether a
+   * lowering took it as the bound of a node output (ox_output_bound), so
+   * that import.c can refuse the entries nothing used. */
+  const onnx_options *opts;
+  bool *bound_used;
 };
 
 /* Fills on for node nd (position index) of the graph being imported, at
@@ -239,6 +245,9 @@ void ox_init_node(ox_ctx *cx, ox_node *on, const Onnx__NodeProto *nd, int index)
  * implements. For the main graph's and subgraphs' nodes alike; false after
  * reporting. */
 bool ox_check_version(ox_ctx *cx, const ox_node *n, const ox_op *op);
+/* The --max-shape entry naming node output `name` (a size that values
+ * decide, ops_datashape.c), marked as used; NULL when there is none. */
+const onnx_binding *ox_output_bound(ox_ctx *cx, const char *name);
 /* Reports an error about node n (name, op type, opset) and returns false. */
 bool ox_error(ox_ctx *cx, const ox_node *n, const char *fmt, ...) DIAG_PRINTF(3, 4);
 /* Like ox_error, and marks the failure as KILN_ERR_UNSUPPORTED (a valid
@@ -450,5 +459,35 @@ int ox_dexpr_decide(ox_ctx *cx, ir_cmp dir, ir_dexpr a, ir_dexpr b);
  * that is not one expression for every binding (a symbolic index that may
  * be negative, a clamp the ranges do not decide). */
 ir_dexpr ox_slice_index(ox_ctx *cx, ir_dexpr i, ir_dexpr d);
+
+/* data-dependent output sizes (ops_datashape.c): computed symbols
+ * (ir/symbolic.h) given their values by set_symbol. */
+/* Declares a computed symbol named after node n's first output and
+ * `suffix` (y_count), 0 <= value <= bound, and emits the set_symbol giving
+ * it count's value (an integer scalar or one-element tensor); returns its
+ * expression, 0 after reporting. Call it before building anything whose
+ * shape mentions the symbol. */
+ir_dexpr ox_computed_size(ox_ctx *cx, const ox_node *n, ir_id count, int64_t bound, const char *suffix);
+/* x sliced to [0, limit) along `axis`, whole along the rest. */
+ir_id ox_slice_axis_to(ox_ctx *cx, ir_id x, int axis, ir_dexpr limit);
+/* NonZero of a run-time input: sets n->out[0]; false after reporting. */
+bool ox_nonzero_dynamic(ox_ctx *cx, ox_node *n);
+/* Compress with a run-time condition (n->in[1], a 1-D bool) of x (already
+ * flattened without an axis) along `axis`: sets n->out[0]. */
+bool ox_compress_dynamic(ox_ctx *cx, ox_node *n, ir_id x, int axis);
+/* Whether v (not known at import time) reads the values of graph inputs,
+ * not only their dimensions: then no dimension expression gives it and
+ * only a bound makes a size it decides importable. The inputs' names are
+ * appended to names[0..len) as 'a', 'b' (names may be NULL). */
+bool ox_reads_data(ox_ctx *cx, ir_id v, char *names, size_t len);
+/* The bound of node n's output 0, a size that run-time values decide: the
+ * --max-shape entry naming it, of rank `rank`, into dims. false after
+ * reporting: inside a subgraph (unsupported), no entry (naming the flag;
+ * `inputs` lists the graph inputs the size depends on, as ox_reads_data
+ * gives them), or an entry of another rank. */
+bool ox_value_bound(ox_ctx *cx, const ox_node *n, int rank, int64_t *dims, const char *inputs);
+/* Range(start, limit, delta) of run-time scalars (n->in[0..3), type t)
+ * with at most `bound` elements: sets n->out[0]. */
+bool ox_range_dynamic(ox_ctx *cx, ox_node *n, ir_type t, int64_t bound);
 
 #endif

@@ -26,7 +26,6 @@
 
 #define STR OX_WHY_STRINGS
 #define RND OX_WHY_RANDOM
-#define DATA OX_WHY_DATA_SHAPE
 #define IMG OX_WHY_IMAGE
 #define BITS OX_WHY_BITCAST
 #define TODO OX_WHY_NOT_YET
@@ -65,7 +64,7 @@ const ox_spec_op ox_spec_ops[] = {
     {"CenterCropPad", {18}, TODO, false},
     {"Clip", {1, 6, 11, 12, 13}, TODO, false},
     {"Col2Im", {18}, TODO, false},
-    {"Compress", {9, 11}, DATA, false},
+    {"Compress", {9, 11}, TODO, false},
     {"Concat", {1, 4, 11, 13}, TODO, false},
     {"ConcatFromSequence", {11}, TODO, false},
     {"Constant", {1, 9, 11, 12, 13, 19, 21, 23, 24, 25}, TODO, false},
@@ -145,8 +144,8 @@ const ox_spec_op ox_spec_ops[] = {
     {"Multinomial", {7, 22}, RND, false},
     {"Neg", {1, 6, 13}, TODO, false},
     {"NegativeLogLikelihoodLoss", {12, 13, 22}, TODO, false},
-    {"NonMaxSuppression", {10, 11}, DATA, false},
-    {"NonZero", {9, 13}, DATA, false},
+    {"NonMaxSuppression", {10, 11}, TODO, false},
+    {"NonZero", {9, 13}, TODO, false},
     {"Not", {1}, TODO, false},
     {"OneHot", {9, 11}, TODO, false},
     {"Optional", {15}, TODO, false},
@@ -230,7 +229,7 @@ const ox_spec_op ox_spec_ops[] = {
     {"TopK", {1, 10, 11, 24}, TODO, false},
     {"Transpose", {1, 13, 21, 23, 24, 25}, TODO, false},
     {"Trilu", {14}, TODO, false},
-    {"Unique", {11}, DATA, false},
+    {"Unique", {11}, TODO, false},
     {"Unsqueeze", {1, 11, 13, 21, 23, 24, 25}, TODO, false},
     {"Upsample", {1, 7, 9, 10}, TODO, true},
     {"Where", {9, 16}, TODO, false},
@@ -240,7 +239,6 @@ const ox_spec_op ox_spec_ops[] = {
 
 #undef STR
 #undef RND
-#undef DATA
 #undef IMG
 #undef TODO
 #undef BITS

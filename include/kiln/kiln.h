@@ -105,7 +105,11 @@ KILN_API kiln_status kiln_context_bind_input_shape(kiln_context *ctx, const char
  * dims[i]. The model is compiled once and runs at any shape within the
  * bounds (kiln_model_bind_shapes). Replaces an earlier bound of the same
  * name; an input may not be both bound here and bound to a fixed shape by
- * kiln_context_bind_input_shape. */
+ * kiln_context_bind_input_shape. `input` may also name a node output whose
+ * size run-time values decide and the importer cannot bound (a Range or
+ * ConstantOfShape of run-time values): its dimensions then range over
+ * 0..dims[i], checked as the run computes them (docs/onnx-import.md,
+ * "Data-dependent sizes"). */
 KILN_API kiln_status kiln_context_bound_input_shape(kiln_context *ctx, const char *input, int rank, const int64_t *dims);
 
 /* ---- models ------------------------------------------------------------ */

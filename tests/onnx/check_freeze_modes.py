@@ -67,6 +67,18 @@ def main():
               "expected to pass, but skipped: node/test_reshape_reduced_dims" in out, out + err)
         rc, out, err = run(["--engine=interp", "--freeze-shape-inputs", "--expect-pass", expect])
         check("--freeze-shape-inputs: the same list passes", rc == 0, out + err)
+        # --expect-unfrozen: a listed case that needed its inputs frozen
+        # fails the run even in freeze mode; test_abs alone passes.
+        rc, out, err = run(["--engine=interp", "--freeze-shape-inputs", "--expect-pass", expect,
+                            "--expect-unfrozen", expect])
+        check("--expect-unfrozen: a listed case that needs frozen inputs fails the run", rc == 1 and
+              "expected to pass without frozen inputs, but needed frozen shape inputs: "
+              "node/test_reshape_reduced_dims" in out and "inputs, but did not pass: node/test_abs" not in out and
+              "frozen shape inputs: node/test_abs" not in out, out + err)
+        with open(expect, "w") as f:
+            f.write("node/test_abs\n")
+        rc, out, err = run(["--engine=interp", "--freeze-shape-inputs", "--expect-unfrozen", expect])
+        check("--expect-unfrozen: a list of real-input passes passes", rc == 0, out + err)
     finally:
         os.unlink(expect)
 

@@ -5,17 +5,18 @@
 # after a report unless told otherwise, so its output is checked too).
 # Skips (exit 77) when the test data is not installed.
 #
-# usage: run_conformance.sh [--cpu=NAME] [--features=LIST] [--freeze-shape-inputs] KILN ENGINE EXPECTED_PASS_FILE [DATA_DIR...]
+# usage: run_conformance.sh [--cpu=NAME] [--features=LIST] [--freeze-shape-inputs] [--expect-unfrozen=FILE] KILN ENGINE EXPECTED_PASS_FILE [DATA_DIR...]
 #
 # --cpu/--features go to test-onnx (code generated for that CPU instead of
-# this machine's), and so does --freeze-shape-inputs (cases whose import
+# this machine's), and so do --expect-unfrozen (cases that must pass with
+# every input real) and --freeze-shape-inputs (cases whose import
 # needs shape-deciding inputs frozen count as run frozen; the summary line
 # gives the count without freezing too); DATA_DIR (default: the four folders of the installed
 # test data) may also be single cases, for a subset.
 target=
 while :; do
   case "$1" in
-    --cpu=*|--features=*|--freeze-shape-inputs) target="$target $1"; shift ;;
+    --cpu=*|--features=*|--freeze-shape-inputs|--expect-unfrozen=*) target="$target $1"; shift ;;
     *) break ;;
   esac
 done
