@@ -736,16 +736,22 @@ kiln_status kiln_executable_run_shaped(kiln_executable *exe, const void *const *
       for (uint32_t i = 0; s == KILN_OK && output_dims && i < d->num_outputs; i++)
         if (output_dims[i]) memcpy(output_dims[i], d->outputs[i].dims, sizeof(int64_t) * (size_t)d->outputs[i].rank);
     }
-    if (s == KILN_ERR_SHAPE && exe->computed) {
-      /* The inputs fit: a size computed from values was out of its range. */
-      size_t k = (size_t)snprintf(msg, sizeof msg, "a size the run computes from values was outside its range (");
+    int ncomputed = 0;
+    for (int q = 0; q < exe->nsyms; q++) ncomputed += is_computed(exe, q);
+    if (s == KILN_ERR_SHAPE && ncomputed) {
+      /* The inputs fit: a size computed from values was out of its range
+       * (the code does not say which). */
+      size_t k = (size_t)snprintf(msg, sizeof msg, "a size the run computes from values was outside its range (%s",
+                                  ncomputed > 1 ? "one of " : "");
       for (int q = 0, first = 1; q < exe->nsyms && k < sizeof msg; q++) {
         if (!is_computed(exe, q)) continue;
         k += (size_t)snprintf(msg + k, sizeof msg - k, "%s%s in [0, %lld]", first ? "" : ", ", d->symbol_names[q],
                               (long long)d->symbol_bounds[q]);
         first = 0;
       }
-      if (k < sizeof msg) snprintf(msg + k, sizeof msg - k, "): e.g. a TopK's k larger than its axis");
+      if (k < sizeof msg)
+        snprintf(msg + k, sizeof msg - k, "): a value beyond what its op allows (a TopK's k above its axis) or beyond "
+                 "the --max-shape bound given for it");
     } else if (s == KILN_ERR_SHAPE) {
       why(msg, sizeof msg, s, "the executable's code refused the input shapes (KILN_ARTIFACT_ERR_SHAPE), though they fit "
           "its description");

@@ -468,6 +468,16 @@ kiln_status kiln_model_evaluate_shaped(kiln_model *m, const void *const *inputs,
   if (symbolic_inputs(m->m))
     return api_fail(m->ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_evaluate: the model has symbolic input dimensions; "
                     "make it static at the inputs' shapes first (kiln_model_bind_shapes)");
+  /* A symbol neither an input nor set_symbol gives has no value to run at
+   * (compiled code refuses it too). */
+  const ir_comp *e = ir_module_entry(m->m);
+  for (int k = 0; e && k < ir_sym_count(m->m); k++) {
+    if (ir_sym_is_computed(m->m, k)) continue;
+    for (uint32_t i = 0; i < e->ninsts; i++)
+      if (ir_inst_uses_sym(m->m, &e->insts[i], k))
+        return api_fail(m->ctx, KILN_ERR_INVALID_ARGUMENT, "kiln_model_evaluate: symbol %s is no input's dimension, so "
+                        "nothing gives its value (instruction %%%s uses it)", ir_sym_name(m->m, k), e->insts[i].name);
+  }
   if (!ir_eval_module_shaped(m->m, NULL, inputs, outputs, output_dims, &m->ctx->sink))
     return api_fail(m->ctx, KILN_ERR_RUNTIME, "evaluation failed");
   return KILN_OK;

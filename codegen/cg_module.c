@@ -906,7 +906,8 @@ static bool symbol_sources(cg_ctx *c, const ir_comp *e, uint32_t nin, sym_src *s
     const ir_shape *s = &e->insts[ir_comp_param(e, i)].shape;
     for (int j = 0; j < s->rank; j++) {
       int k = s->sym[j] ? ir_dexpr_as_sym(c->m, s->sym[j]) : -1;
-      if (k >= 0 && src[k].in < 0) src[k] = (sym_src){(int32_t)i, j};
+      /* A computed symbol is never an input's (ir_verify): set_symbol gives it. */
+      if (k >= 0 && src[k].in < 0 && !ir_sym_is_computed(c->m, k)) src[k] = (sym_src){(int32_t)i, j};
     }
   }
   for (int k = 0; k < n; k++) {

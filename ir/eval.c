@@ -112,10 +112,12 @@ static bool ev_get_dimension_size(ev_ctx *ctx, const ir_inst *in, const ev_array
 
 /* Gives a computed symbol its value, within [0, bound]. */
 static bool ev_set_symbol(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
-  int64_t v = ir_type_is_unsigned(ops[0].shape.type) && ir_elem_get_u(ops[0].shape.type, ops[0].data, 0) > (uint64_t)INT64_MAX
-                  ? INT64_MAX
-                  : ir_elem_get_i(ops[0].shape.type, ops[0].data, 0);
+  ir_type t = ops[0].shape.type;
   int k = (int)in->index;
+  int64_t v = ir_elem_get_i(t, ops[0].data, 0);
+  if (ir_type_is_unsigned(t) && ir_elem_get_u(t, ops[0].data, 0) > (uint64_t)ir_sym_bound(ctx->m, k))
+    return ev_fail(ctx, in, "the size '%s' is %llu here, outside [0, %lld] (its bound)", ir_sym_name(ctx->m, k),
+                   (unsigned long long)ir_elem_get_u(t, ops[0].data, 0), (long long)ir_sym_bound(ctx->m, k));
   if (v < 0 || v > ir_sym_bound(ctx->m, k))
     return ev_fail(ctx, in, "the size '%s' is %lld here, outside [0, %lld] (its bound)", ir_sym_name(ctx->m, k),
                    (long long)v, (long long)ir_sym_bound(ctx->m, k));

@@ -214,6 +214,11 @@ static bool verify_computed(ir_module *m, diag *d) {
           return false;
         }
         def = i;
+      } else if (in->op == IR_OP_PARAMETER && ir_inst_uses_sym(m, in, k)) {
+        /* The caller sizes the inputs: only an instruction sets a computed size. */
+        diag_error(d, "computation %%%s, instruction %%%s (parameter): an input's shape uses computed symbol %s, which only "
+                   "set_symbol gives a value", e->name, in->name, ir_sym_name(m, k));
+        return false;
       } else if (ir_inst_uses_sym(m, in, k) && def == IR_NONE) {
         diag_error(d, "computation %%%s, instruction %%%s (%s) uses computed symbol %s before a set_symbol gives it its value",
                    e->name, in->name, ir_op_name(in->op), ir_sym_name(m, k));

@@ -600,16 +600,26 @@ bool ox_value_bound(ox_ctx *cx, const ox_node *n, int rank, int64_t *dims, const
   return true;
 }
 
-/* ceil(a / d) of i64 scalars, exact: the truncating quotient, plus one
- * when the remainder is nonzero and has the sign of d (then the true
- * quotient is positive and was rounded down). */
-static ir_id ceil_div_i64(ox_ctx *cx, ir_id a, ir_id d) {
-  ir_id zero = ox_scalar(cx, IR_I64, 0);
-  ir_id q = ir_binary(&cx->b, IR_OP_DIV, a, d), r = ir_binary(&cx->b, IR_OP_REM, a, d);
-  ir_id same =
-      ir_compare(&cx->b, IR_CMP_EQ, ir_compare(&cx->b, IR_CMP_LT, r, zero), ir_compare(&cx->b, IR_CMP_LT, d, zero));
-  ir_id up = ir_binary(&cx->b, IR_OP_AND, ir_compare(&cx->b, IR_CMP_NE, r, zero), same);
-  return ir_select(&cx->b, up, ir_binary(&cx->b, IR_OP_ADD, q, ox_scalar(cx, IR_I64, 1)), q);
+/* ceil((limit - start) / delta) for i64 scalars when the range goes from
+ * start towards limit (else 0), exactly: the distance and |delta| in u64
+ * (no overflow for any int64 values: INT64_MIN to INT64_MAX is 2^64 - 1),
+ * the quotient rounded up, then saturated at INT64_MAX so that a range
+ * longer than any bound is refused by set_symbol rather than wrapped. */
+static ir_id range_len_i64(ox_ctx *cx, ir_id start, ir_id limit, ir_id delta) {
+  ir_id zero = ox_scalar(cx, IR_I64, 0), uzero = ox_scalar(cx, IR_U64, 0);
+  ir_id up = ir_compare(&cx->b, IR_CMP_GT, limit, start), pos = ir_compare(&cx->b, IR_CMP_GT, delta, zero);
+  ir_id towards = ir_binary(&cx->b, IR_OP_AND, ir_compare(&cx->b, IR_CMP_EQ, up, pos),
+                            ir_compare(&cx->b, IR_CMP_NE, delta, zero));
+  ir_id us = ir_convert(&cx->b, start, IR_U64), ul = ir_convert(&cx->b, limit, IR_U64);
+  ir_id ud = ir_convert(&cx->b, delta, IR_U64);
+  ir_id dist = ir_select(&cx->b, up, ir_binary(&cx->b, IR_OP_SUB, ul, us), ir_binary(&cx->b, IR_OP_SUB, us, ul));
+  ir_id mag = ir_select(&cx->b, pos, ud, ir_binary(&cx->b, IR_OP_SUB, uzero, ud));
+  mag = ir_binary(&cx->b, IR_OP_MAX, mag, ox_scalar(cx, IR_U64, 1)); /* delta 0: not towards anyway */
+  ir_id q = ir_binary(&cx->b, IR_OP_DIV, dist, mag);
+  ir_id more = ir_compare(&cx->b, IR_CMP_NE, ir_binary(&cx->b, IR_OP_REM, dist, mag), uzero);
+  q = ir_binary(&cx->b, IR_OP_ADD, q, ir_convert(&cx->b, more, IR_U64));
+  q = ir_binary(&cx->b, IR_OP_MIN, q, ir_constant_i(&cx->b, IR_U64, INT64_MAX)); /* exact, unlike a double */
+  return ir_select(&cx->b, towards, ir_convert(&cx->b, q, IR_I64), zero);
 }
 
 /* Range of run-time scalars: the length max(0, ceil((limit - start) /
@@ -634,7 +644,7 @@ bool ox_range_dynamic(ox_ctx *cx, ox_node *n, ir_type t, int64_t bound) {
   } else {
     ir_id w[3];
     for (int i = 0; i < 3; i++) w[i] = ir_convert(&cx->b, v[i], IR_I64);
-    len = ceil_div_i64(cx, ir_binary(&cx->b, IR_OP_SUB, w[1], w[0]), w[2]);
+    len = range_len_i64(cx, w[0], w[1], w[2]);
   }
   ir_id zero = ox_scalar(cx, IR_I64, 0);
   len = ir_binary(&cx->b, IR_OP_MAX, len, zero);

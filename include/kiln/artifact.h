@@ -98,6 +98,14 @@
  * artifact exports run_shaped (a static one checks that the dimensions
  * are its own); `run` runs a symbolic artifact at the bounds.
  *
+ * Data-dependent sizes: a symbol marked in `symbol_computed` is a size the
+ * run computes from values (NonZero's count, a TopK's k input; docs/ir.md,
+ * "Data-dependent sizes"), 0 <= value <= bound. No input gives it; outputs
+ * whose dimensions use it are only known when run_shaped returns (through
+ * output_dims; `run` gives no way to learn them). A value outside its range
+ * makes run_shaped return KILN_ARTIFACT_ERR_SHAPE from the middle of the
+ * run: outputs may then hold partial results.
+ *
  * Versioning: `abi_version` changes when a field changes meaning or
  * position; new fields are only ever appended, and `size` says how many
  * bytes of the struct this artifact provides. A reader checks
@@ -200,15 +208,15 @@ typedef struct kiln_artifact_desc {
    * covers them. */
   uint32_t num_symbols;                      /* 0: every dimension is static */
   const char *const *symbol_names;           /* num_symbols: the model's names ("batch") */
-  const int64_t *symbol_bounds;              /* num_symbols: each symbol's value lies in [1, bound] */
+  const int64_t *symbol_bounds;              /* num_symbols: each symbol's value lies in [1, bound] ([0, bound]: computed) */
   const int32_t *const *input_dim_symbols;   /* num_inputs arrays of rank entries: KILN_ARTIFACT_DIM_* or a symbol */
   const int32_t *const *output_dim_symbols;  /* num_outputs arrays, the same */
   const char *const *input_shapes;           /* num_inputs: the shape as text, "f32[batch,3,224,224]" */
   const char *const *output_shapes;          /* num_outputs: the same, "f32[batch,1000]" */
   int (*run_shaped)(const void *const *inputs, const int64_t *const *input_dims, void *const *outputs,
                     int64_t *const *output_dims, void *workspace);
-  /* Appended later within ABI version 1 (see "Data-dependent sizes" above): read only when `size`
-   * covers it. num_symbols entries: 1 for a size the run computes from values (NonZero's count, a
+  /* Appended later within ABI version 1 (see "Data-dependent sizes" above, under "Symbolic
+   * dimensions"): read only when `size` covers it. num_symbols entries: 1 for a size the run computes from values (NonZero's count, a
    * TopK's k input), 0 <= value <= bound, known only once run_shaped returns; 0 for a size the
    * inputs' dimensions give. */
   const unsigned char *symbol_computed;

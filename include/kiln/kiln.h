@@ -193,7 +193,7 @@ KILN_API kiln_status kiln_pass_info(int i, const char **name, const char **summa
 KILN_API kiln_status kiln_model_evaluate(kiln_model *m, const void *const *inputs, void *const *outputs);
 /* kiln_model_evaluate that also reports the outputs' actual dimensions:
  * for a model whose output sizes depend on values (NonZero, Unique, TopK
- * with k as an input; docs/symbolic.md, "Data-dependent sizes") outputs[i]
+ * with k as an input; docs/ir.md, "Data-dependent sizes") outputs[i]
  * holds kiln_model_output's dims (the bounds) worth of bytes and is
  * written densely at the actual dimensions, stored into output_dims[i]
  * (rank-many; output_dims or an entry may be NULL). */

@@ -116,6 +116,20 @@ def main():
     compare("Range int64 delta=0", kiln, m, d, flags,
             {"s": np.array(0, np.int64), "l": np.array(3, np.int64), "d": np.array(0, np.int64)},
             {"r": np.zeros(0, np.int64)})
+    # Extreme int64 values: limit - start does not fit int64; the length
+    # is still exact (empty away from the limit, refused when too long,
+    # never wrapped), and a last element near INT64_MAX.
+    lo, hi = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    compare("Range int64 (INT64_MAX, INT64_MIN, 1) is empty", kiln, m, d, flags,
+            {"s": np.array(hi, np.int64), "l": np.array(lo, np.int64), "d": np.array(1, np.int64)},
+            {"r": np.zeros(0, np.int64)})
+    refused_at_run_time("Range int64 (INT64_MIN, INT64_MAX, 1)", kiln, m, d, flags,
+                        {"s": np.array(lo, np.int64), "l": np.array(hi, np.int64), "d": np.array(1, np.int64)}, 8)
+    refused_at_run_time("Range int64 (0, INT64_MIN, -1)", kiln, m, d, flags,
+                        {"s": np.array(0, np.int64), "l": np.array(lo, np.int64), "d": np.array(-1, np.int64)}, 8)
+    compare("Range int64 (INT64_MIN, INT64_MAX, INT64_MAX) has 3 elements", kiln, m, d, flags,
+            {"s": np.array(lo, np.int64), "l": np.array(hi, np.int64), "d": np.array(hi, np.int64)},
+            {"r": np.array([lo, -1, hi - 1], np.int64)})
 
     # ConstantOfShape of a run-time shape, bound 4x5x3.
     m = save_model(os.path.join(out, "cos.onnx"),

@@ -199,6 +199,16 @@ if os.path.exists(so2):
         if want == 0:
             check(int(od[0][0]) == k and same(y[:k], x6[:k]), 'firstk .so, k=%d: y and its dims' % k)
 
+# kiln verify compares the outputs at the sizes each side computed;
+# bisection, whose kernel buffers are sized for the bounds, refuses.
+xp = os.path.join(WORK, 'x_mixed.npy')
+r = subprocess.run([KILN, 'verify', count_kir, '--input', 'x=' + xp], capture_output=True, text=True)
+check(r.returncode == 0 and 'PASS pos f32[5]' in r.stdout and 'PASS neg2 i64[2]' in r.stdout,
+      'count: kiln verify passes at the actual sizes (%s)' % (r.stdout + r.stderr).strip()[-300:])
+r = subprocess.run([KILN, 'verify', '--kernels', count_kir, '--input', 'x=' + xp], capture_output=True, text=True)
+check(r.returncode == 1 and 'does not support sizes the run computes from values' in r.stderr,
+      'count: kiln verify --kernels refuses with exit 1 (%d, %s)' % (r.returncode, r.stderr.strip()[-200:]))
+
 # The text form round trips.
 r1 = subprocess.run([KILN, 'opt', count_kir], capture_output=True, text=True)
 p1 = write('count_printed', r1.stdout)
@@ -258,6 +268,15 @@ ENTRY %main outputs={"y"} {
   ROOT %r = (i64[]) tuple(%n)
 }
 ''', 'integer scalar'),
+    'input sized by a computed symbol': ('''module b6
+symbol n <= 4, computed
+ENTRY %main outputs={"y"} {
+  %c = i64[] constant(2)
+  %n = i64[] set_symbol(%c), index=0
+  %x = f32[n]{0} parameter(0), io_name="x"
+  ROOT %r = (f32[n]{0}) tuple(%x)
+}
+''', "an input's shape uses computed symbol n"),
     'bad keyword': ('''module b5
 symbol n <= 4, computd
 ENTRY %main outputs={"y"} {
