@@ -751,7 +751,8 @@ kiln_status kiln_executable_run_shaped(kiln_executable *exe, const void *const *
       }
       if (k < sizeof msg)
         snprintf(msg + k, sizeof msg - k, "): a value beyond what its op allows (a TopK's k above its axis) or beyond "
-                 "the --max-shape bound given for it");
+                 "the --max-shape bound given for it; or a check of the values that decide such sizes failed (a "
+                 "Reshape's shape input giving another element count, ...)");
     } else if (s == KILN_ERR_SHAPE) {
       why(msg, sizeof msg, s, "the executable's code refused the input shapes (KILN_ARTIFACT_ERR_SHAPE), though they fit "
           "its description");

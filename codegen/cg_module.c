@@ -452,6 +452,8 @@ static void emit_custom_call(cg_ctx *c, plan *p, entry_state *st, ir_id id, LLVM
   fail_if(c, st, LLVMBuildICmp(c->b, LLVMIntNE, r, cg_i32(c, 0), ""), KILN_ARTIFACT_ERR_CUSTOM_CALL);
 }
 
+static LLVMValueRef shape_bytes(cg_ctx *c, const ir_shape *s);
+
 /* set_symbol: the integer scalar operand, checked against [0, bound],
  * becomes the computed symbol's value in the binding (read by every later
  * kernel and by run_shaped for the outputs' dimensions) and the result. */
@@ -473,6 +475,22 @@ static void emit_set_symbol(cg_ctx *c, plan *p, entry_state *st, ir_id id) {
     LLVMBuildStore(c->b, v, LLVMBuildGEP2(c->b, c->t_i64, st->bind, &idx, 1, ""));
   }
   LLVMBuildStore(c->b, v, slot_ptr(c, p, st, p->first[id]));
+}
+
+/* assert(ok, x): the run stops (KILN_ARTIFACT_ERR_SHAPE: the checks are
+ * of values that decide shapes) unless ok holds; the result is a copy of
+ * x (the small scalars the importer checks). */
+static void emit_assert(cg_ctx *c, plan *p, entry_state *st, ir_id id) {
+  const ir_inst *in = &p->e->insts[id];
+  const ir_shape *xs = &p->e->insts[in->ops[1]].shape;
+  if (!ir_shape_equal(xs, &in->shape)) {
+    cg_fail(c, "%%%s (assert): the result's layout differs from its operand's", in->name);
+    return;
+  }
+  LLVMValueRef ok = LLVMBuildLoad2(c->b, c->t_i8, slot_ptr(c, p, st, slot_of(p, in->ops[0], 0)), "");
+  fail_if(c, st, LLVMBuildICmp(c->b, LLVMIntEQ, ok, LLVMConstInt(c->t_i8, 0, 0), ""), KILN_ARTIFACT_ERR_SHAPE);
+  LLVMValueRef dst = slot_ptr(c, p, st, p->first[id]), src = slot_ptr(c, p, st, slot_of(p, in->ops[1], 0));
+  if (ir_shape_bytes(xs) > 0 && dst != src) LLVMBuildMemMove(c->b, dst, 1, src, 1, shape_bytes(c, xs));
 }
 
 /* custom_call targets become symbol names as they are: letters, digits,
@@ -845,6 +863,10 @@ static LLVMValueRef build_run(cg_ctx *c, plan *p, uint32_t nin, uint32_t nout, i
     bool custom = in->op == IR_OP_CUSTOM_CALL;
     if (in->op == IR_OP_SET_SYMBOL) {
       emit_set_symbol(c, p, &st, id);
+      continue;
+    }
+    if (in->op == IR_OP_ASSERT) {
+      emit_assert(c, p, &st, id);
       continue;
     }
     if (!custom && !p->has_launch[id]) continue;
@@ -1351,7 +1373,8 @@ static bool build_level(cg_ctx *c, const ir_comp *e, uint32_t nin, uint32_t nout
     }
     int k = p.slots[p.first[id]].kind;
     if (k != S_TEMP && k != S_OUTPUT && k != S_INPLACE && k != S_SLICE) continue;
-    if (in->op == IR_OP_CUSTOM_CALL || in->op == IR_OP_SET_SYMBOL || concat_in_place(&p, id)) continue;
+    if (in->op == IR_OP_CUSTOM_CALL || in->op == IR_OP_SET_SYMBOL || in->op == IR_OP_ASSERT || concat_in_place(&p, id))
+      continue;
     ok = plan_launch(c, &p, id);
   }
   if (ok) ok = place_scratch(c, &p);

@@ -252,6 +252,13 @@ ir_id ir_set_symbol(ir_builder *b, ir_id x, int sym) {
   return ir_build(b, &p);
 }
 
+ir_id ir_assert(ir_builder *b, ir_id ok, ir_id x, const char *message) {
+  ir_id ops[2] = {ok, x};
+  ir_inst p = proto(IR_OP_ASSERT, 2, ops);
+  p.config = message ? message : "";
+  return ir_build(b, &p);
+}
+
 ir_id ir_dynamic_slice(ir_builder *b, ir_id x, const ir_id *starts, const int64_t *sizes) {
   if (x == IR_NONE) return IR_NONE;
   int r = ir_shape_of(b->c, x)->rank;

@@ -62,6 +62,12 @@ ir_id ir_get_dimension_size(ir_builder *b, ir_id x, int64_t dim);
 /* Gives computed symbol `sym` (ir_sym_declare_computed) the value of the
  * integer scalar x at run time; the result is that value as an i64. */
 ir_id ir_set_symbol(ir_builder *b, ir_id x, int sym);
+/* x, once the pred scalar `ok` holds at run time; when it does not, the run
+ * stops with an error carrying `message` (copied into the module): a check
+ * of values that decide shapes (a Reshape's shape input giving another
+ * element count). Keep the result in use (feed it to set_symbol or the op
+ * that needs the check): like any value, an unused assert is dropped. */
+ir_id ir_assert(ir_builder *b, ir_id ok, ir_id x, const char *message);
 /* starts: rank-many scalar integer ids. */
 ir_id ir_dynamic_slice(ir_builder *b, ir_id x, const ir_id *starts, const int64_t *sizes);
 ir_id ir_dynamic_update_slice(ir_builder *b, ir_id x, ir_id update, const ir_id *starts);

@@ -126,8 +126,17 @@ static bool ev_set_symbol(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, e
   return true;
 }
 
+/* x, once ok holds; else the run stops with the message. */
+static bool ev_assert(ev_ctx *ctx, const ir_inst *in, const ev_array *ops, ev_array *out) {
+  if (!*(const uint8_t *)ops[0].data) return ev_fail(ctx, in, "%s", in->config ? in->config : "assertion failed");
+  int64_t bytes = ir_shape_bytes(&ops[1].shape);
+  if (bytes > 0) memcpy(out->data, ops[1].data, (size_t)bytes);
+  return true;
+}
+
 static ev_kernel kernel_for(ir_family f) {
   switch (f) {
+    case IR_FAM_ASSERT: return ev_assert;
     case IR_FAM_SET_SYMBOL: return ev_set_symbol;
     case IR_FAM_IOTA: return ev_iota;
     case IR_FAM_GET_DIMENSION_SIZE: return ev_get_dimension_size;

@@ -46,7 +46,7 @@ typedef enum ir_family {
   IR_FAM_DYNAMIC_UPDATE_SLICE, IR_FAM_CONCATENATE, IR_FAM_PAD, IR_FAM_REVERSE,
   IR_FAM_GATHER, IR_FAM_SCATTER, IR_FAM_REDUCE, IR_FAM_REDUCE_WINDOW, IR_FAM_DOT,
   IR_FAM_CONVOLUTION, IR_FAM_SORT, IR_FAM_TUPLE, IR_FAM_GET_TUPLE_ELEMENT,
-  IR_FAM_FUSION, IR_FAM_CUSTOM_CALL, IR_FAM_CONDITIONAL, IR_FAM_WHILE, IR_FAM_GET_DIMENSION_SIZE, IR_FAM_SET_SYMBOL,
+  IR_FAM_FUSION, IR_FAM_CUSTOM_CALL, IR_FAM_CONDITIONAL, IR_FAM_WHILE, IR_FAM_GET_DIMENSION_SIZE, IR_FAM_SET_SYMBOL, IR_FAM_ASSERT,
 } ir_family;
 
 typedef enum ir_op {
@@ -295,6 +295,12 @@ void ir_replace_uses(ir_comp *c, ir_id from, ir_id to);
  * instructions not reachable from the root (parameters always stay), and
  * renumbers. Returns false when out of memory or on a cycle. */
 bool ir_comp_canonicalize(ir_module *m, ir_comp *c);
+/* Computed symbols (ir/symbolic.h): an instruction that mentions one
+ * depends on the set_symbol giving it its value, although no operand says
+ * so. Those extra edges of c as CSR arrays: the set_symbols instruction i
+ * depends on are dep[start[i] .. start[i+1]) (distinct); *start and *dep
+ * NULL when c has none. Both malloc'd; false on out of memory. */
+bool ir_comp_symbol_deps(const ir_module *m, const ir_comp *c, uint32_t **start, uint32_t **dep);
 
 /* Shape inference: the single rule book used by the builder, the parser and
  * the verifier. For ops whose result is partly given (parameter, constant,

@@ -179,12 +179,9 @@ void ir_replace_uses(ir_comp *c, ir_id from, ir_id to) {
  * topological, dropping only dead instructions; a pass that broke the
  * order (appended and redirected) also broke the schedule, which falls
  * back to the depth-first order below. */
-/* Computed symbols (ir/symbolic.h): an instruction that mentions one
- * depends on the set_symbol that gives it its value, although no operand
- * says so. Those extra edges of c as CSR arrays (the deps of instruction i
- * are dep[start[i] .. start[i+1])); *start NULL when there are none. False
- * on out of memory. */
-static bool symbol_deps(const ir_module *m, const ir_comp *c, uint32_t **start, uint32_t **dep) {
+/* ir.h. Symbol k's set_symbol is found by its index; one edge per
+ * symbol an instruction mentions. */
+bool ir_comp_symbol_deps(const ir_module *m, const ir_comp *c, uint32_t **start, uint32_t **dep) {
   *start = *dep = NULL;
   if (!m || !ir_module_has_computed_syms(m)) return true;
   int ns = ir_sym_count(m);
@@ -233,7 +230,7 @@ static bool keep_scheduled_order(const ir_module *m, ir_comp *c) {
       if (c->insts[i].ops[k] >= i) return false;
   if (c->root == IR_NONE || c->root >= n) return false;
   uint32_t *start, *dep;
-  if (!symbol_deps(m, c, &start, &dep)) return false;
+  if (!ir_comp_symbol_deps(m, c, &start, &dep)) return false;
   uint8_t *live = calloc(n, 1);
   uint32_t *newid = malloc(n * sizeof *newid);
   if (!live || !newid) {
@@ -272,7 +269,7 @@ bool ir_comp_canonicalize(ir_module *m, ir_comp *c) {
     c->keep_order = false;
   }
   uint32_t *start, *dep;
-  if (!symbol_deps(m, c, &start, &dep)) return false;
+  if (!ir_comp_symbol_deps(m, c, &start, &dep)) return false;
   uint32_t *newid = malloc(n * sizeof *newid);
   uint8_t *state = calloc(n, 1); /* 0 new, 1 on stack, 2 done */
   uint32_t *order = malloc(n * sizeof *order);

@@ -37,7 +37,7 @@
   X(RHS_CONTRACT, "rhs_contracting_dims") X(DIM_LABELS, "dim_labels") X(GROUPS, "feature_group_count")   \
   X(INDEX, "index") X(KIND, "kind") X(CALLS, "calls") X(TARGET, "custom_call_target")                    \
   X(CONFIG, "backend_config") X(LOC, "loc") X(TRUE_COMP, "true_computation")                              \
-  X(FALSE_COMP, "false_computation") X(CONDITION, "condition") X(BODY, "body")
+  X(FALSE_COMP, "false_computation") X(CONDITION, "condition") X(BODY, "body") X(MESSAGE, "message")
 
 enum {
 #define X(e, s) K_##e,
@@ -93,6 +93,7 @@ static void family_keys(ir_family f, uint64_t *req, uint64_t *opt) {
       *req = B(TARGET);
       *opt |= B(CONFIG);
       break;
+    case IR_FAM_ASSERT: *req = B(MESSAGE); break;
     default: break;
   }
 }
@@ -917,7 +918,8 @@ static bool parse_attr(parser *p, ir_module *m, ir_inst *in, attrs *a) {
   switch (key) {
     case K_IO_NAME: return (in->io_name = string_tok(p)) != NULL;
     case K_TARGET: return (in->target = string_tok(p)) != NULL;
-    case K_CONFIG: return (in->config = string_tok(p)) != NULL;
+    case K_CONFIG:
+    case K_MESSAGE: return (in->config = string_tok(p)) != NULL;
     case K_IOTA_DIM:
     case K_IVD:
     case K_GROUPS:

@@ -289,6 +289,10 @@ static void put_attrs(strbuf *b, const ir_module *m, const ir_comp *c, const ir_
                 in->called < m->ncomps ? m->comps[in->called]->name : "?",
                 in->called2 < m->ncomps ? m->comps[in->called2]->name : "?");
       break;
+    case IR_FAM_ASSERT:
+      sb_puts(b, ", message=");
+      sb_put_quoted(b, in->config ? in->config : "");
+      break;
     case IR_FAM_CUSTOM_CALL:
       sb_puts(b, ", custom_call_target=");
       sb_put_quoted(b, in->target ? in->target : "");

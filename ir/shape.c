@@ -824,6 +824,15 @@ bool ir_infer_shape(ir_module *m, const ir_comp *c, const ir_inst *in, ir_shape 
       r = ir_shape_scalar(IR_I64);
       break;
 
+    case IR_FAM_ASSERT: {
+      const ir_shape *ok = OPS(0);
+      if (ok->rank != 0 || ok->type != IR_PRED) FAIL("assert's first operand must be a pred scalar, not %s", sstr(m, ok, b1));
+      if (!in->config) FAIL("assert needs a message");
+      if (OPS(1)->type == IR_TUPLE) FAIL("assert's second operand must be an array, not a tuple");
+      r = *OPS(1);
+      break;
+    }
+
     case IR_FAM_SET_SYMBOL:
       if (x->rank != 0 || !ir_type_is_int(x->type))
         FAIL("set_symbol takes an integer scalar, not %s", sstr(m, x, b1));

@@ -17,6 +17,7 @@ static bool foldable(const ir_comp *c, const ir_inst *in) {
     case IR_OP_CONSTANT:
     case IR_OP_CUSTOM_CALL:
     case IR_OP_SET_SYMBOL: /* gives a size its value: stays, whatever its operand */
+    case IR_OP_ASSERT:     /* a failing check must fail the run, not the compile */
     case IR_OP_FUSION:
     case IR_OP_CONDITIONAL: /* control flow stays: its bodies are folded on their own */
     case IR_OP_WHILE:

@@ -284,6 +284,7 @@ static bool root_candidate(const fuse *f, const ir_inst *in) {
     case IR_OP_CUSTOM_CALL: case IR_OP_SORT: case IR_OP_SCATTER: case IR_OP_FUSION:
     case IR_OP_CONDITIONAL: case IR_OP_WHILE: /* control flow is never fused */
     case IR_OP_SET_SYMBOL: /* sets a size in the entry function, before any kernel that reads it */
+    case IR_OP_ASSERT:     /* checked in the entry function */
       return false;
     default: return in->shape.type != IR_TUPLE && !is_alias(f, in);
   }

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/symbolic.h"
 #include "passes/pass.h"
 
 /* Puts instruction order[k] at position k, renumbering operands. */
@@ -60,13 +59,16 @@ static int64_t alloc_bytes(const ir_comp *e, const ir_inst *in) {
   return b;
 }
 
-/* The memory-first order into order[0..n). */
-static bool list_schedule(const ir_comp *e, uint32_t *order) {
+/* The memory-first order into order[0..n). An instruction that mentions
+ * a computed symbol also waits for its set_symbol (ir_comp_symbol_deps). */
+static bool list_schedule(const ir_module *m, const ir_comp *e, uint32_t *order) {
   uint32_t n = e->ninsts;
   uint32_t *users = calloc(n, sizeof *users), *waiting = calloc(n, sizeof *waiting);
   uint8_t *done = calloc(n, 1);
   int64_t *bytes = malloc(n * sizeof *bytes);
-  bool ok = users && waiting && done && bytes;
+  uint32_t *sstart = NULL, *sdep = NULL;
+  bool ok = users && waiting && done && bytes && ir_comp_symbol_deps(m, e, &sstart, &sdep);
+  for (uint32_t i = 0; ok && sstart && i < n; i++) waiting[i] += sstart[i + 1] - sstart[i];
   for (uint32_t i = 0; ok && i < n; i++) {
     const ir_inst *in = &e->insts[i];
     bytes[i] = alloc_bytes(e, in);
@@ -129,8 +131,12 @@ static bool list_schedule(const ir_comp *e, uint32_t *order) {
         for (uint32_t r = 0; r < q; r++) dup = dup || ui->ops[r] == ui->ops[q];
         if (!dup && ui->ops[q] == best) waiting[u]--;
       }
+      for (uint32_t q = sstart ? sstart[u] : 0; sstart && q < sstart[u + 1]; q++)
+        if (sdep[q] == best) waiting[u]--;
     }
   }
+  free(sstart);
+  free(sdep);
   free(users);
   free(waiting);
   free(done);
@@ -147,12 +153,6 @@ static bool fail(pass_ctx *ctx, const char *what) {
 bool pass_schedule(ir_module *m, pass_ctx *ctx) {
   ir_comp *e = ir_module_entry(m);
   if (!e || e->ninsts < 3) return false;
-  /* Sizes set at run time (set_symbol) order instructions beyond their
-   * operands; the list scheduler knows operands only: keep the order. */
-  if (ir_module_has_computed_syms(m)) {
-    pass_remark(ctx, "schedule: the module has sizes computed at run time (set_symbol); the order is kept");
-    return false;
-  }
   uint32_t n = e->ninsts;
   uint32_t *order = malloc(n * sizeof *order), *inverse = malloc(n * sizeof *inverse);
   if (!order || !inverse) {
@@ -161,7 +161,7 @@ bool pass_schedule(ir_module *m, pass_ctx *ctx) {
     return fail(ctx, "scheduling");
   }
   ir_plan *before = pass_buffers_plan(m, true, NULL);
-  bool ok = before && list_schedule(e, order);
+  bool ok = before && list_schedule(m, e, order);
   bool same = true;
   for (uint32_t i = 0; ok && i < n; i++) same = same && order[i] == i;
   bool changed = false;

@@ -209,6 +209,46 @@ r = subprocess.run([KILN, 'verify', '--kernels', count_kir, '--input', 'x=' + xp
 check(r.returncode == 1 and 'does not support sizes the run computes from values' in r.stderr,
       'count: kiln verify --kernels refuses with exit 1 (%d, %s)' % (r.returncode, r.stderr.strip()[-200:]))
 
+# assert: a check of values that decide sizes; when it fails, every engine
+# stops with exit 1 and writes nothing (the interpreter gives the message).
+ASSERT = '''module checked
+symbol n <= 12, computed
+
+ENTRY %main outputs={"y"} {
+  %x = f32[12]{0} parameter(0), io_name="x"
+  %a = i64[] parameter(1), io_name="a"
+  %b = i64[] parameter(2), io_name="b"
+  %p = i64[] mul(%a, %b)
+  %twelve = i64[] constant(12)
+  %ok = pred[] compare(%p, %twelve), direction=EQ
+  %ac = i64[] assert(%ok, %a), message="a*b must be 12 (the element count)"
+  %n = i64[] set_symbol(%ac), index=0
+  %y = f32[n]{0} slice(%x), slice={[0:n]}
+  ROOT %r = (f32[n]{0}) tuple(%y)
+}
+'''
+r, so3 = kirtest.compile_kir(KILN, WORK, 'checked', ASSERT)
+check(r.returncode == 0, 'checked: compiles (%s)' % r.stderr.strip()[-300:])
+chk = so3[:-3] + '.kir'
+x12 = np.arange(12, dtype=np.float32)
+xp12 = save('x12', x12)
+for a, b in ((3, 4), (12, 1), (5, 2), (0, 12)):
+    ap, bp = save('a%d' % a, np.array(a, np.int64)), save('b%d' % b, np.array(b, np.int64))
+    ok = a * b == 12
+    for engine, cmd in (('eval', [KILN, 'eval', chk]), ('run (JIT)', [KILN, 'run', chk]), ('run .so', [KILN, 'run', so3])):
+        out = os.path.join(WORK, 'outc_%s_%d_%d' % (engine.split()[-1].strip('().'), a, b))
+        r = subprocess.run(cmd + ['--input', 'x=' + xp12, '--input', 'a=' + ap, '--input', 'b=' + bp, '--output-dir', out],
+                           capture_output=True, text=True)
+        if ok:
+            got = np.load(os.path.join(out, 'y.npy')) if r.returncode == 0 else None
+            check(r.returncode == 0 and same(got, x12[:a]), 'checked %s, a=%d b=%d: y = first %d' % (engine, a, b, a))
+        else:
+            check(r.returncode == 1 and not os.path.exists(os.path.join(out, 'y.npy')),
+                  'checked %s, a=%d b=%d: refused with exit 1, nothing written (%d)' % (engine, a, b, r.returncode))
+            if engine == 'eval':
+                check('a*b must be 12' in r.stderr, 'checked eval, a=%d b=%d: the message is the assert\'s (%s)' %
+                      (a, b, r.stderr.strip()[-200:]))
+
 # The text form round trips.
 r1 = subprocess.run([KILN, 'opt', count_kir], capture_output=True, text=True)
 p1 = write('count_printed', r1.stdout)

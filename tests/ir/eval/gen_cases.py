@@ -1272,6 +1272,27 @@ ENTRY %main outputs={"n", "head", "tri"} {
          [np.array(n, np.int64), np.array(head, F32), np.array(n * (n - 1) // 2, np.int64)])
 
 
+def case_assert():
+    # assert(ok, x) is x when ok holds (a failing one is tested in
+    # tests/symbolic/test_computed.py: the run must stop).
+    x = np.array([[1.5, -2, 0.25], [4, 5, -6]], dtype=F32)
+    kir = """
+module assert_pass
+
+ENTRY %main outputs={"y", "n"} {
+  %x = f32[2,3] parameter(0)
+  %zero = f32[] constant(0)
+  %s = f32[] reduce(%x), dimensions={0,1}, combiner=add
+  %ok = pred[] compare(%s, %zero), direction=GT
+  %y = f32[2,3] assert(%ok, %x), message="the sum must be positive"
+  %c = i64[] constant(6)
+  %n = i64[] assert(%ok, %c), message="again"
+  ROOT %t = (f32[2,3], i64[]) tuple(%y, %n)
+}
+"""
+    case("assert", kir, [x], [x, np.array(6, np.int64)])
+
+
 def case_layouts():
     r = rng(101)
     a = dyadic(r, (2, 3)).astype(F32)  # declared {0,1}: column-major in memory
@@ -1417,6 +1438,7 @@ def main():
     case_custom_call()
     case_dimension_size()
     case_set_symbol()
+    case_assert()
     case_layouts()
     case_f16_block()
     case_control_flow()
