@@ -14,6 +14,7 @@
  * size (get_dimension_size). A scan or TopK along a symbolic axis would
  * need a window or a k sized by it and is refused.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "frontend/onnx/ox.h"
@@ -40,7 +41,11 @@ static bool reduce_axes(ox_ctx *cx, const ox_node *n, bool axes_input, int rank,
     int64_t noop_attr = ox_attr_int(cx, n, "noop_with_empty_axes", 0, &ok);
     if (!ok) return false;
     if (n->nin > 1 && n->in[1] != IR_NONE) {
-      got = ox_const_ints(cx, n, n->in[1], v, IR_MAX_RANK + 1, "the 'axes' input");
+      /* An empty input holds no values to know: the shape says it all. */
+      ir_shape sa = ox_shape(cx, n->in[1]);
+      got = ir_shape_is_static(&sa) && ir_shape_elements(&sa) == 0
+                ? 0
+                : ox_const_ints(cx, n, n->in[1], v, IR_MAX_RANK + 1, "the 'axes' input");
       if (got < 0) return false;
     }
     if (got <= 0 && noop_attr) {
@@ -71,6 +76,133 @@ static bool reduce_axes(ox_ctx *cx, const ox_node *n, bool axes_input, int rank,
   return true;
 }
 
+/* How a reduction reduces: along the axes known at import time (the
+ * result without them), or, masked, along the axes a run-time 'axes' input
+ * names (red[d]: a pred scalar per dimension; the result keeps x's shape,
+ * the reduced values repeated along the reduced axes). */
+typedef struct reducer {
+  int nax;
+  const int64_t *axes; /* static */
+  const ir_id *red;    /* masked (NULL: static) */
+} reducer;
+
+static ir_id rd_reduce(ox_ctx *cx, const reducer *rd, ir_id x, ir_combiner comb) {
+  if (!rd->red) return ox_reduce(cx, x, rd->nax, rd->axes, comb, false);
+  ir_shape s = ox_shape(cx, x);
+  for (int d = 0; d < s.rank && x != IR_NONE; d++) {
+    int64_t ax = d;
+    ir_id r = ox_unreduce(cx, ox_reduce(cx, x, 1, &ax, comb, false), x, 1, &ax);
+    x = ir_select(&cx->b, rd->red[d], r, x);
+  }
+  return x;
+}
+
+/* r (a reduction's result) back at x's shape. */
+static ir_id rd_unreduce(ox_ctx *cx, const reducer *rd, ir_id r, ir_id x) {
+  return rd->red ? r : ox_unreduce(cx, r, x, rd->nax, rd->axes);
+}
+
+/* The number of elements reduced into each result, of type t. */
+static ir_id rd_count(ox_ctx *cx, const reducer *rd, ir_id x, ir_type t) {
+  if (!rd->red) return ox_count_dims(cx, x, rd->nax, rd->axes, t);
+  ir_shape s = ox_shape(cx, x);
+  ir_id c = ox_scalar(cx, t, 1);
+  for (int d = 0; d < s.rank; d++)
+    c = ir_binary(&cx->b, IR_OP_MUL, c,
+                  ir_select(&cx->b, rd->red[d], ox_scalar(cx, t, (double)s.dims[d]), ox_scalar(cx, t, 1)));
+  return ir_broadcast(&cx->b, c, s.rank, s.dims, NULL);
+}
+
+/* The reduction of kind `kind` of x (converted as the kind needs). */
+static ir_id reduce_kind_of(ox_ctx *cx, const ox_node *n, const reducer *rd, ir_id x, reduce_kind kind, bool is_bool) {
+  ir_id x0 = x;
+  ir_type t = ox_shape(cx, x).type;
+  /* The float-only forms of integer inputs are computed in f64. */
+  bool via_f64 = !ir_type_is_float(t) && (kind == R_L2 || kind == R_LOGSUM || kind == R_LOGSUMEXP);
+  if (via_f64) x = ir_convert(&cx->b, x, IR_F64);
+  if (is_bool) x = ir_convert(&cx->b, x, IR_U8);
+  ir_type ct = via_f64 ? IR_F64 : t;
+  ir_id r;
+  switch (kind) {
+    case R_SUM: r = rd_reduce(cx, rd, x, IR_COMB_ADD); break;
+    case R_MEAN:
+      r = rd_reduce(cx, rd, x, IR_COMB_ADD);
+      /* a run-time count when a reduced axis is symbolic */
+      r = ox_binary(cx, n, IR_OP_DIV, r, rd_count(cx, rd, x0, ct));
+      break;
+    case R_MAX: r = rd_reduce(cx, rd, x, IR_COMB_MAX); break;
+    case R_MIN: r = rd_reduce(cx, rd, x, IR_COMB_MIN); break;
+    case R_PROD: r = rd_reduce(cx, rd, x, IR_COMB_MUL); break;
+    case R_L1: r = rd_reduce(cx, rd, ir_unary(&cx->b, IR_OP_ABS, x), IR_COMB_ADD); break;
+    case R_L2: r = ir_unary(&cx->b, IR_OP_SQRT, rd_reduce(cx, rd, ir_binary(&cx->b, IR_OP_MUL, x, x), IR_COMB_ADD)); break;
+    case R_LOGSUM: r = ir_unary(&cx->b, IR_OP_LOG, rd_reduce(cx, rd, x, IR_COMB_ADD)); break;
+    case R_LOGSUMEXP: {
+      /* log(sum(exp(x - m))) + m with m the (finite) maximum, so that large
+       * inputs do not overflow exp. */
+      ir_id m = rd_reduce(cx, rd, x, IR_COMB_MAX);
+      m = ir_select(&cx->b, ir_unary(&cx->b, IR_OP_IS_FINITE, m), m, ox_full_like(cx, m, ct, 0));
+      ir_id e = ir_unary(&cx->b, IR_OP_EXP, ir_binary(&cx->b, IR_OP_SUB, x, rd_unreduce(cx, rd, m, x)));
+      r = ir_binary(&cx->b, IR_OP_ADD, ir_unary(&cx->b, IR_OP_LOG, rd_reduce(cx, rd, e, IR_COMB_ADD)), m);
+      break;
+    }
+    case R_SUMSQUARE:
+    default: r = rd_reduce(cx, rd, ir_binary(&cx->b, IR_OP_MUL, x, x), IR_COMB_ADD); break;
+  }
+  if (via_f64 || is_bool) r = ir_convert(&cx->b, r, t);
+  return r;
+}
+
+/* A run-time 'axes' input (a 1-D integer of static length a >= 1; x's
+ * dimensions static): each dimension d is reduced when some entry, taken
+ * modulo the rank, names it (red[d]). The entries must lie in [-rank,
+ * rank) and be distinct (an assert stops the run otherwise). With
+ * keepdims (the caller's condition) each result dimension is a computed
+ * size, 1 where reduced, and the result the first element along the
+ * reduced axes (a slice). The cost: one reduction of the whole array per
+ * dimension. */
+static bool reduce_dynamic(ox_ctx *cx, ox_node *n, reduce_kind kind, bool is_bool) {
+  ir_id x = n->in[0];
+  ir_shape s = ox_shape(cx, x), sa = ox_shape(cx, n->in[1]);
+  if (!ox_refuse_symbolic(cx, n, x, 0, s.rank - 1, "input data", "a run-time 'axes' input may name any dimension"))
+    return false;
+  if (sa.rank != 1 || !ir_shape_is_static(&sa) || !ir_type_is_int(sa.type) || sa.type == IR_PRED)
+    return ox_error(cx, n, "the 'axes' input must be a 1-D integer tensor");
+  int64_t a = sa.dims[0], rank = s.rank;
+  ir_id v = ir_convert(&cx->b, n->in[1], IR_I64);
+  v = ir_select(&cx->b, ir_compare(&cx->b, IR_CMP_LT, v, ox_full_like(cx, v, IR_I64, 0)),
+                ir_binary(&cx->b, IR_OP_ADD, v, ox_full_like(cx, v, IR_I64, (double)rank)), v);
+  int64_t zero = 0;
+  ir_id inr = ir_binary(&cx->b, IR_OP_AND, ir_compare(&cx->b, IR_CMP_GE, v, ox_full_like(cx, v, IR_I64, 0)),
+                        ir_compare(&cx->b, IR_CMP_LT, v, ox_full_like(cx, v, IR_I64, (double)rank)));
+  ir_id ok = ir_reduce(&cx->b, inr, 1, &zero, IR_COMB_AND);
+  ir_id red[IR_MAX_RANK], nred = ox_scalar(cx, IR_I64, 0);
+  for (int d = 0; d < rank; d++) {
+    ir_id hit = ir_compare(&cx->b, IR_CMP_EQ, v, ox_full_like(cx, v, IR_I64, (double)d));
+    red[d] = ir_reduce(&cx->b, hit, 1, &zero, IR_COMB_OR);
+    nred = ir_binary(&cx->b, IR_OP_ADD, nred, ir_convert(&cx->b, red[d], IR_I64));
+  }
+  /* a distinct entries name a dimensions. */
+  ok = ir_binary(&cx->b, IR_OP_AND, ok, ir_compare(&cx->b, IR_CMP_EQ, nred, ox_scalar(cx, IR_I64, (double)a)));
+  reducer rd = {0, NULL, red};
+  ir_id r = reduce_kind_of(cx, n, &rd, x, kind, is_bool);
+  ir_dexpr lim[IR_MAX_RANK], start[IR_MAX_RANK];
+  for (int d = 0; d < rank; d++) {
+    ir_id size = ir_select(&cx->b, red[d], ox_scalar(cx, IR_I64, 1), ox_scalar(cx, IR_I64, (double)s.dims[d]));
+    if (d == 0) {
+      char msg[256];
+      snprintf(msg, sizeof msg, "node '%s' (%s): the 'axes' input must hold distinct axes in [%lld, %lld)",
+               n->p->name ? n->p->name : "", n->p->op_type, (long long)-rank, (long long)rank);
+      size = ir_assert(&cx->b, ok, size, msg);
+    }
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "d%d", d);
+    start[d] = ir_dexpr_const(cx->m, 0);
+    if (!(lim[d] = ox_computed_size(cx, n, size, s.dims[d], suffix))) return false;
+  }
+  n->out[0] = ox_slice_sym(cx, r, start, lim, NULL);
+  return n->out[0] != IR_NONE;
+}
+
 static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
   if (!ox_need_inputs(cx, n, 1)) return false;
   ir_id x = n->in[0];
@@ -87,49 +219,23 @@ static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
   int nax = 0;
   bool noop;
   bool axes_input = n->opset >= (kind == R_SUM ? 13 : 18);
-  if (!ok || !reduce_axes(cx, n, axes_input, s.rank, axes, &nax, &noop)) return false;
+  if (!ok) return false;
+  /* Axes read from input values at run time (entry computation only:
+   * computed sizes are set there; with keepdims, whose result keeps the
+   * rank). Otherwise they must be known at import time (reduce_axes). */
+  if (keep && axes_input && n->nin > 1 && n->in[1] != IR_NONE && cx->c == ir_module_entry(cx->m) &&
+      !ox_is_const(cx, n->in[1]) && ox_reads_data(cx, n->in[1], NULL, 0) && ox_shape(cx, n->in[1]).rank == 1 &&
+      ox_shape(cx, n->in[1]).dims[0] > 0)
+    return reduce_dynamic(cx, n, kind, is_bool);
+  if (!reduce_axes(cx, n, axes_input, s.rank, axes, &nax, &noop)) return false;
   if (noop) {
     n->out[0] = x;
     return true;
   }
   ir_shape kept = s;
   for (int i = 0; i < nax; i++) kept.dims[axes[i]] = 1, kept.sym[axes[i]] = 0;
-  ir_id x0 = x;
-  /* The float-only forms of integer inputs are computed in f64. */
-  bool via_f64 = !ir_type_is_float(t) && (kind == R_L2 || kind == R_LOGSUM || kind == R_LOGSUMEXP);
-  if (via_f64) x = ir_convert(&cx->b, x, IR_F64);
-  if (is_bool) x = ir_convert(&cx->b, x, IR_U8);
-  ir_type ct = via_f64 ? IR_F64 : t;
-  ir_id r;
-  switch (kind) {
-    case R_SUM: r = ox_reduce(cx, x, nax, axes, IR_COMB_ADD, false); break;
-    case R_MEAN:
-      r = ox_reduce(cx, x, nax, axes, IR_COMB_ADD, false);
-      /* a run-time count when a reduced axis is symbolic */
-      r = ox_binary(cx, n, IR_OP_DIV, r, ox_count_dims(cx, x0, nax, axes, ct));
-      break;
-    case R_MAX: r = ox_reduce(cx, x, nax, axes, IR_COMB_MAX, false); break;
-    case R_MIN: r = ox_reduce(cx, x, nax, axes, IR_COMB_MIN, false); break;
-    case R_PROD: r = ox_reduce(cx, x, nax, axes, IR_COMB_MUL, false); break;
-    case R_L1: r = ox_reduce(cx, ir_unary(&cx->b, IR_OP_ABS, x), nax, axes, IR_COMB_ADD, false); break;
-    case R_L2:
-      r = ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, x, x), nax, axes, IR_COMB_ADD, false);
-      r = ir_unary(&cx->b, IR_OP_SQRT, r);
-      break;
-    case R_LOGSUM: r = ir_unary(&cx->b, IR_OP_LOG, ox_reduce(cx, x, nax, axes, IR_COMB_ADD, false)); break;
-    case R_LOGSUMEXP: {
-      /* log(sum(exp(x - m))) + m with m the (finite) maximum, so that large
-       * inputs do not overflow exp. */
-      ir_id m = ox_reduce(cx, x, nax, axes, IR_COMB_MAX, false);
-      m = ir_select(&cx->b, ir_unary(&cx->b, IR_OP_IS_FINITE, m), m, ox_full_like(cx, m, ct, 0));
-      ir_id e = ir_unary(&cx->b, IR_OP_EXP, ir_binary(&cx->b, IR_OP_SUB, x, ox_unreduce(cx, m, x, nax, axes)));
-      r = ir_binary(&cx->b, IR_OP_ADD, ir_unary(&cx->b, IR_OP_LOG, ox_reduce(cx, e, nax, axes, IR_COMB_ADD, false)), m);
-      break;
-    }
-    case R_SUMSQUARE:
-    default: r = ox_reduce(cx, ir_binary(&cx->b, IR_OP_MUL, x, x), nax, axes, IR_COMB_ADD, false); break;
-  }
-  if (via_f64 || is_bool) r = ir_convert(&cx->b, r, t);
+  reducer rd = {nax, axes, NULL};
+  ir_id r = reduce_kind_of(cx, n, &rd, x, kind, is_bool);
   n->out[0] = keep ? ox_reshape_shape(cx, r, &kept) : r;
   return n->out[0] != IR_NONE;
 }

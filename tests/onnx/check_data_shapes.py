@@ -92,12 +92,15 @@ def run_eval(kiln, model, outdir, inputs, engine="eval", flags=()):
     return r, outs
 
 
-def compare(name, kiln, model, outdir, inputs, expected):
+def compare(name, kiln, model, outdir, inputs, expected, rtol=0.0):
+    """Every engine's outputs against `expected`: same dtype and shape, the
+    values equal (floats within rtol of the expected magnitude when given:
+    computed reductions sum in another order than NumPy)."""
     for engine in ENGINES:
-        compare_one("%s [%s]" % (name, engine), kiln, model, outdir, inputs, expected, engine)
+        compare_one("%s [%s]" % (name, engine), kiln, model, outdir, inputs, expected, engine, rtol)
 
 
-def compare_one(name, kiln, model, outdir, inputs, expected, engine):
+def compare_one(name, kiln, model, outdir, inputs, expected, engine, rtol=0.0):
     r, outs = run_eval(kiln, model, outdir, inputs, engine)
     if r.returncode != 0:
         check(name, False, "exited %d: %s" % (r.returncode, r.stderr.strip()))
@@ -109,7 +112,8 @@ def compare_one(name, kiln, model, outdir, inputs, expected, engine):
             continue
         want = np.asarray(want)
         same = (got.dtype == want.dtype and got.shape == want.shape
-                and np.array_equal(got, want, equal_nan=want.dtype.kind == "f"))
+                and (np.array_equal(got, want, equal_nan=want.dtype.kind == "f") if not rtol else
+                     np.allclose(got, want, rtol=rtol, atol=rtol, equal_nan=True)))
         check("%s: %s %s" % (name, k, want.shape), same,
               "got %s %s %s, want %s %s %s"
               % (got.dtype, got.shape, got.tolist(), want.dtype, want.shape, want.tolist()))

@@ -12,7 +12,9 @@ Slices: negative and out-of-range starts and ends, negative steps, empty
 results, axes given (run-time, constant, negative) and omitted, steps
 omitted, int32 parameters, data with an empty dimension. Two results are
 kiln's choices for inputs ONNX calls invalid: a step of 0 gives an empty
-dimension, a CumSum axis outside [-rank, rank) gives zeros. Trilu with k
+dimension, a CumSum axis outside [-rank, rank) gives zeros. Reductions
+with a run-time 'axes' input (keepdims; repeated or out-of-range axes
+refused at run time; empty axes). Trilu with k
 a run-time input (upper and lower; k inside, beyond the matrix, negative,
 INT64_MIN) against np.triu/np.tril.
 
@@ -184,6 +186,40 @@ def main():
         for k in (0, 2, -1, 7, -9, np.iinfo(np.int64).min):
             want = np.triu(xt, int(max(k, -100))) if upper else np.tril(xt, int(max(k, -100)))
             cds.compare("Trilu upper=%d k=%d" % (upper, k), kiln, m, d, {"x": xt, "k": i64(k)}, {"y": want})
+
+    # Reductions whose 'axes' input is a run-time value (keepdims): ReduceSum
+    # at opset 13, ReduceMean/ReduceLogSumExp/ReduceMax at 18; repeated or
+    # out-of-range axes stop the run (exit 1, nothing written). An empty
+    # axes input reduces everything (or nothing, noop_with_empty_axes).
+    xr = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    refs = {"ReduceSum": lambda a, ax: a.sum(axis=ax, keepdims=True),
+            "ReduceMean": lambda a, ax: a.mean(axis=ax, keepdims=True),
+            "ReduceMax": lambda a, ax: a.max(axis=ax, keepdims=True),
+            "ReduceLogSumExp": lambda a, ax: np.log(np.exp(a.astype(np.float64)).sum(axis=ax, keepdims=True))}
+    for op, ref in refs.items():
+        opset = 13 if op == "ReduceSum" else 18
+        m = cds.save_model(os.path.join(out, "%s_axes.onnx" % op.lower()),
+                           [helper.make_node(op, ["x", "axes"], ["y"], keepdims=1)],
+                           [vi("x", TP.FLOAT, [2, 3, 4]), vi("axes", TP.INT64, [2])], [vi("y", TP.FLOAT, None)],
+                           opset=opset)
+        for axes in ((0, 2), (-1, 1), (2, -3)):
+            want = ref(xr, tuple(a % 3 for a in axes)).astype(np.float32)
+            cds.compare("%s axes=%s (run time)" % (op, axes), kiln, m, d, {"x": xr, "axes": i64(list(axes))},
+                        {"y": want}, rtol=1e-5)
+    m = os.path.join(out, "reducesum_axes.onnx")
+    for axes in ((1, 1), (0, 3), (-4, 0)):
+        for engine in cds.ENGINES:
+            r, outs = cds.run_eval(kiln, m, d, {"x": xr, "axes": i64(list(axes))}, engine)
+            named = engine != "eval" or "distinct axes in [-3, 3)" in r.stderr
+            cds.check("ReduceSum axes=%s refused at run time [%s]" % (axes, engine),
+                      r.returncode == 1 and not outs and named, "exit %d: %s" % (r.returncode, r.stderr.strip()))
+    for noop in (0, 1):
+        m = cds.save_model(os.path.join(out, "reducesum_empty%d.onnx" % noop),
+                           [helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=1, noop_with_empty_axes=noop)],
+                           [vi("x", TP.FLOAT, [2, 3, 4]), vi("axes", TP.INT64, [0])], [vi("y", TP.FLOAT, None)])
+        cds.compare("ReduceSum empty axes, noop_with_empty_axes=%d" % noop, kiln, m, d,
+                    {"x": xr, "axes": np.zeros(0, np.int64)},
+                    {"y": xr if noop else xr.sum(keepdims=True)}, rtol=1e-5)
 
     print("%d failure(s)" % cds.failures)
     return 1 if cds.failures else 0
