@@ -155,6 +155,16 @@ bool ox_nonzero_dynamic(ox_ctx *cx, ox_node *n) {
   return n->out[0] != IR_NONE;
 }
 
+void ox_gather_axis_dims(const ir_shape *s, int axis, ir_gather_dims *g) {
+  memset(g, 0, sizeof *g);
+  g->index_vector_dim = 1;
+  g->nstart_map = g->ncollapsed = 1;
+  g->start_index_map[0] = g->collapsed_slice_dims[0] = axis;
+  for (int i = 0; i < s->rank; i++) g->slice_sizes[i] = i == axis ? 1 : s->dims[i];
+  for (int i = 0; i < s->rank; i++)
+    if (i != axis) g->offset_dims[g->noffset++] = i;
+}
+
 /* ---- Compress ---- */
 
 /* The positions along `axis` whose condition is true (among the first
@@ -167,13 +177,7 @@ bool ox_compress_dynamic(ox_ctx *cx, ox_node *n, ir_id x, int axis) {
   ir_id count;
   ir_id pos = compact(cx, cond, &count);
   ir_gather_dims g;
-  memset(&g, 0, sizeof g);
-  g.index_vector_dim = 1;
-  g.nstart_map = g.ncollapsed = 1;
-  g.start_index_map[0] = g.collapsed_slice_dims[0] = axis;
-  for (int i = 0; i < s.rank; i++) g.slice_sizes[i] = i == axis ? 1 : s.dims[i];
-  for (int i = 0; i < s.rank; i++)
-    if (i != axis) g.offset_dims[g.noffset++] = i;
+  ox_gather_axis_dims(&s, axis, &g);
   /* gather puts the index dimension first among the batch dimensions,
    * offset dimensions keep their place: the result is x's shape with the
    * axis of size len. */
@@ -662,3 +666,82 @@ const ox_op ox_ops_datashape[] = {
     {"NonMaxSuppression", 10, lower_nms, NULL, {2, 5}, {1, 1}, "center_point_box:i", 0},
     {0},
 };
+
+/* ---- shapes given by run-time values: Reshape, Unsqueeze, Squeeze ---- */
+
+/* The callers (ops_tensor.c) compute the result's dimensions as i64
+ * scalars in the IR and their own validity rules; what they share is here.
+ * The checks run before any size is set: every dimension goes through an
+ * assert of the whole predicate, so whichever set_symbol runs first
+ * already stops a bad shape with the node's message, rather than one
+ * naming a symbol's range. Each dimension is a computed size bounded by
+ * `bound` (the caller's, when it knows better: Unsqueeze's and Squeeze's
+ * dimensions are x's own or 1), else by the element count E: with a
+ * product of E > 0, no dimension exceeds E. With E = 0 any shape holding a
+ * 0 is valid; the bound is then the largest dimension of x (at least 1),
+ * which covers the shapes that reorder or regroup x's own dimensions (an
+ * empty [0, 3, 4] to [3, 4, 0]); a larger entry is refused at run time by
+ * set_symbol, naming the size and its bound. The bounds are independent,
+ * so buffers are planned for bound^rank elements: a large E reshaped to a
+ * high rank is refused at import (ox_check_size). */
+ir_id ox_reshape_computed(ox_ctx *cx, const ox_node *n, ir_id x, int rank, const ir_id *dims, int64_t bound, ir_id ok,
+                          const char *what) {
+  if (x == IR_NONE || ok == IR_NONE) return IR_NONE;
+  ir_builder *b = &cx->b;
+  ir_shape s = ox_shape(cx, x);
+  int64_t total = ir_shape_elements(&s);
+  if (bound <= 0 && total > 0) bound = total;
+  if (bound <= 0) {
+    bound = 1;
+    for (int i = 0; i < s.rank; i++) bound = s.dims[i] > bound ? s.dims[i] : bound;
+  }
+  /* The product in f64: exact up to 2^53, and a product past that is
+   * never rounded down to E (an element count kiln accepts). */
+  ir_id zero = ox_scalar(cx, IR_I64, 0), prod = ox_scalar(cx, IR_F64, 1);
+  for (int i = 0; i < rank; i++) {
+    if (dims[i] == IR_NONE) return IR_NONE;
+    ok = ir_binary(b, IR_OP_AND, ok, ir_compare(b, IR_CMP_GE, dims[i], zero));
+    prod = ir_binary(b, IR_OP_MUL, prod, ir_convert(b, dims[i], IR_F64));
+  }
+  ok = ir_binary(b, IR_OP_AND, ok, ir_compare(b, IR_CMP_EQ, prod, ox_scalar(cx, IR_F64, (double)total)));
+  char nm[300], msg[1024];
+  snprintf(msg, sizeof msg, "node %s (%s): %s", ox_node_name(n, nm, sizeof nm), n->p->op_type ? n->p->op_type : "?",
+           what);
+  if (rank == 0) {
+    if (total != 1) {
+      ox_error(cx, n, "the result is a scalar, but the data has %lld elements", (long long)total);
+      return IR_NONE;
+    }
+    return ir_assert(b, ok, ox_reshape(cx, x, 0, NULL), msg);
+  }
+  int64_t idims[IR_MAX_RANK + 1] = {0}, bounds[IR_MAX_RANK];
+  for (int i = 0; i < rank; i++) bounds[i] = bound;
+  if (!ox_check_size(cx, n, s.type, rank, bounds)) return IR_NONE; /* the buffers are planned at the bounds */
+  idims[rank] = 1;
+  ir_shape t = ir_shape_make(s.type, rank, idims), ti = ir_shape_make(IR_I64, rank + 1, idims);
+  ir_id d[IR_MAX_RANK];
+  for (int i = 0; i < rank; i++) {
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "d%d", i);
+    d[i] = ir_assert(b, ok, dims[i], msg);
+    ir_dexpr e = d[i] == IR_NONE ? 0 : ox_computed_size(cx, n, d[i], bound, suffix);
+    if (!e || !ox_set_dim(cx, n, &t, i, e, "the result shape") || !ox_set_dim(cx, n, &ti, i, e, "the index shape"))
+      return IR_NONE;
+  }
+  /* Nothing to read: a gather of single elements needs one. */
+  if (total == 0) return ox_broadcast_shape(cx, ox_scalar(cx, s.type, 0), &t, NULL);
+  /* Linear index sum_j iota_j * stride_j (row-major strides of the
+   * result, from the run-time dimensions), one gather from flat x. */
+  ir_id stride = ox_scalar(cx, IR_I64, 1), lin = IR_NONE;
+  for (int i = rank - 1; i >= 0; i--) {
+    ir_id part = ir_binary(b, IR_OP_MUL, ir_iota(b, ti, i), ox_broadcast_shape(cx, stride, &ti, NULL));
+    lin = lin == IR_NONE ? part : ir_binary(b, IR_OP_ADD, lin, part);
+    stride = ir_binary(b, IR_OP_MUL, stride, d[i]);
+  }
+  ir_gather_dims g;
+  memset(&g, 0, sizeof g);
+  g.index_vector_dim = rank;
+  g.nstart_map = g.ncollapsed = 1;
+  g.slice_sizes[0] = 1;
+  return ir_gather(b, ox_reshape(cx, x, 1, &total), lin, &g);
+}

@@ -12,9 +12,12 @@
  * Gate orders (of W, R and B): RNN i; GRU z, r, h; LSTM i, o, f, c.
  * Supported: every direction, layout 0 and 1 (opset 14), initial states,
  * peepholes, clip, input_forget, linear_before_reset, the spec's
- * activation functions. sequence_lens must be absent or a constant equal
- * to the sequence length for every batch entry (no per-entry lengths).
+ * activation functions. sequence_lens must be absent or equal to the
+ * sequence length for every batch entry (no per-entry lengths): checked at
+ * import when it is a constant, at run time (an assert) when it is read
+ * from an input.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "frontend/onnx/ox.h"
@@ -207,6 +210,19 @@ static bool rnn_common(ox_ctx *cx, ox_node *n, rnn_kind kind) {
     bool good = s.type == t && s.rank == (state ? 3 : 2) && s.dims[0] == e0 && s.dims[1] == e1 && (!state || s.dims[2] == H);
     if (!good) return ox_error(cx, n, "input %s has an unexpected shape %s", opt[i].name, ir_shape_str(&s, b1, sizeof b1));
   }
+  /* sequence_lens read at run time: the same rule, checked there (every
+   * step of the input then waits on the check). */
+  ir_id lens_ok = IR_NONE;
+  if (seql != IR_NONE && !ox_is_const(cx, seql) && ox_reads_data(cx, seql, NULL, 0)) {
+    ir_shape ls = ox_shape(cx, seql);
+    if (!ir_type_is_int(ls.type) || ls.type == IR_PRED || ls.rank != 1 || ls.sym[0] || ls.dims[0] != B)
+      return ox_error(cx, n, "the 'sequence_lens' input must hold one integer per batch entry (%lld)", (long long)B);
+    int64_t zero = 0;
+    ir_id l = ir_convert(&cx->b, seql, IR_I64);
+    lens_ok = ir_reduce(&cx->b, ir_compare(&cx->b, IR_CMP_EQ, l, ox_full_like(cx, l, IR_I64, (double)S)), 1, &zero,
+                        IR_COMB_AND);
+    seql = IR_NONE;
+  }
   if (seql != IR_NONE) {
     int64_t lens[4096];
     if (B > 4096) return ox_unsupported(cx, n, "the 'sequence_lens' input is supported for batches of up to 4096");
@@ -226,6 +242,12 @@ static bool rnn_common(ox_ctx *cx, ox_node *n, rnn_kind kind) {
   }
   int64_t sb_i[2] = {S * B, I};
   ir_id x2 = ox_reshape(cx, x, 2, sb_i);
+  if (lens_ok != IR_NONE) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "node '%s' (%s): kiln supports only full-length sequences: every sequence_lens entry "
+             "must be %lld", n->p->name ? n->p->name : "", n->p->op_type, (long long)S);
+    x2 = ir_assert(&cx->b, lens_ok, x2, msg);
+  }
   ir_id ys[2] = {IR_NONE, IR_NONE}, yh[2], yc[2];
   for (int d = 0; d < D; d++) {
     ir_id wd = take_dir(cx, w, d), rd = take_dir(cx, r, d);

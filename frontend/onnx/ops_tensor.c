@@ -8,9 +8,11 @@
  * starts/ends, Squeeze's axes, Pad's pads, ...) must be known at import
  * time; it is read with ox_const_ints. Up to opset 9-12 (per op) such
  * values are attributes, later inputs: each lowering reads whichever the
- * node's opset defines. The exception is Slice (opset 10 on), whose
- * starts/ends/axes/steps may be run-time values: its sizes are then
- * computed symbols (slice_dynamic).
+ * node's opset defines. The exceptions take run-time values, their sizes
+ * then computed symbols: Slice (opset 10 on) starts/ends/axes/steps
+ * (slice_dynamic), Reshape's shape, Unsqueeze's and Squeeze's axes (opset
+ * 13 on; ox_reshape_computed) and Split's sizes (opset 13 on,
+ * split_runtime).
  */
 #include <stdio.h>
 #include <string.h>
@@ -87,12 +89,138 @@ static bool reshape_symbolic(ox_ctx *cx, ox_node *n, const ir_dexpr *want, int r
   return done(n, ox_reshape_shape(cx, n->in[0], &t));
 }
 
+/* ---- Reshape, Unsqueeze, Squeeze and Split by run-time values ---- */
+
+/* Whether input i of n reads graph input values (not only dimensions): no
+ * dimension expression gives the shape it decides, so the result's sizes
+ * are computed at run time (ox_reshape_computed, split_runtime). Only in
+ * the entry computation, where computed sizes are set; a Loop body or If
+ * branch keeps the import-time path and its "must be known at compile
+ * time". */
+static bool runtime_input(ox_ctx *cx, const ox_node *n, int i) {
+  return cx->c == ir_module_entry(cx->m) && i < n->nin && n->in[i] != IR_NONE && !ox_is_const(cx, n->in[i]) &&
+         ox_reads_data(cx, n->in[i], NULL, 0);
+}
+
+static ir_id slice_param(ox_ctx *cx, const ox_node *n, int i, const char *what, int64_t *k);
+
+/* Element i of the 1-D v as a scalar. */
+static ir_id elem(ox_ctx *cx, ir_id v, int64_t i) {
+  return ox_reshape(cx, ox_slice_axis(cx, v, 0, i, i + 1, 1), 0, NULL);
+}
+
+/* out[i] = the sum of vals[j] over the j with a[i] == b[j] (1-D i64
+ * vectors; a [len(a), len(b)] matrix, for the few entries of a shape):
+ * a lookup of vals at the indices a (b an iota), or vals moved to the
+ * positions b (a an iota; -1 in b goes nowhere). */
+static ir_id match_sum(ox_ctx *cx, ir_id a, ir_id b_, ir_id vals) {
+  ir_builder *b = &cx->b;
+  int64_t d[2] = {ox_shape(cx, a).dims[0], ox_shape(cx, b_).dims[0]}, map0 = 0, map1 = 1, one = 1;
+  ir_id eq = ir_compare(b, IR_CMP_EQ, ir_broadcast(b, a, 2, d, &map0), ir_broadcast(b, b_, 2, d, &map1));
+  ir_id v = ir_broadcast(b, vals, 2, d, &map1);
+  return ir_reduce(b, ir_select(b, eq, v, ox_full_like(cx, v, IR_I64, 0)), 1, &one, IR_COMB_ADD);
+}
+
+/* count[p] = how many of the 1-D i64 `axes` equal p, for p < len (so
+ * the sum of count is the number of axes in [0, len)). */
+static ir_id axis_counts(ox_ctx *cx, ir_id axes, int64_t len) {
+  ir_id ones = ox_full_like(cx, axes, IR_I64, 1);
+  return match_sum(cx, ir_iota(&cx->b, ir_shape_make(IR_I64, 1, &len), 0), axes, ones);
+}
+
+/* before[j] = the number of true entries of the 1-D pred m before j. */
+static ir_id count_before(ox_ctx *cx, ir_id m) {
+  ir_builder *b = &cx->b;
+  int64_t len = ox_shape(cx, m).dims[0], d[2] = {len, len}, map1 = 1, one = 1;
+  ir_shape s = ir_shape_make(IR_I64, 2, d);
+  ir_id earlier = ir_compare(b, IR_CMP_LT, ir_iota(b, s, 1), ir_iota(b, s, 0));
+  ir_id hit = ir_binary(b, IR_OP_AND, earlier, ir_broadcast(b, m, 2, d, &map1));
+  return ir_reduce(b, ir_convert(b, hit, IR_I64), 1, &one, IR_COMB_ADD);
+}
+
+/* Axes normalized against rank r (a negative axis counts from the end);
+ * out-of-range ones stay out of [0, r). */
+static ir_id norm_axes(ox_ctx *cx, ir_id axes, int64_t r) {
+  ir_builder *b = &cx->b;
+  ir_id neg = ir_compare(b, IR_CMP_LT, axes, ox_full_like(cx, axes, IR_I64, 0));
+  return ir_select(b, neg, ir_binary(b, IR_OP_ADD, axes, ox_full_like(cx, axes, IR_I64, (double)r)), axes);
+}
+
+/* The entries of the 1-D i64 v as scalars. */
+static void scalars(ox_ctx *cx, ir_id v, int64_t k, ir_id *out) {
+  for (int64_t i = 0; i < k; i++) out[i] = elem(cx, v, i);
+}
+
+/* The largest dimension of s, at least 1: a bound for dimensions that
+ * are s's own or 1. */
+static int64_t max_dim(const ir_shape *s) {
+  int64_t m = 1;
+  for (int i = 0; i < s->rank; i++) m = s->dims[i] > m ? s->dims[i] : m;
+  return m;
+}
+
+/* Refuses symbolic dimensions of the data: the bounds of the computed
+ * sizes come from its static sizes. */
+static bool static_data(ox_ctx *cx, const ox_node *n, ir_id x) {
+  ir_shape s = ox_shape(cx, x);
+  return s.rank == 0 || ox_refuse_symbolic(cx, n, x, 0, s.rank - 1, "the data",
+                                           "the sizes that run-time values decide are bounded by its static sizes");
+}
+
+/* Reshape whose shape input is a run-time value (opset 5 on), on data of
+ * static dimensions (E elements). Per entry, in the IR: 0 copies the
+ * data's dimension (unless allowzero; past the data's rank it is invalid),
+ * -1 (at most one) is E divided by the product of the others, which must
+ * not be 0. The helper checks the element count and sets the sizes. */
+static bool reshape_runtime(ox_ctx *cx, ox_node *n, bool allowzero) {
+  ir_id x = n->in[0];
+  if (!static_data(cx, n, x)) return false;
+  ir_shape s = ox_shape(cx, x);
+  int64_t r, total = ir_shape_elements(&s);
+  ir_id v = slice_param(cx, n, 1, "shape", &r);
+  if (v == IR_NONE) return false;
+  if (r > IR_MAX_RANK)
+    return ox_unsupported(cx, n, "the shape has %lld entries; kiln's maximum rank is %d", (long long)r, IR_MAX_RANK);
+  ir_builder *b = &cx->b;
+  ir_id zero = ox_scalar(cx, IR_I64, 0), ok = ir_constant_i(b, IR_PRED, 1);
+  ir_id e[IR_MAX_RANK], neg[IR_MAX_RANK], nneg = zero, known = ox_scalar(cx, IR_F64, 1);
+  scalars(cx, v, r, e);
+  for (int i = 0; i < r; i++) {
+    if (!allowzero) {
+      ir_id z = ir_compare(b, IR_CMP_EQ, e[i], zero);
+      if (i < s.rank) e[i] = ir_select(b, z, ox_scalar(cx, IR_I64, (double)s.dims[i]), e[i]);
+      else ok = ir_binary(b, IR_OP_AND, ok, ir_unary(b, IR_OP_NOT, z));
+    }
+    neg[i] = ir_compare(b, IR_CMP_EQ, e[i], ox_scalar(cx, IR_I64, -1));
+    nneg = ir_binary(b, IR_OP_ADD, nneg, ir_convert(b, neg[i], IR_I64));
+    known = ir_binary(b, IR_OP_MUL, known, ir_select(b, neg[i], ox_scalar(cx, IR_F64, 1), ir_convert(b, e[i], IR_F64)));
+  }
+  ir_id has_neg = ir_compare(b, IR_CMP_GT, nneg, zero);
+  ok = ir_binary(b, IR_OP_AND, ok, ir_compare(b, IR_CMP_LE, nneg, ox_scalar(cx, IR_I64, 1)));
+  ir_id none = ir_compare(b, IR_CMP_EQ, known, ox_scalar(cx, IR_F64, 0)); /* -1 next to a 0: ambiguous */
+  ok = ir_binary(b, IR_OP_AND, ok, ir_unary(b, IR_OP_NOT, ir_binary(b, IR_OP_AND, has_neg, none)));
+  /* E / known with known clamped into [1, E + 1]: a product past E gives
+   * 0, and the element-count check refuses it (unless E is 0, when 0 is
+   * right). A quotient that does not divide fails that check too. */
+  ir_id kn = ir_binary(b, IR_OP_MIN, ir_binary(b, IR_OP_MAX, known, ox_scalar(cx, IR_F64, 1)),
+                       ox_scalar(cx, IR_F64, (double)total + 1));
+  ir_id inferred = ir_binary(b, IR_OP_DIV, ox_scalar(cx, IR_I64, (double)total), ir_convert(b, kn, IR_I64));
+  for (int i = 0; i < r; i++) e[i] = ir_select(b, neg[i], inferred, e[i]);
+  char what[256];
+  snprintf(what, sizeof what, "the shape input gives another element count than the data's %lld, or a negative "
+           "or second -1 entry%s", (long long)total,
+           allowzero ? ", or a -1 beside a 0" : ", or a 0 copying a dimension the data lacks");
+  return done(n, ox_reshape_computed(cx, n, x, (int)r, e, 0, ok, what));
+}
+
 /* Reshape (opset 5+: shape as an input; 0 copies a dimension unless
- * allowzero, -1 is inferred). */
+ * allowzero, -1 is inferred). A shape read from graph input values takes
+ * reshape_runtime. */
 static bool lower_reshape(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 2)) return false;
   bool ok = true;
   int64_t allowzero = n->opset >= 14 ? ox_attr_int(cx, n, "allowzero", 0, &ok) : 0;
+  if (ok && runtime_input(cx, n, 1)) return reshape_runtime(cx, n, allowzero != 0);
   int64_t dims[IR_MAX_RANK];
   ir_dexpr want[IR_MAX_RANK];
   int r = ox_const_dexprs(cx, n, n->in[1], want, IR_MAX_RANK, "the 'shape' input");
@@ -212,8 +340,45 @@ static bool lower_flatten(ox_ctx *cx, ox_node *n) {
   return done(n, ox_reshape(cx, n->in[0], 2, d));
 }
 
+/* Squeeze with run-time axes (opset 13 on, a static count k): the axes
+ * (negative ones count from the end) must be distinct dimensions of size
+ * 1; the result keeps the others in order. */
+static bool squeeze_runtime(ox_ctx *cx, ox_node *n) {
+  ir_id x = n->in[0];
+  if (!static_data(cx, n, x)) return false;
+  ir_shape s = ox_shape(cx, x);
+  int64_t k, r = s.rank;
+  ir_id axes = slice_param(cx, n, 1, "axes", &k);
+  if (axes == IR_NONE) return false;
+  if (k == 0) return done(n, x);
+  if (k > r) return ox_error(cx, n, "%lld axes to squeeze, but the data has rank %lld", (long long)k, (long long)r);
+  ir_builder *b = &cx->b;
+  ir_id cnt = axis_counts(cx, norm_axes(cx, axes, r), r), dims = ox_const_i64(cx, (int)r, s.dims);
+  ir_id zero = ox_full_like(cx, cnt, IR_I64, 0), one = ox_full_like(cx, cnt, IR_I64, 1);
+  int64_t d0 = 0;
+  /* Each axis in range and named once, each squeezed dimension of size 1. */
+  ir_id not1 = ir_binary(b, IR_OP_AND, ir_compare(b, IR_CMP_GT, cnt, zero), ir_compare(b, IR_CMP_NE, dims, one));
+  ir_id bad = ir_binary(b, IR_OP_OR, ir_compare(b, IR_CMP_GT, cnt, one), not1);
+  ir_id nbad = ir_reduce(b, ir_convert(b, bad, IR_I64), 1, &d0, IR_COMB_ADD);
+  ir_id named = ir_reduce(b, cnt, 1, &d0, IR_COMB_ADD);
+  ir_id ok = ir_binary(b, IR_OP_AND, ir_compare(b, IR_CMP_EQ, nbad, ox_scalar(cx, IR_I64, 0)),
+                       ir_compare(b, IR_CMP_EQ, named, ox_scalar(cx, IR_I64, (double)k)));
+  int64_t rank = r - k;
+  ir_id out[IR_MAX_RANK];
+  if (rank > 0) {
+    /* Kept dimension j goes to place before[j] (the kept ones before it). */
+    ir_id keep = ir_compare(b, IR_CMP_EQ, cnt, zero);
+    ir_id to = ir_select(b, keep, count_before(cx, keep), ox_full_like(cx, cnt, IR_I64, -1));
+    scalars(cx, match_sum(cx, ir_iota(b, ir_shape_make(IR_I64, 1, &rank), 0), to, dims), rank, out);
+  }
+  return done(n, ox_reshape_computed(cx, n, x, (int)rank, out, max_dim(&s), ok,
+                                     "the axes input names an axis out of range, one twice, or a dimension whose size "
+                                     "is not 1"));
+}
+
 static bool lower_squeeze(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
+  if (n->opset >= 13 && runtime_input(cx, n, 1)) return squeeze_runtime(cx, n);
   ir_shape s_v = ox_shape(cx, n->in[0]);
   const ir_shape *s = &s_v;
   int64_t axes[IR_MAX_RANK];
@@ -246,8 +411,44 @@ static bool lower_squeeze(ox_ctx *cx, ox_node *n) {
   return done(n, ox_reshape_shape(cx, n->in[0], &t));
 }
 
+/* Unsqueeze with run-time axes (opset 13 on, a static count k): the
+ * result has rank r + k, 1 at the axes (negative ones count from the end
+ * of the result; each in range and named once), the data's dimensions in
+ * order elsewhere. */
+static bool unsqueeze_runtime(ox_ctx *cx, ox_node *n) {
+  ir_id x = n->in[0];
+  if (!static_data(cx, n, x)) return false;
+  ir_shape s = ox_shape(cx, x);
+  int64_t k, r = s.rank;
+  ir_id axes = slice_param(cx, n, 1, "axes", &k);
+  if (axes == IR_NONE) return false;
+  if (k == 0) return done(n, x);
+  int64_t rank = r + k, d0 = 0;
+  if (rank > IR_MAX_RANK)
+    return ox_unsupported(cx, n, "the result would have rank %lld; kiln's maximum is %d", (long long)rank, IR_MAX_RANK);
+  ir_builder *b = &cx->b;
+  ir_id cnt = axis_counts(cx, norm_axes(cx, axes, rank), rank);
+  ir_id one = ox_full_like(cx, cnt, IR_I64, 1);
+  ir_id nbad = ir_reduce(b, ir_convert(b, ir_compare(b, IR_CMP_GT, cnt, one), IR_I64), 1, &d0, IR_COMB_ADD);
+  ir_id named = ir_reduce(b, cnt, 1, &d0, IR_COMB_ADD);
+  ir_id ok = ir_binary(b, IR_OP_AND, ir_compare(b, IR_CMP_EQ, nbad, ox_scalar(cx, IR_I64, 0)),
+                       ir_compare(b, IR_CMP_EQ, named, ox_scalar(cx, IR_I64, (double)k)));
+  ir_id ins = ir_compare(b, IR_CMP_GT, cnt, ox_full_like(cx, cnt, IR_I64, 0)), dims = one;
+  if (r > 0) {
+    /* Place j (not inserted) holds the data's dimension j - before[j]. */
+    ir_id from = ir_binary(b, IR_OP_SUB, ir_iota(b, ir_shape_make(IR_I64, 1, &rank), 0), count_before(cx, ins));
+    ir_id src = match_sum(cx, from, ir_iota(b, ir_shape_make(IR_I64, 1, &r), 0), ox_const_i64(cx, (int)r, s.dims));
+    dims = ir_select(b, ins, one, src);
+  }
+  ir_id out[IR_MAX_RANK];
+  scalars(cx, dims, rank, out);
+  return done(n, ox_reshape_computed(cx, n, x, (int)rank, out, max_dim(&s), ok,
+                                     "the axes input names an axis out of range or one twice"));
+}
+
 static bool lower_unsqueeze(ox_ctx *cx, ox_node *n) {
   if (!ox_need_inputs(cx, n, 1)) return false;
+  if (n->opset >= 13 && runtime_input(cx, n, 1)) return unsqueeze_runtime(cx, n);
   ir_shape s_v = ox_shape(cx, n->in[0]);
   const ir_shape *s = &s_v;
   int64_t axes[IR_MAX_RANK];
@@ -327,6 +528,63 @@ static bool lower_concat(ox_ctx *cx, ox_node *n) {
   return done(n, k == 1 ? xs[0] : ir_concatenate(&cx->b, k, xs, axis));
 }
 
+/* Split with run-time sizes (opset 13 on, one per output): each s_i >= 0,
+ * their sum the axis' size d (checked before any size is set: every size
+ * goes through the assert). Output i is a computed size along the axis
+ * (bound d): a gather at offset_i + iota(s_i), offset_i the sum of the
+ * sizes before it. */
+static bool split_runtime(ox_ctx *cx, ox_node *n, int axis) {
+  ir_id x = n->in[0];
+  if (!static_data(cx, n, x)) return false;
+  ir_shape s = ox_shape(cx, x);
+  int64_t k, d = s.dims[axis];
+  ir_id v = slice_param(cx, n, 1, "split", &k);
+  if (v == IR_NONE) return false;
+  if (k != n->nout) return ox_error(cx, n, "'split' has %lld entries for %d outputs", (long long)k, n->nout);
+  if (n->opset >= 18 && ox_attr(n, "num_outputs"))
+    return ox_error(cx, n, "has both the 'split' input and attribute 'num_outputs'; the spec allows one");
+  ir_builder *b = &cx->b;
+  ir_id sz[OX_MAX_IO], ok = ir_constant_i(b, IR_PRED, 1), sum = ox_scalar(cx, IR_F64, 0);
+  ir_id zero = ox_scalar(cx, IR_I64, 0);
+  scalars(cx, v, k, sz);
+  /* The sum in f64: with every size >= 0 it is exact up to 2^53 and never
+   * rounded down to d, where an i64 sum could wrap around to it. */
+  for (int i = 0; i < k; i++) {
+    ok = ir_binary(b, IR_OP_AND, ok, ir_compare(b, IR_CMP_GE, sz[i], zero));
+    sum = ir_binary(b, IR_OP_ADD, sum, ir_convert(b, sz[i], IR_F64));
+  }
+  ok = ir_binary(b, IR_OP_AND, ok, ir_compare(b, IR_CMP_EQ, sum, ox_scalar(cx, IR_F64, (double)d)));
+  char nm[300], msg[512];
+  snprintf(msg, sizeof msg, "node %s (Split): the split sizes are negative or do not add up to %lld, the size of "
+           "axis %d", ox_node_name(n, nm, sizeof nm), (long long)d, axis);
+  ir_gather_dims g;
+  ox_gather_axis_dims(&s, axis, &g);
+  ir_id offset = zero;
+  for (int i = 0; i < k; i++) {
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "part%d", i);
+    ir_id si = ir_assert(b, ok, sz[i], msg);
+    ir_dexpr e = si == IR_NONE ? 0 : ox_computed_size(cx, n, si, d, suffix);
+    int64_t zd = 0;
+    ir_shape t = s, ti = ir_shape_make(IR_I64, 1, &zd);
+    if (!e || !ox_set_dim(cx, n, &t, axis, e, "the part's shape") || !ox_set_dim(cx, n, &ti, 0, e, "the index shape"))
+      return false;
+    if (ir_shape_elements(&s) == 0) {
+      /* Nothing to read: a gather needs an element. */
+      n->out[i] = ox_broadcast_shape(cx, ox_scalar(cx, s.type, 0), &t, NULL);
+    } else {
+      /* gather puts the index dimension first among the batch dimensions
+       * and the offset dimensions keep their places: x's shape with the
+       * axis of size s_i. */
+      ir_id idx = ir_binary(b, IR_OP_ADD, ir_iota(b, ti, 0), ox_broadcast_shape(cx, offset, &ti, NULL));
+      n->out[i] = ir_gather(b, x, idx, &g);
+    }
+    if (n->out[i] == IR_NONE) return false;
+    offset = ir_binary(b, IR_OP_ADD, offset, si);
+  }
+  return true;
+}
+
 /* Split: sizes from the 'split' attribute (opset < 13; opset 1 also took
  * it as input 1) or input 1 (opset >= 13); without them, equal parts (the
  * last one smaller when the size does not divide, as opset 18 says), as
@@ -346,6 +604,8 @@ static bool lower_split(ox_ctx *cx, ox_node *n) {
     if (!ok) return false;
     if (k < 0 && n->opset < 2 && n->nin > 1 && n->in[1] != IR_NONE)
       k = ox_const_ints(cx, n, n->in[1], sizes, OX_MAX_IO, "the 'split' input");
+  } else if (runtime_input(cx, n, 1)) {
+    return split_runtime(cx, n, (int)axis);
   } else if (n->nin > 1 && n->in[1] != IR_NONE) {
     k = ox_const_ints(cx, n, n->in[1], sizes, OX_MAX_IO, "the 'split' input");
     if (k < 0) return false;

@@ -468,6 +468,10 @@ ir_dexpr ox_slice_index(ox_ctx *cx, ir_dexpr i, ir_dexpr d);
  * expression, 0 after reporting. Call it before building anything whose
  * shape mentions the symbol. */
 ir_dexpr ox_computed_size(ox_ctx *cx, const ox_node *n, ir_id count, int64_t bound, const char *suffix);
+/* The gather dimension numbers that take slices of s along `axis` at a
+ * 1-D index array (static slice sizes: 1 on the axis, s's elsewhere): the
+ * result is s with the axis as long as the indices. */
+void ox_gather_axis_dims(const ir_shape *s, int axis, ir_gather_dims *g);
 /* x sliced to [0, limit) along `axis`, whole along the rest. */
 ir_id ox_slice_axis_to(ox_ctx *cx, ir_id x, int axis, ir_dexpr limit);
 /* NonZero of a run-time input: sets n->out[0]; false after reporting. */
@@ -489,5 +493,15 @@ bool ox_value_bound(ox_ctx *cx, const ox_node *n, int rank, int64_t *dims, const
 /* Range(start, limit, delta) of run-time scalars (n->in[0..3), type t)
  * with at most `bound` elements: sets n->out[0]. */
 bool ox_range_dynamic(ox_ctx *cx, ox_node *n, ir_type t, int64_t bound);
+/* x (static dimensions, E elements) reshaped to `rank` dimensions given
+ * by the i64 scalars dims[0..rank), run-time values: each becomes a
+ * computed size (named after n's first output, _d0, _d1, ...) bounded by
+ * `bound` (<= 0: E, or for E = 0 x's largest dimension). `ok` is
+ * the caller's validity predicate (a pred scalar); the run stops, with
+ * "node NAME (OP): <what>", unless ok holds, every dimension is >= 0 and
+ * their product is E. Returns the result (one gather of x's elements), or
+ * IR_NONE after reporting. Entry computation only (ox_computed_size). */
+ir_id ox_reshape_computed(ox_ctx *cx, const ox_node *n, ir_id x, int rank, const ir_id *dims, int64_t bound, ir_id ok,
+                          const char *what);
 
 #endif

@@ -14,7 +14,8 @@ omitted, int32 parameters, data with an empty dimension. Two results are
 kiln's choices for inputs ONNX calls invalid: a step of 0 gives an empty
 dimension, a CumSum axis outside [-rank, rank) gives zeros. Reductions
 with a run-time 'axes' input (keepdims; repeated or out-of-range axes
-refused at run time; empty axes). Trilu with k
+refused at run time; empty axes); LSTM's sequence_lens read from an input
+(full lengths; a shorter one refused at run time). Trilu with k
 a run-time input (upper and lower; k inside, beyond the matrix, negative,
 INT64_MIN) against np.triu/np.tril.
 
@@ -220,6 +221,36 @@ def main():
         cds.compare("ReduceSum empty axes, noop_with_empty_axes=%d" % noop, kiln, m, d,
                     {"x": xr, "axes": np.zeros(0, np.int64)},
                     {"y": xr if noop else xr.sum(keepdims=True)}, rtol=1e-5)
+
+    # LSTM with sequence_lens read from an input: full lengths give what the
+    # same LSTM gives without the input (conformance-tested against ONNX's
+    # data); a shorter length stops the run (kiln supports full lengths only).
+    T, B, I, H = 4, 2, 3, 5
+    w = rng.standard_normal((1, 4 * H, I)).astype(np.float32) * 0.3
+    rr = rng.standard_normal((1, 4 * H, H)).astype(np.float32) * 0.3
+    xs = rng.standard_normal((T, B, I)).astype(np.float32)
+    inits = [helper.make_tensor("W", TP.FLOAT, w.shape, w.ravel()), helper.make_tensor("R", TP.FLOAT, rr.shape, rr.ravel())]
+    def lstm(path, with_lens):
+        ins = ["x", "W", "R"] + (["", "lens"] if with_lens else [])
+        g = helper.make_graph([helper.make_node("LSTM", ins, ["y"], hidden_size=H)], "g",
+                              [vi("x", TP.FLOAT, [T, B, I])] + ([vi("lens", TP.INT32, [B])] if with_lens else []),
+                              [vi("y", TP.FLOAT, None)], inits)
+        mm = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        mm.ir_version = 7
+        with open(path, "wb") as f:
+            f.write(mm.SerializeToString())
+        return path
+    plain, lensm = lstm(os.path.join(out, "lstm.onnx"), False), lstm(os.path.join(out, "lstm_lens.onnx"), True)
+    r, ref = cds.run_eval(kiln, plain, d, {"x": xs}, "eval")
+    cds.check("LSTM without sequence_lens runs", r.returncode == 0 and "y" in ref, r.stderr.strip())
+    if "y" in ref:
+        cds.compare("LSTM sequence_lens = T (run time)", kiln, lensm, d, {"x": xs, "lens": np.full(B, T, np.int32)},
+                    {"y": ref["y"]}, rtol=1e-5)
+    for engine in cds.ENGINES:
+        r, outs = cds.run_eval(kiln, lensm, d, {"x": xs, "lens": np.array([T, T - 1], np.int32)}, engine)
+        named = engine != "eval" or "full-length sequences" in r.stderr
+        cds.check("LSTM sequence_lens < T refused at run time [%s]" % engine, r.returncode == 1 and not outs and named,
+                  "exit %d: %s" % (r.returncode, r.stderr.strip()))
 
     print("%d failure(s)" % cds.failures)
     return 1 if cds.failures else 0
