@@ -754,8 +754,8 @@ kiln_status kiln_executable_run_shaped(kiln_executable *exe, const void *const *
                  "the --max-shape bound given for it; or a check of the values that decide such sizes failed (a "
                  "Reshape's shape input giving another element count, ...)");
     } else if (s == KILN_ERR_SHAPE) {
-      why(msg, sizeof msg, s, "the executable's code refused the input shapes (KILN_ARTIFACT_ERR_SHAPE), though they fit "
-          "its description");
+      why(msg, sizeof msg, s, "the run was refused (KILN_ARTIFACT_ERR_SHAPE) though the input shapes fit the executable's "
+          "description: a check of input values failed (an RNN's sequence_lens shorter than the sequence, ...)");
     }
     else if (s != KILN_OK)
       why(msg, sizeof msg, s, "the run failed: %s", kiln_status_name(s));

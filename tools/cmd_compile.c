@@ -336,6 +336,9 @@ int cmd_run(int argc, char **argv) {
                          : kiln_executable_run(a, in.ptrs, out.ptrs, ws);
   if (s != KILN_OK) {
     if (shaped) cli_fail(ctx, "the run failed");
+    else if (s == KILN_ERR_SHAPE)
+      cli_error("%s: the run was refused: a check of the input values failed (an RNN's sequence_lens shorter than the "
+                "sequence, ...)", path);
     else cli_error("%s: the run failed: %s", path, kiln_status_name(s));
     goto cleanup;
   }

@@ -714,6 +714,23 @@ ir_id ox_reshape_computed(ox_ctx *cx, const ox_node *n, ir_id x, int rank, const
     }
     return ir_assert(b, ok, ox_reshape(cx, x, 0, NULL), msg);
   }
+  /* The gather's index array has one dimension more than the result. */
+  if (rank >= IR_MAX_RANK) {
+    ox_unsupported(cx, n, "a result of rank %d whose dimensions are read at run time is not supported (at most %d); "
+                   "give the shape as a constant", rank, IR_MAX_RANK - 1);
+    return IR_NONE;
+  }
+  /* Buffers are planned at the bounds, which are independent: bound^rank
+   * elements of the result plus as many i64 indices. Past a practical
+   * size (2^28 elements, 3 GiB for f32 data) the plan cannot be run. */
+  double planned = 1;
+  for (int i = 0; i < rank; i++) planned *= (double)bound;
+  if (planned > (double)(1 << 28)) {
+    ox_unsupported(cx, n, "its result's dimensions are read at run time, and kiln plans the result for every shape up "
+                   "to %lld in each of its %d dimensions (%.3g elements): too large; give the shape as a constant (or "
+                   "freeze the input it is computed from)", (long long)bound, rank, planned);
+    return IR_NONE;
+  }
   int64_t idims[IR_MAX_RANK + 1] = {0}, bounds[IR_MAX_RANK];
   for (int i = 0; i < rank; i++) bounds[i] = bound;
   if (!ox_check_size(cx, n, s.type, rank, bounds)) return IR_NONE; /* the buffers are planned at the bounds */

@@ -159,7 +159,9 @@ static ir_id reduce_kind_of(ox_ctx *cx, const ox_node *n, const reducer *rd, ir_
  * keepdims (the caller's condition) each result dimension is a computed
  * size, 1 where reduced, and the result the first element along the
  * reduced axes (a slice). The cost: one reduction of the whole array per
- * dimension. */
+ * dimension. Data with an empty dimension is left to the import-time path
+ * (a reduced empty dimension gives 1 element, which the slice of the
+ * masked result cannot). */
 static bool reduce_dynamic(ox_ctx *cx, ox_node *n, reduce_kind kind, bool is_bool) {
   ir_id x = n->in[0];
   ir_shape s = ox_shape(cx, x), sa = ox_shape(cx, n->in[1]);
@@ -167,6 +169,9 @@ static bool reduce_dynamic(ox_ctx *cx, ox_node *n, reduce_kind kind, bool is_boo
     return false;
   if (sa.rank != 1 || !ir_shape_is_static(&sa) || !ir_type_is_int(sa.type) || sa.type == IR_PRED)
     return ox_error(cx, n, "the 'axes' input must be a 1-D integer tensor");
+  if (s.rank == 0)
+    return ox_error(cx, n, "the 'axes' input has %lld entries, but the data is a scalar (no axis to reduce)",
+                    (long long)sa.dims[0]);
   int64_t a = sa.dims[0], rank = s.rank;
   ir_id v = ir_convert(&cx->b, n->in[1], IR_I64);
   v = ir_select(&cx->b, ir_compare(&cx->b, IR_CMP_LT, v, ox_full_like(cx, v, IR_I64, 0)),
@@ -188,12 +193,11 @@ static bool reduce_dynamic(ox_ctx *cx, ox_node *n, reduce_kind kind, bool is_boo
   ir_dexpr lim[IR_MAX_RANK], start[IR_MAX_RANK];
   for (int d = 0; d < rank; d++) {
     ir_id size = ir_select(&cx->b, red[d], ox_scalar(cx, IR_I64, 1), ox_scalar(cx, IR_I64, (double)s.dims[d]));
-    if (d == 0) {
-      char msg[256];
-      snprintf(msg, sizeof msg, "node '%s' (%s): the 'axes' input must hold distinct axes in [%lld, %lld)",
-               n->p->name ? n->p->name : "", n->p->op_type, (long long)-rank, (long long)rank);
-      size = ir_assert(&cx->b, ok, size, msg);
-    }
+    /* Every size waits on the check (whichever set_symbol runs first). */
+    char nm[300], msg[512];
+    snprintf(msg, sizeof msg, "node %s (%s): the 'axes' input must hold distinct axes in [%lld, %lld)",
+             ox_node_name(n, nm, sizeof nm), n->p->op_type, (long long)-rank, (long long)rank);
+    size = ir_assert(&cx->b, ok, size, msg);
     char suffix[16];
     snprintf(suffix, sizeof suffix, "d%d", d);
     start[d] = ir_dexpr_const(cx->m, 0);
@@ -225,7 +229,7 @@ static bool reduce_common(ox_ctx *cx, ox_node *n, reduce_kind kind) {
    * rank). Otherwise they must be known at import time (reduce_axes). */
   if (keep && axes_input && n->nin > 1 && n->in[1] != IR_NONE && cx->c == ir_module_entry(cx->m) &&
       !ox_is_const(cx, n->in[1]) && ox_reads_data(cx, n->in[1], NULL, 0) && ox_shape(cx, n->in[1]).rank == 1 &&
-      ox_shape(cx, n->in[1]).dims[0] > 0)
+      ox_shape(cx, n->in[1]).dims[0] > 0 && (s.rank == 0 || ir_shape_elements(&s) > 0))
     return reduce_dynamic(cx, n, kind, is_bool);
   if (!reduce_axes(cx, n, axes_input, s.rank, axes, &nax, &noop)) return false;
   if (noop) {

@@ -243,9 +243,9 @@ static bool rnn_common(ox_ctx *cx, ox_node *n, rnn_kind kind) {
   int64_t sb_i[2] = {S * B, I};
   ir_id x2 = ox_reshape(cx, x, 2, sb_i);
   if (lens_ok != IR_NONE) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "node '%s' (%s): kiln supports only full-length sequences: every sequence_lens entry "
-             "must be %lld", n->p->name ? n->p->name : "", n->p->op_type, (long long)S);
+    char nm[300], msg[512];
+    snprintf(msg, sizeof msg, "node %s (%s): kiln supports only full-length sequences: every sequence_lens entry "
+             "must be %lld", ox_node_name(n, nm, sizeof nm), n->p->op_type, (long long)S);
     x2 = ir_assert(&cx->b, lens_ok, x2, msg);
   }
   ir_id ys[2] = {IR_NONE, IR_NONE}, yh[2], yc[2];

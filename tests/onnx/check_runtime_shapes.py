@@ -194,6 +194,26 @@ def main():
                     dict(zip("ab", split_ref(xe, sizes, 1))))
     refuse("Split empty data, sizes adding up to 3", kiln, m, d, {"x": xe, "split": i64([1, 2])}, SPLIT_MSG % 4)
 
+    # Refused at import, with the reason: a run-time reshape whose planned
+    # buffers (bound^rank) would be too large, a rank-8 result (the index
+    # needs one dimension more), and reductions of a scalar over run-time axes.
+    import_refusals = [
+        ("Reshape f32[4096] to a run-time rank-3 shape", "big",
+         [helper.make_node("Reshape", ["x", "shape"], ["y"])], [vi("x", TP.FLOAT, [4096]), vi("shape", TP.INT64, [3])],
+         "too large", 13),
+        ("Unsqueeze f32[2,3,4] with 5 run-time axes (rank 8)", "us8",
+         [helper.make_node("Unsqueeze", ["x", "axes"], ["y"])], [vi("x", TP.FLOAT, [2, 3, 4]), vi("axes", TP.INT64, [5])],
+         "result of rank 8", 13),
+        ("ReduceSum of a scalar over run-time axes", "rs0",
+         [helper.make_node("ReduceSum", ["x", "axes"], ["y"])], [vi("x", TP.FLOAT, []), vi("axes", TP.INT64, [1])],
+         "the data is a scalar", 13),
+    ]
+    for name, stem, nodes, ins, want, opset in import_refusals:
+        m = model(stem, nodes, ins, [vi("y", TP.FLOAT, None)], opset)
+        r = cds.subprocess.run([kiln, "import", m], capture_output=True, text=True)
+        cds.check("%s: refused at import" % name, r.returncode != 0 and want in r.stderr and "Sanitizer" not in r.stderr,
+                  "exit %d: %s" % (r.returncode, r.stderr.strip()))
+
     print("%d failure(s)" % cds.failures)
     return 1 if cds.failures else 0
 
