@@ -1,7 +1,9 @@
 """`kiln test-onnx` with and without --freeze-shape-inputs, on three of
 ONNX 1.12's backend cases: node/test_abs (plain inputs), and
-node/test_reshape_reduced_dims and node/test_melweightmatrix, whose shape-
-deciding values ('shape'; every MelWeightMatrix input) are graph inputs.
+node/test_expand_dim_changed and node/test_melweightmatrix, whose shape-
+deciding values ('new_shape'; every MelWeightMatrix input) are graph inputs
+(values that only bound a result, as a Reshape's shape, are read at run
+time instead).
 
 By default every input is a real input: the two are skipped, naming the
 inputs they need frozen, --list-passing lists only test_abs, an expected-
@@ -17,7 +19,7 @@ import sys
 import tempfile
 
 DATA = "/usr/share/libonnx-testdata/data/node"
-CASES = ["test_abs", "test_reshape_reduced_dims", "test_melweightmatrix"]
+CASES = ["test_abs", "test_expand_dim_changed", "test_melweightmatrix"]
 failures = []
 
 
@@ -47,8 +49,8 @@ def main():
     check("default: exit 0 (a skip is no failure)", rc == 0, detail)
     check("default: summary counts the frozen passes apart",
           "1 passed, 0 failed, 2 skipped (3 would pass with --freeze-shape-inputs)" in out, detail)
-    check("default: Reshape is skipped naming its 'shape' input",
-          "SKIP node/test_reshape_reduced_dims: needs frozen shape inputs: 'shape' (passes with "
+    check("default: Expand is skipped naming its 'new_shape' input",
+          "SKIP node/test_expand_dim_changed: needs frozen shape inputs: 'new_shape' (passes with "
           "--freeze-shape-inputs)" in out, detail)
     check("default: MelWeightMatrix is skipped naming all five inputs",
           "SKIP node/test_melweightmatrix: needs frozen shape inputs: 'num_mel_bins', 'dft_length', "
@@ -64,7 +66,7 @@ def main():
     try:
         rc, out, err = run(["--engine=interp", "--expect-pass", expect])
         check("default: an expected-pass list naming the frozen cases fails", rc == 1 and
-              "expected to pass, but skipped: node/test_reshape_reduced_dims" in out, out + err)
+              "expected to pass, but skipped: node/test_expand_dim_changed" in out, out + err)
         rc, out, err = run(["--engine=interp", "--freeze-shape-inputs", "--expect-pass", expect])
         check("--freeze-shape-inputs: the same list passes", rc == 0, out + err)
         # --expect-unfrozen: a listed case that needed its inputs frozen
@@ -73,7 +75,7 @@ def main():
                             "--expect-unfrozen", expect])
         check("--expect-unfrozen: a listed case that needs frozen inputs fails the run", rc == 1 and
               "expected to pass without frozen inputs, but needed frozen shape inputs: "
-              "node/test_reshape_reduced_dims" in out and "inputs, but did not pass: node/test_abs" not in out and
+              "node/test_expand_dim_changed" in out and "inputs, but did not pass: node/test_abs" not in out and
               "frozen shape inputs: node/test_abs" not in out, out + err)
         with open(expect, "w") as f:
             f.write("node/test_abs\n")
@@ -88,7 +90,7 @@ def main():
           rc == 0 and "3 passed, 0 failed, 0 skipped (1 pass without --freeze-shape-inputs; 2 need frozen "
           "shape inputs)" in out, detail)
     check("--freeze-shape-inputs: -v marks the frozen passes",
-          "PASS node/test_reshape_reduced_dims" in out and "shape inputs frozen)" in out, detail)
+          "PASS node/test_expand_dim_changed" in out and "shape inputs frozen)" in out, detail)
     rc, out, err = run(["--freeze-shape-inputs", "--list-passing"])
     check("--freeze-shape-inputs: --list-passing lists all three",
           rc == 0 and out.split() == ["node/" + c for c in CASES], out + err)
