@@ -168,6 +168,13 @@ static bool inst_ok(check *k, const ir_comp *comp, ir_id id, int depth) {
       /* Window taps are bounded by the input's extent at run time
        * (cg_window_tap_v); the features and the kernel are static. */
       return true;
+    case IR_FAM_SORT:
+      /* Rows of run-time number and static length (cg_sort.c): the
+       * sorted dimension must be static. */
+      for (uint32_t q = 0; q < in->nops; q++)
+        if (comp->insts[in->ops[q]].shape.sym[in->dims[0]])
+          return refuse(k, in, (int)in->dims[0], "a sort along a symbolic dimension");
+      return true;
     case IR_FAM_GATHER:
       for (int i = 0; i < IR_MAX_RANK; i++)
         if (in->a.gather->slice_sizes_sym[i]) return refuse(k, in, i, "a gather with a symbolic slice size");

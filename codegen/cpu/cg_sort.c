@@ -127,19 +127,27 @@ static LLVMValueRef sort_helper(cg_ctx *c, int kind, bool desc) {
   return fn;
 }
 
+/* The shape of s without dimension `dim` (symbolic dimensions kept). */
+static ir_shape rows_shape(const ir_shape *s, int dim) {
+  ir_shape r = *s;
+  r.rank = 0;
+  for (int i = 0; i < s->rank; i++)
+    if (i != dim) r.dims[r.rank] = s->dims[i], r.sym[r.rank++] = s->sym[i];
+  ir_shape_set_default_layout(&r);
+  return r;
+}
+
 /* Index of a row of the sorted arrays: the row number split over every
- * dimension but `dim` (row-major), with d[dim] left for the caller. */
+ * dimension but `dim` (row-major; symbolic extents from the binding), with
+ * d[dim] left for the caller. */
 static void row_index(cg_ctx *c, const ir_shape *s, int dim, LLVMValueRef row, cg_index *ix) {
-  int64_t dims[IR_MAX_RANK];
   int map[IR_MAX_RANK], n = 0;
   for (int i = 0; i < s->rank; i++)
-    if (i != dim) {
-      map[n] = i;
-      dims[n++] = s->dims[i];
-    }
+    if (i != dim) map[n++] = i;
+  ir_shape r = rows_shape(s, dim);
   cg_index t;
   memset(&t, 0, sizeof t);
-  cg_delinearize(c, row, n, dims, &t);
+  cg_delinearize_shape(c, row, &r, &t);
   for (int i = 0; i < n; i++) ix->d[map[i]] = t.d[i];
 }
 
@@ -202,6 +210,16 @@ bool cg_sort_kernel(cg_ctx *c, const cg_kdesc *d, LLVMValueRef body, cg_phase *o
   out->cost = (double)n * 20;
   out->serial = true;
   *scratch_bytes = rows > 0 ? 24 * n : 0;
+  if (rows > 0 && !ir_shape_is_static(ks)) {
+    /* Symbolic dimensions besides the sorted one: as many rows as their
+     * product at run time (the units function; rows is the bound's). */
+    cg_units_save save;
+    cg_units_begin(c, &save);
+    LLVMValueRef v = cg_i64(c, 1);
+    for (int i = 0; i < ks->rank; i++)
+      if (i != dim) v = LLVMBuildNSWMul(b, v, cg_dim(c, ks, i), "");
+    out->units = cg_units_end(c, &save, v);
+  }
   return !c->failed;
 }
 

@@ -218,8 +218,11 @@ static bool cpu_emit_kernel(cg_ctx *c, const cg_kdesc *d, cg_launch *out) {
     ok = body != NULL;
     out->nphase = 1;
     bool batch = !d->symbolic || batch_symbolic_only(c, d);
-    /* Sorts and scatters read every extent (cg_symbolic.c). */
-    if (ok && d->symbolic && (rop == IR_OP_SORT || rop == IR_OP_SCATTER)) ok = static_kernel(c, d);
+    /* Scatters read every extent; sorts take a run-time number of rows
+     * but a static length (cg_symbolic.c). */
+    if (ok && d->symbolic && rop == IR_OP_SCATTER) ok = static_kernel(c, d);
+    if (ok && d->symbolic && rop == IR_OP_SORT && d->comp->insts[d->comp->insts[d->root].ops[0]].shape.sym[d->comp->insts[d->root].dims[0]])
+      ok = static_kernel(c, d);
     if (ok) {
       if (rop == IR_OP_SORT) out->kind = "sort", ok = cg_sort_kernel(c, d, body, &out->ph[0], &out->scratch);
       else if (rop == IR_OP_SCATTER) out->kind = "scatter", ok = cg_scatter_kernel(c, d, body, &out->ph[0]);
