@@ -152,6 +152,45 @@ static const void *eval_const(ox_ctx *cx, ir_id v) {
   return ok ? cx->const_data[v] : NULL;
 }
 
+/* The graph inputs whose values v reads, walking its operands back
+ * (operands have smaller ids than their users: the builder appends);
+ * constants and get_dimension_size (a dimension's size is not the
+ * input's data; *dims, when given, says one was met) end a path. Names
+ * go to names[0..len) as 'a', 'b' (names may be NULL). True when some
+ * input's values are read (or on out of memory: the caller then takes the
+ * path that needs the values known). */
+static bool input_walk(ox_ctx *cx, ir_id v, char *names, size_t len, bool *dims) {
+  if (dims) *dims = false;
+  if (v == IR_NONE || ox_is_box(v) || v >= cx->c->ninsts) return false;
+  uint8_t *seen = calloc((size_t)v + 1, 1);
+  if (!seen) return true;
+  bool data = false;
+  seen[v] = 1;
+  for (ir_id i = v + 1; i-- > 0;) {
+    if (!seen[i] || ox_is_const(cx, i)) continue;
+    const ir_inst *in = ir_get(cx->c, i);
+    if (in->op == IR_OP_GET_DIMENSION_SIZE) {
+      if (dims) *dims = true;
+      continue;
+    }
+    if (in->op == IR_OP_PARAMETER) {
+      data = true;
+      char q[300];
+      snprintf(q, sizeof q, "'%s'", in->io_name ? in->io_name : "?");
+      size_t k = names ? strlen(names) : 0;
+      if (names && in->io_name && !strstr(names, q) && k + strlen(q) + 3 < len)
+        snprintf(names + k, len - k, "%s%s", k ? ", " : "", q);
+      continue;
+    }
+    for (uint32_t j = 0; j < in->nops; j++)
+      if (in->ops[j] <= v) seen[in->ops[j]] = 1;
+  }
+  free(seen);
+  return data;
+}
+
+bool ox_reads_data(ox_ctx *cx, ir_id v, char *names, size_t len) { return input_walk(cx, v, names, len, NULL); }
+
 const void *ox_const_data(ox_ctx *cx, const ox_node *n, ir_id v, const char *what) {
   if (v == IR_NONE) {
     ox_error(cx, n, "%s is missing", what);
@@ -166,24 +205,9 @@ const void *ox_const_data(ox_ctx *cx, const ox_node *n, ir_id v, const char *wha
     /* Name the graph inputs it depends on: freezing them makes it known.
      * (kiln test-onnx looks for "must be known at compile time".) */
     char inputs[512] = "";
-    size_t len = 0;
-    bool dims = false; /* it reads symbolic dimensions (get_dimension_size) */
-    uint8_t *seen = calloc(v + 1, 1);
-    for (ir_id i = v + 1; seen && i-- > 0;) {
-      const ir_inst *in = ir_get(cx->c, i);
-      if (i != v && !seen[i]) continue;
-      /* A dimension's size is not the input's data: freezing would not help. */
-      if (in->op == IR_OP_GET_DIMENSION_SIZE) {
-        dims = true;
-        continue;
-      }
-      for (uint32_t j = 0; j < in->nops; j++) seen[in->ops[j]] = 1;
-      if (in->op == IR_OP_PARAMETER && in->io_name && len + 8 < sizeof inputs) {
-        int k = snprintf(inputs + len, sizeof inputs - len, "%s'%s'", len ? ", " : "", in->io_name);
-        len = k > 0 && (size_t)k < sizeof inputs - len ? len + (size_t)k : sizeof inputs - 1;
-      }
-    }
-    free(seen);
+    bool dims; /* it reads symbolic dimensions (get_dimension_size): freezing would not help */
+    input_walk(cx, v, inputs, sizeof inputs, &dims);
+    size_t len = strlen(inputs);
     if (!len && dims)
       ox_unsupported(cx, n, "%s must be known at compile time, but it is computed from symbolic dimensions, which this "
                      "op does not take as dimension expressions; fix the shapes with --input-shape", what);

@@ -550,34 +550,6 @@ static bool lower_nms(ox_ctx *cx, ox_node *n) {
  * user names the node's output in --max-shape, and buffers are planned
  * for that bound. */
 
-bool ox_reads_data(ox_ctx *cx, ir_id v, char *names, size_t len) {
-  if (v == IR_NONE || ox_is_box(v) || v >= cx->c->ninsts) return false;
-  uint8_t *seen = calloc((size_t)v + 1, 1);
-  if (!seen) return true; /* out of memory: take the path that needs a bound */
-  bool data = false;
-  seen[v] = 1;
-  /* Operands have smaller ids than their users (the builder appends). */
-  for (ir_id i = v + 1; i-- > 0;) {
-    if (!seen[i] || ox_is_const(cx, i)) continue;
-    const ir_inst *in = ir_get(cx->c, i);
-    /* A dimension's size is not data: a shape expression gives it. */
-    if (in->op == IR_OP_GET_DIMENSION_SIZE) continue;
-    if (in->op == IR_OP_PARAMETER) {
-      data = true;
-      char q[300];
-      snprintf(q, sizeof q, "'%s'", in->io_name ? in->io_name : "?");
-      size_t k = names ? strlen(names) : 0;
-      if (names && in->io_name && !strstr(names, q) && k + strlen(q) + 3 < len)
-        snprintf(names + k, len - k, "%s%s", k ? ", " : "", q);
-      continue;
-    }
-    for (uint32_t j = 0; j < in->nops; j++)
-      if (in->ops[j] <= v) seen[in->ops[j]] = 1;
-  }
-  free(seen);
-  return data;
-}
-
 bool ox_value_bound(ox_ctx *cx, const ox_node *n, int rank, int64_t *dims, const char *inputs) {
   const char *out = n->p->n_output > 0 ? n->p->output[0] : "";
   const onnx_binding *b = out[0] ? ox_output_bound(cx, out) : NULL;

@@ -91,7 +91,7 @@ static ir_id element_indices(ox_ctx *cx, const ox_node *n, ir_id idx, int64_t ax
 
 /* The elements of rank-r x at the full index vectors `full` (from
  * element_indices): one element per index vector. */
-static ir_id gather_elements_at(ox_ctx *cx, ir_id x, ir_id full, int r) {
+ir_id ox_gather_elements(ox_ctx *cx, ir_id x, ir_id full, int r) {
   ir_gather_dims g;
   memset(&g, 0, sizeof g);
   g.index_vector_dim = r;
@@ -172,7 +172,7 @@ static bool lower_gather_elements(ox_ctx *cx, ox_node *n) {
     if (i != axis && si->dims[i] > sx->dims[i])
       return ox_error(cx, n, "indices dimension %d (%lld) exceeds the data's (%lld)", i, (long long)si->dims[i], (long long)sx->dims[i]);
   ir_id full = element_indices(cx, n, n->in[1], axis, sx->dims[axis]);
-  return done(n, gather_elements_at(cx, n->in[0], full, r));
+  return done(n, ox_gather_elements(cx, n->in[0], full, r));
 }
 
 /* TensorScatter (24), the KV-cache update: present = past with, for each
@@ -229,7 +229,7 @@ static bool lower_tensor_scatter(ox_ctx *cx, ox_node *n) {
   j = ir_clamp(&cx->b, ox_full_like(cx, j, IR_I64, 0), j, ox_full_like(cx, j, IR_I64, (double)(len - 1)));
   ir_id full = element_indices(cx, n, j, axis, len);
   if (full == IR_NONE) return false;
-  ir_id written = gather_elements_at(cx, n->in[1], full, r);
+  ir_id written = ox_gather_elements(cx, n->in[1], full, r);
   return done(n, ir_select(&cx->b, in_update, written, n->in[0]));
 }
 
@@ -664,13 +664,7 @@ static bool lower_compress(ox_ctx *cx, ox_node *n) {
   ir_id idx = ir_constant(&cx->b, ir_shape_make(IR_I64, 1, &k), pos);
   free(pos);
   ir_gather_dims g;
-  memset(&g, 0, sizeof g);
-  g.index_vector_dim = 1;
-  g.nstart_map = g.ncollapsed = 1;
-  g.start_index_map[0] = g.collapsed_slice_dims[0] = axis;
-  for (int i = 0; i < s->rank; i++) g.slice_sizes[i] = i == axis ? 1 : s->dims[i];
-  for (int i = 0; i < s->rank; i++)
-    if (i != axis) g.offset_dims[g.noffset++] = i;
+  ox_gather_axis_dims(s, (int)axis, &g);
   return done(n, ir_gather(&cx->b, x, idx, &g));
 }
 

@@ -340,17 +340,28 @@ static bool lower_flatten(ox_ctx *cx, ox_node *n) {
   return done(n, ox_reshape(cx, n->in[0], 2, d));
 }
 
+/* What Squeeze and Unsqueeze with run-time axes share: static data x
+ * (*s its shape), the axes as an i64 vector (*axes) of static length *k.
+ * 1: go on; 0: no axes, n's result is x; -1: reported. */
+static int runtime_axes(ox_ctx *cx, ox_node *n, ir_shape *s, ir_id *axes, int64_t *k) {
+  ir_id x = n->in[0];
+  if (!static_data(cx, n, x)) return -1;
+  *s = ox_shape(cx, x);
+  if ((*axes = slice_param(cx, n, 1, "axes", k)) == IR_NONE) return -1;
+  if (*k == 0) return done(n, x) ? 0 : -1;
+  return 1;
+}
+
 /* Squeeze with run-time axes (opset 13 on, a static count k): the axes
  * (negative ones count from the end) must be distinct dimensions of size
  * 1; the result keeps the others in order. */
 static bool squeeze_runtime(ox_ctx *cx, ox_node *n) {
-  ir_id x = n->in[0];
-  if (!static_data(cx, n, x)) return false;
-  ir_shape s = ox_shape(cx, x);
-  int64_t k, r = s.rank;
-  ir_id axes = slice_param(cx, n, 1, "axes", &k);
-  if (axes == IR_NONE) return false;
-  if (k == 0) return done(n, x);
+  ir_id x = n->in[0], axes;
+  ir_shape s;
+  int64_t k;
+  int go = runtime_axes(cx, n, &s, &axes, &k);
+  if (go <= 0) return go == 0;
+  int64_t r = s.rank;
   if (k > r) return ox_error(cx, n, "%lld axes to squeeze, but the data has rank %lld", (long long)k, (long long)r);
   ir_builder *b = &cx->b;
   ir_id cnt = axis_counts(cx, norm_axes(cx, axes, r), r), dims = ox_const_i64(cx, (int)r, s.dims);
@@ -416,14 +427,12 @@ static bool lower_squeeze(ox_ctx *cx, ox_node *n) {
  * of the result; each in range and named once), the data's dimensions in
  * order elsewhere. */
 static bool unsqueeze_runtime(ox_ctx *cx, ox_node *n) {
-  ir_id x = n->in[0];
-  if (!static_data(cx, n, x)) return false;
-  ir_shape s = ox_shape(cx, x);
-  int64_t k, r = s.rank;
-  ir_id axes = slice_param(cx, n, 1, "axes", &k);
-  if (axes == IR_NONE) return false;
-  if (k == 0) return done(n, x);
-  int64_t rank = r + k, d0 = 0;
+  ir_id x = n->in[0], axes;
+  ir_shape s;
+  int64_t k;
+  int go = runtime_axes(cx, n, &s, &axes, &k);
+  if (go <= 0) return go == 0;
+  int64_t r = s.rank, rank = r + k, d0 = 0;
   if (rank > IR_MAX_RANK)
     return ox_unsupported(cx, n, "the result would have rank %lld; kiln's maximum is %d", (long long)rank, IR_MAX_RANK);
   ir_builder *b = &cx->b;
@@ -821,15 +830,7 @@ static bool slice_dynamic(ox_ctx *cx, ox_node *n) {
                            ox_broadcast_shape(cx, st_d[d], &ti, NULL));
   }
   ir_id idx = r == 1 ? parts[0] : ir_concatenate(b, r, parts, r);
-  ir_gather_dims g;
-  memset(&g, 0, sizeof g);
-  g.index_vector_dim = r;
-  g.ncollapsed = g.nstart_map = r;
-  for (int d = 0; d < r; d++) {
-    g.collapsed_slice_dims[d] = g.start_index_map[d] = d;
-    g.slice_sizes[d] = 1;
-  }
-  return done(n, ir_gather(b, x, idx, &g));
+  return done(n, ox_gather_elements(cx, x, idx, r));
 }
 
 /* Slice: starts/ends/axes as attributes before opset 10, inputs (with

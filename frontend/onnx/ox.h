@@ -472,6 +472,9 @@ ir_dexpr ox_computed_size(ox_ctx *cx, const ox_node *n, ir_id count, int64_t bou
  * 1-D index array (static slice sizes: 1 on the axis, s's elsewhere): the
  * result is s with the axis as long as the indices. */
 void ox_gather_axis_dims(const ir_shape *s, int axis, ir_gather_dims *g);
+/* The elements of rank-r x at full index vectors (the last dimension of
+ * `full`, of size r): one element per index vector (ops_index.c). */
+ir_id ox_gather_elements(ox_ctx *cx, ir_id x, ir_id full, int r);
 /* x sliced to [0, limit) along `axis`, whole along the rest. */
 ir_id ox_slice_axis_to(ox_ctx *cx, ir_id x, int axis, ir_dexpr limit);
 /* NonZero of a run-time input: sets n->out[0]; false after reporting. */
